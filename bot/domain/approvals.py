@@ -1,0 +1,272 @@
+"""Approvals: deciding on a scheduled job that awaits approval (approve, deny, dry run).
+
+Owns the approval states, the decision rules (who may decide, the self-approval rule, the past-due rule, "a decision
+is made once") and their order, following Nautobot's ``ScheduledJobViewSet`` approve/deny/dry-run with the differences
+listed in docs/nautobot-behaviour.md ("Where jobgate differs on purpose"). :func:`decide` returns what to persist; the
+caller persists it and tells people.
+
+Pure: stdlib only (plus the other domain modules). Must not import Slack, SQLAlchemy, storage or handlers. ``now`` is
+always passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from bot.domain.errors import (
+    AlreadyDecidedError,
+    DomainError,
+    InvalidStateError,
+    NotRunnableError,
+    PastDueError,
+    PermissionDeniedError,
+)
+from bot.domain.permissions import Actor, JobRef, Perm, Policy
+from bot.domain.schedules import IntervalType
+
+__all__ = [
+    "APPROVE_DENIED_MESSAGE",
+    "DENY_DENIED_MESSAGE",
+    "DRY_RUN_DENIED_MESSAGE",
+    "DRY_RUN_NOT_RUNNABLE_MESSAGE",
+    "PAST_DUE_MESSAGE",
+    "SELF_APPROVAL_MESSAGE",
+    "Action",
+    "ApprovalState",
+    "Decision",
+    "RequestFacts",
+    "can_act",
+    "decide",
+    "describe_decision",
+    "is_past_due",
+]
+
+PAST_DUE_MESSAGE = (
+    "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."
+)
+"""Refusal of a past-due approval without ``force`` (Nautobot's text; the Slack edge asks for confirmation instead)."""
+
+SELF_APPROVAL_MESSAGE = "You cannot approve your own job request!"
+APPROVE_DENIED_MESSAGE = "You do not have permission to approve this request."
+DENY_DENIED_MESSAGE = "You do not have permission to deny this request."
+DRY_RUN_DENIED_MESSAGE = "You do not have permission to run this job."
+DRY_RUN_NOT_RUNNABLE_MESSAGE = "This job cannot be dry-run at this time."
+
+
+class ApprovalState(StrEnum):
+    """Where a scheduled job stands with respect to approval.
+
+    PENDING: ``pending``, awaits a decision; it does not run until approved.
+    APPROVED: ``approved``, approved; it runs on its schedule.
+    DENIED: ``denied``, denied (or withdrawn by the requester); kept for the audit trail, never runs.
+    NOT_REQUIRED: ``not_required``, its job does not need approval; it runs on its schedule.
+    """
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    NOT_REQUIRED = "not_required"
+
+
+class Action(StrEnum):
+    """What someone does to a request awaiting approval.
+
+    APPROVE: ``approve``, let it run (on its schedule, or at once).
+    DENY: ``deny``, refuse it; by its requester, withdraw it.
+    DRY_RUN: ``dry_run``, run its job now with ``commit=False``; the request stays as it is.
+    """
+
+    APPROVE = "approve"
+    DENY = "deny"
+    DRY_RUN = "dry_run"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestFacts:
+    """What the rules need to know about a scheduled job (a request to run a job).
+
+    Attributes:
+        scheduled_job_id: its id.
+        name: its name.
+        requester_id: Slack user ID of who asked (None if that user is gone).
+        job: the job it runs.
+        interval: its schedule type.
+        start_at: its first due instant (aware UTC).
+        approval_state: where it stands with respect to approval.
+        decided_by_id: Slack user ID of who approved or denied it, if decided.
+        decided_at: when it was approved or denied, if decided.
+        is_active: False once cancelled or finished.
+        not_runnable_reason: why its job cannot run now (disabled, not installed, code missing, sensitive and
+            approval-required), or None when it is runnable.
+    """
+
+    scheduled_job_id: str
+    name: str
+    requester_id: str | None
+    job: JobRef
+    interval: IntervalType
+    start_at: datetime
+    approval_state: ApprovalState
+    decided_by_id: str | None = None
+    decided_at: datetime | None = None
+    is_active: bool = True
+    not_runnable_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of a successful :func:`decide`, to persist.
+
+    Attributes:
+        action: what was done.
+        approval_state: the request's approval state afterwards (unchanged for a dry run).
+        runs_at_once: whether the job should run now (an approved ``immediately`` or forced past-due request, or a
+            dry run) rather than on its schedule.
+    """
+
+    action: Action
+    approval_state: ApprovalState
+    runs_at_once: bool
+
+
+def is_past_due(request: RequestFacts, now: datetime) -> bool:
+    """Whether approving the request needs explicit confirmation because its start time has passed.
+
+    Only a ``future`` (one-off) request can be past due. An ``immediately`` request never is: "as soon as possible"
+    was what was asked (jobgate differs from Nautobot here on purpose). Recurring requests are never past-due-checked.
+    """
+    return request.interval == IntervalType.FUTURE and request.start_at < now
+
+
+def describe_decision(request: RequestFacts) -> str:
+    """The sentence refusing a second decision: who decided, and when.
+
+    Example: ``"This request was already approved by <@U123> at 2030-01-01 09:00 UTC."``
+    """
+    if request.approval_state == ApprovalState.NOT_REQUIRED:
+        return "This request does not need approval."
+    if request.approval_state == ApprovalState.PENDING:
+        return "This request has not been decided yet."
+    sentence = f"This request was already {request.approval_state.value}"
+    if request.decided_by_id:
+        sentence += f" by <@{request.decided_by_id}>"
+    if request.decided_at is not None:
+        sentence += f" at {_format_time(request.decided_at)}"
+    return sentence + "."
+
+
+def decide(
+    request: RequestFacts,
+    action: Action,
+    *,
+    actor: Actor,
+    policy: Policy,
+    now: datetime,
+    force: bool = False,
+) -> Decision:
+    """Decide on a request: approve it, deny it, or dry-run its job.
+
+    Checks run in Nautobot's order; the first that fails raises.
+
+    Approve: ``change_scheduledjob`` on this scheduled job and ``approve_job`` on its job → pending → still active →
+    not the requester (admins included) → not past due, unless ``force`` → the job is runnable.
+    Deny: the requester may always withdraw their own request; anyone else needs ``delete_scheduledjob`` on this
+    scheduled job and ``approve_job`` on its job → pending → still active.
+    Dry run: ``view_scheduledjob`` on this scheduled job → the job is runnable → ``run_job`` on the job → not denied,
+    still active.
+
+    Scheduled-job permissions are checked against the request's job, so a ``jobs`` constraint on them applies.
+
+    Args:
+        request: the request.
+        action: what to do.
+        actor: who is doing it.
+        policy: the permissions.
+        now: the current instant (aware UTC).
+        force: approve a past-due ``future`` request anyway (Slack: the confirmation dialog; API: ``?force=true``).
+
+    Returns:
+        The decision to persist.
+
+    Raises:
+        PermissionDeniedError: the actor may not do this (including approving their own request).
+        AlreadyDecidedError: the request was already approved or denied, or needs no approval.
+        InvalidStateError: the request was cancelled or has finished (or, for a dry run, was denied).
+        PastDueError: a past-due ``future`` request and no ``force``.
+        NotRunnableError: the job cannot run now.
+    """
+    if action == Action.APPROVE:
+        return _approve(request, actor=actor, policy=policy, now=now, force=force)
+    if action == Action.DENY:
+        return _deny(request, actor=actor, policy=policy)
+    return _dry_run(request, actor=actor, policy=policy)
+
+
+def can_act(request: RequestFacts, action: Action, *, actor: Actor, policy: Policy, now: datetime) -> bool:
+    """Whether :func:`decide` would succeed, ignoring ``force`` (for showing buttons).
+
+    A past-due ``future`` request counts as approvable: the button leads to the confirmation step.
+    """
+    try:
+        decide(request, action, actor=actor, policy=policy, now=now, force=True)
+    except DomainError:
+        return False
+    return True
+
+
+def _approve(request: RequestFacts, *, actor: Actor, policy: Policy, now: datetime, force: bool) -> Decision:
+    if not policy.has_perm(actor, Perm.CHANGE_SCHEDULEDJOB):
+        raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
+    if not policy.has_perm(actor, Perm.APPROVE_JOB, request.job):
+        raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
+    if not policy.has_perm(actor, Perm.CHANGE_SCHEDULEDJOB, request.job):
+        raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
+    if request.approval_state != ApprovalState.PENDING:
+        raise AlreadyDecidedError(describe_decision(request))
+    if not request.is_active:
+        raise InvalidStateError("This request was cancelled; there is nothing left to approve.")
+    if request.requester_id is not None and request.requester_id == actor.user_id:
+        raise PermissionDeniedError(SELF_APPROVAL_MESSAGE)
+    past_due = is_past_due(request, now)
+    if past_due and not force:
+        raise PastDueError(PAST_DUE_MESSAGE)
+    if request.not_runnable_reason is not None:
+        raise NotRunnableError(request.not_runnable_reason)
+    runs_at_once = request.interval == IntervalType.IMMEDIATELY or past_due
+    return Decision(Action.APPROVE, ApprovalState.APPROVED, runs_at_once)
+
+
+def _deny(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision:
+    is_requester = request.requester_id is not None and request.requester_id == actor.user_id
+    if not is_requester and not (
+        policy.has_perm(actor, Perm.DELETE_SCHEDULEDJOB, request.job)
+        and policy.has_perm(actor, Perm.APPROVE_JOB, request.job)
+    ):
+        raise PermissionDeniedError(DENY_DENIED_MESSAGE)
+    if request.approval_state != ApprovalState.PENDING:
+        raise AlreadyDecidedError(describe_decision(request))
+    if not request.is_active:
+        raise InvalidStateError("This request was cancelled; there is nothing left to deny.")
+    return Decision(Action.DENY, ApprovalState.DENIED, False)
+
+
+def _dry_run(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision:
+    if not policy.has_perm(actor, Perm.VIEW_SCHEDULEDJOB, request.job):
+        raise PermissionDeniedError(DRY_RUN_DENIED_MESSAGE)
+    if request.not_runnable_reason is not None:
+        raise NotRunnableError(f"{DRY_RUN_NOT_RUNNABLE_MESSAGE} {request.not_runnable_reason}")
+    if not policy.has_perm(actor, Perm.RUN_JOB, request.job):
+        raise PermissionDeniedError(DRY_RUN_DENIED_MESSAGE)
+    if request.approval_state == ApprovalState.DENIED:
+        raise InvalidStateError("This request was denied; it cannot be dry-run.")
+    if not request.is_active:
+        raise InvalidStateError("This request was cancelled or has finished; it cannot be dry-run.")
+    return Decision(Action.DRY_RUN, request.approval_state, True)
+
+
+def _format_time(instant: datetime) -> str:
+    """``2030-01-01 09:00 UTC`` (a naive datetime is taken to be UTC already)."""
+    aware = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+    return aware.strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,261 @@
+"""Requests: the rules for asking to run a job, and for managing a scheduled job once it exists.
+
+Owns whether a job is runnable (:func:`not_runnable_reason`), the checks on a run request in Nautobot's order and what
+the request becomes (:func:`check_run_request` → :class:`RunPlan`), the checks on cancelling, pausing and resuming a
+scheduled job, and the "you may not see it, so it is not found" rule (:func:`check_view`). Deciding on a request that
+awaits approval lives in ``approvals.py``.
+
+Pure: stdlib only (plus the other domain modules). Must not import Slack, SQLAlchemy, storage or handlers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.domain.approvals import ApprovalState, RequestFacts
+from bot.domain.errors import (
+    FieldErrors,
+    InvalidScheduleError,
+    InvalidStateError,
+    JobDisabledError,
+    NotFoundError,
+    NotRunnableError,
+    PermissionDeniedError,
+)
+from bot.domain.permissions import Actor, JobRef, Perm, Policy
+from bot.domain.schedules import IntervalType
+
+__all__ = [
+    "CODE_MISSING_MESSAGE",
+    "DISABLED_MESSAGE",
+    "DRY_RUN_SCHEDULED_MESSAGE",
+    "ENDED_MESSAGE",
+    "NOT_INSTALLED_MESSAGE",
+    "NO_RUN_PERMISSION_MESSAGE",
+    "SENSITIVE_AND_APPROVAL_MESSAGE",
+    "SENSITIVE_SCHEDULE_MESSAGE",
+    "JobFacts",
+    "RunPlan",
+    "check_cancel",
+    "check_pause",
+    "check_resume",
+    "check_run_request",
+    "check_view",
+    "not_runnable_reason",
+]
+
+NO_RUN_PERMISSION_MESSAGE = "This user does not have permission to run jobs."
+DISABLED_MESSAGE = "This job is not enabled to be run."
+NOT_INSTALLED_MESSAGE = "This job is not presently installed and cannot be run"
+CODE_MISSING_MESSAGE = "This job's source code could not be located and cannot be run"
+SENSITIVE_SCHEDULE_MESSAGE = "Unable to schedule job: Job may have sensitive input variables"
+SENSITIVE_AND_APPROVAL_MESSAGE = (
+    "Unable to run or schedule job: This job is flagged as possibly having sensitive variables but is also flagged as "
+    "requiring approval.One of these two flags must be removed before this job can be scheduled or run."
+)
+"""Nautobot's text, including the missing space after "approval."."""
+DRY_RUN_SCHEDULED_MESSAGE = "A dry run runs at once; it cannot be scheduled."
+ENDED_MESSAGE = "This scheduled job has already ended."
+
+_AT_ONCE: frozenset[IntervalType | None] = frozenset({None, IntervalType.IMMEDIATELY})
+_RECURRING = frozenset({IntervalType.HOURLY, IntervalType.DAILY, IntervalType.WEEKLY, IntervalType.CUSTOM})
+_NOT_FOUND = {
+    "extras.job": "Job not found.",
+    "extras.scheduledjob": "Scheduled job not found.",
+    "extras.jobresult": "Job result not found.",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobFacts:
+    """What the rules need to know about a job.
+
+    Attributes:
+        job: its slug and name.
+        enabled: whether it is enabled to run (a newly discovered job is not).
+        installed: whether its class is currently installed.
+        approval_required: whether requests to run it need approval.
+        has_sensitive_variables: whether its data may be sensitive (it then runs only immediately, never scheduled).
+        code_present: whether its source code could be located.
+    """
+
+    job: JobRef
+    enabled: bool
+    installed: bool
+    approval_required: bool
+    has_sensitive_variables: bool
+    code_present: bool = True
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What a permitted run request becomes.
+
+    Attributes:
+        needs_approval: a scheduled job awaiting approval is created; nothing runs before it is approved.
+        creates_scheduled_job: a scheduled job is created (for later, recurring, or awaiting approval).
+        runs_at_once: a job result is created now (a run or dry run without approval, ``immediately`` or no schedule).
+    """
+
+    needs_approval: bool
+    creates_scheduled_job: bool
+    runs_at_once: bool
+
+
+def not_runnable_reason(job: JobFacts) -> str | None:
+    """Why the job cannot run now, or None if it can.
+
+    The checks follow Nautobot's order: enabled, installed, sensitive and approval-required together, source code.
+    """
+    if not job.enabled:
+        return DISABLED_MESSAGE
+    if not job.installed:
+        return NOT_INSTALLED_MESSAGE
+    if job.has_sensitive_variables and job.approval_required:
+        return SENSITIVE_AND_APPROVAL_MESSAGE
+    if not job.code_present:
+        return CODE_MISSING_MESSAGE
+    return None
+
+
+def check_run_request(
+    job: JobFacts,
+    *,
+    actor: Actor,
+    policy: Policy,
+    interval: IntervalType | None,
+    dry_run: bool,
+) -> RunPlan:
+    """Check a request to run (or schedule, or dry-run) a job, and say what it becomes.
+
+    Checks run in Nautobot's order (docs/nautobot-behaviour.md §2a); the first that fails raises. Validating the
+    schedule itself (name, start time, crontab) and the job data is done elsewhere, after these checks.
+
+    Args:
+        job: the job.
+        actor: who asks.
+        policy: the permissions.
+        interval: the requested schedule type; None when no schedule was given (run now).
+        dry_run: run with ``commit=False``; never needs approval and always runs at once.
+
+    Returns:
+        The plan: whether it needs approval, creates a scheduled job, runs at once.
+
+    Raises:
+        PermissionDeniedError: no ``run_job`` permission at all.
+        NotFoundError: ``run_job`` is not granted on this job (a constraint excludes it).
+        JobDisabledError: the job is not enabled.
+        NotRunnableError: the job is not installed, or its code is missing.
+        InvalidScheduleError: a sensitive job (or a dry run) with a schedule other than ``immediately``.
+        FieldErrors: the job is both sensitive and approval-required.
+    """
+    if not policy.has_perm(actor, Perm.RUN_JOB):
+        raise PermissionDeniedError(NO_RUN_PERMISSION_MESSAGE)
+    if not policy.has_perm(actor, Perm.RUN_JOB, job.job):
+        raise NotFoundError(_NOT_FOUND["extras.job"])
+    if not job.enabled:
+        raise JobDisabledError(DISABLED_MESSAGE)
+    if not job.installed:
+        raise NotRunnableError(NOT_INSTALLED_MESSAGE)
+    if job.has_sensitive_variables and interval not in _AT_ONCE:
+        raise InvalidScheduleError({"interval": [SENSITIVE_SCHEDULE_MESSAGE]})
+    if job.has_sensitive_variables and job.approval_required:
+        raise FieldErrors([SENSITIVE_AND_APPROVAL_MESSAGE])
+    if not job.code_present:
+        raise NotRunnableError(CODE_MISSING_MESSAGE)
+    if dry_run:
+        if interval not in _AT_ONCE:
+            raise InvalidScheduleError({"interval": [DRY_RUN_SCHEDULED_MESSAGE]})
+        return RunPlan(needs_approval=False, creates_scheduled_job=False, runs_at_once=True)
+    if job.approval_required:
+        return RunPlan(needs_approval=True, creates_scheduled_job=True, runs_at_once=False)
+    if interval in _AT_ONCE:
+        return RunPlan(needs_approval=False, creates_scheduled_job=False, runs_at_once=True)
+    return RunPlan(needs_approval=False, creates_scheduled_job=True, runs_at_once=False)
+
+
+def check_cancel(request: RequestFacts, *, actor: Actor, policy: Policy) -> None:
+    """Check that the actor may cancel the scheduled job (stop it for good).
+
+    The requester may always cancel their own; anyone else needs ``delete_scheduledjob`` on it.
+
+    Raises:
+        PermissionDeniedError: the actor may not cancel it.
+        InvalidStateError: it has already ended (cancelled, finished or denied).
+    """
+    _check_manage(request, actor=actor, policy=policy, perm=Perm.DELETE_SCHEDULEDJOB, verb="cancel")
+    _check_not_ended(request)
+
+
+def check_pause(request: RequestFacts, *, actor: Actor, policy: Policy, paused: bool) -> None:
+    """Check that the actor may pause the scheduled job (skip its due times until resumed).
+
+    The requester may always pause their own; anyone else needs ``change_scheduledjob`` on it.
+
+    Args:
+        request: the scheduled job.
+        actor: who asks.
+        policy: the permissions.
+        paused: whether it is paused now.
+
+    Raises:
+        PermissionDeniedError: the actor may not pause it.
+        InvalidStateError: it has ended, is not recurring, or is already paused.
+    """
+    _check_manage(request, actor=actor, policy=policy, perm=Perm.CHANGE_SCHEDULEDJOB, verb="pause")
+    _check_not_ended(request)
+    if request.interval not in _RECURRING:
+        raise InvalidStateError("Only recurring scheduled jobs can be paused.")
+    if paused:
+        raise InvalidStateError("This scheduled job is already paused.")
+
+
+def check_resume(request: RequestFacts, *, actor: Actor, policy: Policy, paused: bool) -> None:
+    """Check that the actor may resume the paused scheduled job.
+
+    The requester may always resume their own; anyone else needs ``change_scheduledjob`` on it.
+
+    Args:
+        request: the scheduled job.
+        actor: who asks.
+        policy: the permissions.
+        paused: whether it is paused now.
+
+    Raises:
+        PermissionDeniedError: the actor may not resume it.
+        InvalidStateError: it has ended or is not paused.
+    """
+    _check_manage(request, actor=actor, policy=policy, perm=Perm.CHANGE_SCHEDULEDJOB, verb="resume")
+    _check_not_ended(request)
+    if not paused:
+        raise InvalidStateError("This scheduled job is not paused.")
+
+
+def check_view(job: JobRef, *, actor: Actor, policy: Policy, perm: Perm) -> None:
+    """Check that the actor may see an object of ``job`` (the job, or a scheduled job or job result of it).
+
+    Args:
+        job: the job (for a scheduled job or job result: the job it runs).
+        actor: who asks.
+        policy: the permissions.
+        perm: the view permission, e.g. ``Perm.VIEW_SCHEDULEDJOB``.
+
+    Raises:
+        NotFoundError: the actor may not see it; like Nautobot, an object outside the actor's constraints is not
+            found rather than forbidden.
+    """
+    if not policy.has_perm(actor, perm, job):
+        raise NotFoundError(_NOT_FOUND.get(perm.object_type, "Not found."))
+
+
+def _check_manage(request: RequestFacts, *, actor: Actor, policy: Policy, perm: Perm, verb: str) -> None:
+    """The requester may manage their own scheduled job; anyone else needs ``perm`` on it."""
+    if request.requester_id is not None and request.requester_id == actor.user_id:
+        return
+    if not policy.has_perm(actor, perm, request.job):
+        raise PermissionDeniedError(f"You do not have permission to {verb} this scheduled job.")
+
+
+def _check_not_ended(request: RequestFacts) -> None:
+    if not request.is_active or request.approval_state == ApprovalState.DENIED:
+        raise InvalidStateError(ENDED_MESSAGE)

@@ -1,0 +1,507 @@
+"""Schedules: the "when" of a scheduled job, its validation, next-run computation and description.
+
+This module owns the schedule value (`Schedule`), its validation with Nautobot's rules and messages
+(`validate_schedule`, `validate_crontab`, `parse_time`, `to_utc`), the due-time arithmetic (`first_run_at`,
+`next_run_at`, `upcoming_runs`) and the schedule in words (`describe`).
+
+Pure: it imports only the standard library, croniter and cron-descriptor; never Slack (``slack_*``), SQLAlchemy,
+``storage`` or ``handlers``, and it never reads the clock: ``now`` is always passed in. Instants are timezone-aware
+UTC datetimes; each schedule carries the IANA time zone in which its wall-clock rules are read.
+
+Time rules (a product promise; each is tested):
+
+- ``immediately`` runs once, at ``now``; ``future`` runs once, at its start instant.
+- A naive start time is a wall time in the schedule's zone. One that does not exist (the clocks skip it) is refused;
+  a repeated one (the clocks fall back) means its first occurrence.
+- ``hourly`` runs at start + k x 3600 s: elapsed time, so every real hour through both DST changes.
+- ``daily`` and ``weekly`` run at the start's wall-clock time (and weekday) in the schedule's zone, computed as the
+  crontab ``m h * * *`` / ``m h * * dow`` (plus the start's seconds), so they follow the custom rules below.
+- ``custom`` is a standard 5-field crontab read in the schedule's zone with croniter; day-of-week 0 and 7 are both
+  Sunday, and day-of-month/day-of-week combine with OR, as in cron. Its first run is the first match at or after
+  the start; without a start time the start is the first match after ``now`` (Nautobot 2.4).
+- Skipped hour (spring forward): a wall time inside the gap runs once, at the first valid instant after the gap
+  (daily 02:30 Europe/Berlin runs at 03:00 CEST on 2026-03-29), and at 02:30 again the next day.
+- Repeated hour (fall back): a crontab with a fixed hour field (anything that does not match all 24 hours), and so
+  every daily and weekly schedule, runs a repeated wall time once, at its first occurrence (daily 02:30 Berlin runs
+  at 00:30Z on 2026-10-25, not again at 01:30Z). A crontab whose hour field matches every hour (``0 * * * *``,
+  ``*/30 * * * *``) fires in both occurrences of the repeated hour: each is a real, different hour.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import lru_cache
+from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cron_descriptor import ExpressionDescriptor, FormatError, MissingFieldError, WrongArgumentError
+from croniter import croniter
+
+from bot.domain.errors import InvalidScheduleError
+
+
+class IntervalType(StrEnum):
+    """How often a scheduled job runs (Nautobot's ``JobExecutionType``).
+
+    IMMEDIATELY: once, as soon as possible (after approval when one is needed).
+    FUTURE: once, at ``start_at``.
+    HOURLY: every 3600 s from ``start_at``.
+    DAILY: every day at the wall-clock time of ``start_at`` in the schedule's zone.
+    WEEKLY: every week on the weekday and at the wall-clock time of ``start_at`` in the schedule's zone.
+    CUSTOM: a 5-field crontab read in the schedule's zone.
+    """
+
+    IMMEDIATELY = "immediately"
+    FUTURE = "future"
+    HOURLY = "hourly"
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    CUSTOM = "custom"
+
+
+INTERVAL_LABELS: dict[IntervalType, str] = {
+    IntervalType.IMMEDIATELY: "Once immediately",
+    IntervalType.FUTURE: "Once in the future",
+    IntervalType.HOURLY: "Recurring hourly",
+    IntervalType.DAILY: "Recurring daily",
+    IntervalType.WEEKLY: "Recurring weekly",
+    IntervalType.CUSTOM: "Recurring custom",
+}
+
+RECURRING = frozenset({IntervalType.HOURLY, IntervalType.DAILY, IntervalType.WEEKLY, IntervalType.CUSTOM})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    """A validated schedule.
+
+    Attributes:
+        interval: the schedule type.
+        start_at: first due instant (aware UTC). For ``custom`` without a start time it is the first crontab match;
+            for ``immediately`` it is the request time.
+        crontab: the 5-field crontab (``custom`` only), normalised to single spaces.
+        time_zone: IANA zone name in which daily/weekly/custom wall-clock rules are read.
+        name: the schedule's name (``None`` only for ``immediately`` when none was given).
+    """
+
+    interval: IntervalType
+    start_at: datetime
+    time_zone: str
+    crontab: str | None = None
+    name: str | None = None
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.interval in RECURRING
+
+
+MIN_LEAD: timedelta = timedelta(seconds=15)
+"""How far ahead of ``now`` a start time must be (Nautobot's ``earliest_possible_time``)."""
+
+_HOUR = timedelta(hours=1)
+_JUST_BEFORE = timedelta(microseconds=1)  # "strictly after start - 1 µs" is "at or after start"
+
+
+class _Field(NamedTuple):
+    """One crontab field: its name, its range and the names it accepts (numbered from ``low``)."""
+
+    name: str
+    low: int
+    high: int
+    names: tuple[str, ...] = ()
+
+
+_FIELDS = (
+    _Field("minute", 0, 59),
+    _Field("hour", 0, 23),
+    _Field("day-of-month", 1, 31),
+    _Field("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
+    _Field("day-of-week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),  # 0 and 7 are both Sunday
+)
+_NUMBER = re.compile(r"[0-9]+")
+_EXTENSION = re.compile(r"[#?]|(?<![a-z])[lwh](?![a-z])", re.IGNORECASE)
+_INTERVALS = frozenset(kind.value for kind in IntervalType)
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # not locale-dependent
+_START_TIME_MESSAGE = "Please enter a valid date and time greater than or equal to the current date and time."
+
+
+# --- time zones and parsing -------------------------------------------------------------------------------------
+
+
+def _zone(time_zone: str) -> ZoneInfo:
+    """Return the IANA zone, or raise ``InvalidScheduleError`` under ``time_zone``."""
+    try:
+        return ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InvalidScheduleError({"time_zone": [f"Unknown time zone: {time_zone!r}."]}) from None
+
+
+def _require_aware(value: datetime, what: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be a timezone-aware datetime, got {value!r}")
+    return value.astimezone(UTC)
+
+
+def to_utc(value: datetime, time_zone: str) -> datetime:
+    """Return ``value`` as an aware UTC instant.
+
+    Args:
+        value: an aware datetime (converted as is) or a naive wall-clock time in ``time_zone``.
+        time_zone: IANA zone name used to read a naive ``value``.
+
+    Returns:
+        The instant in UTC. A repeated (ambiguous) wall time means its first occurrence.
+
+    Raises:
+        InvalidScheduleError: the zone is unknown (``time_zone``), or the wall time does not exist because the
+            clocks skip it (``start_time``).
+    """
+    zone = _zone(time_zone)
+    if value.tzinfo is not None and value.utcoffset() is not None:
+        return value.astimezone(UTC)
+    first = value.replace(tzinfo=zone, fold=0)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
+        skipped = value.replace(tzinfo=zone, fold=1).utcoffset() or timedelta()
+        gap = skipped - (first.utcoffset() or timedelta())
+        how = "the clocks skip that hour" if gap == _HOUR else f"the clocks skip {gap // timedelta(minutes=1)} minutes"
+        raise InvalidScheduleError({"start_time": [f"{value:%Y-%m-%d %H:%M} does not exist in {time_zone} ({how})."]})
+    return first.astimezone(UTC)
+
+
+def parse_time(text: str, time_zone: str) -> datetime:
+    """Parse a date and time typed by a person (ISO 8601, ``T`` or space, optional offset or ``Z``).
+
+    Args:
+        text: e.g. ``2030-01-01 09:00``, ``2030-01-01T09:00:00Z``, ``2030-01-01 09:00+02:00``.
+        time_zone: IANA zone in which a time without an offset is read.
+
+    Returns:
+        The instant in UTC.
+
+    Raises:
+        InvalidScheduleError: unparsable or date-only text, a wall time that does not exist (``start_time``), or an
+            unknown zone (``time_zone``).
+    """
+    stripped = text.strip()
+    try:
+        # A date alone ("2030-01-01") parses as midnight; a person meant no time, so refuse it.
+        if ":" not in stripped and "T" not in stripped.upper():
+            raise ValueError(stripped)
+        value = datetime.fromisoformat(stripped)
+    except ValueError:
+        raise InvalidScheduleError(
+            {
+                "start_time": [
+                    f"'{text}' is not a date and time; use ISO 8601, "
+                    "e.g. 2030-01-01 09:00 or 2030-01-01T09:00:00+02:00."
+                ]
+            }
+        ) from None
+    return to_utc(value, time_zone)
+
+
+# --- crontabs -----------------------------------------------------------------------------------------------------
+
+
+def _value_of(token: str, field: _Field) -> int | None:
+    """Return the number one crontab value stands for (a number or a name), or None if it is not valid here."""
+    if _NUMBER.fullmatch(token) and field.low <= int(token) <= field.high:
+        return int(token)
+    if token.lower() in field.names:
+        return field.names.index(token.lower()) + field.low
+    return None
+
+
+def _item_problem(item: str, field: _Field) -> str | None:
+    """Return why one comma-separated item of a crontab field is invalid, or None if it is fine."""
+    base, slash, step = item.partition("/")
+    if slash and not (_NUMBER.fullmatch(step) and int(step) >= 1):
+        return f"{field.name} step must be a whole number of 1 or more, got '{item}'"
+    if base == "*":
+        return None
+    bounds = base.split("-")
+    values = [_value_of(bound, field) for bound in bounds]
+    if len(bounds) > 2 or None in values:
+        allowed = f"{field.low}-{field.high}" + (f" or {field.names[0]}-{field.names[-1]}" if field.names else "")
+        extension = " (L, W, #, ? and H are not standard cron)" if _EXTENSION.search(base) else ""
+        return f"{field.name} must be {allowed}, got '{item}'{extension}"
+    if len(values) == 2 and values[0] is not None and values[1] is not None and values[0] > values[1]:
+        return f"{field.name} range '{base}' runs backwards"
+    if slash and len(bounds) == 1:
+        every = f"{field.low}-{field.high}/{step}"
+        return f"{field.name} step needs a range or *, e.g. '*/{step}' or '{every}', got '{item}'"
+    return None
+
+
+def validate_crontab(expr: str | None) -> str:
+    """Check a standard 5-field crontab and return it normalised to single spaces.
+
+    Accepted: numbers, ``*``, lists, ranges, ``*/n`` and ``a-b/n`` steps, month and weekday names (jan, mon...), and
+    day-of-week 0-7 where both 0 and 7 are Sunday (as in cron). Refused: @macros, 6/7 fields, ``L W # ? H``, reversed
+    ranges and ``n/step`` (whose meaning differs between cron implementations), and day/month pairs that never occur.
+
+    Args:
+        expr: the crontab as typed.
+
+    Returns:
+        The expression with its fields joined by single spaces.
+
+    Raises:
+        InvalidScheduleError: under ``crontab``, with a message that names the problem.
+    """
+    if expr is None or not expr.strip():
+        raise InvalidScheduleError({"crontab": ["Please enter a valid crontab."]})
+    fields = expr.split()
+    normalised = " ".join(fields)
+    if normalised.startswith("@"):
+        problem = (
+            f"Invalid crontab '{normalised}': macros such as @daily are not supported; use 5 fields, e.g. '0 0 * * *'."
+        )
+        raise InvalidScheduleError({"crontab": [problem]})
+    if len(fields) != 5:
+        problem = f"A crontab needs exactly 5 fields (minute hour day-of-month month day-of-week); got {len(fields)}."
+        raise InvalidScheduleError({"crontab": [problem]})
+    for text, field in zip(fields, _FIELDS, strict=True):
+        for item in text.split(","):
+            reason = _item_problem(item, field)
+            if reason:
+                raise InvalidScheduleError({"crontab": [f"Invalid crontab '{normalised}': {reason}."]})
+    if not croniter.is_valid(normalised, strict=True):
+        reason = "that day of the month never occurs in those months" if croniter.is_valid(normalised) else "not valid"
+        raise InvalidScheduleError({"crontab": [f"Invalid crontab '{normalised}': {reason}."]})
+    return normalised
+
+
+# --- next-run computation -----------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _fires_every_hour(expr: str) -> bool:
+    """True if the crontab's hour field matches all 24 hours (``*``, ``*/1``, ``0-23``...)."""
+    hours = croniter.expand(expr)[0][1]
+    return bool(hours == ["*"] or len(set(hours)) == 24)
+
+
+def _is_second_occurrence(instant: datetime, zone: ZoneInfo) -> bool:
+    """True if ``instant``'s wall time in ``zone`` is repeated (fall back) and this is its later occurrence."""
+    local = instant.astimezone(zone)
+    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
+
+
+def _cron_next(expr: str, *, time_zone: str, after: datetime) -> datetime:
+    """First crontab match strictly after ``after``, read in ``time_zone``, with cron's DST rules.
+
+    croniter already runs a wall time inside a skipped hour at the end of the gap. At a fall-back it returns both
+    occurrences of a repeated wall time; a crontab with a fixed hour field keeps only the first (as cron does), while
+    one that fires every hour keeps both, since each is a real, different hour.
+    """
+    zone = _zone(time_zone)
+    matches = croniter(expr, after.astimezone(zone))
+    every_hour = _fires_every_hour(expr)
+    while True:
+        candidate: datetime = matches.get_next(datetime)
+        if every_hour or not _is_second_occurrence(candidate, zone):
+            return candidate.astimezone(UTC)
+
+
+def _wall_clock_rule(schedule: Schedule) -> tuple[str, timedelta]:
+    """The daily/weekly/custom rule as a crontab plus the sub-minute offset of the start (daily/weekly only)."""
+    if schedule.interval is IntervalType.CUSTOM:
+        if not schedule.crontab:
+            raise ValueError("a custom schedule needs a crontab")
+        return schedule.crontab, timedelta()
+    local = schedule.start_at.astimezone(_zone(schedule.time_zone))
+    day_of_week = str((local.weekday() + 1) % 7) if schedule.interval is IntervalType.WEEKLY else "*"
+    offset = timedelta(seconds=local.second, microseconds=local.microsecond)
+    return f"{local.minute} {local.hour} * * {day_of_week}", offset
+
+
+def first_run_at(schedule: Schedule) -> datetime:
+    """Return the first due instant of a schedule.
+
+    Args:
+        schedule: a validated schedule.
+
+    Returns:
+        ``start_at`` for every type except ``custom``, whose first run is the first crontab match at or after it.
+    """
+    if schedule.interval is IntervalType.CUSTOM:
+        expr, _ = _wall_clock_rule(schedule)
+        return _cron_next(expr, time_zone=schedule.time_zone, after=schedule.start_at - _JUST_BEFORE)
+    return schedule.start_at
+
+
+def next_run_at(schedule: Schedule, after: datetime) -> datetime | None:
+    """Return the first due instant strictly after ``after`` (never before the first run).
+
+    Exact and drift-free when ``after`` is the previous slot, and cheap however far ``after`` is from the start.
+
+    Args:
+        schedule: a validated schedule.
+        after: an aware instant, usually the previous slot.
+
+    Returns:
+        The next due instant in UTC, or None once a one-off has had its run.
+
+    Raises:
+        ValueError: ``after`` is naive.
+    """
+    after = _require_aware(after, "after")
+    if schedule.interval is IntervalType.CUSTOM:  # the first match at or after start_at, or after `after`
+        expr, _ = _wall_clock_rule(schedule)
+        return _cron_next(expr, time_zone=schedule.time_zone, after=max(after, schedule.start_at - _JUST_BEFORE))
+    if after < schedule.start_at:
+        return schedule.start_at
+    if not schedule.is_recurring:
+        return None
+    if schedule.interval is IntervalType.HOURLY:
+        return schedule.start_at + ((after - schedule.start_at) // _HOUR + 1) * _HOUR
+    expr, offset = _wall_clock_rule(schedule)
+    return _cron_next(expr, time_zone=schedule.time_zone, after=after - offset) + offset
+
+
+def upcoming_runs(schedule: Schedule, *, after: datetime, count: int) -> list[datetime]:
+    """Return the next ``count`` due instants strictly after ``after`` (fewer for one-offs).
+
+    Args:
+        schedule: a validated schedule.
+        after: an aware instant.
+        count: how many due instants to return at most.
+
+    Returns:
+        Strictly increasing UTC instants.
+    """
+    runs: list[datetime] = []
+    current: datetime | None = after
+    while current is not None and len(runs) < count:
+        current = next_run_at(schedule, current)
+        if current is not None:
+            runs.append(current)
+    return runs
+
+
+# --- validation -----------------------------------------------------------------------------------------------------
+
+
+def validate_schedule(
+    *,
+    interval: str | None,
+    name: str | None,
+    start_time: datetime | None,
+    crontab: str | None,
+    time_zone: str,
+    now: datetime,
+) -> Schedule:
+    """Validate a schedule request with Nautobot's rules and messages and return the schedule.
+
+    Args:
+        interval: the schedule type (``immediately``, ``future``, ``hourly``, ``daily``, ``weekly``, ``custom``).
+        name: the schedule's name; required for every type except ``immediately``.
+        start_time: aware, or naive wall-clock time in ``time_zone``; required except for ``immediately`` and
+            ``custom``, and at least ``MIN_LEAD`` after ``now``. Ignored for ``immediately``.
+        crontab: the 5-field crontab (``custom`` only; ignored otherwise).
+        time_zone: IANA zone of the schedule.
+        now: the current instant (aware).
+
+    Returns:
+        The validated schedule. ``immediately`` starts at ``now``; ``custom`` without a start time starts at the
+        first crontab match strictly after ``now``.
+
+    Raises:
+        InvalidScheduleError: every field error found, keyed by interval, name, start_time, crontab, time_zone. With
+            a missing or unknown interval only the interval and time zone are checked.
+        ValueError: ``now`` is naive (a programming error, not user input).
+    """
+    now = _require_aware(now, "now")
+    errors: dict[str, list[str]] = {}
+
+    def collect(error: InvalidScheduleError) -> None:
+        assert isinstance(error.errors, dict)
+        for field, messages in error.errors.items():
+            errors.setdefault(field, []).extend(messages)
+
+    zone_ok = True
+    try:
+        _zone(time_zone)
+    except InvalidScheduleError as error:
+        collect(error)
+        zone_ok = False
+
+    kind: IntervalType | None = None
+    if interval is None or not str(interval).strip():
+        errors["interval"] = ["This field is required."]
+    elif str(interval) not in _INTERVALS:
+        errors["interval"] = [f'"{interval}" is not a valid choice.']
+    else:
+        kind = IntervalType(interval)
+    clean_name = name.strip() if name and name.strip() else None
+    if kind is None:
+        raise InvalidScheduleError(errors)
+    if kind is IntervalType.IMMEDIATELY:
+        if errors:
+            raise InvalidScheduleError(errors)
+        return Schedule(interval=kind, start_at=now, time_zone=time_zone, name=clean_name)
+
+    if clean_name is None:
+        errors["name"] = ["Please provide a name for the job schedule."]
+    start_at: datetime | None = None
+    if start_time is None:
+        if kind is not IntervalType.CUSTOM:
+            errors["start_time"] = [_START_TIME_MESSAGE]
+    elif start_time.tzinfo is not None and start_time.utcoffset() is not None:
+        start_at = start_time.astimezone(UTC)
+    elif zone_ok:
+        try:
+            start_at = to_utc(start_time, time_zone)
+        except InvalidScheduleError as error:
+            collect(error)
+    if start_at is not None and start_at < now + MIN_LEAD:
+        errors["start_time"] = [_START_TIME_MESSAGE]
+    expr: str | None = None
+    if kind is IntervalType.CUSTOM:
+        try:
+            expr = validate_crontab(crontab)
+        except InvalidScheduleError as error:
+            collect(error)
+    if errors:
+        raise InvalidScheduleError(errors)
+
+    if start_at is None:  # custom without a start time (Nautobot 2.4 #8786): the next crontab match
+        assert expr is not None
+        start_at = _cron_next(expr, time_zone=time_zone, after=now)
+    return Schedule(interval=kind, start_at=start_at, time_zone=time_zone, crontab=expr, name=clean_name)
+
+
+# --- description --------------------------------------------------------------------------------------------------
+
+
+def describe(schedule: Schedule) -> str:
+    """Describe a schedule in words, with wall times in its zone (for Slack and the API).
+
+    Args:
+        schedule: a validated schedule.
+
+    Returns:
+        e.g. "Once, as soon as possible", "Daily at 09:00 (Europe/Berlin)", "Every 15 minutes (Europe/Berlin)".
+    """
+    if schedule.interval is IntervalType.IMMEDIATELY:
+        return "Once, as soon as possible"
+    zone = schedule.time_zone
+    local = schedule.start_at.astimezone(_zone(zone))
+    if schedule.interval is IntervalType.FUTURE:
+        return f"Once, at {local:%Y-%m-%d %H:%M} ({zone})"
+    if schedule.interval is IntervalType.HOURLY:
+        return f"Every hour at :{local:%M} (from {local:%Y-%m-%d %H:%M} {zone})"
+    if schedule.interval is IntervalType.DAILY:
+        return f"Daily at {local:%H:%M} ({zone})"
+    if schedule.interval is IntervalType.WEEKLY:
+        return f"Weekly on {_DAY_NAMES[local.weekday()]} at {local:%H:%M} ({zone})"
+    expr, _ = _wall_clock_rule(schedule)
+    try:
+        text = str(ExpressionDescriptor(expr, use_24hour_time_format=True, verbose=False).get_description())
+    except (FormatError, MissingFieldError, WrongArgumentError, ValueError):  # show the crontab itself instead
+        text = f"Crontab '{expr}'"
+    return f"{text} ({zone})"

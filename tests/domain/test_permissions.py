@@ -1,0 +1,542 @@
+"""Tests for bot.domain.permissions: loading the permissions file and checking permissions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyError
+
+CONTRACT_EXAMPLE = """\
+admins: [U0ADMIN1]                 # every permission, like a superuser
+groups:
+  netops: [U0AAA, U0BBB]           # Slack user IDs
+  approvers: ["@net-approvers"]    # a Slack user group, by handle
+permissions:
+  - name: netops may run jobs
+    actions: [run, view]
+    object_types: [extras.job]
+    groups: [netops]
+  - name: approvers
+    actions: [approve]
+    object_types: [extras.job]
+    jobs: ["maintenance.*"]        # optional constraint: slugs or names, glob
+    groups: [approvers]
+  - name: approvers manage schedules
+    actions: [view, change, delete]
+    object_types: [extras.scheduledjob]
+    groups: [approvers]
+"""
+
+MAINTENANCE = JobRef(slug="maintenance.reboot", name="Reboot switches")
+BACKUP = JobRef(slug="backup", name="Backup configs")
+
+ADMIN = Actor("U0ADMIN1")
+NETOPS = Actor("U0AAA")
+APPROVER = Actor("U0CCC", frozenset({"net-approvers"}))
+STRANGER = Actor("U0ZZZ", frozenset({"other-group"}))
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return Policy.from_yaml(CONTRACT_EXAMPLE, source="policy.yml")
+
+
+# --- the contract's example file ----------------------------------------------------------------------------------
+
+
+def test_contract_example_loads(policy: Policy) -> None:
+    assert policy.admins == frozenset({"U0ADMIN1"})
+    assert [entry.name for entry in policy.entries] == [
+        "netops may run jobs",
+        "approvers",
+        "approvers manage schedules",
+    ]
+    approvers = policy.entries[1]
+    assert approvers.usergroups == frozenset({"net-approvers"})
+    assert approvers.jobs == ("maintenance.*",)
+    assert approvers.perms == frozenset({Perm.APPROVE_JOB})
+    assert policy.entries[2].perms == frozenset(
+        {Perm.VIEW_SCHEDULEDJOB, Perm.CHANGE_SCHEDULEDJOB, Perm.DELETE_SCHEDULEDJOB}
+    )
+
+
+@pytest.mark.parametrize(
+    ("actor", "perm", "job", "expected"),
+    [
+        # group members by user ID
+        (NETOPS, Perm.RUN_JOB, None, True),
+        (NETOPS, Perm.RUN_JOB, BACKUP, True),
+        (NETOPS, Perm.VIEW_JOB, MAINTENANCE, True),
+        (Actor("U0BBB"), Perm.RUN_JOB, BACKUP, True),
+        (NETOPS, Perm.APPROVE_JOB, None, False),
+        (NETOPS, Perm.CHANGE_SCHEDULEDJOB, None, False),
+        # members of a Slack user group, by handle
+        (APPROVER, Perm.APPROVE_JOB, MAINTENANCE, True),
+        (APPROVER, Perm.CHANGE_SCHEDULEDJOB, MAINTENANCE, True),
+        (APPROVER, Perm.DELETE_SCHEDULEDJOB, BACKUP, True),
+        (APPROVER, Perm.VIEW_SCHEDULEDJOB, None, True),
+        (APPROVER, Perm.RUN_JOB, None, False),
+        (APPROVER, Perm.ADD_SCHEDULEDJOB, None, False),
+        # the jobs constraint: object-level excluded, model-level still granted
+        (APPROVER, Perm.APPROVE_JOB, BACKUP, False),
+        (APPROVER, Perm.APPROVE_JOB, None, True),
+        # nobody else
+        (STRANGER, Perm.RUN_JOB, None, False),
+        (STRANGER, Perm.VIEW_SCHEDULEDJOB, MAINTENANCE, False),
+        (Actor("U0CCC"), Perm.APPROVE_JOB, MAINTENANCE, False),
+        # admins have everything
+        *[(ADMIN, perm, job, True) for perm in Perm for job in (None, BACKUP)],
+    ],
+)
+def test_has_perm_on_contract_example(
+    policy: Policy, actor: Actor, perm: Perm, job: JobRef | None, expected: bool
+) -> None:
+    assert policy.has_perm(actor, perm, job) is expected
+
+
+def test_is_admin(policy: Policy) -> None:
+    assert policy.is_admin(ADMIN)
+    assert not policy.is_admin(NETOPS)
+    assert not policy.is_admin(APPROVER)
+
+
+def test_empty_policy_grants_nothing() -> None:
+    policy = Policy.empty()
+    assert not policy.is_admin(ADMIN)
+    assert not any(policy.has_perm(ADMIN, perm) for perm in Perm)
+    assert policy.approver_targets(MAINTENANCE) == (frozenset(), frozenset())
+
+
+@pytest.mark.parametrize("text", ["", "   \n", "# only a comment\n", "{}", "admins:\ngroups:\npermissions:\n", "---\n"])
+def test_empty_file_is_an_empty_policy(text: str) -> None:
+    policy = Policy.from_yaml(text)
+    assert policy.admins == frozenset()
+    assert policy.entries == ()
+
+
+def test_policy_is_immutable(policy: Policy) -> None:
+    with pytest.raises(AttributeError):
+        policy._admins = frozenset({"U0EVIL"})
+    assert not policy.is_admin(Actor("U0EVIL"))
+
+
+def test_perm_parts() -> None:
+    assert Perm.APPROVE_JOB.action == "approve"
+    assert Perm.APPROVE_JOB.object_type == "extras.job"
+    assert Perm.CHANGE_SCHEDULEDJOB.action == "change"
+    assert Perm.CHANGE_SCHEDULEDJOB.object_type == "extras.scheduledjob"
+    assert Perm.VIEW_JOBRESULT.object_type == "extras.jobresult"
+
+
+def test_actor_handles_drop_a_leading_at() -> None:
+    assert Actor("U1", frozenset({"@net-approvers", "ops"})).usergroups == frozenset({"net-approvers", "ops"})
+
+
+# --- membership ----------------------------------------------------------------------------------------------------
+
+
+MEMBERSHIP = """\
+groups:
+  mixed: [U0AAA, W0BBB, "@oncall", "@net.approvers_2"]
+permissions:
+  - name: via group
+    actions: [run]
+    object_types: [extras.job]
+    groups: [mixed]
+  - name: direct users
+    actions: [view]
+    object_types: [extras.jobresult]
+    users: [U0DDD]
+  - name: both
+    actions: [add]
+    object_types: [extras.scheduledjob]
+    groups: [mixed]
+    users: [U0EEE]
+"""
+
+
+@pytest.mark.parametrize(
+    ("actor", "perm", "expected"),
+    [
+        (Actor("U0AAA"), Perm.RUN_JOB, True),
+        (Actor("W0BBB"), Perm.RUN_JOB, True),
+        (Actor("U0XXX", frozenset({"oncall"})), Perm.RUN_JOB, True),
+        (Actor("U0XXX", frozenset({"net.approvers_2"})), Perm.RUN_JOB, True),
+        (Actor("U0XXX", frozenset({"oncall-2", "approvers"})), Perm.RUN_JOB, False),
+        (Actor("U0XXX"), Perm.RUN_JOB, False),
+        (Actor("U0DDD"), Perm.VIEW_JOBRESULT, True),
+        (Actor("U0DDD"), Perm.RUN_JOB, False),
+        (Actor("U0AAA"), Perm.VIEW_JOBRESULT, False),
+        (Actor("U0EEE"), Perm.ADD_SCHEDULEDJOB, True),
+        (Actor("U0XXX", frozenset({"oncall"})), Perm.ADD_SCHEDULEDJOB, True),
+        (Actor("U0EEE"), Perm.RUN_JOB, False),
+    ],
+)
+def test_membership_by_id_group_and_handle(actor: Actor, perm: Perm, expected: bool) -> None:
+    assert Policy.from_yaml(MEMBERSHIP).has_perm(actor, perm) is expected
+
+
+def test_handles_are_matched_exactly_not_by_user_id() -> None:
+    policy = Policy.from_yaml(MEMBERSHIP)
+    # a user whose ID happens to equal a handle is not a member of that group
+    assert not policy.has_perm(Actor("oncall"), Perm.RUN_JOB)
+
+
+# --- jobs constraints --------------------------------------------------------------------------------------------
+
+
+def _constrained(patterns: str) -> Policy:
+    return Policy.from_yaml(
+        f"""
+permissions:
+  - name: constrained
+    actions: [run, view, approve, change, delete]
+    object_types: [extras.job, extras.scheduledjob, extras.jobresult]
+    users: [U0AAA]
+    jobs: {patterns}
+"""
+    )
+
+
+@pytest.mark.parametrize(
+    ("patterns", "job", "expected"),
+    [
+        ('["maintenance.*"]', JobRef("maintenance.reboot", "Reboot"), True),
+        ('["maintenance.*"]', JobRef("maintenance", "Reboot"), False),
+        ('["maintenance.*"]', JobRef("backup", "maintenance.backup"), True),  # matches the name
+        ('["Backup *"]', JobRef("backup", "Backup configs"), True),  # by name
+        ('["Backup *"]', JobRef("backup", "backup configs"), False),  # case-sensitive
+        ('["backup"]', JobRef("backup", "Backup configs"), True),  # exact slug
+        ('["backup"]', JobRef("backup-all", "Backup all"), False),  # not a prefix match
+        ('["back?p"]', JobRef("backup", "x"), True),
+        ('["[bc]ackup"]', JobRef("cackup", "x"), True),
+        ('["[!b]ackup"]', JobRef("backup", "x"), False),
+        ('["*"]', JobRef("anything", "Anything"), True),
+        ('["a.*", "b.*"]', JobRef("b.one", "One"), True),
+        ('["a.*", "b.*"]', JobRef("c.one", "One"), False),
+    ],
+)
+def test_job_globs_match_slug_or_name(patterns: str, job: JobRef, expected: bool) -> None:
+    policy = _constrained(patterns)
+    actor = Actor("U0AAA")
+    # the constraint applies to every object type
+    for perm in (Perm.RUN_JOB, Perm.APPROVE_JOB, Perm.CHANGE_SCHEDULEDJOB, Perm.VIEW_JOBRESULT):
+        assert policy.has_perm(actor, perm, job) is expected
+        # model level: any granting entry counts whatever its constraint
+        assert policy.has_perm(actor, perm) is True
+
+
+def test_any_of_several_entries_may_grant() -> None:
+    policy = Policy.from_yaml(
+        """
+permissions:
+  - {name: a, actions: [run], object_types: [extras.job], users: [U0AAA], jobs: ["a.*"]}
+  - {name: b, actions: [run], object_types: [extras.job], users: [U0AAA], jobs: ["b.*"]}
+"""
+    )
+    actor = Actor("U0AAA")
+    assert policy.has_perm(actor, Perm.RUN_JOB, JobRef("a.x", "X"))
+    assert policy.has_perm(actor, Perm.RUN_JOB, JobRef("b.x", "X"))
+    assert not policy.has_perm(actor, Perm.RUN_JOB, JobRef("c.x", "X"))
+
+
+def test_unconstrained_entry_grants_every_job_next_to_a_constrained_one() -> None:
+    policy = Policy.from_yaml(
+        """
+permissions:
+  - {name: some, actions: [approve], object_types: [extras.job], users: [U0AAA], jobs: ["a.*"]}
+  - {name: all, actions: [approve], object_types: [extras.job], users: [U0BBB]}
+"""
+    )
+    assert policy.has_perm(Actor("U0BBB"), Perm.APPROVE_JOB, JobRef("z", "Z"))
+    assert not policy.has_perm(Actor("U0AAA"), Perm.APPROVE_JOB, JobRef("z", "Z"))
+
+
+def test_combinations_without_a_jobgate_permission_are_ignored() -> None:
+    policy = Policy.from_yaml(
+        "permissions: [{name: odd, actions: [approve, run], object_types: [extras.scheduledjob], users: [U0AAA]}]"
+    )
+    assert policy.entries[0].perms == frozenset()
+    assert not any(policy.has_perm(Actor("U0AAA"), perm) for perm in Perm)
+
+
+# --- approver_targets ----------------------------------------------------------------------------------------------
+
+
+def test_approver_targets_on_contract_example(policy: Policy) -> None:
+    assert policy.approver_targets(MAINTENANCE) == (frozenset({"U0ADMIN1"}), frozenset({"net-approvers"}))
+    # the approvers' approve_job is constrained to maintenance.*: only admins remain
+    assert policy.approver_targets(BACKUP) == (frozenset({"U0ADMIN1"}), frozenset())
+
+
+def test_approver_targets_need_both_permissions() -> None:
+    policy = Policy.from_yaml(
+        """
+admins: [U0ADMIN1, U0ADMIN2]
+groups:
+  leads: [U0LEAD, "@leads"]
+  approve_only: [U0APP, "@approve-only"]
+  change_only: [U0CHG, "@change-only"]
+permissions:
+  - name: approve
+    actions: [approve]
+    object_types: [extras.job]
+    groups: [leads, approve_only]
+    users: [U0DIRECT]
+  - name: change
+    actions: [change]
+    object_types: [extras.scheduledjob]
+    groups: [leads, change_only]
+    users: [U0DIRECT]
+  - name: approve backups only
+    actions: [approve, change]
+    object_types: [extras.job, extras.scheduledjob]
+    users: [U0BACKUP]
+    jobs: ["backup*"]
+"""
+    )
+    users, handles = policy.approver_targets(MAINTENANCE)
+    assert users == frozenset({"U0ADMIN1", "U0ADMIN2", "U0LEAD", "U0DIRECT"})
+    assert handles == frozenset({"leads"})
+    users, handles = policy.approver_targets(BACKUP)
+    assert users == frozenset({"U0ADMIN1", "U0ADMIN2", "U0LEAD", "U0DIRECT", "U0BACKUP"})
+    assert handles == frozenset({"leads"})
+
+
+def test_approver_targets_respect_a_constraint_on_change_scheduledjob() -> None:
+    policy = Policy.from_yaml(
+        """
+permissions:
+  - {name: approve, actions: [approve], object_types: [extras.job], users: [U0AAA]}
+  - {name: change, actions: [change], object_types: [extras.scheduledjob], users: [U0AAA], jobs: ["backup"]}
+"""
+    )
+    assert policy.approver_targets(BACKUP) == (frozenset({"U0AAA"}), frozenset())
+    assert policy.approver_targets(MAINTENANCE) == (frozenset(), frozenset())
+
+
+# --- malformed files -----------------------------------------------------------------------------------------------
+
+VALID_ENTRY = "{name: e, actions: [run], object_types: [extras.job], users: [U0AAA]}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # top level
+        ("- U0AAA\n", "policy.yml: the top level must be a mapping"),
+        ("just a string\n", "policy.yml: the top level must be a mapping"),
+        (
+            "admin: [U0AAA]\n",
+            "policy.yml: top-level key 'admin': unknown key; expected one of admins, groups, permissions",
+        ),
+        # admins
+        ("admins: U0AAA\n", "policy.yml: admins: must be a list of Slack user IDs"),
+        ("admins: [bob]\n", "policy.yml: admins: 'bob' is not a Slack user ID; expected a Slack user ID"),
+        ("admins: [u0aaa]\n", "policy.yml: admins: 'u0aaa' is not a Slack user ID"),
+        ("admins: [U0]\n", "policy.yml: admins: 'U0' is not a Slack user ID"),
+        ('admins: ["@admins"]\n', "policy.yml: admins: '@admins' is not a Slack user ID"),
+        ("admins: [C0CHANNEL]\n", "policy.yml: admins: 'C0CHANNEL' is not a Slack user ID"),
+        ("admins: [123]\n", "policy.yml: admins: a number 123 is not a Slack user ID"),
+        # groups
+        ("groups: [netops]\n", "policy.yml: groups: must be a mapping of group name to members"),
+        ("groups: {netops: U0AAA}\n", "policy.yml: groups.netops: must be a list of members"),
+        ("groups: {netops: }\n", "policy.yml: groups.netops: must be a list of members"),
+        ("groups: {netops: [bob]}\n", "policy.yml: groups.netops: member 'bob' is not valid; expected a Slack user ID"),
+        ('groups: {netops: ["@"]}\n', "policy.yml: groups.netops: member '@' is not valid"),
+        ('groups: {netops: ["@Net-Approvers"]}\n', "policy.yml: groups.netops: member '@Net-Approvers' is not valid"),
+        ('groups: {netops: ["@net approvers"]}\n', "policy.yml: groups.netops: member '@net approvers' is not valid"),
+        ('groups: {netops: ["net-approvers"]}\n', "policy.yml: groups.netops: member 'net-approvers' is not valid"),
+        ("groups: {netops: [[U0AAA]]}\n", "policy.yml: groups.netops: member a list is not valid"),
+        ("groups: {1: [U0AAA]}\n", "policy.yml: groups: group name a number 1 is not valid"),
+        # permissions
+        ("permissions: {name: x}\n", "policy.yml: permissions: must be a list of entries"),
+        ("permissions: [run]\n", "policy.yml: permissions[1]: must be a mapping"),
+        (
+            "permissions: [{actions: [run], object_types: [extras.job], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1]: 'name' is required; expected a non-empty string, got nothing",
+        ),
+        ("permissions: [{name: ''}]\n", "policy.yml: permissions[1]: 'name' is required"),
+        (
+            "permissions: [{name: 7}]\n",
+            "policy.yml: permissions[1]: 'name' is required; expected a non-empty string, got a number 7",
+        ),
+        (
+            f"permissions: [{VALID_ENTRY},"
+            " {name: second, actions: [run], object_types: [extras.job], users: [U0A], jobz: [x]}]\n",
+            "policy.yml: permissions[2] ('second'): unknown key 'jobz'; "
+            "expected one of name, actions, object_types, groups, users, jobs",
+        ),
+        (
+            "permissions: [{name: e, object_types: [extras.job], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('e'): 'actions' is required; "
+            "expected a list of add, approve, change, delete, run, view",
+        ),
+        (
+            "permissions: [{name: e, actions: run, object_types: [extras.job], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('e'): 'actions' must be a list, e.g. actions: [run, view]; got a string 'run'",
+        ),
+        (
+            "permissions: [{name: e, actions: [], object_types: [extras.job], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('e'): 'actions' must not be empty",
+        ),
+        (
+            "permissions: [{name: approvers, actions: [aprove], object_types: [extras.job], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('approvers'): unknown action 'aprove'; "
+            "expected one of add, approve, change, delete, run, view",
+        ),
+        (
+            "permissions: [{name: e, actions: [yes], object_types: [extras.job], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('e'): 'actions' must list non-empty strings; got a boolean True",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('e'): 'object_types' is required; "
+            "expected a list of extras.job, extras.scheduledjob, extras.jobresult",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('e'): 'object_types' must not be empty",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: extras.job, users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('e'): 'object_types' must be a list",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [job], users: [U0AAA]}]\n",
+            "policy.yml: permissions[1] ('e'): unknown object type 'job'; "
+            "expected one of extras.job, extras.scheduledjob, extras.jobresult",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], groups: [netops]}]\n",
+            "policy.yml: permissions[1] ('e'): unknown group 'netops'; expected a name under 'groups' (none defined)",
+        ),
+        (
+            "groups: {ops: [U0AAA], dev: []}\n"
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], groups: [netops]}]\n",
+            "policy.yml: permissions[1] ('e'): unknown group 'netops'; expected a name under 'groups' (dev, ops)",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], groups: netops}]\n",
+            "policy.yml: permissions[1] ('e'): 'groups' must be a list",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], users: [bob]}]\n",
+            "policy.yml: permissions[1] ('e'): user 'bob' is not a Slack user ID",
+        ),
+        (
+            'permissions: [{name: e, actions: [run], object_types: [extras.job], users: ["@ops"]}]\n',
+            "policy.yml: permissions[1] ('e'): user '@ops' is not a Slack user ID",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], users: U0AAA}]\n",
+            "policy.yml: permissions[1] ('e'): 'users' must be a list",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job]}]\n",
+            "policy.yml: permissions[1] ('e'): grants nobody; expected 'groups' or 'users'",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], groups: [], users: []}]\n",
+            "policy.yml: permissions[1] ('e'): grants nobody",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], users: [U0AAA], jobs: []}]\n",
+            "policy.yml: permissions[1] ('e'): 'jobs' must not be empty",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], users: [U0AAA], jobs: backup}]\n",
+            "policy.yml: permissions[1] ('e'): 'jobs' must be a list",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], users: [U0AAA], jobs: [1]}]\n",
+            "policy.yml: permissions[1] ('e'): 'jobs' must list non-empty strings; got a number 1",
+        ),
+        (
+            "permissions: [{name: e, actions: [run], object_types: [extras.job], users: [U0AAA], jobs: ['']}]\n",
+            "policy.yml: permissions[1] ('e'): 'jobs' must list non-empty strings; got a string ''",
+        ),
+    ],
+)
+def test_malformed_file_names_the_entry(text: str, expected: str) -> None:
+    with pytest.raises(PolicyError) as excinfo:
+        Policy.from_yaml(text, source="policy.yml")
+    message = str(excinfo.value)
+    assert message.startswith(expected), message
+    assert "\n" not in message
+
+
+def test_contract_example_with_a_typo_names_the_entry() -> None:
+    text = CONTRACT_EXAMPLE.replace("actions: [approve]", "actions: [aprove]")
+    with pytest.raises(PolicyError) as excinfo:
+        Policy.from_yaml(text, source="policy.yml")
+    assert str(excinfo.value) == (
+        "policy.yml: permissions[2] ('approvers'): unknown action 'aprove'; "
+        "expected one of add, approve, change, delete, run, view"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("admins: [U0AAA\n", 2),
+        ("groups:\n  netops: [U0AAA]\n   bad: indentation\n", 3),
+        ("permissions:\n  - name: x\n    actions: [run]]\n", 3),
+        ("admins: [U0AAA]\nadmins: [U0BBB]\n", 2),  # a duplicate key would silently replace the first
+        ("groups:\n  netops: [U0AAA]\n  netops: [U0EVIL]\n", 3),
+        ("admins: '\n", 2),
+        ("\tadmins: []\n", 1),
+    ],
+)
+def test_yaml_syntax_error_names_the_line(text: str, line: int) -> None:
+    with pytest.raises(PolicyError) as excinfo:
+        Policy.from_yaml(text, source="policy.yml")
+    assert str(excinfo.value).startswith(f"policy.yml: line {line}: invalid YAML: ")
+
+
+def test_duplicate_key_message() -> None:
+    with pytest.raises(PolicyError, match=r"^policy\.yml: line 3: invalid YAML: duplicate key 'netops'$"):
+        Policy.from_yaml("groups:\n  netops: [U0AAA]\n  netops: [U0EVIL]\n", source="policy.yml")
+
+
+def test_default_source_name() -> None:
+    with pytest.raises(PolicyError, match=r"^policy file: admins: "):
+        Policy.from_yaml("admins: [bob]")
+
+
+# --- loading from disk ---------------------------------------------------------------------------------------------
+
+
+def test_load_reads_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yml"
+    path.write_text(CONTRACT_EXAMPLE, encoding="utf-8")
+    policy = Policy.load(path)
+    assert policy.has_perm(APPROVER, Perm.APPROVE_JOB, MAINTENANCE)
+
+
+def test_load_names_the_path_in_content_errors(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yml"
+    path.write_text("admins: [bob]\n", encoding="utf-8")
+    with pytest.raises(PolicyError, match=rf"^{re.escape(str(path))}: admins: 'bob' is not a Slack user ID"):
+        Policy.load(path)
+
+
+def test_load_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "nope.yml"
+    with pytest.raises(PolicyError, match=rf"^{re.escape(str(path))}: the permissions file does not exist$"):
+        Policy.load(path)
+
+
+def test_load_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match=rf"^{re.escape(str(tmp_path))}: cannot read the permissions file"):
+        Policy.load(tmp_path)  # a directory
+
+
+def test_load_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yml"
+    path.write_bytes(b"admins: [\xff\xfe]\n")
+    with pytest.raises(PolicyError, match=rf"^{re.escape(str(path))}: the permissions file is not UTF-8 text$"):
+        Policy.load(path)
