@@ -1,0 +1,504 @@
+"""Repositories: the only SQL in jobgate. Rows in, domain records out.
+
+Each repository works inside a session that ``storage.db.Database`` opened; the caller owns the transaction.
+State changes that can race (decisions, cancel, pause) are conditional updates that report whether they won:
+never read-then-write. Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.domain.approvals import ApprovalState
+from bot.domain.records import JobRecord, JobResultRecord, LogRecord, Page, ScheduledJobRecord
+from bot.domain.results import JobResultStatus
+from bot.domain.schedules import IntervalType
+from storage.models import ApiToken, AuditEvent, Job, JobLogEntry, JobResult, OutboxEntry, ScheduledJob
+
+WAKEUP_CHANNEL = "jobgate_wakeup"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------------------------------------------ rows → records
+
+
+def job_record(row: Job) -> JobRecord:
+    return JobRecord(
+        id=row.id,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        module_name=row.module_name,
+        class_name=row.class_name,
+        source=row.source,
+        enabled=row.enabled,
+        installed=row.installed,
+        approval_required=row.approval_required,
+        has_sensitive_variables=row.has_sensitive_variables,
+        hidden=row.hidden,
+        soft_time_limit=row.soft_time_limit,
+        time_limit=row.time_limit,
+        variables=dict(row.variables or {}),
+    )
+
+
+def scheduled_job_record(row: ScheduledJob, job: Job | None) -> ScheduledJobRecord:
+    return ScheduledJobRecord(
+        id=row.id,
+        name=row.name,
+        job=job_record(job) if job is not None else None,
+        user_id=row.user_id,
+        interval=IntervalType(row.interval),
+        start_time=row.start_time,
+        crontab=row.crontab,
+        time_zone=row.time_zone,
+        data=row.data,
+        commit=row.commit,
+        approval_required=row.approval_required,
+        approval_state=ApprovalState(row.approval_state),
+        decided_by_id=row.decided_by_id,
+        decided_at=row.decided_at,
+        decision_reason=row.decision_reason,
+        enabled=row.enabled,
+        paused=row.paused,
+        end_reason=row.end_reason,
+        ended_at=row.ended_at,
+        ended_by_id=row.ended_by_id,
+        next_run_at=row.next_run_at,
+        last_run_at=row.last_run_at,
+        total_run_count=row.total_run_count,
+        created_at=row.created_at,
+    )
+
+
+def job_result_record(row: JobResult, job: Job | None, log: Iterable[JobLogEntry] = ()) -> JobResultRecord:
+    return JobResultRecord(
+        id=row.id,
+        job=job_record(job) if job is not None else None,
+        name=row.name,
+        user_id=row.user_id,
+        approved_by_id=row.approved_by_id,
+        status=JobResultStatus(row.status),
+        dry_run=row.dry_run,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        completed_at=row.completed_at,
+        scheduled_job_id=row.scheduled_job_id,
+        scheduled_for=row.scheduled_for,
+        error=row.error,
+        log=tuple(LogRecord(logged_at=e.logged_at, level=e.level, message=e.message, obj=e.obj) for e in log),
+    )
+
+
+# -------------------------------------------------------------------------------------------------------------- jobs
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobDefinition:
+    """What discovery found for one job class, ready to be stored."""
+
+    slug: str
+    module_name: str
+    class_name: str
+    name: str
+    description: str
+    source: str
+    approval_required: bool
+    has_sensitive_variables: bool
+    hidden: bool
+    soft_time_limit: float | None
+    time_limit: float | None
+    variables: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What a sync of discovered jobs changed in the jobs table (slugs)."""
+
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    uninstalled: tuple[str, ...]
+    reinstalled: tuple[str, ...]
+
+
+class JobRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, ident: str) -> JobRecord | None:
+        """Find a job by UUID, slug or name (in that order)."""
+        row = self._get_row(ident)
+        return job_record(row) if row is not None else None
+
+    def _get_row(self, ident: str) -> Job | None:
+        if _is_uuid(ident):
+            row = self.session.get(Job, ident)
+            if row is not None:
+                return row
+        row = self.session.scalars(select(Job).where(Job.slug == ident)).first()
+        if row is None:
+            row = self.session.scalars(select(Job).where(Job.name == ident).order_by(Job.slug)).first()
+        return row
+
+    def list(self, *, include_uninstalled: bool = True) -> list[JobRecord]:
+        query = select(Job).order_by(Job.slug)
+        if not include_uninstalled:
+            query = query.where(Job.installed)
+        return [job_record(row) for row in self.session.scalars(query)]
+
+    def set_enabled(self, ident: str, enabled: bool, *, now: datetime) -> JobRecord | None:
+        row = self._get_row(ident)
+        if row is None:
+            return None
+        row.enabled = enabled
+        row.updated_at = now
+        self.session.flush()
+        return job_record(row)
+
+    def sync(self, definitions: Sequence[JobDefinition], *, now: datetime) -> SyncReport:
+        """Store what discovery found: new jobs start disabled; jobs whose code vanished are marked not installed."""
+        existing = {row.slug: row for row in self.session.scalars(select(Job))}
+        added: list[str] = []
+        updated: list[str] = []
+        reinstalled: list[str] = []
+        for d in definitions:
+            values = {
+                "module_name": d.module_name,
+                "class_name": d.class_name,
+                "name": d.name,
+                "description": d.description,
+                "source": d.source,
+                "approval_required": d.approval_required,
+                "has_sensitive_variables": d.has_sensitive_variables,
+                "hidden": d.hidden,
+                "soft_time_limit": d.soft_time_limit,
+                "time_limit": d.time_limit,
+                "variables": d.variables,
+            }
+            row = existing.pop(d.slug, None)
+            if row is None:
+                self.session.add(Job(id=new_id(), slug=d.slug, enabled=False, installed=True,
+                                     created_at=now, updated_at=now, **values))
+                added.append(d.slug)
+                continue
+            if not row.installed:
+                row.installed = True
+                reinstalled.append(d.slug)
+            changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+            if changed:
+                for key, value in changed.items():
+                    setattr(row, key, value)
+                updated.append(d.slug)
+            if changed or d.slug in reinstalled:
+                row.updated_at = now
+        uninstalled = []
+        for slug, row in existing.items():
+            if row.installed:
+                row.installed = False
+                row.updated_at = now
+                uninstalled.append(slug)
+        self.session.flush()
+        return SyncReport(tuple(added), tuple(updated), tuple(uninstalled), tuple(reinstalled))
+
+
+# ---------------------------------------------------------------------------------------------------- scheduled jobs
+
+
+class ScheduledJobRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, **values: Any) -> ScheduledJobRecord:
+        """Insert a scheduled job; ``values`` are its column values (a new id is assigned)."""
+        row = ScheduledJob(id=new_id(), **values)
+        self.session.add(row)
+        self.session.flush()
+        job = self.session.get(Job, row.job_id) if row.job_id else None
+        return scheduled_job_record(row, job)
+
+    def get(self, scheduled_job_id: str) -> ScheduledJobRecord | None:
+        if not _is_uuid(scheduled_job_id):
+            return None
+        found = self.session.execute(
+            select(ScheduledJob, Job).outerjoin(Job, ScheduledJob.job_id == Job.id)
+            .where(ScheduledJob.id == scheduled_job_id)
+        ).first()
+        if found is None:
+            return None
+        # Re-read after conditional updates in this transaction.
+        self.session.refresh(found[0])
+        return scheduled_job_record(found[0], found[1])
+
+    def _page(self, query: Select[Any], *, limit: int, offset: int, order: Sequence[Any]) -> Page[ScheduledJobRecord]:
+        count = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.execute(
+            query.add_columns(Job).outerjoin(Job, ScheduledJob.job_id == Job.id)
+            .order_by(*order).limit(limit).offset(offset)
+        ).all()
+        return Page(count=count, items=[scheduled_job_record(r[0], r[1]) for r in rows])
+
+    def list_queue(self, *, limit: int, offset: int, job_ids: Sequence[str] | None = None) -> Page[ScheduledJobRecord]:
+        """The approval queue: pending and still active, oldest start first."""
+        query = select(ScheduledJob).where(
+            ScheduledJob.approval_state == ApprovalState.PENDING.value, ScheduledJob.enabled
+        )
+        if job_ids is not None:
+            query = query.where(ScheduledJob.job_id.in_(job_ids))
+        return self._page(query, limit=limit, offset=offset, order=(ScheduledJob.start_time, ScheduledJob.id))
+
+    def list_active(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        job_ids: Sequence[str] | None = None,
+        approval_state: str | None = None,
+        user_id: str | None = None,
+    ) -> Page[ScheduledJobRecord]:
+        """Pending and active scheduled jobs (denied, cancelled and finished ones are left out)."""
+        query = select(ScheduledJob).where(ScheduledJob.enabled)
+        if job_ids is not None:
+            query = query.where(ScheduledJob.job_id.in_(job_ids))
+        if approval_state is not None:
+            query = query.where(ScheduledJob.approval_state == approval_state)
+        if user_id is not None:
+            query = query.where(ScheduledJob.user_id == user_id)
+        return self._page(
+            query, limit=limit, offset=offset,
+            order=(ScheduledJob.next_run_at.is_(None), ScheduledJob.next_run_at, ScheduledJob.start_time,
+                   ScheduledJob.id),
+        )
+
+    def decide(
+        self,
+        scheduled_job_id: str,
+        *,
+        approval_state: ApprovalState,
+        decided_by_id: str,
+        decided_at: datetime,
+        reason: str | None,
+        next_run_at: datetime | None,
+        end: bool,
+    ) -> bool:
+        """Record a decision if the request is still pending and active. Returns False when someone else won."""
+        values: dict[str, Any] = {
+            "approval_state": approval_state.value,
+            "decided_by_id": decided_by_id,
+            "decided_at": decided_at,
+            "decision_reason": reason,
+            "next_run_at": next_run_at,
+            "updated_at": decided_at,
+            "version": ScheduledJob.version + 1,
+        }
+        if end:
+            values.update(enabled=False, end_reason="denied", ended_at=decided_at, ended_by_id=decided_by_id)
+        result = self.session.execute(
+            update(ScheduledJob)
+            .where(
+                ScheduledJob.id == scheduled_job_id,
+                ScheduledJob.approval_state == ApprovalState.PENDING.value,
+                ScheduledJob.enabled,
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def end(self, scheduled_job_id: str, *, reason: str, ended_by_id: str | None, now: datetime) -> bool:
+        """End an active scheduled job (kept for the record). Returns False when it had already ended."""
+        result = self.session.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.id == scheduled_job_id, ScheduledJob.enabled)
+            .values(enabled=False, next_run_at=None, end_reason=reason, ended_at=now, ended_by_id=ended_by_id,
+                    updated_at=now, version=ScheduledJob.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def set_paused(self, scheduled_job_id: str, *, paused: bool, next_run_at: datetime | None, now: datetime) -> bool:
+        """Pause or resume an active scheduled job. Returns False when it was already in that state or ended."""
+        values: dict[str, Any] = {"paused": paused, "updated_at": now, "version": ScheduledJob.version + 1}
+        if not paused:
+            values["next_run_at"] = next_run_at
+        result = self.session.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.id == scheduled_job_id, ScheduledJob.enabled, ScheduledJob.paused == (not paused))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def notify_wakeup(self) -> None:
+        """Wake every dispatcher listening on PostgreSQL; delivered only if this transaction commits."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_notify(WAKEUP_CHANNEL, "")))
+
+
+# ------------------------------------------------------------------------------------------------------- job results
+
+
+class JobResultRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def create(self, **values: Any) -> JobResultRecord:
+        """Insert a job result; ``values`` are its column values (a new id is assigned)."""
+        row = JobResult(id=new_id(), **values)
+        self.session.add(row)
+        self.session.flush()
+        job = self.session.get(Job, row.job_id) if row.job_id else None
+        return job_result_record(row, job)
+
+    def get(self, job_result_id: str, *, with_log: bool = True) -> JobResultRecord | None:
+        if not _is_uuid(job_result_id):
+            return None
+        found = self.session.execute(
+            select(JobResult, Job).outerjoin(Job, JobResult.job_id == Job.id).where(JobResult.id == job_result_id)
+        ).first()
+        if found is None:
+            return None
+        log = self._log(job_result_id) if with_log else ()
+        return job_result_record(found[0], found[1], log)
+
+    def _log(self, job_result_id: str) -> Sequence[JobLogEntry]:
+        return self.session.scalars(
+            select(JobLogEntry).where(JobLogEntry.job_result_id == job_result_id).order_by(JobLogEntry.id)
+        ).all()
+
+    def list(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        job_ids: Sequence[str] | None = None,
+        scheduled_job_id: str | None = None,
+        user_id: str | None = None,
+    ) -> Page[JobResultRecord]:
+        query = select(JobResult)
+        if job_ids is not None:
+            query = query.where(JobResult.job_id.in_(job_ids))
+        if scheduled_job_id is not None:
+            query = query.where(JobResult.scheduled_job_id == scheduled_job_id)
+        if user_id is not None:
+            query = query.where(or_(JobResult.user_id == user_id))
+        count = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.execute(
+            query.add_columns(Job).outerjoin(Job, JobResult.job_id == Job.id)
+            .order_by(JobResult.created_at.desc(), JobResult.id).limit(limit).offset(offset)
+        ).all()
+        ids = [r[0].id for r in rows]
+        logs: dict[str, list[JobLogEntry]] = {i: [] for i in ids}
+        if ids:
+            for entry in self.session.scalars(
+                select(JobLogEntry).where(JobLogEntry.job_result_id.in_(ids)).order_by(JobLogEntry.id)
+            ):
+                logs[entry.job_result_id].append(entry)
+        return Page(count=count, items=[job_result_record(r[0], r[1], logs[r[0].id]) for r in rows])
+
+    def add_log(self, job_result_id: str, *, logged_at: datetime, level: str, message: str, obj: str | None) -> None:
+        self.session.add(JobLogEntry(job_result_id=job_result_id, logged_at=logged_at, level=level,
+                                     message=message, obj=obj))
+
+
+# ------------------------------------------------------------------------------------------ tokens, outbox and audit
+
+
+class TokenRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, *, key_hash: str, key_prefix: str, user_id: str, description: str, now: datetime) -> str:
+        token_id = new_id()
+        self.session.add(ApiToken(id=token_id, key_hash=key_hash, key_prefix=key_prefix, user_id=user_id,
+                                  description=description, created_at=now))
+        return token_id
+
+    def user_for_hash(self, key_hash: str, *, now: datetime) -> str | None:
+        """The Slack user ID a token hash belongs to, if the token is valid now."""
+        row = self.session.scalars(select(ApiToken).where(ApiToken.key_hash == key_hash)).first()
+        if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
+            return None
+        return row.user_id
+
+    def touch(self, key_hash: str, *, now: datetime) -> None:
+        self.session.execute(update(ApiToken).where(ApiToken.key_hash == key_hash).values(last_used_at=now))
+
+
+class OutboxRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        *,
+        channel: str,
+        kind: str,
+        payload: dict[str, Any],
+        now: datetime,
+        ref_type: str | None = None,
+        ref_id: str | None = None,
+    ) -> None:
+        self.session.add(OutboxEntry(created_at=now, channel=channel, kind=kind, payload=payload,
+                                     ref_type=ref_type, ref_id=ref_id, status="pending", attempts=0,
+                                     next_attempt_at=now))
+
+    def list_for(self, ref_type: str, ref_id: str) -> list[OutboxEntry]:
+        return list(self.session.scalars(
+            select(OutboxEntry).where(OutboxEntry.ref_type == ref_type, OutboxEntry.ref_id == ref_id)
+            .order_by(OutboxEntry.id)
+        ))
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(
+        self,
+        *,
+        actor_id: str | None,
+        action: str,
+        object_type: str,
+        object_id: str | None,
+        now: datetime,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.session.add(AuditEvent(created_at=now, actor_id=actor_id, action=action, object_type=object_type,
+                                    object_id=object_id, detail=detail or {}))
+
+    def list_for(self, object_type: str, object_id: str) -> list[AuditEvent]:
+        return list(self.session.scalars(
+            select(AuditEvent).where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+            .order_by(AuditEvent.id)
+        ))
+
+
+class Repositories:
+    """Every repository on one session: what a service uses inside its transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.jobs = JobRepository(session)
+        self.scheduled_jobs = ScheduledJobRepository(session)
+        self.job_results = JobResultRepository(session)
+        self.tokens = TokenRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.audit = AuditRepository(session)
