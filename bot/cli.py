@@ -1,0 +1,165 @@
+"""The ``jobgate`` command: serve, db upgrade, jobs list|enable|disable, token create.
+
+Reads ``Settings`` once and passes them in. Wrong arguments or configuration end with one clear line on stderr and a
+non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from bot.app import build_services
+from bot.config import ConfigError, Settings
+from bot.domain.errors import DomainError, FieldErrors, NotFoundError
+from bot.domain.permissions import PolicyError
+from bot.domain.records import JobRecord
+from bot.domain.requests import JobFacts, not_runnable_reason
+from bot.services import USER_ID_PATTERN, Services
+from storage.db import Database, upgrade
+
+EXIT_USAGE = 2
+EXIT_FAILURE = 1
+
+
+class CommandError(Exception):
+    """A failure to report in one line (exit status 1)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="jobgate",
+        description="Slack chat-ops bot that runs jobs now, later or on a schedule, behind an approval gate.",
+        epilog="Configuration comes from the environment or a .env file in the working directory (see README).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    serve = commands.add_parser("serve", help="run the server: Slack, REST API, scheduler, runner, notifier")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    serve.add_argument("--socket-mode", action="store_true", help="receive Slack traffic over Socket Mode")
+    serve.add_argument("--no-scheduler", action="store_true", help="web only: serve Slack and the API, run nothing")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
+    db_commands.required = True
+    db_commands.add_parser("upgrade", help="apply pending migrations and exit")
+
+    jobs = commands.add_parser("jobs", help="inspect and switch jobs on and off")
+    jobs_commands = jobs.add_subparsers(dest="jobs_command", metavar="ACTION", parser_class=_Parser)
+    jobs_commands.required = True
+    jobs_commands.add_parser("list", help="list the jobs found on JOBGATE_JOBS_PATH and entry points")
+    for action in ("enable", "disable"):
+        sub = jobs_commands.add_parser(action, help=f"{action} a job (takes effect at once)")
+        sub.add_argument("job", metavar="SLUG", help="the job's slug (module.ClassName) or name")
+
+    token = commands.add_parser("token", help="REST API tokens")
+    token_commands = token.add_subparsers(dest="token_command", metavar="ACTION", parser_class=_Parser)
+    token_commands.required = True
+    create = token_commands.add_parser("create", help="print a new API token for a Slack user")
+    create.add_argument("--user", required=True, metavar="SLACK_USER_ID", help="the Slack user the token acts as")
+    create.add_argument("--description", default="", metavar="TEXT", help="what the token is for")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the jobgate command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    # The server logs what it does; one-shot commands print their answer and only warnings besides.
+    level = logging.INFO if args.command == "serve" else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env(os.environ)
+        return _dispatch(args, settings)
+    except (ConfigError, PolicyError) as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    except FieldErrors as exc:
+        return _fail(exc.message, EXIT_USAGE)
+    except (CommandError, DomainError) as exc:
+        return _fail(str(exc), EXIT_FAILURE)
+    except OperationalError as exc:
+        return _fail(f"cannot use the database: {str(exc.orig).strip().splitlines()[0]}", EXIT_FAILURE)
+    except SQLAlchemyError as exc:
+        return _fail(f"database error: {str(exc).strip().splitlines()[0]}", EXIT_FAILURE)
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"jobgate: error: {message}", file=sys.stderr)
+    return status
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        from bot.server import serve
+
+        return serve(settings, host=args.host, port=args.port, socket_mode=args.socket_mode,
+                     scheduler_enabled=not args.no_scheduler)
+    if args.command == "db":
+        db = Database.from_url(settings.database_url)
+        upgrade(db.engine)
+        print("Database is up to date.")
+        return 0
+    if args.command == "jobs":
+        return _jobs(args, settings)
+    if args.command == "token":
+        if not USER_ID_PATTERN.fullmatch(args.user):
+            raise FieldErrors({"user": [f"{args.user!r} is not a Slack user ID; expected e.g. U0123ABCD"]},
+                              message=f"--user: {args.user!r} is not a Slack user ID; expected e.g. U0123ABCD")
+        services = build_services(settings)
+        print(services.create_api_token(user_id=args.user, description=args.description))
+        return 0
+    raise CommandError(f"unknown command {args.command!r}")  # pragma: no cover - argparse refuses it first
+
+
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    services = build_services(settings)
+    outcome = services.sync_jobs()
+    for error in outcome.errors:
+        print(f"jobgate: cannot load {error.module}: {error.error}", file=sys.stderr)
+    if args.jobs_command in ("enable", "disable"):
+        try:
+            job = services.set_job_enabled(args.job, args.jobs_command == "enable")
+        except NotFoundError:
+            raise CommandError(f"job {args.job!r} not found; 'jobgate jobs list' shows the jobs") from None
+        print(f"{'Enabled' if job.enabled else 'Disabled'} {job.slug} ({job.name}).")
+        reason = _not_runnable(services, job) if job.enabled else None
+        if reason:
+            print(f"jobgate: warning: {job.slug} cannot run yet: {reason}", file=sys.stderr)
+        return 0
+    jobs = services.list_jobs()
+    if not jobs:
+        where = ", ".join(str(p) for p in settings.jobs_paths) or "no JOBGATE_JOBS_PATH (and no ./jobs folder)"
+        print(f"No jobs found ({where}).")
+        return 0
+    rows = [("SLUG", "NAME", "ENABLED", "APPROVAL", "SENSITIVE", "STATUS")]
+    for job in jobs:
+        status = "not installed" if not job.installed else (_not_runnable(services, job, ignore_enabled=True) or "ok")
+        rows.append((job.slug, job.name, _yes(job.enabled), _yes(job.approval_required),
+                     _yes(job.has_sensitive_variables), status))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+    return 0
+
+
+def _not_runnable(services: Services, job: JobRecord, *, ignore_enabled: bool = False) -> str | None:
+    facts = JobFacts(job=job.ref, enabled=job.enabled or ignore_enabled, installed=job.installed,
+                     approval_required=job.approval_required, has_sensitive_variables=job.has_sensitive_variables,
+                     code_present=services.catalog.get(job.slug) is not None)
+    return not_runnable_reason(facts)
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"

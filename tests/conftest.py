@@ -1,0 +1,127 @@
+"""Shared fixtures: a real database per test (a fresh SQLite file; PostgreSQL too when JOBGATE_TEST_DATABASE_URL is
+set), the real services over it, and the test jobs. Nothing of jobgate's own is mocked."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.domain.permissions import Actor, Policy
+from bot.services import JobCatalog, Services
+from storage.db import Database, upgrade
+from storage.models import Base
+
+FIXTURE_JOBS = Path(__file__).parent / "fixtures" / "jobs"
+POSTGRES_URL = os.environ.get("JOBGATE_TEST_DATABASE_URL", "")
+NOW = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
+
+# The permissions every test starts from: admin, requesters, approvers, and people with partial rights.
+POLICY_YAML = """
+admins: [UADMIN]
+groups:
+  netops: [UALICE, UBOB]
+  approvers: [UAPPROVER, UAPPROVER2, "@net-approvers"]
+  viewers: [UVIEWER]
+permissions:
+  - name: netops may run jobs
+    actions: [run, view]
+    object_types: [extras.job]
+    groups: [netops, approvers]
+  - name: netops manage their schedules
+    actions: [view]
+    object_types: [extras.scheduledjob, extras.jobresult]
+    groups: [netops]
+  - name: approvers approve
+    actions: [approve]
+    object_types: [extras.job]
+    groups: [approvers]
+  - name: approvers manage schedules
+    actions: [view, change, delete]
+    object_types: [extras.scheduledjob]
+    groups: [approvers]
+  - name: approvers see results
+    actions: [view]
+    object_types: [extras.jobresult]
+    groups: [approvers]
+  - name: viewers
+    actions: [view]
+    object_types: [extras.job, extras.scheduledjob]
+    groups: [viewers]
+"""
+
+ALICE = Actor(user_id="UALICE")
+BOB = Actor(user_id="UBOB")
+APPROVER = Actor(user_id="UAPPROVER")
+APPROVER2 = Actor(user_id="UAPPROVER2")
+ADMIN = Actor(user_id="UADMIN")
+NOBODY = Actor(user_id="UNOBODY")
+VIEWER = Actor(user_id="UVIEWER")
+
+
+def _database_urls() -> list[str]:
+    return ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+@pytest.fixture(params=_database_urls())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database URL with an empty, fully migrated schema: SQLite file per test, or the shared PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jobgate.db'}"
+        return
+    reset_postgres(POSTGRES_URL)
+    yield POSTGRES_URL
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the test PostgreSQL database: schema migrated once, tables truncated before each test."""
+    db = Database.from_url(url)
+    try:
+        upgrade(db.engine)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        db.dispose()
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    db = Database.from_url(database_url)
+    upgrade(db.engine)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def jobs_dir(tmp_path: Path) -> Path:
+    """A jobs folder holding the test jobs (a copy, so a test may add or break modules)."""
+    target = tmp_path / "jobs"
+    shutil.copytree(FIXTURE_JOBS, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+@pytest.fixture
+def settings(jobs_dir: Path, database_url: str) -> Settings:
+    return Settings(database_url=database_url, jobs_paths=(jobs_dir,), time_zone="UTC")
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return Policy.from_yaml(POLICY_YAML, source="test policy")
+
+
+@pytest.fixture
+def services(database: Database, settings: Settings, policy: Policy) -> Services:
+    """The real services over the test database, with the test jobs synced and all of them enabled."""
+    svc = Services(db=database, settings=settings, policy=policy, catalog=JobCatalog(), clock=lambda: NOW)
+    svc.sync_jobs(now=NOW)
+    for job in svc.list_jobs():
+        svc.set_job_enabled(job.slug, True, now=NOW)
+    return svc

@@ -1,0 +1,63 @@
+"""The layers of DESIGN.md, enforced by reading every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+RULES: dict[str, tuple[str, ...]] = {
+    "bot/domain": ("slack_bolt", "slack_sdk", "sqlalchemy", "storage", "handlers", "bot.services", "bot.app",
+                   "fastapi", "starlette", "alembic"),
+    "storage": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
+    "bot/services.py": ("slack_bolt", "slack_sdk", "handlers", "sqlalchemy", "fastapi", "starlette"),
+    "bot/scheduler.py": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
+    "bot/runner.py": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
+    "handlers": ("sqlalchemy", "storage"),
+}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def files_under(target: str) -> list[Path]:
+    path = ROOT / target
+    if path.suffix == ".py":
+        return [path] if path.exists() else []
+    return sorted(path.rglob("*.py"))
+
+
+@pytest.mark.parametrize("target", sorted(RULES))
+def test_layer_imports_only_what_it_may(target: str) -> None:
+    forbidden = RULES[target]
+    offences = []
+    for path in files_under(target):
+        for name in imported_modules(path):
+            if any(name == f or name.startswith(f + ".") for f in forbidden):
+                offences.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offences == []
+
+
+def test_the_domain_exists_and_is_checked() -> None:
+    assert len(files_under("bot/domain")) >= 7
+
+
+def test_only_config_reads_the_environment() -> None:
+    readers = []
+    for path in [*ROOT.joinpath("bot").rglob("*.py"), *ROOT.joinpath("storage").rglob("*.py"),
+                 *ROOT.joinpath("handlers").rglob("*.py")]:
+        source = path.read_text()
+        if "os.environ" in source or "os.getenv" in source:
+            readers.append(path.relative_to(ROOT).as_posix())
+    assert set(readers) <= {"bot/config.py", "bot/cli.py"}
