@@ -176,8 +176,9 @@ class ApiToken(Base):
 class OutboxEntry(Base):
     """A notification written in the same transaction as the change it reports; delivered to Slack afterwards.
 
-    Delivery keeps the order of ``id`` within one ``channel``. ``message_ts`` records the Slack message it created,
-    so a later entry can update that message in place.
+    Delivery keeps the order of ``id`` within one ``channel``. ``message_channel`` and ``message_ts`` record the
+    Slack message it created (a DM's channel differs from the user ID it was sent to), so a later entry can update
+    that message in place or reply in its thread.
     """
 
     __tablename__ = "outbox"
@@ -193,6 +194,7 @@ class OutboxEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_channel: Mapped[str | None] = mapped_column(String(64))
     message_ts: Mapped[str | None] = mapped_column(String(32))
     error: Mapped[str | None] = mapped_column(Text)
 

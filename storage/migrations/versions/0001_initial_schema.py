@@ -98,6 +98,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sent_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("message_channel", sa.String(length=64), nullable=True),
         sa.Column("message_ts", sa.String(length=32), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
