@@ -47,6 +47,7 @@ __all__ = [
     "LogEntry",
     "LogLevel",
     "MultiChoiceVar",
+    "SoftTimeLimitExceeded",
     "StringVar",
     "TextVar",
     "Variable",
@@ -64,6 +65,13 @@ _META_DEFAULTS: dict[str, object] = {
     "soft_time_limit": None,
     "time_limit": None,
 }
+
+
+class SoftTimeLimitExceeded(Exception):
+    """Raised inside a running job when it passes ``Meta.soft_time_limit``; catch it to clean up and stop.
+
+    A job still running at ``Meta.time_limit`` is recorded as errored and abandoned.
+    """
 
 
 class LogLevel(StrEnum):

@@ -15,7 +15,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.config import Settings
@@ -36,6 +36,7 @@ from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType, Schedule
 from bot.domain.variables import validate_data
 from bot.registry import DiscoveredJob, Discovery, LoadError, discover
+from bot.transient import TransientData, new_runner_id
 from storage.db import Database
 from storage.repositories import JobDefinition, Repositories, SyncReport
 
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
 
 USER_ID_PATTERN = re.compile(r"^[UW][A-Z0-9]{2,}$")
 MAX_PAGE = 1000
+# How long the data of a sensitive run waits in this process's memory for its runner before the run is errored.
+SENSITIVE_HANDOVER = timedelta(minutes=10)
 
 
 def utcnow() -> datetime:
@@ -131,6 +134,8 @@ class Services:
         catalog: the job classes available to this process.
         clock: where ``now`` comes from when a call does not pass it.
         on_due: called after a commit that may make work due sooner (wakes the dispatcher and runner in-process).
+        runner_id: this process's runner identity: runs of jobs with sensitive variables are pinned to it.
+        transient: where the data of those runs waits, in memory only, until this process's runner starts them.
     """
 
     def __init__(
@@ -142,8 +147,12 @@ class Services:
         catalog: JobCatalog | None = None,
         clock: Callable[[], datetime] = utcnow,
         on_due: Callable[[], None] | None = None,
+        runner_id: str | None = None,
+        transient: TransientData | None = None,
     ) -> None:
         self.db = db
+        self.runner_id = runner_id or new_runner_id()
+        self.transient = transient or TransientData()
         self.settings = settings
         self.policy = policy
         self.catalog = catalog or JobCatalog()
@@ -175,7 +184,7 @@ class Services:
     def list_jobs(self, actor: Actor | None = None) -> list[JobRecord]:
         """Jobs the actor may see (``view_job`` or ``run_job`` on them); every job when no actor (CLI)."""
         with self.db.read() as session:
-            jobs = Repositories(session).jobs.list()
+            jobs = Repositories(session).jobs.list_all()
         if actor is None:
             return jobs
         return [
@@ -282,17 +291,21 @@ class Services:
                     needs_approval=plan.needs_approval, now=now,
                 )
             else:
+                sensitive = record.has_sensitive_variables
                 result = repos.job_results.create(
                     job_id=record.id, scheduled_job_id=None, scheduled_for=None, name=record.name,
                     user_id=actor.user_id, approved_by_id=None, status=JobResultStatus.PENDING.value,
                     dry_run=not commit, data=stored_data, created_at=now,
+                    # Pinned to this process, whose memory holds the data; errored if it is not run in time.
+                    owner=self.runner_id if sensitive else None,
+                    lease_expires_at=now + SENSITIVE_HANDOVER if sensitive else None,
                 )
+                if sensitive:
+                    self.transient.put(result.id, cleaned)
                 repos.audit.add(actor_id=actor.user_id, action="job.run", object_type="job_result",
                                 object_id=result.id, now=now, detail={"job": record.slug, "dry_run": not commit})
                 repos.scheduled_jobs.notify_wakeup()
-                outcome = RequestOutcome(
-                    job_result=result, transient_data=cleaned if record.has_sensitive_variables else None
-                )
+                outcome = RequestOutcome(job_result=result, transient_data=cleaned if sensitive else None)
         if outcome.job_result is not None or (outcome.scheduled_job and outcome.scheduled_job.next_run_at):
             self._due()
         return outcome
@@ -518,7 +531,7 @@ class Services:
         """IDs of the jobs on which the actor holds ``perm``; None means every job (no constraint applies)."""
         if self.policy.is_admin(actor):
             return None
-        return [job.id for job in repos.jobs.list() if self.policy.has_perm(actor, perm, job.ref)]
+        return [job.id for job in repos.jobs.list_all() if self.policy.has_perm(actor, perm, job.ref)]
 
     def _get_visible(self, repos: Repositories, actor: Actor, scheduled_job_id: str) -> ScheduledJobRecord:
         record = repos.scheduled_jobs.get(scheduled_job_id)
@@ -595,7 +608,7 @@ class Services:
                 if found is None:
                     raise FieldErrors({"job": [f"Job {job!r} not found."]})
                 job_ids = [found.id] if job_ids is None or found.id in job_ids else []
-            return repos.job_results.list(limit=limit, offset=offset, job_ids=job_ids, user_id=user_id)
+            return repos.job_results.list_page(limit=limit, offset=offset, job_ids=job_ids, user_id=user_id)
 
     def get_job_result(self, actor: Actor, job_result_id: str) -> JobResultRecord:
         """One job result with its log. NotFoundError when missing or not visible."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.domain.approvals import ApprovalState
@@ -108,6 +110,42 @@ def job_result_record(row: JobResult, job: Job | None, log: Iterable[JobLogEntry
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class DueScheduledJob:
+    """A due scheduled job, as the dispatcher needs it."""
+
+    id: str
+    job_id: str | None
+    job_name: str
+    user_id: str | None
+    decided_by_id: str | None
+    interval: IntervalType
+    start_time: datetime
+    crontab: str | None
+    time_zone: str
+    name: str
+    data: dict[str, Any] | None
+    commit: bool
+    next_run_at: datetime
+    misfire_policy: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimedJobResult:
+    """A job result a runner has claimed, with what it needs to run it."""
+
+    id: str
+    job: JobRecord | None
+    name: str
+    user_id: str | None
+    dry_run: bool
+    data: dict[str, Any] | None
+    scheduled_job_id: str | None
+    scheduled_for: datetime | None
+    created_at: datetime
+    started_at: datetime
+
+
 # -------------------------------------------------------------------------------------------------------------- jobs
 
 
@@ -158,7 +196,7 @@ class JobRepository:
             row = self.session.scalars(select(Job).where(Job.name == ident).order_by(Job.slug)).first()
         return row
 
-    def list(self, *, include_uninstalled: bool = True) -> list[JobRecord]:
+    def list_all(self, *, include_uninstalled: bool = True) -> list[JobRecord]:
         query = select(Job).order_by(Job.slug)
         if not include_uninstalled:
             query = query.where(Job.installed)
@@ -346,6 +384,74 @@ class ScheduledJobRepository:
         )
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
+    def lock_due(self, now: datetime, *, limit: int) -> list[DueScheduledJob]:
+        """Active scheduled jobs due at ``now``, oldest first, locked for this transaction.
+
+        PostgreSQL skips rows another dispatcher holds (``FOR UPDATE SKIP LOCKED``); SQLite's write transaction
+        (``BEGIN IMMEDIATE``) already keeps other writers out.
+        """
+        query = (
+            select(ScheduledJob)
+            .where(ScheduledJob.enabled, ~ScheduledJob.paused, ScheduledJob.next_run_at.is_not(None),
+                   ScheduledJob.next_run_at <= now)
+            .order_by(ScheduledJob.next_run_at, ScheduledJob.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(self.session.scalars(query))
+        names = dict(self.session.execute(
+            select(Job.id, Job.name).where(Job.id.in_({r.job_id for r in rows if r.job_id}))
+        ).all())
+        return [
+            DueScheduledJob(
+                id=r.id, job_id=r.job_id, job_name=names.get(r.job_id or "", r.name), user_id=r.user_id,
+                decided_by_id=r.decided_by_id, interval=IntervalType(r.interval), start_time=r.start_time,
+                crontab=r.crontab, time_zone=r.time_zone, name=r.name, data=r.data, commit=r.commit,
+                next_run_at=r.next_run_at, misfire_policy=r.misfire_policy,  # type: ignore[arg-type]
+            )
+            for r in rows
+        ]
+
+    def advance(
+        self,
+        scheduled_job_id: str,
+        *,
+        due_at: datetime,
+        next_run_at: datetime | None,
+        last_slot_at: datetime,
+        ran_at: datetime | None,
+        now: datetime,
+    ) -> bool:
+        """Move a scheduled job past ``due_at`` (compare-and-set on it); a one-off without a next run finishes."""
+        values: dict[str, Any] = {
+            "next_run_at": next_run_at, "last_slot_at": last_slot_at, "updated_at": now,
+            "version": ScheduledJob.version + 1,
+        }
+        if ran_at is not None:
+            values.update(last_run_at=ran_at, total_run_count=ScheduledJob.total_run_count + 1)
+        if next_run_at is None:
+            values.update(enabled=False, end_reason="finished", ended_at=now)
+        result = self.session.execute(
+            update(ScheduledJob)
+            .where(ScheduledJob.id == scheduled_job_id, ScheduledJob.next_run_at == due_at)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def database_now(self) -> datetime:
+        """The database's clock (PostgreSQL): every replica then agrees on what is due."""
+        value = self.session.scalar(select(func.clock_timestamp()))
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+
+    def earliest_due(self) -> datetime | None:
+        """The earliest ``next_run_at`` of any active scheduled job (the dispatcher sleeps until then)."""
+        return self.session.scalar(
+            select(func.min(ScheduledJob.next_run_at)).where(ScheduledJob.enabled, ~ScheduledJob.paused)
+        )
+
     def notify_wakeup(self) -> None:
         """Wake every dispatcher listening on PostgreSQL; delivered only if this transaction commits."""
         if self.session.get_bind().dialect.name == "postgresql":
@@ -383,7 +489,7 @@ class JobResultRepository:
             select(JobLogEntry).where(JobLogEntry.job_result_id == job_result_id).order_by(JobLogEntry.id)
         ).all()
 
-    def list(
+    def list_page(
         self,
         *,
         limit: int,
@@ -416,6 +522,122 @@ class JobResultRepository:
     def add_log(self, job_result_id: str, *, logged_at: datetime, level: str, message: str, obj: str | None) -> None:
         self.session.add(JobLogEntry(job_result_id=job_result_id, logged_at=logged_at, level=level,
                                      message=message, obj=obj))
+
+
+    def insert_slots(self, values: Sequence[dict[str, Any]]) -> int:
+        """Insert job results for due times; a due time that already has one is left alone. Returns how many."""
+        if not values:
+            return 0
+        rows = [{"id": new_id(), **v} for v in values]
+        dialect = self.session.get_bind().dialect.name
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert_(JobResult).on_conflict_do_nothing(index_elements=["scheduled_job_id", "scheduled_for"])
+        result = self.session.execute(stmt.returning(JobResult.id), rows)
+        return len(result.all())
+
+    def claim(self, *, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedJobResult]:
+        """Claim pending job results for ``owner`` (compare-and-set pending → running) and return them.
+
+        A result pinned to an owner (a job with sensitive variables, whose data lives only in that process's
+        memory) is claimed only by that owner.
+        """
+        candidates = (
+            select(JobResult.id)
+            .where(JobResult.status == JobResultStatus.PENDING.value,
+                   or_(JobResult.owner.is_(None), JobResult.owner == owner))
+            .order_by(JobResult.created_at, JobResult.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list(self.session.scalars(candidates))
+        if not ids:
+            return []
+        claimed = self.session.execute(
+            update(JobResult)
+            .where(JobResult.id.in_(ids), JobResult.status == JobResultStatus.PENDING.value)
+            .values(status=JobResultStatus.RUNNING.value, owner=owner, started_at=now, lease_expires_at=lease_until)
+            .returning(JobResult.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        found = self.session.execute(
+            select(JobResult, Job).outerjoin(Job, JobResult.job_id == Job.id).where(JobResult.id.in_(claimed))
+            .order_by(JobResult.created_at, JobResult.id)
+        ).all()
+        return [
+            ClaimedJobResult(
+                id=r.id, job=job_record(j) if j is not None else None, name=r.name, user_id=r.user_id,
+                dry_run=r.dry_run, data=r.data, scheduled_job_id=r.scheduled_job_id, scheduled_for=r.scheduled_for,
+                created_at=r.created_at, started_at=now,
+            )
+            for r, j in found
+        ]
+
+    def renew_leases(self, ids: Sequence[str], *, owner: str, lease_until: datetime) -> int:
+        """Extend the leases ``owner`` still holds; returns how many it still holds."""
+        if not ids:
+            return 0
+        result = self.session.execute(
+            update(JobResult)
+            .where(JobResult.id.in_(ids), JobResult.owner == owner,
+                   JobResult.status == JobResultStatus.RUNNING.value)
+            .values(lease_expires_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+    def complete(
+        self, job_result_id: str, *, owner: str, status: JobResultStatus, now: datetime, error: str | None = None
+    ) -> bool:
+        """Record the outcome of a run, only if ``owner`` still holds it (a run presumed dead cannot overwrite)."""
+        result = self.session.execute(
+            update(JobResult)
+            .where(JobResult.id == job_result_id, JobResult.owner == owner,
+                   JobResult.status == JobResultStatus.RUNNING.value)
+            .values(status=status.value, completed_at=now, lease_expires_at=None, error=error)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def fail_expired(self, *, now: datetime, error: str) -> list[JobResultRecord]:
+        """Mark every result whose lease expired as ``errored`` with ``error``; returns them."""
+        ids = self.session.execute(
+            update(JobResult)
+            .where(JobResult.status.in_([JobResultStatus.PENDING.value, JobResultStatus.RUNNING.value]),
+                   JobResult.lease_expires_at.is_not(None), JobResult.lease_expires_at < now)
+            .values(status=JobResultStatus.ERRORED.value, completed_at=now, lease_expires_at=None, error=error)
+            .returning(JobResult.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        return [r for r in (self.get(i, with_log=False) for i in ids) if r is not None]
+
+    def fail_owned(self, *, owner: str, now: datetime, error: str) -> list[JobResultRecord]:
+        """Mark every unfinished result ``owner`` holds as ``errored`` (graceful shutdown); returns them."""
+        ids = self.session.execute(
+            update(JobResult)
+            .where(JobResult.owner == owner,
+                   JobResult.status.in_([JobResultStatus.PENDING.value, JobResultStatus.RUNNING.value]))
+            .values(status=JobResultStatus.ERRORED.value, completed_at=now, lease_expires_at=None, error=error)
+            .returning(JobResult.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        return [r for r in (self.get(i, with_log=False) for i in ids) if r is not None]
+
+    def fail_all_running(self, *, now: datetime, error: str) -> list[JobResultRecord]:
+        """Mark every running result as ``errored``: only for a single-process SQLite server at start-up."""
+        ids = self.session.execute(
+            update(JobResult)
+            .where(JobResult.status == JobResultStatus.RUNNING.value)
+            .values(status=JobResultStatus.ERRORED.value, completed_at=now, lease_expires_at=None, error=error)
+            .returning(JobResult.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        return [r for r in (self.get(i, with_log=False) for i in ids) if r is not None]
+
+    def count_by_status(self) -> dict[str, int]:
+        return dict(self.session.execute(
+            select(JobResult.status, func.count()).group_by(JobResult.status)
+        ).all())
 
 
 # ------------------------------------------------------------------------------------------ tokens, outbox and audit

@@ -79,10 +79,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield POSTGRES_URL
 
 
+_fresh_schema: set[str] = set()
+
+
 def reset_postgres(url: str) -> None:
-    """Empty the test PostgreSQL database: schema migrated once, tables truncated before each test."""
+    """Empty the test PostgreSQL database: schema rebuilt by the migrations once per run, tables truncated per test.
+
+    The test database belongs to the tests: whatever an earlier run left there is dropped first.
+    """
     db = Database.from_url(url)
     try:
+        if url not in _fresh_schema:
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+            _fresh_schema.add(url)
         upgrade(db.engine)
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         with db.engine.begin() as connection:

@@ -1,0 +1,333 @@
+"""The runner: executes pending job results, at most once each, and records their outcome and log.
+
+A run is claimed by compare-and-set (pending → running, owner, lease), kept alive by a heartbeat, and completed only
+while this runner still owns it, so a process presumed dead can never overwrite an outcome. A reaper marks runs whose
+lease expired as ``errored`` ("interrupted"); they are not retried. Each run executes in its own thread, as the
+requester, with ``commit=False`` for dry runs; ``Meta.soft_time_limit`` raises ``SoftTimeLimitExceeded`` inside the job
+and ``Meta.time_limit`` abandons it as ``errored``. Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.domain.results import JobResultStatus
+from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded
+from bot.services import JobCatalog
+from bot.transient import TransientData
+from storage.db import Database
+from storage.repositories import ClaimedJobResult, Repositories
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted: the process running it stopped"
+SHUTDOWN_INTERRUPTED = "interrupted: the server stopped before the job finished"
+INTERRUPTED_MESSAGE = "Interrupted: the process running this job stopped before it finished; it was not retried."
+DEFAULT_LEASE = timedelta(seconds=60)
+
+
+@dataclass
+class _Running:
+    claimed: ClaimedJobResult
+    thread: threading.Thread
+    started: float
+    soft_limit: float | None
+    hard_limit: float | None
+    soft_raised: bool = False
+    job: Job | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one run ended."""
+
+    job_result_id: str
+    status: JobResultStatus
+    recorded: bool
+
+
+class Runner:
+    """Claims and executes job results.
+
+    Args:
+        db: the database.
+        catalog: the job classes this process can run.
+        owner: this runner's identity (``Services.runner_id``: runs of sensitive jobs are pinned to it).
+        transient: where the data of sensitive runs waits in memory.
+        workers: how many jobs run at once.
+        lease: how long a claim lasts without a heartbeat.
+        clock: where ``now`` comes from.
+        on_finished: called after each run is recorded (wakes the notifier and the runner loop).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        catalog: JobCatalog,
+        *,
+        owner: str,
+        transient: TransientData,
+        workers: int = 8,
+        lease: timedelta = DEFAULT_LEASE,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_finished: Callable[[], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.catalog = catalog
+        self.owner = owner
+        self.transient = transient
+        self.workers = workers
+        self.lease = lease
+        self.clock = clock
+        self.on_finished = on_finished
+        self._lock = threading.Lock()
+        self._running: dict[str, _Running] = {}
+        self._accepting = True
+        self.completed = 0
+
+    # ------------------------------------------------------------------------------------------------- claiming
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def claim_and_start(self, now: datetime | None = None) -> int:
+        """Claim as many pending runs as there are free workers and start each in its own thread."""
+        with self._lock:
+            free = self.workers - len(self._running) if self._accepting else 0
+        if free <= 0:
+            return 0
+        now = now or self.clock()
+        with self.db.write() as session:
+            claimed = Repositories(session).job_results.claim(
+                owner=self.owner, now=now, lease_until=now + self.lease, limit=free
+            )
+        for item in claimed:
+            self._start(item)
+        return len(claimed)
+
+    def run_pending(self, now: datetime | None = None) -> list[RunOutcome]:
+        """Claim every pending run and execute them one after another in this thread (tests, the CLI)."""
+        outcomes: list[RunOutcome] = []
+        while True:
+            now_ = now or self.clock()
+            with self.db.write() as session:
+                claimed = Repositories(session).job_results.claim(
+                    owner=self.owner, now=now_, lease_until=now_ + self.lease, limit=50
+                )
+            if not claimed:
+                return outcomes
+            outcomes.extend(self.execute(item, now=now) for item in claimed)
+
+    def _start(self, claimed: ClaimedJobResult) -> None:
+        job = claimed.job
+        running = _Running(
+            claimed=claimed,
+            thread=threading.Thread(target=self._thread_main, args=(claimed,), name=f"job-{claimed.id[:8]}",
+                                    daemon=True),
+            started=time.monotonic(),
+            soft_limit=job.soft_time_limit if job else None,
+            hard_limit=job.time_limit if job else None,
+        )
+        with self._lock:
+            self._running[claimed.id] = running
+        running.thread.start()
+
+    def _thread_main(self, claimed: ClaimedJobResult) -> None:
+        try:
+            self.execute(claimed)
+        except Exception:  # recording the outcome failed (database down): the lease expires and the reaper acts
+            log.exception("could not record the outcome of job result %s", claimed.id)
+        finally:
+            with self._lock:
+                self._running.pop(claimed.id, None)
+            if self.on_finished:
+                self.on_finished()
+
+    # ------------------------------------------------------------------------------------------------ executing
+
+    def execute(self, claimed: ClaimedJobResult, *, now: datetime | None = None) -> RunOutcome:
+        """Run one claimed job result to its end and record the outcome (only if this runner still owns it)."""
+        entries: list[LogEntry] = []
+        reason = self._refusal(claimed)
+        if reason is not None:
+            entries.append(_entry(LogLevel.FAILURE, reason))
+            status = JobResultStatus.ERRORED
+        else:
+            status, entries = self._run_job(claimed)
+        return self._record(claimed, status, entries, error=reason, now=now)
+
+    def _refusal(self, claimed: ClaimedJobResult) -> str | None:
+        """Why this run must not start now (re-checked at run time), or None."""
+        job = claimed.job
+        if job is None:
+            return "The job no longer exists."
+        if not job.installed:
+            return f"Job {job.name} is not presently installed and cannot be run."
+        if not job.enabled:
+            return f"Job {job.name} is not enabled to be run!"
+        if job.has_sensitive_variables and job.approval_required:
+            return "This job is flagged as having sensitive variables and as requiring approval; it cannot run."
+        if self.catalog.get(job.slug) is None:
+            return f'Unable to locate job "{job.slug}" to run it!'
+        if claimed.scheduled_job_id and not claimed.dry_run and self._scheduled_job_cancelled(claimed):
+            return "The scheduled job was cancelled before this run started."
+        if job.has_sensitive_variables and claimed.id not in self.transient:
+            return ("The data of this run is gone: a job with sensitive variables keeps its data only in the memory "
+                    "of the process that received the request, and that process stopped before running it.")
+        return None
+
+    def _scheduled_job_cancelled(self, claimed: ClaimedJobResult) -> bool:
+        assert claimed.scheduled_job_id is not None
+        with self.db.read() as session:
+            scheduled = Repositories(session).scheduled_jobs.get(claimed.scheduled_job_id)
+        return scheduled is not None and scheduled.end_reason == "cancelled"
+
+    def _run_job(self, claimed: ClaimedJobResult) -> tuple[JobResultStatus, list[LogEntry]]:
+        assert claimed.job is not None
+        found = self.catalog.get(claimed.job.slug)
+        assert found is not None
+        data: dict[str, Any] | None = (
+            self.transient.pop(claimed.id) if claimed.job.has_sensitive_variables else claimed.data
+        )
+        job = found.job_class()
+        job.user_id = claimed.user_id
+        job.job_result_id = claimed.id
+        with self._lock:
+            if claimed.id in self._running:
+                self._running[claimed.id].job = job
+        try:
+            job.run(dict(data or {}), not claimed.dry_run)
+        except SoftTimeLimitExceeded:
+            job.log_failure(message=f"Soft time limit of {claimed.job.soft_time_limit:g} s exceeded.")
+        except Exception as exc:
+            job.log_failure(message=f"{type(exc).__name__}: {exc}\n\n{traceback.format_exc()}")
+        return (JobResultStatus.FAILED if job.failed else JobResultStatus.COMPLETED), list(job.log_entries)
+
+    def _record(
+        self,
+        claimed: ClaimedJobResult,
+        status: JobResultStatus,
+        entries: list[LogEntry],
+        *,
+        error: str | None,
+        now: datetime | None,
+    ) -> RunOutcome:
+        now = now or self.clock()
+        with self.db.write() as session:
+            repos = Repositories(session)
+            if not repos.job_results.complete(claimed.id, owner=self.owner, status=status, now=now, error=error):
+                log.warning("job result %s was no longer ours (reaped or abandoned); its outcome is dropped",
+                            claimed.id)
+                return RunOutcome(claimed.id, status, recorded=False)
+            for entry in entries:
+                repos.job_results.add_log(claimed.id, logged_at=entry.logged_at, level=entry.level.value,
+                                          message=entry.message, obj=entry.obj)
+            _announce(repos, claimed.id, claimed.user_id, now=now)
+        self.completed += 1
+        return RunOutcome(claimed.id, status, recorded=True)
+
+    # ---------------------------------------------------------------------------------------- leases and limits
+
+    def heartbeat(self, now: datetime | None = None) -> int:
+        """Extend the leases of the runs still going; returns how many this runner still holds."""
+        with self._lock:
+            ids = list(self._running)
+        if not ids:
+            return 0
+        now = now or self.clock()
+        with self.db.write() as session:
+            return Repositories(session).job_results.renew_leases(ids, owner=self.owner, lease_until=now + self.lease)
+
+    def enforce_time_limits(self, now: datetime | None = None) -> None:
+        """Raise ``SoftTimeLimitExceeded`` in runs past their soft limit; abandon runs past their hard limit."""
+        elapsed_at = time.monotonic()
+        with self._lock:
+            running = list(self._running.values())
+        for run in running:
+            elapsed = elapsed_at - run.started
+            if run.hard_limit is not None and elapsed >= run.hard_limit:
+                with self._lock:
+                    self._running.pop(run.claimed.id, None)
+                message = f"Time limit of {run.hard_limit:g} s exceeded; the job was abandoned."
+                self._record(run.claimed, JobResultStatus.ERRORED, [_entry(LogLevel.FAILURE, message)],
+                             error=message, now=now)
+                if self.on_finished:
+                    self.on_finished()
+            elif run.soft_limit is not None and elapsed >= run.soft_limit and not run.soft_raised:
+                run.soft_raised = True
+                _raise_in_thread(run.thread, SoftTimeLimitExceeded)
+
+    def reap(self, now: datetime | None = None) -> int:
+        """Mark runs whose lease expired (their process died) as errored; returns how many."""
+        now = now or self.clock()
+        with self.db.write() as session:
+            repos = Repositories(session)
+            reaped = repos.job_results.fail_expired(now=now, error=INTERRUPTED)
+            for result in reaped:
+                repos.job_results.add_log(result.id, logged_at=now, level=LogLevel.FAILURE.value,
+                                          message=INTERRUPTED_MESSAGE, obj=None)
+                _announce(repos, result.id, result.user_id, now=now)
+        for result in reaped:
+            log.warning("job result %s interrupted: its runner stopped (lease expired)", result.id)
+        return len(reaped)
+
+    def recover_after_restart(self, now: datetime | None = None) -> int:
+        """Single-process SQLite server starting up: every run still marked running was interrupted by a crash."""
+        now = now or self.clock()
+        with self.db.write() as session:
+            repos = Repositories(session)
+            failed = repos.job_results.fail_all_running(now=now, error=INTERRUPTED)
+            for result in failed:
+                repos.job_results.add_log(result.id, logged_at=now, level=LogLevel.FAILURE.value,
+                                          message="Interrupted: the server stopped while this job was running.",
+                                          obj=None)
+                _announce(repos, result.id, result.user_id, now=now)
+        return len(failed)
+
+    def shutdown(self, grace: timedelta, now: datetime | None = None) -> int:
+        """Stop claiming, let running jobs finish within ``grace``, then record the rest as interrupted."""
+        with self._lock:
+            self._accepting = False
+        deadline = time.monotonic() + grace.total_seconds()
+        while self.busy and time.monotonic() < deadline:
+            time.sleep(0.05)
+        now = now or self.clock()
+        with self._lock:
+            self._running.clear()
+        with self.db.write() as session:
+            repos = Repositories(session)
+            released = repos.job_results.fail_owned(owner=self.owner, now=now, error=SHUTDOWN_INTERRUPTED)
+            for result in released:
+                repos.job_results.add_log(result.id, logged_at=now, level=LogLevel.FAILURE.value,
+                                          message="Interrupted: the server stopped before the job finished.",
+                                          obj=None)
+                _announce(repos, result.id, result.user_id, now=now)
+        return len(released)
+
+
+def _announce(repos: Repositories, job_result_id: str, user_id: str | None, *, now: datetime) -> None:
+    """Tell the person the run ran as how it went (the notifier delivers it)."""
+    if user_id:
+        repos.outbox.add(channel=user_id, kind="run_finished", payload={"job_result_id": job_result_id}, now=now,
+                         ref_type="job_result", ref_id=job_result_id)
+
+
+def _entry(level: LogLevel, message: str) -> LogEntry:
+    return LogEntry(level=level, message=message, obj=None, logged_at=datetime.now(UTC))
+
+
+def _raise_in_thread(thread: threading.Thread, exception: type[BaseException]) -> None:
+    """Raise ``exception`` asynchronously in ``thread`` (the way Celery's soft time limit reaches a task)."""
+    if thread.ident is None or not thread.is_alive():
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(exception))

@@ -1,0 +1,205 @@
+"""The dispatcher: turns due times of scheduled jobs into job results, exactly once each.
+
+The database is the single source of truth; nothing here keeps its own copy of the schedules. One pass locks a batch
+of due scheduled jobs, applies the misfire policy (``bot.domain.dispatch``), inserts one job result per due time
+(a unique key on scheduled job and due time makes a second one impossible, across any number of replicas), advances
+``next_run_at`` by compare-and-set from the due time it handled, and commits. Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain.dispatch import MisfirePolicy, plan_dispatch
+from bot.domain.results import JobResultStatus
+from bot.domain.schedules import Schedule
+from storage.db import Database
+from storage.repositories import DueScheduledJob, Repositories
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class DispatchReport:
+    """What one pass did."""
+
+    scheduled_jobs: int
+    created: int
+    missed: int
+    finished: int
+
+    @property
+    def is_empty(self) -> bool:
+        return self.scheduled_jobs == 0
+
+
+class Dispatcher:
+    """Claims due scheduled jobs and creates their job results.
+
+    Args:
+        db: the database.
+        grace: how late a missed due time may still run (``JOBGATE_MISFIRE_GRACE``).
+        clock: where ``now`` comes from when a pass is not given one (the database clock on PostgreSQL).
+        batch_size: scheduled jobs locked per transaction.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        grace: timedelta,
+        clock: Callable[[], datetime],
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.db = db
+        self.grace = grace
+        self.clock = clock
+        self.batch_size = batch_size
+
+    def dispatch_due(self, now: datetime | None = None) -> DispatchReport:
+        """One pass over at most ``batch_size`` due scheduled jobs, in one transaction."""
+        with self.db.write() as session:
+            repos = Repositories(session)
+            if now is None:
+                now = repos.scheduled_jobs.database_now() if self.db.is_postgresql else self.clock()
+            due = repos.scheduled_jobs.lock_due(now, limit=self.batch_size)
+            slots: list[dict[str, Any]] = []
+            finished = missed = 0
+            for row in due:
+                plan = plan_dispatch(
+                    _schedule(row), due_at=row.next_run_at, now=now, policy=_policy(row), grace=self.grace
+                )
+                if plan.run_at is not None:
+                    slots.append(_result(row, plan.run_at, JobResultStatus.PENDING, now))
+                slots.extend(_result(row, at, JobResultStatus.MISSED, now) for at in plan.missed)
+                missed += len(plan.missed)
+                if plan.missed_not_recorded:
+                    log.warning("scheduled job %s missed %d more due times than were recorded",
+                                row.id, plan.missed_not_recorded)
+                advanced = repos.scheduled_jobs.advance(
+                    row.id, due_at=row.next_run_at, next_run_at=plan.next_run_at, last_slot_at=plan.last_slot_at,
+                    ran_at=plan.run_at, now=now,
+                )
+                if not advanced:  # cannot happen while the row is locked; the unique key would still hold
+                    log.warning("scheduled job %s moved while it was being dispatched", row.id)
+                finished += plan.next_run_at is None
+            created = repos.job_results.insert_slots(slots)
+        return DispatchReport(scheduled_jobs=len(due), created=created, missed=missed, finished=finished)
+
+    def dispatch_all_due(self, now: datetime | None = None) -> DispatchReport:
+        """Passes until nothing is due (a burst of due jobs takes several batches)."""
+        total = DispatchReport(0, 0, 0, 0)
+        while True:
+            report = self.dispatch_due(now)
+            total = DispatchReport(
+                total.scheduled_jobs + report.scheduled_jobs, total.created + report.created,
+                total.missed + report.missed, total.finished + report.finished,
+            )
+            if report.scheduled_jobs < self.batch_size:
+                return total
+
+    def earliest_due(self) -> datetime | None:
+        with self.db.read() as session:
+            return Repositories(session).scheduled_jobs.earliest_due()
+
+
+class DispatchLoop:
+    """Runs the dispatcher in a thread: sleeps until the earliest due time or ``poll``, woken early by ``wake()``.
+
+    Args:
+        dispatcher: the dispatcher.
+        poll: the longest sleep (the safety net when a wake-up is lost).
+        on_dispatched: called after a pass that created job results (wakes the runner).
+    """
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        *,
+        poll: timedelta = timedelta(seconds=5),
+        on_dispatched: Callable[[], None] | None = None,
+    ) -> None:
+        self.dispatcher = dispatcher
+        self.poll = poll
+        self.on_dispatched = on_dispatched
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_pass_at: datetime | None = None
+        self.last_error: str | None = None
+        self.passes = 0
+
+    def wake(self) -> None:
+        """Dispatch now (something may have become due sooner)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="jobgate-dispatcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            timeout = self.poll.total_seconds()
+            try:
+                report = self.dispatcher.dispatch_all_due()
+                self.passes += 1
+                self.last_pass_at = self.dispatcher.clock()
+                self.last_error = None
+                if report.created and self.on_dispatched:
+                    self.on_dispatched()
+                earliest = self.dispatcher.earliest_due()
+                if earliest is not None:
+                    until = (earliest - self.dispatcher.clock()).total_seconds()
+                    timeout = max(0.0, min(timeout, until))
+            except Exception as exc:  # the loop must survive a database hiccup; the next pass retries
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("dispatch pass failed")
+            self._wake.wait(timeout)
+
+
+def _schedule(row: DueScheduledJob) -> Schedule:
+    return Schedule(interval=row.interval, start_at=row.start_time, crontab=row.crontab, time_zone=row.time_zone,
+                    name=row.name)
+
+
+def _policy(row: DueScheduledJob) -> MisfirePolicy:
+    try:
+        return MisfirePolicy(row.misfire_policy)
+    except ValueError:
+        return MisfirePolicy.RUN_ONCE
+
+
+def _result(row: DueScheduledJob, at: datetime, status: JobResultStatus, now: datetime) -> dict[str, Any]:
+    missed = status is JobResultStatus.MISSED
+    return {
+        "job_id": row.job_id,
+        "scheduled_job_id": row.id,
+        "scheduled_for": at,
+        "name": row.job_name,
+        "user_id": row.user_id,
+        "approved_by_id": row.decided_by_id,
+        "status": status.value,
+        "dry_run": not row.commit,
+        "data": None if missed else row.data,
+        "created_at": now,
+        "completed_at": now if missed else None,
+        "error": "missed: the scheduler was not running at this due time" if missed else None,
+    }
