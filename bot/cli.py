@@ -102,7 +102,7 @@ def _fail(message: str, status: int) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
-        from bot.server import serve
+        from bot.serve import serve
 
         return serve(settings, host=args.host, port=args.port, socket_mode=args.socket_mode,
                      scheduler_enabled=not args.no_scheduler)

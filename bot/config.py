@@ -40,6 +40,8 @@ class Settings:
     approval_channel: str | None = None
     time_zone: str = "UTC"
     misfire_grace: timedelta = field(default=timedelta(hours=1))
+    workers: int = 8
+    shutdown_grace: timedelta = field(default=timedelta(seconds=30))
 
     @property
     def slack_enabled(self) -> bool:
@@ -79,6 +81,8 @@ class Settings:
             approval_channel=_channel(get("JOBGATE_APPROVAL_CHANNEL")),
             time_zone=_time_zone(get("JOBGATE_TIME_ZONE") or "UTC"),
             misfire_grace=_seconds(get("JOBGATE_MISFIRE_GRACE"), "JOBGATE_MISFIRE_GRACE", default=3600),
+            workers=_workers(get("JOBGATE_WORKERS")),
+            shutdown_grace=_seconds(get("JOBGATE_SHUTDOWN_GRACE"), "JOBGATE_SHUTDOWN_GRACE", default=30),
         )
 
 
@@ -156,6 +160,14 @@ def _time_zone(value: str) -> str:
             f"JOBGATE_TIME_ZONE: {value!r} is not an IANA time zone; expected e.g. Europe/Berlin or UTC"
         ) from None
     return value
+
+
+def _workers(value: str | None) -> int:
+    if value is None:
+        return 8
+    if not value.isdigit() or not 1 <= int(value) <= 256:
+        raise ConfigError(f"JOBGATE_WORKERS: {value!r} is not a number of workers; expected a whole number 1-256")
+    return int(value)
 
 
 def _seconds(value: str | None, name: str, *, default: int) -> timedelta:

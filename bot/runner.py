@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import threading
 import time
 import traceback
@@ -66,6 +67,7 @@ class Runner:
         lease: how long a claim lasts without a heartbeat.
         clock: where ``now`` comes from.
         on_finished: called after each run is recorded (wakes the notifier and the runner loop).
+        pinned_only: claim only the runs pinned to this process (a web-only replica runs just its sensitive ones).
     """
 
     def __init__(
@@ -79,8 +81,10 @@ class Runner:
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_finished: Callable[[], None] | None = None,
+        pinned_only: bool = False,
     ) -> None:
         self.db = db
+        self.pinned_only = pinned_only
         self.catalog = catalog
         self.owner = owner
         self.transient = transient
@@ -109,7 +113,7 @@ class Runner:
         now = now or self.clock()
         with self.db.write() as session:
             claimed = Repositories(session).job_results.claim(
-                owner=self.owner, now=now, lease_until=now + self.lease, limit=free
+                owner=self.owner, now=now, lease_until=now + self.lease, limit=free, pinned_only=self.pinned_only
             )
         for item in claimed:
             self._start(item)
@@ -281,18 +285,34 @@ class Runner:
             log.warning("job result %s interrupted: its runner stopped (lease expired)", result.id)
         return len(reaped)
 
-    def recover_after_restart(self, now: datetime | None = None) -> int:
-        """Single-process SQLite server starting up: every run still marked running was interrupted by a crash."""
+    def reap_dead_local(self, now: datetime | None = None) -> int:
+        """Mark as interrupted the runs held by processes on this host that no longer exist (a crash, kill -9).
+
+        This spares a restarted server from waiting for the lease to expire; runs held by other hosts are left
+        to the lease.
+        """
+        host = self.owner.split(":", 1)[0]
+        with self.db.read() as session:
+            held = Repositories(session).job_results.owners_of_unfinished(f"{host}:")
+        dead: dict[str, list[str]] = {}
+        for job_result_id, owner in held.items():
+            if owner != self.owner and not _process_alive(owner):
+                dead.setdefault(owner, []).append(job_result_id)
+        if not dead:
+            return 0
         now = now or self.clock()
+        count = 0
         with self.db.write() as session:
             repos = Repositories(session)
-            failed = repos.job_results.fail_all_running(now=now, error=INTERRUPTED)
-            for result in failed:
-                repos.job_results.add_log(result.id, logged_at=now, level=LogLevel.FAILURE.value,
-                                          message="Interrupted: the server stopped while this job was running.",
-                                          obj=None)
-                _announce(repos, result.id, result.user_id, now=now)
-        return len(failed)
+            for owner, ids in dead.items():
+                for result in repos.job_results.fail_unfinished(ids, owner=owner, now=now, error=INTERRUPTED):
+                    repos.job_results.add_log(result.id, logged_at=now, level=LogLevel.FAILURE.value,
+                                              message=INTERRUPTED_MESSAGE, obj=None)
+                    _announce(repos, result.id, result.user_id, now=now)
+                    count += 1
+        if count:
+            log.warning("%d job results interrupted: the process running them is gone", count)
+        return count
 
     def shutdown(self, grace: timedelta, now: datetime | None = None) -> int:
         """Stop claiming, let running jobs finish within ``grace``, then record the rest as interrupted."""
@@ -320,6 +340,21 @@ def _announce(repos: Repositories, job_result_id: str, user_id: str | None, *, n
     if user_id:
         repos.outbox.add(channel=user_id, kind="run_finished", payload={"job_result_id": job_result_id}, now=now,
                          ref_type="job_result", ref_id=job_result_id)
+
+
+def _process_alive(owner: str) -> bool:
+    """Whether the process named in a runner id (``host:pid:nonce``) on this host still exists."""
+    try:
+        pid = int(owner.split(":")[1])
+    except (IndexError, ValueError):
+        return True  # not one of ours: leave it to the lease
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _entry(level: LogLevel, message: str) -> LogEntry:

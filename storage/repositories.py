@@ -535,16 +535,19 @@ class JobResultRepository:
         result = self.session.execute(stmt.returning(JobResult.id), rows)
         return len(result.all())
 
-    def claim(self, *, owner: str, now: datetime, lease_until: datetime, limit: int) -> list[ClaimedJobResult]:
+    def claim(
+        self, *, owner: str, now: datetime, lease_until: datetime, limit: int, pinned_only: bool = False
+    ) -> list[ClaimedJobResult]:
         """Claim pending job results for ``owner`` (compare-and-set pending → running) and return them.
 
         A result pinned to an owner (a job with sensitive variables, whose data lives only in that process's
-        memory) is claimed only by that owner.
+        memory) is claimed only by that owner; ``pinned_only`` claims nothing else (a web-only replica).
         """
+        mine = JobResult.owner == owner
         candidates = (
             select(JobResult.id)
             .where(JobResult.status == JobResultStatus.PENDING.value,
-                   or_(JobResult.owner.is_(None), JobResult.owner == owner))
+                   mine if pinned_only else or_(JobResult.owner.is_(None), mine))
             .order_by(JobResult.created_at, JobResult.id)
             .limit(limit)
         )
@@ -623,16 +626,28 @@ class JobResultRepository:
         ).scalars().all()
         return [r for r in (self.get(i, with_log=False) for i in ids) if r is not None]
 
-    def fail_all_running(self, *, now: datetime, error: str) -> list[JobResultRecord]:
-        """Mark every running result as ``errored``: only for a single-process SQLite server at start-up."""
-        ids = self.session.execute(
+    def owners_of_unfinished(self, owner_prefix: str) -> dict[str, str]:
+        """Unfinished results held by owners whose name starts with ``owner_prefix``: id → owner."""
+        rows = self.session.execute(
+            select(JobResult.id, JobResult.owner)
+            .where(JobResult.status.in_([JobResultStatus.PENDING.value, JobResultStatus.RUNNING.value]),
+                   JobResult.owner.startswith(owner_prefix, autoescape=True))
+        ).all()
+        return {r[0]: r[1] for r in rows if r[1] is not None}
+
+    def fail_unfinished(self, ids: Sequence[str], *, owner: str, now: datetime, error: str) -> list[JobResultRecord]:
+        """Mark the given unfinished results of ``owner`` as ``errored``; returns those it changed."""
+        if not ids:
+            return []
+        changed = self.session.execute(
             update(JobResult)
-            .where(JobResult.status == JobResultStatus.RUNNING.value)
+            .where(JobResult.id.in_(ids), JobResult.owner == owner,
+                   JobResult.status.in_([JobResultStatus.PENDING.value, JobResultStatus.RUNNING.value]))
             .values(status=JobResultStatus.ERRORED.value, completed_at=now, lease_expires_at=None, error=error)
             .returning(JobResult.id)
             .execution_options(synchronize_session=False)
         ).scalars().all()
-        return [r for r in (self.get(i, with_log=False) for i in ids) if r is not None]
+        return [r for r in (self.get(i, with_log=False) for i in changed) if r is not None]
 
     def count_by_status(self) -> dict[str, int]:
         return dict(self.session.execute(
@@ -687,6 +702,110 @@ class OutboxRepository:
             select(OutboxEntry).where(OutboxEntry.ref_type == ref_type, OutboxEntry.ref_id == ref_id)
             .order_by(OutboxEntry.id)
         ))
+
+    # --- delivery (the notifier): claim one entry at a time, call Slack outside any transaction, then mark it ---
+
+    UNDELIVERED = ("pending", "sending")
+
+    def heads_due(self, *, now: datetime, limit: int) -> list[OutboxEntry]:
+        """The oldest undelivered entry of each channel, when it may be tried now (order is kept per channel).
+
+        An entry is tried when it is ``pending`` and its ``next_attempt_at`` has come, or ``sending`` and its claim
+        (lease) has expired because the process sending it stopped.
+        """
+        older = OutboxEntry.__table__.alias("older")
+        first_of_channel = ~select(older.c.id).where(
+            older.c.channel == OutboxEntry.channel, older.c.status.in_(self.UNDELIVERED), older.c.id < OutboxEntry.id
+        ).exists()
+        return list(self.session.scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.status.in_(self.UNDELIVERED), OutboxEntry.next_attempt_at <= now, first_of_channel)
+            .order_by(OutboxEntry.id)
+            .limit(limit)
+        ))
+
+    def claim(self, entry_id: int, *, now: datetime, lease_until: datetime) -> bool:
+        """Take an entry for sending until ``lease_until`` (compare-and-set); False when another sender has it."""
+        result = self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry_id, OutboxEntry.status.in_(self.UNDELIVERED),
+                   OutboxEntry.next_attempt_at <= now)
+            .values(status="sending", next_attempt_at=lease_until, attempts=OutboxEntry.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def mark_sent(self, entry_id: int, *, now: datetime, message_channel: str | None, message_ts: str | None) -> bool:
+        """Record delivery and the Slack message it created, in one step."""
+        result = self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry_id, OutboxEntry.status == "sending")
+            .values(status="sent", sent_at=now, message_channel=message_channel, message_ts=message_ts, error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def mark_progress(self, entry_id: int, *, message_channel: str, message_ts: str, next_attempt_at: datetime) -> bool:
+        """Record the first message of a two-message delivery (a result, then its log in the thread) and release
+        the entry, so the next attempt sends only what is left."""
+        result = self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry_id, OutboxEntry.status == "sending")
+            .values(status="pending", message_channel=message_channel, message_ts=message_ts,
+                    next_attempt_at=next_attempt_at, error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def retry_later(self, entry_id: int, *, next_attempt_at: datetime, error: str) -> None:
+        """Release a claimed entry to be tried again at ``next_attempt_at``."""
+        self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry_id, OutboxEntry.status == "sending")
+            .values(status="pending", next_attempt_at=next_attempt_at, error=error[:2000])
+            .execution_options(synchronize_session=False)
+        )
+
+    def mark_failed(self, entry_id: int, *, now: datetime, error: str) -> None:
+        """Give up on an entry Slack refuses for good (unknown channel, invalid message); it stays for the record."""
+        self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry_id, OutboxEntry.status == "sending")
+            .values(status="failed", sent_at=now, error=error[:2000])
+            .execution_options(synchronize_session=False)
+        )
+
+    def expand(self, entry_id: int, *, children: Sequence[tuple[str, dict[str, Any]]], now: datetime) -> bool:
+        """Replace a claimed entry by one entry per ``(channel, payload)`` (a user group's members, several
+        threads), of the same kind and reference, in one step. False when the claim was lost."""
+        entry = self.session.get(OutboxEntry, entry_id)
+        result = self.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == entry_id, OutboxEntry.status == "sending")
+            .values(status="expanded", sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1 or entry is None:  # type: ignore[attr-defined]
+            return False
+        for channel, payload in children:
+            self.add(channel=channel, kind=entry.kind, payload=payload, now=now, ref_type=entry.ref_type,
+                     ref_id=entry.ref_id)
+        return True
+
+    def delivered(self, ref_type: str, ref_id: str, *, kind: str) -> list[OutboxEntry]:
+        """Sent entries of ``kind`` for an object that created a Slack message, oldest first."""
+        return list(self.session.scalars(
+            select(OutboxEntry)
+            .where(OutboxEntry.ref_type == ref_type, OutboxEntry.ref_id == ref_id, OutboxEntry.kind == kind,
+                   OutboxEntry.status == "sent", OutboxEntry.message_ts.is_not(None))
+            .order_by(OutboxEntry.id)
+        ))
+
+    def count_undelivered(self) -> int:
+        """Entries still waiting to be delivered."""
+        return self.session.scalar(
+            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.status.in_(self.UNDELIVERED))
+        ) or 0
 
 
 class AuditRepository:

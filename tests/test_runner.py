@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from datetime import timedelta
 
@@ -186,3 +187,14 @@ def test_claims_respect_the_number_of_workers(services: Services) -> None:
     assert r.claim_and_start() == 2
     assert r.claim_and_start() == 0
     r.shutdown(timedelta(seconds=0))
+
+
+def test_runs_of_a_process_on_this_host_that_is_gone_are_interrupted_at_once(services: Services) -> None:
+    result_id = run_now(services, "testjobs.TestPass")
+    ghost = f"{socket.gethostname()[:32]}:999999999:deadbeef"  # no such pid
+    with services.db.write() as session:
+        Repositories(session).job_results.claim(owner=ghost, now=NOW, lease_until=NOW + timedelta(hours=1),
+                                                limit=1)
+    assert runner(services).reap_dead_local(now=NOW) == 1
+    assert services.get_job_result(ALICE, result_id).error == INTERRUPTED
+    assert runner(services).reap_dead_local(now=NOW) == 0

@@ -1,0 +1,223 @@
+"""The background work of ``jobgate serve``: dispatcher, runner, reaper, heartbeat and notifier, with their lifecycle.
+
+The dispatcher and the runner are event-driven loops (woken by in-process commits and, on PostgreSQL, by
+``LISTEN/NOTIFY``; polling is the safety net). APScheduler 3 (memory job store only) is the timer for the periodic
+upkeep: lease heartbeats, the reaper and time limits. This is wiring: it may import anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.runner import DEFAULT_LEASE, Runner
+from bot.scheduler import Dispatcher, DispatchLoop
+from bot.server import Lifecycle
+from bot.services import Services
+from storage.notify import WakeupListener
+
+log = logging.getLogger(__name__)
+
+
+class Notifier(Protocol):
+    """What the background needs of the Slack notifier."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timings:
+    """How often things happen. The defaults suit production; tests shorten them."""
+
+    poll: timedelta = timedelta(seconds=5)
+    runner_poll: timedelta = timedelta(seconds=2)
+    lease: timedelta = DEFAULT_LEASE
+    reap_every: timedelta = timedelta(seconds=5)
+    limits_every: timedelta = timedelta(seconds=0.5)
+    shutdown_grace: timedelta = timedelta(seconds=30)
+    workers: int = 8
+
+
+class RunnerLoop:
+    """Claims work for the runner whenever it is woken or every ``poll``."""
+
+    def __init__(self, runner: Runner, *, poll: timedelta) -> None:
+        self.runner = runner
+        self.poll = poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: str | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="jobgate-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                while self.runner.claim_and_start() and not self._stop.is_set():
+                    pass
+                self.last_error = None
+            except Exception as exc:  # a database hiccup must not end the loop; the next wake-up retries
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("claiming job results failed")
+            self._wake.wait(self.poll.total_seconds())
+
+
+class Background(Lifecycle):
+    """Everything ``jobgate serve`` runs beside the HTTP server.
+
+    Args:
+        services: the use cases (its database, catalog, runner id and in-memory hand-over are shared).
+        scheduler_enabled: False for a web-only replica: nothing runs on a clock, and the runner only takes the
+            sensitive runs pinned to this process.
+        notifier: delivers the outbox to Slack, when Slack is configured.
+        timings: loop and lease timings.
+        clock: where ``now`` comes from.
+    """
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        scheduler_enabled: bool = True,
+        notifier: Notifier | None = None,
+        timings: Timings | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.services = services
+        self.scheduler_enabled = scheduler_enabled
+        self.notifier = notifier
+        self.timings = timings or Timings()
+        t = self.timings
+        self.runner = Runner(
+            services.db, services.catalog, owner=services.runner_id, transient=services.transient,
+            workers=t.workers, lease=t.lease, clock=clock, on_finished=self._run_finished,
+            pinned_only=not scheduler_enabled,
+        )
+        self.runner_loop = RunnerLoop(self.runner, poll=t.runner_poll)
+        self.dispatch_loop: DispatchLoop | None = None
+        if scheduler_enabled:
+            dispatcher = Dispatcher(services.db, grace=services.settings.misfire_grace, clock=clock)
+            self.dispatch_loop = DispatchLoop(dispatcher, poll=t.poll, on_dispatched=self.runner_loop.wake)
+        self.listener: WakeupListener | None = None
+        if scheduler_enabled and services.db.is_postgresql:
+            self.listener = WakeupListener(services.settings.database_url, self._wake_all)
+        self.timer = BackgroundScheduler(executors={"default": ThreadPoolExecutor(3)}, timezone=UTC)
+        self.started_at: datetime | None = None
+        services.add_due_listener(self._wake_all)
+
+    def _wake_all(self) -> None:
+        if self.dispatch_loop is not None:
+            self.dispatch_loop.wake()
+        self.runner_loop.wake()
+
+    def _run_finished(self) -> None:
+        self.runner_loop.wake()
+        if self.notifier is not None:
+            self.notifier.wake()
+
+    # --------------------------------------------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        t = self.timings
+        self.started_at = datetime.now(UTC)
+        self.runner.reap_dead_local()
+        self.runner.reap()
+        options: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        self.timer.add_job(self._safely(self.runner.heartbeat), "interval", seconds=t.lease.total_seconds() / 3,
+                           id="heartbeat", name="lease heartbeat", **options)
+        self.timer.add_job(self._safely(self.runner.enforce_time_limits), "interval",
+                           seconds=t.limits_every.total_seconds(), id="time_limits", name="time limits", **options)
+        self.timer.add_job(self._safely(self._reap), "interval", seconds=t.reap_every.total_seconds(), id="reaper",
+                           name="reaper", **options)
+        self.timer.start()
+        self.runner_loop.start()
+        if self.dispatch_loop is not None:
+            self.dispatch_loop.start()
+        if self.listener is not None:
+            self.listener.start()
+        if self.notifier is not None:
+            self.notifier.start()
+        log.info("background started: scheduler %s, %d workers, runner %s",
+                 "on" if self.scheduler_enabled else "off (web-only replica)", t.workers, self.runner.owner)
+
+    def stop(self) -> None:
+        """Stop claiming, let running jobs finish within the grace period, record the rest as interrupted."""
+        if self.dispatch_loop is not None:
+            self.dispatch_loop.stop()
+        if self.listener is not None:
+            self.listener.stop()
+        self.runner_loop.stop()
+        released = self.runner.shutdown(self.timings.shutdown_grace)
+        if released:
+            log.warning("%d running jobs did not finish within the grace period; recorded as interrupted", released)
+        self.timer.shutdown(wait=False)
+        if self.notifier is not None:
+            self.notifier.stop()
+        log.info("background stopped")
+
+    def _reap(self) -> None:
+        self.runner.reap_dead_local()
+        self.runner.reap()
+
+    @staticmethod
+    def _safely(task: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                task()
+            except Exception:  # upkeep retries on its next tick; it must never kill the timer
+                log.exception("background task %s failed", getattr(task, "__name__", task))
+
+        return run
+
+    def health(self) -> dict[str, Any]:
+        loop = self.dispatch_loop
+        report: dict[str, Any] = {
+            "scheduler": {
+                "enabled": self.scheduler_enabled,
+                "running": bool(loop and loop.running),
+                "passes": loop.passes if loop else 0,
+                "last_pass_at": loop.last_pass_at.isoformat() if loop and loop.last_pass_at else None,
+                "last_error": loop.last_error if loop else None,
+                "listening": bool(self.listener and self.listener.connected),
+            },
+            "runner": {
+                "id": self.runner.owner,
+                "running": self.runner_loop.running,
+                "workers": self.runner.workers,
+                "busy": self.runner.busy,
+                "completed": self.runner.completed,
+                "last_error": self.runner_loop.last_error,
+            },
+        }
+        report["notifier"] = self.notifier.health() if self.notifier else {"enabled": False}
+        return report

@@ -1,0 +1,89 @@
+"""``jobgate serve``: migrations, job discovery, the ASGI app under uvicorn, and the background work.
+
+This is wiring: it may import anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import uvicorn
+
+from bot.app import build_services
+from bot.background import Background, Timings
+from bot.config import ConfigError, Settings
+from bot.server import Installer, build_app
+
+log = logging.getLogger("jobgate")
+
+
+def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, scheduler_enabled: bool) -> int:
+    """Run the server until SIGINT or SIGTERM; returns the exit status.
+
+    Raises:
+        ConfigError: Socket Mode was asked for without ``SLACK_APP_TOKEN``.
+        PolicyError: the permissions file is malformed.
+    """
+    # Upkeep every half second is not news; their warnings and errors still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    if socket_mode and not settings.slack_app_token:
+        raise ConfigError("--socket-mode needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
+    services = build_services(settings)
+    outcome = services.sync_jobs()
+    for error in outcome.errors:
+        log.error("cannot load %s: %s", error.module, error.error)
+    jobs = services.list_jobs()
+    log.info("%d jobs found, %d enabled", sum(j.installed for j in jobs), sum(j.enabled and j.installed for j in jobs))
+
+    installers: list[Installer] = _api_installers()
+    notifier = None
+    socket_handler = None
+    if settings.slack_enabled:
+        from bot.notifier import Notifier
+        from bot.slack import build_bolt_app, run_socket_mode, slack_installer
+
+        bolt_app = build_bolt_app(settings, services)
+        notifier = Notifier.from_settings(settings, services)
+        if socket_mode:
+            assert settings.slack_app_token is not None
+            socket_handler = run_socket_mode(bolt_app, settings.slack_app_token)
+        else:
+            installers.append(slack_installer(bolt_app))
+    else:
+        log.warning("Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /jobs "
+                    "(the REST API, the scheduler and the runner work without them)")
+
+    background = Background(
+        services,
+        scheduler_enabled=scheduler_enabled,
+        notifier=notifier,
+        timings=Timings(workers=settings.workers, shutdown_grace=settings.shutdown_grace),
+    )
+    app = build_app(settings=settings, services=services, lifecycle=background, installers=tuple(installers))
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace.total_seconds()) + 5,
+    ))
+    log.info("jobgate listening on http://%s:%d (REST API under /api/, health at /healthz)", host, port)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then restores the previous handlers and raises the signal
+    # again. With these as the previous handlers, that second delivery is a no-op and serve exits 0, as promised.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _after_graceful_shutdown)
+    try:
+        server.run()
+    finally:
+        if socket_handler is not None:
+            socket_handler.close()
+    return 0 if server.started else 1
+
+
+def _after_graceful_shutdown(signum: int, _frame: object) -> None:
+    log.info("stopped on %s", signal.Signals(signum).name)
+
+
+def _api_installers() -> list[Installer]:
+    from handlers.api import install
+
+    return [install]

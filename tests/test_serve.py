@@ -1,0 +1,249 @@
+"""``jobgate serve`` as real processes: start-up on defaults, crashes (kill -9), restarts, SIGTERM, replicas.
+
+These tests wait for conditions with deadlines (a job reaching a state, a known due time passing), never for a
+fixed sleep that merely hopes something happened.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.config import Settings
+from bot.domain.permissions import Policy
+from bot.runner import INTERRUPTED, SHUTDOWN_INTERRUPTED
+from bot.services import JobCatalog, ScheduleInput, Services
+from storage.db import Database, upgrade
+from storage.models import JobResult, ScheduledJob
+from tests.conftest import ALICE, FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
+
+JOBGATE = str(Path(sys.executable).parent / "jobgate")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class Server:
+    """One ``jobgate serve`` process."""
+
+    def __init__(self, cwd: Path, env: dict[str, str], *extra: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = cwd / f"serve-{self.port}.log"
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("JOBGATE_", "SLACK_"))}
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [JOBGATE, "serve", "--port", str(self.port), *extra], cwd=cwd, env={**clean, **env},
+                stdout=log, stderr=subprocess.STDOUT,
+            )
+        wait_for(self.healthy, timeout=30, what=f"the server on {self.port} to start ({self.log.read_text()})")
+
+    def healthy(self) -> bool:
+        if self.process.poll() is not None:
+            raise AssertionError(f"server exited early:\n{self.log.read_text()}")
+        try:
+            return httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def health(self) -> dict[str, object]:
+        return httpx.get(f"{self.url}/healthz", timeout=2).json()  # type: ignore[no-any-return]
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def terminate(self, timeout: float = 30) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURE_JOBS, tmp_path / "jobs", ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "policy.yml").write_text(POLICY_YAML)
+    return tmp_path
+
+
+_opened: list[Database] = []
+
+
+@pytest.fixture(autouse=True)
+def _dispose_databases() -> Iterator[None]:
+    yield
+    while _opened:
+        _opened.pop().dispose()
+
+
+def open_services(url: str, jobs: Path) -> Services:
+    """Services in the test process over the server's database, to set up jobs and read outcomes."""
+    settings = Settings(database_url=url, jobs_paths=(jobs,))
+    db = Database.from_url(url)
+    _opened.append(db)
+    services = Services(db=db, settings=settings, policy=Policy.from_yaml(POLICY_YAML), catalog=JobCatalog())
+    upgrade(services.db.engine)
+    services.sync_jobs()
+    for job in services.list_jobs():
+        services.set_job_enabled(job.slug, True)
+    return services
+
+
+def statuses(services: Services, scheduled_job_id: str) -> list[str]:
+    with services.db.read() as session:
+        return list(session.scalars(select(JobResult.status).where(JobResult.scheduled_job_id == scheduled_job_id)))
+
+
+def schedule_once(services: Services, job: str, at: datetime, data: dict[str, object] | None = None) -> str:
+    """A one-off due at ``at``, requested (by the clock passed in) just over the minimum lead before it."""
+    outcome = services.request_job(actor=ALICE, job=job, data=data, now=at - timedelta(seconds=16),
+                                   schedule=ScheduleInput(interval="future", name=f"{job} at {at}", start_time=at))
+    assert outcome.scheduled_job is not None
+    return outcome.scheduled_job.id
+
+
+# ----------------------------------------------------------------------------------------------------- on defaults
+
+
+def test_serve_starts_on_its_embedded_defaults_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    server = Server(tmp_path, {})
+    health = server.health()
+    assert health["status"] == "ok"
+    assert health["database"] == {"ok": True, "backend": "sqlite"}
+    assert health["slack"] == {"connected": False}
+    assert (tmp_path / "jobgate.db").is_file()
+    assert server.terminate() == 0
+    log = server.log.read_text()
+    assert "Slack is not connected" in log
+    assert "Traceback" not in log
+
+
+def test_serve_refuses_socket_mode_without_an_app_token(tmp_path: Path) -> None:
+    out = subprocess.run([JOBGATE, "serve", "--socket-mode"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("SLACK_")})
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith("--socket-mode needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
+
+
+# -------------------------------------------------------------------------------------------- crash and restart
+
+
+def test_a_crash_interrupts_the_running_job_and_the_restart_runs_the_missed_one_once(workdir: Path) -> None:
+    url = f"sqlite:///{workdir / 'jobgate.db'}"
+    services = open_services(url, workdir / "jobs")
+    now = datetime.now(UTC)
+    long_running = schedule_once(services, "runjobs.WaitingJob", now + timedelta(seconds=2), {"seconds": 120})
+    due_while_down = now + timedelta(seconds=6)
+    missed = schedule_once(services, "testjobs.TestPass", due_while_down)
+
+    server = Server(workdir, {"JOBGATE_DATABASE_URL": url})
+    wait_for(lambda: statuses(services, long_running) == ["running"], timeout=20, what="the long job to run")
+    server.kill()
+    wait_for(lambda: datetime.now(UTC) > due_while_down + timedelta(seconds=1), timeout=20,
+             what="the second job's due time to pass while the server is down")
+    assert statuses(services, missed) == []  # nobody dispatched it while the server was down
+
+    restarted = Server(workdir, {"JOBGATE_DATABASE_URL": url})
+    wait_for(lambda: statuses(services, missed) == ["completed"], timeout=20, what="the missed job to run")
+    wait_for(lambda: statuses(services, long_running) == ["errored"], timeout=20, what="the crash to be recorded")
+    with services.db.read() as session:
+        interrupted = session.scalars(select(JobResult).where(JobResult.scheduled_job_id == long_running)).one()
+        assert interrupted.error == INTERRUPTED
+        assert session.scalar(select(func.count()).select_from(JobResult)) == 2  # nothing ran twice
+    assert restarted.terminate() == 0
+
+
+def test_graceful_shutdown_leaves_nothing_running(workdir: Path) -> None:
+    url = f"sqlite:///{workdir / 'jobgate.db'}"
+    services = open_services(url, workdir / "jobs")
+    long_running = schedule_once(services, "runjobs.WaitingJob", datetime.now(UTC) + timedelta(seconds=1),
+                                 {"seconds": 120})
+    server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "JOBGATE_SHUTDOWN_GRACE": "1"})
+    wait_for(lambda: statuses(services, long_running) == ["running"], timeout=20, what="the job to run")
+    assert server.terminate() == 0
+    with services.db.read() as session:
+        result = session.scalars(select(JobResult).where(JobResult.scheduled_job_id == long_running)).one()
+        assert (result.status, result.error) == ("errored", SHUTDOWN_INTERRUPTED)
+        assert session.scalar(select(func.count()).where(JobResult.status == "running")) == 0
+
+
+# ------------------------------------------------------------------------------------------- replicas (PostgreSQL)
+
+if POSTGRES_URL:
+
+    @pytest.fixture
+    def postgres() -> Iterator[str]:
+        reset_postgres(POSTGRES_URL)
+        yield POSTGRES_URL
+
+    def test_three_replicas_on_postgresql_run_every_due_time_exactly_once(workdir: Path, postgres: str) -> None:
+        services = open_services(postgres, workdir / "jobs")
+        start = datetime.now(UTC) + timedelta(seconds=20)  # time to create the jobs and start the replicas
+        ids = []
+        for i in range(1000):
+            at = start + timedelta(milliseconds=10 * i)  # 1,000 one-offs due over about ten seconds
+            if i % 40 == 0:  # some run long enough to be caught by the kill
+                ids.append(schedule_once(services, "runjobs.WaitingJob", at, {"seconds": 3}))
+            else:
+                ids.append(schedule_once(services, "testjobs.TestPass", at))
+        assert datetime.now(UTC) < start, "creating the jobs took too long for the test's timing"
+
+        env = {"JOBGATE_DATABASE_URL": postgres}
+        replicas = [Server(workdir, env) for _ in range(3)]
+        wait_for(lambda: datetime.now(UTC) > start + timedelta(seconds=4), timeout=40, what="the burst to begin")
+        victim = str(replicas[0].health()["runner"]["id"])  # type: ignore[index]
+
+        def victim_holds_a_long_job() -> bool:
+            with services.db.read() as session:
+                return bool(session.scalar(select(func.count()).where(
+                    JobResult.owner == victim, JobResult.status == "running", JobResult.name == "Waiting job")))
+
+        wait_for(victim_holds_a_long_job, timeout=30, what="the first replica to be running a long job")
+        replicas[0].kill()
+        replicas[0] = Server(workdir, env)
+
+        def settled() -> bool:
+            with services.db.read() as session:
+                open_results = session.scalar(
+                    select(func.count()).where(JobResult.status.in_(["pending", "running"])))
+                active = session.scalar(select(func.count()).where(ScheduledJob.enabled))
+            return open_results == 0 and active == 0
+
+        wait_for(settled, timeout=90, what="every job to be dispatched and finished")
+        with services.db.read() as session:
+            per_job = {r[0]: r[1] for r in session.execute(
+                select(JobResult.scheduled_job_id, func.count()).group_by(JobResult.scheduled_job_id))}
+            outcomes = {(r[0], r[1]) for r in session.execute(select(JobResult.status, JobResult.error))}
+            counts = {r[0]: r[1] for r in session.execute(
+                select(JobResult.status, func.count()).group_by(JobResult.status))}
+        assert per_job == dict.fromkeys(ids, 1)  # every due time exactly once, none lost
+        assert outcomes <= {("completed", None), ("errored", INTERRUPTED)}
+        assert counts.get("errored", 0) >= 1  # the killed replica's long job
+        with services.db.read() as session:
+            assert session.scalar(select(func.count()).where(JobResult.owner == victim,
+                                                             JobResult.status == "errored")) >= 1
+        for replica in replicas:
+            assert replica.terminate() == 0
