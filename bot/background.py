@@ -8,7 +8,6 @@ upkeep: lease heartbeats, the reaper and time limits. This is wiring: it may imp
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.loops import WakeableLoop
 from bot.runner import DEFAULT_LEASE, Runner
 from bot.scheduler import Dispatcher, DispatchLoop
 from bot.server import Lifecycle
@@ -51,45 +51,18 @@ class Timings:
     workers: int = 8
 
 
-class RunnerLoop:
-    """Claims work for the runner whenever it is woken or every ``poll``."""
+class RunnerLoop(WakeableLoop):
+    """Claims work for the runner whenever it is woken (new work, a finished run) or every ``poll``."""
 
     def __init__(self, runner: Runner, *, poll: timedelta) -> None:
+        super().__init__("jobgate-runner", self._claim, retry_after=poll.total_seconds())
         self.runner = runner
         self.poll = poll
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.last_error: str | None = None
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="jobgate-runner", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            try:
-                while self.runner.claim_and_start() and not self._stop.is_set():
-                    pass
-                self.last_error = None
-            except Exception as exc:  # a database hiccup must not end the loop; the next wake-up retries
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("claiming job results failed")
-            self._wake.wait(self.poll.total_seconds())
+    def _claim(self) -> float:
+        while self.runner.claim_and_start() and not self.stopping:
+            pass
+        return self.poll.total_seconds()
 
 
 class Background(Lifecycle):

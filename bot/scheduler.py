@@ -9,7 +9,6 @@ of due scheduled jobs, applies the misfire policy (``bot.domain.dispatch``), ins
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from typing import Any
 from bot.domain.dispatch import MisfirePolicy, plan_dispatch
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import Schedule
+from bot.loops import WakeableLoop
 from storage.db import Database
 from storage.repositories import DueScheduledJob, Repositories
 
@@ -110,7 +110,7 @@ class Dispatcher:
             return Repositories(session).scheduled_jobs.earliest_due()
 
 
-class DispatchLoop:
+class DispatchLoop(WakeableLoop):
     """Runs the dispatcher in a thread: sleeps until the earliest due time or ``poll``, woken early by ``wake()``.
 
     Args:
@@ -126,53 +126,24 @@ class DispatchLoop:
         poll: timedelta = timedelta(seconds=5),
         on_dispatched: Callable[[], None] | None = None,
     ) -> None:
+        super().__init__("jobgate-dispatcher", self._pass, retry_after=poll.total_seconds())
         self.dispatcher = dispatcher
         self.poll = poll
         self.on_dispatched = on_dispatched
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last_pass_at: datetime | None = None
-        self.last_error: str | None = None
         self.passes = 0
 
-    def wake(self) -> None:
-        """Dispatch now (something may have become due sooner)."""
-        self._wake.set()
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="jobgate-dispatcher", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()
-            timeout = self.poll.total_seconds()
-            try:
-                report = self.dispatcher.dispatch_all_due()
-                self.passes += 1
-                self.last_pass_at = self.dispatcher.clock()
-                self.last_error = None
-                if report.created and self.on_dispatched:
-                    self.on_dispatched()
-                earliest = self.dispatcher.earliest_due()
-                if earliest is not None:
-                    until = (earliest - self.dispatcher.clock()).total_seconds()
-                    timeout = max(0.0, min(timeout, until))
-            except Exception as exc:  # the loop must survive a database hiccup; the next pass retries
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("dispatch pass failed")
-            self._wake.wait(timeout)
+    def _pass(self) -> float:
+        report = self.dispatcher.dispatch_all_due()
+        self.passes += 1
+        self.last_pass_at = self.dispatcher.clock()
+        if report.created and self.on_dispatched:
+            self.on_dispatched()
+        timeout = self.poll.total_seconds()
+        earliest = self.dispatcher.earliest_due()
+        if earliest is not None:
+            timeout = min(timeout, (earliest - self.dispatcher.clock()).total_seconds())
+        return timeout
 
 
 def _schedule(row: DueScheduledJob) -> Schedule:

@@ -533,6 +533,24 @@ class Services:
             return None
         return [job.id for job in repos.jobs.list_all() if self.policy.has_perm(actor, perm, job.ref)]
 
+    def _listing_scope(
+        self, repos: Repositories, actor: Actor, perm: Perm, job: str | None
+    ) -> tuple[list[str] | None, str | None]:
+        """What a listing may show: (job ids, or None for all; a user id to restrict to their own rows, or None).
+
+        Without ``perm`` at all, an actor sees only their own rows; ``job`` narrows the listing to one job.
+        """
+        job_ids = self._visible_job_ids(repos, actor, perm)
+        user_id = None
+        if not self.policy.has_perm(actor, perm):
+            job_ids, user_id = None, actor.user_id
+        if job is not None:
+            found = repos.jobs.get(job)
+            if found is None:
+                raise FieldErrors({"job": [f"Job {job!r} not found."]})
+            job_ids = [found.id] if job_ids is None or found.id in job_ids else []
+        return job_ids, user_id
+
     def _get_visible(self, repos: Repositories, actor: Actor, scheduled_job_id: str) -> ScheduledJobRecord:
         record = repos.scheduled_jobs.get(scheduled_job_id)
         if record is None or not self._may_see_scheduled_job(actor, record):
@@ -574,15 +592,7 @@ class Services:
             raise FieldErrors({"approval_state": [f'"{approval_state}" is not a valid choice ({choices}).']})
         with self.db.read() as session:
             repos = Repositories(session)
-            job_ids = self._visible_job_ids(repos, actor, Perm.VIEW_SCHEDULEDJOB)
-            user_id = None
-            if not self.policy.has_perm(actor, Perm.VIEW_SCHEDULEDJOB):
-                job_ids, user_id = None, actor.user_id
-            if job is not None:
-                found = repos.jobs.get(job)
-                if found is None:
-                    raise FieldErrors({"job": [f"Job {job!r} not found."]})
-                job_ids = [found.id] if job_ids is None or found.id in job_ids else []
+            job_ids, user_id = self._listing_scope(repos, actor, Perm.VIEW_SCHEDULEDJOB, job)
             return repos.scheduled_jobs.list_active(
                 limit=limit, offset=offset, job_ids=job_ids, approval_state=approval_state, user_id=user_id
             )
@@ -599,15 +609,7 @@ class Services:
         limit, offset = _page_bounds(limit, offset)
         with self.db.read() as session:
             repos = Repositories(session)
-            user_id = None
-            job_ids = self._visible_job_ids(repos, actor, Perm.VIEW_JOBRESULT)
-            if not self.policy.has_perm(actor, Perm.VIEW_JOBRESULT):
-                job_ids, user_id = None, actor.user_id
-            if job is not None:
-                found = repos.jobs.get(job)
-                if found is None:
-                    raise FieldErrors({"job": [f"Job {job!r} not found."]})
-                job_ids = [found.id] if job_ids is None or found.id in job_ids else []
+            job_ids, user_id = self._listing_scope(repos, actor, Perm.VIEW_JOBRESULT, job)
             return repos.job_results.list_page(limit=limit, offset=offset, job_ids=job_ids, user_id=user_id)
 
     def get_job_result(self, actor: Actor, job_result_id: str) -> JobResultRecord:
@@ -644,6 +646,41 @@ class Services:
         with self.db.read() as session:
             user_id = Repositories(session).tokens.user_for_hash(key_hash, now=now)
         return Actor(user_id=user_id) if user_id else None
+
+    # ----------------------------------------------------------------------------------------------- Slack App Home
+
+    @dataclass(frozen=True, kw_only=True)
+    class Home:
+        """What a user's Slack Home tab shows.
+
+        Attributes:
+            my_requests: the user's own pending and active scheduled jobs.
+            to_approve: pending requests the user may approve now (never their own).
+            upcoming: visible active scheduled jobs, soonest next run first.
+            results: the most recent job results the user may see.
+        """
+
+        my_requests: Page[ScheduledJobRecord]
+        to_approve: list[ScheduledJobRecord]
+        upcoming: Page[ScheduledJobRecord]
+        results: Page[JobResultRecord]
+
+    def get_home(self, actor: Actor, *, limit: int = 10, now: datetime | None = None) -> Services.Home:
+        """Everything the Slack Home tab shows for ``actor``, each list at most ``limit`` long."""
+        now = now or self.clock()
+        with self.db.read() as session:
+            mine = Repositories(session).scheduled_jobs.list_active(limit=limit, offset=0, user_id=actor.user_id)
+        queue = self.list_approval_queue(actor, limit=max(limit * 10, 100))
+        to_approve = [
+            record for record in queue.items
+            if approvals.can_act(self._facts(record), Action.APPROVE, actor=actor, policy=self.policy, now=now)
+        ][:limit]
+        return Services.Home(
+            my_requests=mine,
+            to_approve=to_approve,
+            upcoming=self.list_scheduled_jobs(actor, limit=limit),
+            results=self.list_job_results(actor, limit=limit),
+        )
 
 
 _MISSING_JOB = JobRef(slug="(deleted job)", name="(deleted job)")
