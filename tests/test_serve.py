@@ -247,3 +247,11 @@ if POSTGRES_URL:
                                                              JobResult.status == "errored")) >= 1
         for replica in replicas:
             assert replica.terminate() == 0
+
+
+def test_a_web_only_replica_runs_nothing_on_a_clock(tmp_path: Path) -> None:
+    server = Server(tmp_path, {}, "--no-scheduler")
+    health = server.health()
+    assert health["scheduler"]["enabled"] is False and health["scheduler"]["running"] is False  # type: ignore[index]
+    assert health["runner"]["running"] is True  # type: ignore[index]  # it still runs its pinned sensitive jobs
+    assert server.terminate() == 0
