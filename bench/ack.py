@@ -1,0 +1,286 @@
+"""Ack latency of jobgate's Slack endpoint under load, against a bare Bolt app on the same server stack.
+
+Three requests, each sent by 20 concurrent clients (keep-alive HTTP, signed as Slack signs): ``/jobs list``,
+``/jobs run JOB`` (opens the run modal) and a click on Approve (each on a different pending request). The database
+(SQLite by default, or ``--database-url``) holds 10,000 scheduled jobs and 1,000 pending approvals. The same requests
+go to a bare Bolt app whose listeners only ack, mounted the same way (FastAPI + ``bot.slack.slack_installer`` +
+uvicorn). Each server runs in its own process, the fake Slack Web API in a third, the clients in this one. Prints
+p50/p99 per request and the ratio to the bare app (targets: p99 ≤ 1.25 × bare and ≤ 100 ms; Slack's limit is 3 s).
+
+Usage: ``.venv/bin/python bench/ack.py [--requests 600] [--clients 20] [--database-url URL]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = "bench-signing-secret"
+JOBS = ROOT / "tests" / "fixtures" / "jobs"
+POLICY = """
+admins: [UADMIN]
+groups:
+  netops: [UALICE, UBOB]
+  approvers: [UAPPROVER]
+permissions:
+  - {name: run, actions: [run, view], object_types: [extras.job], groups: [netops, approvers]}
+  - {name: view, actions: [view], object_types: [extras.scheduledjob, extras.jobresult], groups: [netops]}
+  - {name: approve, actions: [approve], object_types: [extras.job], groups: [approvers]}
+  - {name: manage, actions: [view, change, delete], object_types: [extras.scheduledjob], groups: [approvers]}
+"""
+
+
+# --------------------------------------------------------------------------------------------------- processes
+
+
+def run_fake(queue: Any) -> None:
+    from tests.fake_slack import FakeSlack
+
+    fake = FakeSlack().start()
+    fake.users.update({u: {"tz": "UTC"} for u in ("UALICE", "UBOB", "UAPPROVER", "UADMIN")})
+    queue.put(fake.url)
+    while True:
+        time.sleep(1)
+        with fake._lock:
+            fake.calls.clear()  # keep memory flat
+
+
+def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_interval: float | None) -> None:
+    import logging
+
+    if switch_interval:
+        sys.setswitchinterval(switch_interval)
+
+    import uvicorn
+    from slack_bolt import Ack, App
+
+    from bot.config import Settings
+    from bot.domain.permissions import Policy
+    from bot.server import build_app
+    from bot.services import JobCatalog, Services
+    from bot.slack import build_bolt_app, build_client, slack_installer
+    from storage.db import Database
+
+    logging.basicConfig(level=logging.WARNING)
+    settings = Settings(database_url=database_url, jobs_paths=(JOBS,), slack_bot_token="xoxb-bench",
+                        slack_signing_secret=SECRET, slack_api_url=fake_url, approval_channel="C0APPROVALS")
+    services = Services(db=Database.from_url(database_url), settings=settings, policy=Policy.from_yaml(POLICY),
+                        catalog=JobCatalog())
+    services.sync_jobs()
+    if kind == "jobgate":
+        bolt = build_bolt_app(settings, services)
+    else:
+        bolt = App(signing_secret=SECRET, client=build_client(settings), token_verification_enabled=False)
+
+        def only_ack(ack: Ack) -> None:
+            ack()
+
+        bolt.command("/jobs")(only_ack)
+        bolt.action("approval_approve")(only_ack)
+    app = build_app(settings=settings, services=services, installers=(slack_installer(bolt),))
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    queue.put(server.servers[0].sockets[0].getsockname()[1])
+    thread.join()
+
+
+# ------------------------------------------------------------------------------------------------------ seeding
+
+
+def seed(database_url: str) -> list[str]:
+    """Migrate, discover the test jobs, and insert 10,000 scheduled jobs and 1,000 pending approvals."""
+    from sqlalchemy import insert
+
+    from bot.config import Settings
+    from bot.domain.permissions import Policy
+    from bot.services import JobCatalog, Services
+    from storage.db import Database, upgrade
+    from storage.models import ScheduledJob
+
+    db = Database.from_url(database_url)
+    upgrade(db.engine)
+    services = Services(db=db, settings=Settings(database_url=database_url, jobs_paths=(JOBS,)),
+                        policy=Policy.from_yaml(POLICY), catalog=JobCatalog())
+    services.sync_jobs()
+    for job in services.list_jobs():
+        services.set_job_enabled(job.slug, True)
+    approval_job = services.get_job("testjobs.ApprovalJob")
+    pass_job = services.get_job("testjobs.TestPass")
+    now = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    pending: list[str] = []
+    for i in range(11_000):
+        is_pending = i < 1_000
+        sid = str(uuid.uuid4())
+        start = now + timedelta(days=1, minutes=i)
+        rows.append({
+            "id": sid, "name": f"bench {i}", "job_id": (approval_job if is_pending else pass_job).id,
+            "user_id": "UALICE", "interval": "future" if is_pending else "daily", "start_time": start,
+            "crontab": None, "time_zone": "UTC", "data": {"device": f"core-{i}"} if is_pending else {},
+            "commit": True, "approval_required": is_pending,
+            "approval_state": "pending" if is_pending else "not_required", "enabled": True, "paused": False,
+            "next_run_at": None if is_pending else start, "total_run_count": 0, "misfire_policy": "run_once",
+            "version": 0, "created_at": now, "updated_at": now,
+        })
+        if is_pending:
+            pending.append(sid)
+    with db.write() as session:
+        for chunk in range(0, len(rows), 1000):
+            session.execute(insert(ScheduledJob), rows[chunk:chunk + 1000])
+    db.dispose()
+    return pending
+
+
+# ------------------------------------------------------------------------------------------------------- clients
+
+
+def signed(body: str, content_type: str) -> dict[str, str]:
+    from slack_sdk.signature import SignatureVerifier
+
+    ts = str(int(time.time()))
+    return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(timestamp=ts, body=body)}
+
+
+def command_body(text: str, fake_url: str, n: int) -> str:
+    return urlencode({"team_id": "T0BENCH", "channel_id": "C0GENERAL", "user_id": "UALICE", "command": "/jobs",
+                      "text": text, "api_app_id": "A0BENCH", "trigger_id": f"{n}.trigger",
+                      "response_url": fake_url.replace("/api/", f"/response/{n}")})
+
+
+def click_body(scheduled_job_id: str, fake_url: str, n: int) -> str:
+    payload = {
+        "type": "block_actions", "team": {"id": "T0BENCH"}, "user": {"id": "UAPPROVER"}, "api_app_id": "A0BENCH",
+        "container": {"type": "message", "message_ts": "1.1", "channel_id": "C0APPROVALS"},
+        "channel": {"id": "C0APPROVALS"}, "trigger_id": f"{n}.trigger",
+        "response_url": fake_url.replace("/api/", f"/response/{n}"),
+        "message": {"ts": "1.1", "text": "x", "blocks": []},
+        "actions": [{"type": "button", "action_id": "approval_approve", "block_id": "b", "value": scheduled_job_id,
+                     "action_ts": "1.1"}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def measure(port: int, bodies: list[str], clients: int) -> list[float]:
+    """Send the bodies with ``clients`` concurrent keep-alive connections; return each ack's latency (s)."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    index = iter(range(len(bodies)))
+    failures: list[str] = []
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while True:
+            with lock:
+                i = next(index, None)
+            if i is None:
+                break
+            body = bodies[i]
+            headers = signed(body, "application/x-www-form-urlencoded")
+            started = time.perf_counter()
+            connection.request("POST", "/slack/events", body=body.encode(), headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                if response.status != 200:
+                    failures.append(str(response.status))
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        print(f"  ! {len(failures)} non-200 answers: {sorted(set(failures))}")
+    return latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=600, help="requests per scenario (≤ 1000)")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval for both servers (CPython's default is 0.005 s)")
+    args = parser.parse_args()
+    requests = min(args.requests, 1000)
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp:
+        database_url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        if args.database_url:
+            from tests.conftest import reset_postgres
+
+            reset_postgres(database_url)
+        started = time.perf_counter()
+        pending = seed(database_url)
+        print(f"seeded 10,000 scheduled jobs and {len(pending):,} pending approvals in "
+              f"{time.perf_counter() - started:.1f} s ({database_url.split(':')[0]})")
+        queue = ctx.Queue()
+        fake = ctx.Process(target=run_fake, args=(queue,), daemon=True)
+        fake.start()
+        fake_url = queue.get(timeout=30)
+        servers = {}
+        for kind in ("bare", "jobgate"):
+            process = ctx.Process(target=run_server, args=(kind, database_url, fake_url, queue, args.switch_interval),
+                                  daemon=True)
+            process.start()
+            servers[kind] = (process, queue.get(timeout=60))
+        scenarios: dict[str, Callable[[int], str]] = {
+            "/jobs list": lambda n: command_body("list", fake_url, n),
+            "/jobs run JOB (modal)": lambda n: command_body("run testjobs.APITestJob", fake_url, n),
+            "Approve click": lambda n: click_body(pending[n % len(pending)], fake_url, n),
+        }
+        print(f"{requests} requests per scenario, {args.clients} concurrent clients; latency of the ack (ms)")
+        print(f"{'request':<24}{'bare p50':>10}{'bare p99':>10}{'jobgate p50':>13}{'jobgate p99':>13}"
+              f"{'p99 ratio':>11}")
+        verdicts = []
+        for name, make in scenarios.items():
+            figures = {}
+            for kind in ("bare", "jobgate"):
+                port = servers[kind][1]
+                measure(port, [make(1_000_000 + n) for n in range(40)], args.clients)  # warm-up
+                latencies = measure(port, [make(n) for n in range(requests)], args.clients)
+                figures[kind] = (statistics.median(latencies) * 1000, percentile(latencies, 0.99) * 1000)
+                time.sleep(1.0)  # let the jobgate listeners finish their work after the acks
+            ratio = figures["jobgate"][1] / figures["bare"][1]
+            ok = ratio <= 1.25 and figures["jobgate"][1] <= 100
+            verdicts.append(ok)
+            print(f"{name:<24}{figures['bare'][0]:>10.1f}{figures['bare'][1]:>10.1f}{figures['jobgate'][0]:>13.1f}"
+                  f"{figures['jobgate'][1]:>13.1f}{ratio:>10.2f}x  {'ok' if ok else 'MISSED'}")
+        for process, _ in servers.values():
+            process.terminate()
+        fake.terminate()
+        print("targets: p99 <= 1.25 x bare and <= 100 ms:", "met" if all(verdicts) else "NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

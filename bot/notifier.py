@@ -1,0 +1,324 @@
+"""The notifier: delivers outbox entries to Slack, in order per channel, at most about one message per second per
+channel, surviving Slack's outages and rate limits.
+
+Each entry is rendered from the database at delivery time (so a request approved before its message went out is drawn
+approved), with the pure builders of ``handlers/blocks.py``. One delivery is: claim the entry (a short transaction
+with a lease), call Slack with no transaction open, then record the outcome and the message's ``ts`` in one step.
+A 429 pauses every delivery for its ``Retry-After``; 5xx answers, timeouts and connection errors retry the entry
+with exponential backoff, and the entries after it in its channel wait, so order is kept; an answer Slack will never
+accept (unknown channel, invalid blocks) marks the entry ``failed`` and is logged. Nothing is lost. Something is sent
+twice only if the process dies between Slack's answer and the commit that records it (the lease then expires and the
+entry is tried again).
+
+Kinds (payloads written by the services and the runner):
+- ``approval_request`` ``{scheduled_job_id}`` to a channel ID, a user ID (DM), or ``@handle``: a user group, expanded
+  through ``usergroups.users.list`` into one entry per member (not the requester).
+- ``approval_update`` ``{scheduled_job_id, actor_id}``: ``chat.update`` of the approval messages delivered to that
+  channel (for ``@handle``, to its members): who decided what, when, why, and no buttons.
+- ``request_approved`` / ``request_denied`` / ``request_cancelled`` ``{scheduled_job_id, actor_id}``: DM to the
+  requester.
+- ``run_finished`` ``{job_result_id}``: DM with status and duration, then the log in its thread. A dry run of a
+  scheduled job goes into the thread of its approval message(s) instead.
+
+This is wiring: it may import anything.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import threading
+import urllib.error
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.config import Settings
+from bot.loops import WakeableLoop
+from bot.services import Services, utcnow
+from bot.slack import SlackDirectory, build_client
+from handlers import blocks
+from storage.models import OutboxEntry
+from storage.repositories import Repositories
+
+log = logging.getLogger(__name__)
+
+MIN_GAP = timedelta(seconds=1)
+"""Least time between two messages to one channel (Slack allows about one per second per channel)."""
+LEASE = timedelta(seconds=60)
+"""How long a claimed entry is reserved for its sender; after that another sender may try it."""
+MAX_BACKOFF = timedelta(minutes=5)
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
+                              "ratelimited", "rate_limited", "team_added_to_org"})
+
+
+class _RateLimited(Exception):
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:g} s")
+        self.retry_after = retry_after
+
+
+class _Transient(Exception):
+    """Worth retrying later: a server error, a timeout, a dropped connection."""
+
+
+class _Permanent(Exception):
+    """Slack will never accept this delivery as it is."""
+
+
+@dataclass(frozen=True)
+class _Done:
+    """What a delivery achieved."""
+
+    state: str  # "sent", "progress", "expanded"
+    message_channel: str | None = None
+    message_ts: str | None = None
+    children: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+
+class Notifier:
+    """Delivers the outbox to Slack: :meth:`deliver_due` once (tests pass ``now``), or a background thread.
+
+    Args:
+        services: the services (their database and clock).
+        client: a Web API client without retry handlers: the notifier retries by itself, honouring ``Retry-After``.
+        directory: resolves user-group handles; built on ``client`` by default.
+        clock: where "now" comes from in the background thread.
+        poll_interval: seconds between passes when there is nothing to send.
+    """
+
+    def __init__(self, services: Services, client: WebClient, *, directory: SlackDirectory | None = None,
+                 clock: Callable[[], datetime] = utcnow, poll_interval: float = 0.5) -> None:
+        self.services = services
+        self.client = client
+        self.directory = directory or SlackDirectory(client, default_time_zone=services.settings.time_zone)
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self._last_sent: dict[str, datetime] = {}
+        self._paused_until: datetime | None = None
+        self._loop = WakeableLoop("jobgate-notifier", self._pass, retry_after=poll_interval)
+        self._pass_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, services: Services) -> Notifier:
+        """A notifier with its own client on ``JOBGATE_SLACK_API_URL`` (no retry handlers: it retries itself)."""
+        return cls(services, build_client(settings, retries=False))
+
+    # ------------------------------------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        """Deliver in a background thread until :meth:`stop`; passes also run soon after :meth:`wake`."""
+        if self._loop.running:
+            return
+        self.services.add_due_listener(self.wake)
+        self._loop.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the background thread after the delivery in progress."""
+        self._loop.stop(timeout)
+
+    def wake(self) -> None:
+        """Run a pass soon (something may have been written to the outbox)."""
+        self._loop.wake()
+
+    def pending(self) -> int:
+        """How many entries wait to be delivered."""
+        with self.services.db.read() as session:
+            return Repositories(session).outbox.count_undelivered()
+
+    def health(self) -> dict[str, Any]:
+        """A JSON-able report for ``/healthz``."""
+        return {"running": self._loop.running, "undelivered": self.pending(), "last_error": self._loop.last_error}
+
+    def _pass(self) -> float:
+        return 0.05 if self.deliver_due(self.clock()) else self.poll_interval
+
+    # ------------------------------------------------------------------------------------------------- delivery
+
+    def deliver_due(self, now: datetime) -> int:
+        """One pass: try the oldest due entry of every channel once.
+
+        Args:
+            now: the current instant (aware UTC).
+
+        Returns:
+            How many entries made progress (sent, expanded into others, half-sent, or given up on).
+        """
+        with self._pass_lock:
+            if self._paused_until is not None and now < self._paused_until:
+                return 0
+            with self.services.db.write() as session:
+                heads = Repositories(session).outbox.heads_due(now=now, limit=200)
+            progressed = 0
+            for entry in heads:
+                last = self._last_sent.get(entry.channel)
+                if last is not None and now - last < MIN_GAP:
+                    continue
+                with self.services.db.write() as session:
+                    if not Repositories(session).outbox.claim(entry.id, now=now, lease_until=now + LEASE):
+                        continue
+                try:
+                    done = self._deliver(entry, now)
+                except _RateLimited as limited:
+                    wait = timedelta(seconds=max(limited.retry_after, 1.0))
+                    self._paused_until = now + wait
+                    self._release(entry, now + wait, str(limited))
+                    log.warning("Slack rate limit: deliveries paused for %s s", wait.total_seconds())
+                    break
+                except _Transient as failure:
+                    backoff = min(timedelta(seconds=2 ** min(entry.attempts, 8)), MAX_BACKOFF)
+                    self._release(entry, now + backoff, str(failure))
+                    log.warning("Outbox entry %s (%s) not delivered (%s); retrying in %s s", entry.id, entry.kind,
+                                failure, backoff.total_seconds())
+                    continue
+                except _Permanent as failure:
+                    with self.services.db.write() as session:
+                        Repositories(session).outbox.mark_failed(entry.id, now=now, error=str(failure))
+                    log.error("Outbox entry %s (%s to %s) given up: %s", entry.id, entry.kind, entry.channel, failure)
+                    progressed += 1
+                    continue
+                self._record(entry, done, now)
+                progressed += 1
+            return progressed
+
+    def _release(self, entry: OutboxEntry, at: datetime, error: str) -> None:
+        with self.services.db.write() as session:
+            Repositories(session).outbox.retry_later(entry.id, next_attempt_at=at, error=error)
+
+    def _record(self, entry: OutboxEntry, done: _Done, now: datetime) -> None:
+        with self.services.db.write() as session:
+            outbox = Repositories(session).outbox
+            if done.state == "expanded":
+                outbox.expand(entry.id, children=done.children, now=now)
+                return
+            self._last_sent[entry.channel] = now
+            if done.state == "progress":
+                assert done.message_channel is not None and done.message_ts is not None
+                outbox.mark_progress(entry.id, message_channel=done.message_channel, message_ts=done.message_ts,
+                                     next_attempt_at=now + MIN_GAP)
+            else:
+                outbox.mark_sent(entry.id, now=now, message_channel=done.message_channel, message_ts=done.message_ts)
+
+    def _deliver(self, entry: OutboxEntry, now: datetime) -> _Done:
+        payload = dict(entry.payload or {})
+        if entry.kind == "approval_request":
+            return self._approval_request(entry, payload, now)
+        if entry.kind == "approval_update":
+            return self._approval_update(entry, payload, now)
+        if entry.kind in ("request_approved", "request_denied", "request_cancelled"):
+            record = self._scheduled_job(payload)
+            message = blocks.build_request_decided(record, kind=entry.kind, actor_id=payload.get("actor_id"), now=now)
+            return self._post(entry.channel, message)
+        if entry.kind == "run_finished":
+            return self._run_finished(entry, payload)
+        raise _Permanent(f"unknown outbox kind {entry.kind!r}")
+
+    # --------------------------------------------------------------------------------------------------- kinds
+
+    def _approval_request(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
+        record = self._scheduled_job(payload)
+        if entry.channel.startswith("@"):
+            group_id = self.directory.usergroup_id(entry.channel)
+            if group_id is None:
+                raise _Permanent(f"no Slack user group {entry.channel}")
+            members = self._call(lambda: self.client.usergroups_users_list(usergroup=group_id)).get("users") or []
+            children = tuple((str(m), payload) for m in members if m != record.user_id)
+            return _Done("expanded", children=children)
+        return self._post(entry.channel, blocks.build_approval_message(record, now=now))
+
+    def _approval_update(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
+        record = self._scheduled_job(payload)
+        message = blocks.build_approval_message(record, now=now)
+        group = entry.channel.startswith("@")
+        covered: set[str] = set()
+        if group:  # members' messages not covered by an update of their own
+            with self.services.db.read() as session:
+                covered = {str(e.channel) for e in Repositories(session).outbox.list_for("scheduled_job", record.id)
+                           if e.kind == "approval_update"}
+        for channel, message_channel, message_ts in self._approval_messages(record.id):
+            member = group and not channel.startswith(("C", "G", "@")) and channel not in covered
+            if channel == entry.channel or member:
+                self._update(message_channel, message_ts, message)
+        return _Done("sent")
+
+    def _update(self, channel: str, ts: str, message: blocks.Message) -> None:
+        self._call(lambda: self.client.chat_update(channel=channel, ts=ts, text=message["text"],
+                                                   blocks=message["blocks"]))
+
+    def _approval_messages(self, scheduled_job_id: str) -> list[tuple[str, str, str]]:
+        """``(outbox channel, message channel, message ts)`` of every approval message posted for a request."""
+        with self.services.db.read() as session:
+            return [(str(e.channel), str(e.message_channel), str(e.message_ts)) for e in
+                    Repositories(session).outbox.delivered("scheduled_job", scheduled_job_id, kind="approval_request")]
+
+    def _run_finished(self, entry: OutboxEntry, payload: dict[str, Any]) -> _Done:
+        with self.services.db.read() as session:
+            result = Repositories(session).job_results.get(str(payload.get("job_result_id", "")))
+        threads: list[tuple[str, str, str]] = []
+        if result is not None and result.dry_run and result.scheduled_job_id and "thread_ts" not in payload:
+            threads = self._approval_messages(result.scheduled_job_id)
+        if result is None:
+            raise _Permanent(f"job result {payload.get('job_result_id')} not found")
+        if "thread_ts" in payload:  # one of several approval threads
+            return self._post(str(payload["thread_channel"]), blocks.build_dry_run_reply(result),
+                              thread_ts=str(payload["thread_ts"]))
+        if len(threads) == 1:
+            _, thread_channel, thread_ts = threads[0]
+            return self._post(thread_channel, blocks.build_dry_run_reply(result), thread_ts=thread_ts)
+        if threads:
+            children = tuple(
+                (thread_channel, {**payload, "thread_channel": thread_channel, "thread_ts": thread_ts})
+                for _, thread_channel, thread_ts in threads
+            )
+            return _Done("expanded", children=children)
+        if entry.message_ts is None:  # first the result, then (next attempt) its log in the thread
+            done = self._post(entry.channel, blocks.build_run_finished(result))
+            return _Done("progress", done.message_channel, done.message_ts)
+        self._post(str(entry.message_channel), blocks.build_run_log(result), thread_ts=entry.message_ts)
+        return _Done("sent", entry.message_channel, entry.message_ts)
+
+    # ----------------------------------------------------------------------------------------------- Slack I/O
+
+    def _scheduled_job(self, payload: dict[str, Any]) -> Any:
+        with self.services.db.read() as session:
+            record = Repositories(session).scheduled_jobs.get(str(payload.get("scheduled_job_id", "")))
+        if record is None:
+            raise _Permanent(f"scheduled job {payload.get('scheduled_job_id')} not found")
+        return record
+
+    def _post(self, channel: str, message: blocks.Message, *, thread_ts: str | None = None) -> _Done:
+        response = self._call(lambda: self.client.chat_postMessage(channel=channel, text=message["text"],
+                                                                   blocks=message["blocks"], thread_ts=thread_ts,
+                                                                   unfurl_links=False))
+        return _Done("sent", str(response.get("channel") or channel), str(response.get("ts")))
+
+    @staticmethod
+    def _call(call: Callable[[], Any]) -> Any:
+        """Make one Web API call, sorting failures into rate limit, transient and permanent."""
+        try:
+            return call()
+        except SlackApiError as error:
+            status = error.response.status_code
+            code = str(error.response.get("error") or "") if isinstance(error.response.data, dict) else ""
+            if status == 429 or code in ("ratelimited", "rate_limited"):
+                raise _RateLimited(_retry_after(error.response.headers)) from None
+            if status >= 500 or code in TRANSIENT_ERRORS:
+                raise _Transient(f"HTTP {status} {code}".strip()) from None
+            raise _Permanent(code or f"HTTP {status}") from None
+        except (SlackClientError, urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as error:
+            raise _Transient(type(error).__name__) from None
+
+
+def _retry_after(headers: Any) -> float:
+    for key, value in dict(headers or {}).items():
+        if str(key).lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return float(raw)
+            except (TypeError, ValueError):
+                return 1.0
+    return 1.0

@@ -1,0 +1,142 @@
+"""The ``/jobs`` slash command and its subcommands (CONTRACT.md "Slack").
+
+Help and input errors are answered in the ack itself (parsing is pure, so that stays fast); everything that reads or
+writes the database acks first and answers through ``response_url``, always privately. ``/jobs run JOB`` alone opens
+the run modal. Must not import SQLAlchemy or storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+
+from bot.domain import schedules
+from bot.domain.errors import PastDueError
+from bot.domain.permissions import Actor
+from bot.services import ScheduleInput, Services
+from handlers import blocks, ids
+from handlers.actions import Directory, answers_failures
+from handlers.blocks import Message
+from handlers.payloads import Command, RunArgs, parse_command
+
+
+def register(app: App) -> None:
+    """Bind ``/jobs``."""
+    app.command(ids.COMMAND)(handle_job_command)
+
+
+@answers_failures
+def handle_job_command(ack: Ack, body: dict[str, Any], command: dict[str, Any], respond: Respond, client: WebClient,
+                       services: Services, directory: Directory) -> None:
+    """Parse ``/jobs …`` (errors answer in the ack), then run the one subcommand and answer privately."""
+    parsed = parse_command(str(command.get("text") or ""))
+    if parsed.name == "help":
+        ack(response_type="ephemeral", **blocks.build_help())
+        return
+    ack()
+    user_id = str(command["user_id"])
+    actor = directory.actor(user_id)
+    if parsed.run is not None and parsed.run.opens_modal:
+        job = services.get_job(parsed.run.job, actor)
+        client.views_open(trigger_id=command["trigger_id"], view=blocks.build_run_modal(job))
+        directory.time_zone(user_id)  # warm the cache for the submission, which must answer within 3 s
+        return
+    message = SUBCOMMANDS[parsed.name](parsed, actor, services, lambda: directory.time_zone(user_id))
+    respond(response_type="ephemeral", replace_original=False, **message)
+
+
+Subcommand = Callable[[Command, Actor, Services, Callable[[], str]], Message]
+
+
+def _list(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    return blocks.build_job_list(services.list_jobs(actor))
+
+
+def schedule_input(run: RunArgs, time_zone: str) -> ScheduleInput | None:
+    """The schedule of a one-line ``/jobs run``, its time read in the user's zone; None for "now"."""
+    if run.interval is None:
+        return None
+    start = schedules.parse_time(run.at, time_zone) if run.at else None
+    return ScheduleInput(interval=run.interval.value, name=run.name or run.default_name(), start_time=start,
+                         crontab=run.crontab, time_zone=time_zone)
+
+
+def _run(parsed: Command, actor: Actor, services: Services, zone: Callable[[], str]) -> Message:
+    assert parsed.run is not None
+    run = parsed.run
+    time_zone = zone()
+    outcome = services.request_job(actor=actor, job=run.job, data=dict(run.data), commit=not run.dry_run,
+                                   schedule=schedule_input(run, time_zone), time_zone=time_zone)
+    return blocks.build_run_outcome(scheduled_job=outcome.scheduled_job, job_result=outcome.job_result,
+                                    now=services.clock())
+
+
+def _queue(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    return blocks.build_queue(services.list_approval_queue(actor, limit=20), now=services.clock())
+
+
+def _scheduled(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    return blocks.build_scheduled_list(services.list_scheduled_jobs(actor, limit=30), now=services.clock())
+
+
+def _results(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    return blocks.build_results_list(services.list_job_results(actor, job=parsed.target, limit=20))
+
+
+def _approve(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    assert parsed.target is not None
+    try:
+        record = services.approve_scheduled_job(actor=actor, scheduled_job_id=parsed.target, force=parsed.force)
+    except PastDueError:
+        return blocks.build_notice(f"⚠️ The start time of `{parsed.target}` has passed. To approve it and run it at "
+                                   f"once, use `/jobs approve {parsed.target} --force`.")
+    return blocks.build_decision_notice(record, verb="approved")
+
+
+def _deny(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    assert parsed.target is not None
+    record = services.deny_scheduled_job(actor=actor, scheduled_job_id=parsed.target, reason=parsed.reason)
+    return blocks.build_decision_notice(record, verb="withdrew" if record.user_id == actor.user_id else "denied")
+
+
+def _dry_run(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    assert parsed.target is not None
+    result = services.dry_run_scheduled_job(actor=actor, scheduled_job_id=parsed.target)
+    return blocks.build_run_outcome(scheduled_job=None, job_result=result, now=services.clock())
+
+
+def _cancel(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    assert parsed.target is not None
+    return blocks.build_decision_notice(services.cancel_scheduled_job(actor=actor, scheduled_job_id=parsed.target),
+                                        verb="cancelled")
+
+
+def _pause(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    assert parsed.target is not None
+    return blocks.build_decision_notice(services.pause_scheduled_job(actor=actor, scheduled_job_id=parsed.target),
+                                        verb="paused")
+
+
+def _resume(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
+    assert parsed.target is not None
+    return blocks.build_decision_notice(services.resume_scheduled_job(actor=actor, scheduled_job_id=parsed.target),
+                                        verb="resumed")
+
+
+SUBCOMMANDS: dict[str, Subcommand] = {
+    "list": _list,
+    "run": _run,
+    "queue": _queue,
+    "scheduled": _scheduled,
+    "results": _results,
+    "approve": _approve,
+    "deny": _deny,
+    "dry-run": _dry_run,
+    "cancel": _cancel,
+    "pause": _pause,
+    "resume": _resume,
+}

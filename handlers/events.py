@@ -1,0 +1,32 @@
+"""Events API listeners: ``app_home_opened`` draws the Home tab.
+
+Events are acknowledged by Bolt before the listener runs. Must not import SQLAlchemy or storage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.services import Services
+from handlers import blocks
+from handlers.actions import Directory
+
+
+def register(app: App) -> None:
+    """Bind the events."""
+    app.event("app_home_opened")(handle_app_home_opened)
+
+
+def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: Services,
+                           directory: Directory) -> None:
+    """Publish the Home tab: my requests, approvals waiting for me (with buttons), upcoming runs, recent results."""
+    if event.get("tab", "home") != "home":
+        return
+    user_id = str(event["user"])
+    home = services.get_home(directory.actor(user_id))
+    client.views_publish(user_id=user_id, view=blocks.build_home(
+        my_requests=home.my_requests, to_approve=home.to_approve, upcoming=home.upcoming, results=home.results,
+        now=services.clock()))

@@ -1,0 +1,320 @@
+"""A fake Slack Web API: a real HTTP server on 127.0.0.1 (ephemeral port) for the tests and the benchmark.
+
+It answers the methods jobgate uses (``auth.test``, ``chat.postMessage/update/postEphemeral``, ``views.open/update/
+push/publish``, ``users.info``, ``usergroups.list``, ``usergroups.users.list``, ``conversations.open``) whether the
+arguments come as a query string (GET), a form or JSON, records every call with its decoded parameters, serves
+``response_url`` paths (``/response/<id>``), and fails on demand: HTTP 500, 429 with ``Retry-After``, ``ok: false``
+errors, or slow answers (timeouts). ``wait_for(method, count, timeout)`` waits for calls made after an ack.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+RESPONSE_URL_METHOD = "response_url"
+"""The ``method`` recorded for a POST to a ``response_url``."""
+
+
+@dataclass
+class Call:
+    """One recorded request.
+
+    Attributes:
+        method: the Web API method (``chat.postMessage``), or ``response_url``.
+        params: decoded parameters (JSON values for JSON bodies; strings for forms and query strings).
+        path: the request path.
+        status: the HTTP status answered.
+        at: ``time.monotonic()`` when it arrived.
+    """
+
+    method: str
+    params: dict[str, Any]
+    path: str
+    status: int = 200
+    at: float = field(default_factory=time.monotonic)
+    response: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.response.get("ok", True) is not False
+
+
+@dataclass
+class Failure:
+    """A planned failure: for ``method`` (or every method when None), ``times`` times."""
+
+    method: str | None
+    status: int
+    times: int
+    retry_after: int | None = None
+    error: str | None = None
+    delay: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # a burst of calls must not be refused (the default backlog is 5)
+
+
+class FakeSlack:
+    """The fake server. Use as a context manager, or call :meth:`start` and :meth:`stop`.
+
+    Attributes:
+        users: user ID → profile fields returned by ``users.info`` (``tz`` at least).
+        usergroups: handle → (usergroup ID, member user IDs).
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.users: dict[str, dict[str, Any]] = {}
+        self.usergroups: dict[str, tuple[str, list[str]]] = {}
+        self._failures: list[Failure] = []
+        self._lock = threading.Condition()
+        self._ts = itertools.count(1)
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-slack", daemon=True)
+
+    # ---------------------------------------------------------------------------------------------- lifecycle
+
+    @property
+    def url(self) -> str:
+        """The Web API base URL (for ``JOBGATE_SLACK_API_URL``), with its trailing slash."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/api/"
+
+    def response_url(self, name: str = "r") -> str:
+        """A ``response_url`` served by this fake."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/response/{name}-{next(self._ts)}"
+
+    def start(self) -> FakeSlack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --------------------------------------------------------------------------------------------- behaviour
+
+    def fail(self, method: str | None = None, *, status: int = 500, times: int = 1, retry_after: int | None = None,
+             error: str | None = None, delay: float = 0.0) -> None:
+        """Make the next ``times`` calls of ``method`` (every method if None) fail.
+
+        Args:
+            method: the Web API method, or None for all.
+            status: HTTP status to answer (500, 503, 429; 200 with ``error`` for an ``ok: false``).
+            times: how many calls fail.
+            retry_after: the ``Retry-After`` header (429).
+            error: the ``error`` code in the body.
+            delay: seconds to wait before answering (a timeout when longer than the client's).
+        """
+        with self._lock:
+            self._failures.append(Failure(method, status, times, retry_after, error, delay))
+
+    def clear_failures(self) -> None:
+        with self._lock:
+            self._failures.clear()
+
+    def _take_failure(self, method: str) -> Failure | None:
+        with self._lock:
+            for failure in self._failures:
+                if failure.method in (None, method) and failure.times > 0:
+                    failure.times -= 1
+                    if failure.times == 0:
+                        self._failures.remove(failure)
+                    return failure
+        return None
+
+    # ------------------------------------------------------------------------------------------------ queries
+
+    def calls_to(self, method: str, *, ok_only: bool = True) -> list[Call]:
+        """Recorded calls of one method, in arrival order (successful ones only, by default)."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method and (c.ok or not ok_only)]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until ``count`` successful calls of ``method`` were recorded; return them all.
+
+        Raises:
+            AssertionError: they did not arrive within ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                found = [c for c in self.calls if c.method == method and c.ok]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = sorted({c.method for c in self.calls})
+                    raise AssertionError(f"expected {count} {method} call(s), got {len(found)}; methods seen: {seen}")
+                self._lock.wait(left)
+
+    def reset(self) -> None:
+        """Forget recorded calls."""
+        with self._lock:
+            self.calls.clear()
+
+    # ---------------------------------------------------------------------------------------------- answers
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        ts = f"{1_700_000_000 + next(self._ts)}.{next(self._ts):06d}"
+        if method == "auth.test":
+            return {"ok": True, "url": "https://jobgate-test.slack.com/", "team": "Test", "user": "jobgate",
+                    "team_id": "T0TEST", "user_id": "UJOBGATEBOT", "bot_id": "BJOBGATE"}
+        if method in ("chat.postMessage", "chat.update"):
+            channel = str(params.get("channel", ""))
+            if channel.startswith(("U", "W")):
+                channel = "D" + channel[1:]
+            return {"ok": True, "channel": channel, "ts": str(params.get("ts") or ts),
+                    "message": {"text": params.get("text"), "blocks": params.get("blocks")}}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": ts}
+        if method in ("views.open", "views.update", "views.push", "views.publish"):
+            view = params.get("view")
+            view = json.loads(view) if isinstance(view, str) else dict(view or {})
+            return {"ok": True, "view": {**view, "id": f"V{next(self._ts)}", "hash": f"h{next(self._ts)}"}}
+        if method == "users.info":
+            user_id = str(params.get("user", ""))
+            if user_id not in self.users:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user_id, **self.users[user_id]}}
+        if method == "usergroups.list":
+            include = str(params.get("include_users", "")).lower() in ("1", "true")
+            return {"ok": True, "usergroups": [
+                {"id": gid, "handle": handle, **({"users": list(users)} if include else {})}
+                for handle, (gid, users) in self.usergroups.items()
+            ]}
+        if method == "usergroups.users.list":
+            for gid, users in self.usergroups.values():
+                if gid == params.get("usergroup"):
+                    return {"ok": True, "users": list(users)}
+            return {"ok": False, "error": "no_such_subteam"}
+        if method == "conversations.open":
+            users = str(params.get("users", ""))
+            return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
+        return {"ok": False, "error": "unknown_method"}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+            def _params(self) -> dict[str, Any]:
+                split = urlsplit(self.path)
+                params: dict[str, Any] = dict(parse_qsl(split.query, keep_blank_values=True))
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                kind = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+                if raw and kind == "application/json":
+                    params.update(json.loads(raw))
+                elif raw:
+                    for key, value in parse_qsl(raw.decode(), keep_blank_values=True):
+                        params[key] = _maybe_json(value) if key in ("blocks", "view", "attachments") else value
+                return params
+
+            def _handle(self) -> None:
+                path = urlsplit(self.path).path
+                params = self._params()
+                method = RESPONSE_URL_METHOD if path.startswith("/response/") else path.removeprefix("/api/")
+                failure = fake._take_failure(method)
+                status, body, headers = 200, {}, {}
+                if failure is not None:
+                    if failure.delay:
+                        time.sleep(failure.delay)
+                    status = failure.status
+                    body = {"ok": False, "error": failure.error or ("ratelimited" if status == 429 else "fatal")}
+                    if failure.retry_after is not None:
+                        headers["Retry-After"] = str(failure.retry_after)
+                elif method == RESPONSE_URL_METHOD:
+                    body = {"ok": True}
+                else:
+                    body = fake._answer(method, params)
+                call = Call(method=method, params=params, path=path, status=status, response=body)
+                with fake._lock:
+                    fake.calls.append(call)
+                    fake._lock.notify_all()
+                payload = b"ok" if method == RESPONSE_URL_METHOD and status == 200 else json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain" if payload == b"ok" else "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+                    pass
+
+            do_GET = _handle
+            do_POST = _handle
+
+        return Handler
+
+
+def _maybe_json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def blocks_of(call: Call) -> list[dict[str, Any]]:
+    """The blocks of a recorded message call, or of the view of a recorded views call."""
+    if "view" in call.params:
+        view = call.params["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        return list(view.get("blocks") or [])
+    blocks = call.params.get("blocks") or []
+    return list(json.loads(blocks) if isinstance(blocks, str) else blocks)
+
+
+def text_of(call: Call) -> str:
+    """Everything a person would read in a recorded call: its ``text`` and every text in its blocks."""
+    found: list[str] = [str(call.params.get("text") or "")]
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(blocks_of(call))
+    return "\n".join(found)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 5.0, interval: float = 0.02) -> None:
+    """Poll ``predicate`` until it is true.
+
+    Raises:
+        AssertionError: it stayed false for ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)

@@ -1,0 +1,239 @@
+"""Approval journeys through the real app: approve, refusals, deny with a reason, dry run, past due, the queue, and
+the races (a click delivered twice; fifteen approvers at once)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.domain.approvals import ApprovalState
+from bot.domain.results import JobResultStatus
+from handlers import ids
+from tests.conftest import ADMIN
+from tests.fake_slack import text_of
+from tests.slack.conftest import APPROVAL_CHANNEL, APPROVER_GROUP, Stack, button, buttons, press, run_jobs
+
+
+def request_approval(stack: Stack, *, at: str = "2030-01-16 09:00", user_id: str = "UALICE") -> str:
+    """ALICE asks for the approval job through /jobs; returns the scheduled job's ID."""
+    ack = stack.slack.command(f'run testjobs.ApprovalJob device=core-2 --at "{at}"', user_id=user_id)
+    assert ack.status == 200
+    stack.fake.wait_for("response_url")
+    page = stack.services.list_approval_queue(ADMIN)
+    assert page.count == 1
+    return page.items[0].id
+
+
+def approval_message(stack: Stack) -> object:
+    stack.deliver()
+    posted = stack.posted(APPROVAL_CHANNEL)
+    assert len(posted) == 1
+    return posted[0]
+
+
+def state(stack: Stack, scheduled_job_id: str) -> ApprovalState:
+    return stack.services.get_scheduled_job(ADMIN, scheduled_job_id).approval_state
+
+
+def test_request_posts_an_approval_message_with_the_three_buttons(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack)
+    message = approval_message(stack)
+    assert [b["text"]["text"] for b in buttons(message)] == ["Approve", "Deny", "Dry run"]
+    assert button(message, "Approve")["style"] == "primary" and "confirm" not in button(message, "Approve")
+    assert button(message, "Deny")["style"] == "danger"
+    text = text_of(message)
+    assert "<@UALICE>" in text and "testjobs.ApprovalJob" in text and "core-2" in text
+    assert "Once, at 2030-01-16 09:00 (Europe/Berlin)" in text  # the user's zone, in words
+    assert f"<!date^{int((stack.clock.now.replace(day=16, hour=8)).timestamp())}^" in text
+    assert scheduled_job_id in text
+
+
+def test_approve_updates_the_message_in_place_and_tells_the_requester(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack)
+    message = approval_message(stack)
+    ack = press(stack, message, "Approve", user_id="UAPPROVER")
+    assert ack.status == 200 and ack.elapsed < 3
+    reply = stack.fake.wait_for("response_url", 2)[-1]
+    assert reply.params["response_type"] == "ephemeral" and "you approved" in text_of(reply)
+    assert state(stack, scheduled_job_id) is ApprovalState.APPROVED
+
+    stack.deliver()
+    update = stack.fake.wait_for("chat.update")[0]
+    assert update.params["channel"] == APPROVAL_CHANNEL and update.params["ts"] == message.response["ts"]
+    assert "Approved* by <@UAPPROVER>" in text_of(update)
+    assert buttons(update) == []
+    dm = stack.posted("UALICE")
+    assert len(dm) == 1 and "approved by <@UAPPROVER>" in text_of(dm[0])
+
+
+@pytest.mark.parametrize(("requester", "user_id", "expected"), [
+    ("UAPPROVER", "UAPPROVER", "You cannot approve your own job request!"),
+    ("UALICE", "UALICE", "You do not have permission to approve this request."),
+    ("UALICE", "UNOBODY", "You do not have permission to approve this request."),
+    ("UALICE", "UVIEWER", "You do not have permission to approve this request."),
+])
+def test_refusals_go_to_the_clicking_user_alone(stack: Stack, requester: str, user_id: str, expected: str) -> None:
+    scheduled_job_id = request_approval(stack, user_id=requester)
+    message = approval_message(stack)
+    assert press(stack, message, "Approve", user_id=user_id).status == 200
+    reply = stack.fake.wait_for("response_url", 2)[-1]
+    assert reply.params["response_type"] == "ephemeral" and reply.params["replace_original"] is False
+    assert expected in text_of(reply)
+    assert state(stack, scheduled_job_id) is ApprovalState.PENDING
+    stack.deliver()
+    assert stack.fake.calls_to("chat.update") == []
+
+
+def test_deny_asks_for_a_reason_and_records_it(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack)
+    message = approval_message(stack)
+    press(stack, message, "Deny", user_id="UAPPROVER")
+    stack.fake.wait_for("views.open")
+    modal = stack.opened_view()
+    assert modal["callback_id"] == ids.DENY_MODAL
+    ack = stack.slack.submit(modal, {ids.DENY_REASON_BLOCK: "Not during business hours"}, user_id="UAPPROVER")
+    assert ack.status == 200 and ack.json is not None and ack.json["response_action"] == "update"
+    record = stack.services.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.DENIED and record.decision_reason == "Not during business hours"
+
+    stack.deliver()
+    update = stack.fake.calls_to("chat.update")[0]
+    assert "Denied* by <@UAPPROVER>" in text_of(update) and "Not during business hours" in text_of(update)
+    assert buttons(update) == []
+    dm = stack.posted("UALICE")[0]
+    assert "denied by <@UAPPROVER>" in text_of(dm) and "Not during business hours" in text_of(dm)
+
+
+def test_deny_modal_shows_a_refusal_on_its_field(stack: Stack) -> None:
+    request_approval(stack)
+    message = approval_message(stack)
+    press(stack, message, "Deny", user_id="UVIEWER")
+    stack.fake.wait_for("views.open")
+    ack = stack.slack.submit(stack.opened_view(), {ids.DENY_REASON_BLOCK: "no"}, user_id="UVIEWER")
+    assert ack.json == {"response_action": "errors",
+                        "errors": {ids.DENY_REASON_BLOCK: "You do not have permission to deny this request."}}
+
+
+def test_dry_run_posts_its_result_and_log_in_the_message_thread(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack)
+    message = approval_message(stack)
+    press(stack, message, "Dry run", user_id="UAPPROVER")
+    reply = stack.fake.wait_for("response_url", 2)[-1]
+    assert "Dry run" in text_of(reply)
+    outcomes = run_jobs(stack)
+    assert [o.status for o in outcomes] == [JobResultStatus.COMPLETED]
+    stack.deliver()
+    threaded = [c for c in stack.posted(APPROVAL_CHANNEL) if c.params.get("thread_ts")]
+    assert len(threaded) == 1 and threaded[0].params["thread_ts"] == message.response["ts"]
+    assert "device=core-2 commit=False" in text_of(threaded[0])
+    assert stack.posted("UAPPROVER") == []  # not a DM
+    assert state(stack, scheduled_job_id) is ApprovalState.PENDING
+
+
+def test_past_due_when_drawn_carries_a_confirm_dialog(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack)
+    stack.clock.advance(days=2)  # the message goes out after the start time
+    message = approval_message(stack)
+    approve = button(message, "Approve")
+    assert approve["action_id"] == ids.APPROVE_CONFIRMED and "confirm" in approve
+    press(stack, message, "Approve", user_id="UAPPROVER")  # Slack sends the click only once confirmed
+    stack.fake.wait_for("response_url", 2)
+    record = stack.services.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.APPROVED and record.next_run_at == stack.clock.now
+
+
+def test_a_request_that_became_past_due_asks_for_confirmation_in_a_modal(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack)
+    message = approval_message(stack)
+    assert "confirm" not in button(message, "Approve")
+    stack.clock.advance(days=2)
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    stack.fake.wait_for("views.open")
+    modal = stack.opened_view()
+    assert modal["callback_id"] == ids.PAST_DUE_MODAL
+    assert state(stack, scheduled_job_id) is ApprovalState.PENDING  # not approved by the click
+    ack = stack.slack.submit(modal, user_id="UAPPROVER")
+    assert ack.json is not None and ack.json["response_action"] == "update"
+    assert state(stack, scheduled_job_id) is ApprovalState.APPROVED
+
+
+def test_queue_lists_pending_requests_with_the_same_buttons(stack: Stack) -> None:
+    first = request_approval(stack)
+    stack.slack.command('run testjobs.ApprovalJob --at "2030-01-17 09:00"', user_id="UBOB")
+    stack.fake.wait_for("response_url", 2)
+    stack.slack.command("queue", user_id="UAPPROVER")
+    queue = stack.fake.wait_for("response_url", 3)[-1]
+    assert "2 requests" in text_of(queue)
+    labels = [b["text"]["text"] for b in buttons(queue)]
+    assert labels == ["Approve", "Deny", "Dry run"] * 2
+    approve = next(b for b in buttons(queue) if b["value"] == first and b["text"]["text"] == "Approve")
+    stack.slack.click(approve["action_id"], approve["value"], user_id="UAPPROVER", ephemeral=True)
+    stack.fake.wait_for("response_url", 4)
+    assert state(stack, first) is ApprovalState.APPROVED
+
+
+def test_the_same_click_twice_decides_once(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack)
+    message = approval_message(stack)
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url", 2)
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    second = stack.fake.wait_for("response_url", 3)[-1]
+    assert "already approved by <@UAPPROVER>" in text_of(second)
+    assert state(stack, scheduled_job_id) is ApprovalState.APPROVED
+    stack.deliver()
+    assert len(stack.posted("UALICE")) == 1  # one "approved" DM
+
+
+def test_fifteen_approvers_at_once_make_exactly_one_decision(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack, at="2030-01-15 13:30")
+    message = approval_message(stack)
+    clickers = ["UAPPROVER", "UAPPROVER2", *APPROVER_GROUP]
+    assert len(clickers) == 15
+    barrier = threading.Barrier(len(clickers))
+    statuses: list[int] = []
+
+    def click(index: int, user_id: str) -> None:
+        barrier.wait()
+        statuses.append(press(stack, message, "Approve" if index % 2 else "Deny", user_id=user_id).status)
+
+    threads = [threading.Thread(target=click, args=(i, u)) for i, u in enumerate(clickers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 15
+    deny_modals = stack.fake.wait_for("views.open", 8)  # the 8 Deny clicks each open the reason modal
+    approvals = 7
+    stack.fake.wait_for("response_url", 1 + approvals)
+    record = stack.services.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.APPROVED
+    winners = [c for c in stack.fake.calls_to("response_url") if "you approved" in text_of(c)]
+    losers = [c for c in stack.fake.calls_to("response_url") if "already approved by" in text_of(c)]
+    assert len(winners) == 1 and len(losers) == approvals - 1
+    # The deny modals are submitted at once too: every one is refused, the decision stands.
+    results: list[Any] = []
+    views = [stack.opened_view(i) for i in range(len(deny_modals))]
+    deniers = [u for i, u in enumerate(clickers) if i % 2 == 0]
+    threads = [threading.Thread(target=lambda v=v, u=u: results.append(stack.slack.submit(v, user_id=u)))
+               for v, u in zip(views, deniers, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.json is not None and r.json["response_action"] == "errors" for r in results)  # type: ignore
+    assert state(stack, scheduled_job_id) is ApprovalState.APPROVED
+    assert len(stack.services.list_job_results(ADMIN).items) == 0
+    stack.clock.advance(minutes=31)
+    assert len(run_jobs_dispatched(stack)) == 1
+
+
+def run_jobs_dispatched(stack: Stack) -> list[object]:
+    """Dispatch due scheduled jobs with the real scheduler, then run them with the real runner."""
+    from bot.scheduler import Dispatcher
+
+    Dispatcher(stack.services.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
+    return run_jobs(stack)

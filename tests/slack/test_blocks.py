@@ -1,0 +1,56 @@
+"""The Block Kit builders on extreme input: long logs are trimmed with a pointer, long user text stays within
+Slack's limits, and user text cannot form mentions."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from bot.domain.approvals import ApprovalState
+from bot.domain.records import JobResultRecord, LogRecord, Page, ScheduledJobRecord
+from bot.domain.results import JobResultStatus
+from bot.domain.schedules import IntervalType
+from handlers import blocks
+from tests.slack.limits import check_message, check_view
+
+NOW = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def result(lines: int) -> JobResultRecord:
+    log = tuple(LogRecord(logged_at=NOW, level="info", message=f"line {i} " + "x" * 80) for i in range(lines))
+    return JobResultRecord(id="0b0b0b0b-0000-0000-0000-000000000001", job=None, name="Big", user_id="UALICE",
+                           approved_by_id=None, status=JobResultStatus.FAILED, dry_run=False, created_at=NOW,
+                           started_at=NOW, completed_at=NOW + timedelta(seconds=3), scheduled_job_id=None,
+                           scheduled_for=None, error=None, log=log)
+
+
+def request(name: str, data: dict[str, object]) -> ScheduledJobRecord:
+    return ScheduledJobRecord(
+        id="0a0a0a0a-0000-0000-0000-000000000001", name=name, job=None, user_id="UALICE",
+        interval=IntervalType.FUTURE, start_time=NOW + timedelta(hours=1), crontab=None, time_zone="UTC", data=data,
+        commit=True, approval_required=True, approval_state=ApprovalState.PENDING, decided_by_id=None,
+        decided_at=None, decision_reason=None, enabled=True, paused=False, end_reason=None, ended_at=None,
+        ended_by_id=None, next_run_at=None, last_run_at=None, total_run_count=0, created_at=NOW,
+    )
+
+
+def test_a_long_log_is_trimmed_with_a_pointer_to_the_full_log() -> None:
+    message = blocks.build_run_log(result(500))
+    text = message["blocks"][0]["text"]["text"]
+    assert len(text) <= 3000 and "more line(s) not shown" in text
+    assert "/api/extras/job-results/0b0b0b0b-0000-0000-0000-000000000001/" in text
+    assert check_message(message, "log") == []
+    assert "in 3.0 s" in blocks.build_run_finished(result(1))["blocks"][0]["text"]["text"]
+
+
+def test_long_user_text_stays_within_slacks_limits_and_cannot_mention() -> None:
+    record = request("<!channel> " + "n" * 5000, {f"v{i}": "<@UEVIL> " + "d" * 5000 for i in range(40)})
+    message = blocks.build_approval_message(record, now=NOW)
+    assert check_message(message, "approval") == []
+    assert "<!channel>" not in str(message["blocks"]) and "<@UEVIL>" not in str(message["blocks"])
+    many = [replace(record, id=f"0a0a0a0a-0000-0000-0000-{i:012d}") for i in range(60)]
+    queue = blocks.build_queue(Page(count=60, items=many), now=NOW)
+    assert check_message(queue, "queue") == [] and len(queue["blocks"]) <= 50
+    home = blocks.build_home(my_requests=Page(count=60, items=many), to_approve=many,
+                             upcoming=Page(count=0, items=[]), results=Page(count=1, items=[result(3)]), now=NOW)
+    assert check_view(home, "home") == []

@@ -1,0 +1,110 @@
+"""Managing scheduled jobs from Slack: the listings, cancel, pause and resume, and the App Home tab."""
+
+from __future__ import annotations
+
+from bot.domain.approvals import ApprovalState
+from handlers import ids
+from tests.conftest import ADMIN
+from tests.fake_slack import text_of
+from tests.slack.conftest import Stack, button, run_jobs
+
+
+def schedule(stack: Stack, text: str, *, user_id: str = "UALICE") -> str:
+    before = len(stack.fake.calls_to("response_url"))
+    stack.slack.command(f"run {text}", user_id=user_id)
+    stack.fake.wait_for("response_url", before + 1)
+    return stack.services.list_scheduled_jobs(ADMIN).items[0].id
+
+
+def reply(stack: Stack, text: str, *, user_id: str) -> str:
+    before = len(stack.fake.calls_to("response_url"))
+    stack.slack.command(text, user_id=user_id)
+    return text_of(stack.fake.wait_for("response_url", before + 1)[-1])
+
+
+def test_scheduled_lists_what_the_commands_accept(stack: Stack) -> None:
+    scheduled_job_id = schedule(stack, 'testjobs.TestPass --every daily --start "2030-01-16 09:00" --name Nightly')
+    listing = reply(stack, "scheduled", user_id="UALICE")
+    assert "Nightly" in listing and "Daily" in listing and scheduled_job_id in listing and "<@UALICE>" in listing
+    assert "no approval needed" in listing
+
+
+def test_pause_and_resume_by_the_id_shown(stack: Stack) -> None:
+    scheduled_job_id = schedule(stack, 'testjobs.TestPass --cron "0 * * * *" --name Hourly')
+    assert "you paused" in reply(stack, f"pause {scheduled_job_id}", user_id="UALICE")
+    assert stack.services.get_scheduled_job(ADMIN, scheduled_job_id).paused
+    assert "already paused" in reply(stack, f"pause {scheduled_job_id}", user_id="UALICE")
+    assert "permission to resume" in reply(stack, f"resume {scheduled_job_id}", user_id="UBOB")
+    stack.clock.advance(hours=5)
+    assert "you resumed" in reply(stack, f"resume {scheduled_job_id}", user_id="UALICE")
+    record = stack.services.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert not record.paused and record.next_run_at is not None and record.next_run_at > stack.clock.now
+
+
+def test_cancel_ends_it_and_a_second_cancel_is_refused(stack: Stack) -> None:
+    scheduled_job_id = schedule(stack, 'testjobs.TestPass --at "2030-01-16 09:00"')
+    assert "permission to cancel" in reply(stack, f"cancel {scheduled_job_id}", user_id="UBOB")
+    assert "you cancelled" in reply(stack, f"cancel {scheduled_job_id}", user_id="UALICE")
+    assert not stack.services.get_scheduled_job(ADMIN, scheduled_job_id).enabled
+    assert "already ended" in reply(stack, f"cancel {scheduled_job_id}", user_id="UALICE")
+
+
+def test_cancelling_a_pending_request_updates_its_approval_message(stack: Stack) -> None:
+    scheduled_job_id = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-16 09:00"')
+    stack.deliver()
+    reply(stack, f"cancel {scheduled_job_id}", user_id="UALICE")
+    stack.deliver()
+    update = stack.fake.calls_to("chat.update")[0]
+    assert "Cancelled* by <@UALICE>" in text_of(update) and "Approve" not in text_of(update)
+
+
+def test_approve_deny_and_dry_run_commands(stack: Stack) -> None:
+    first = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-16 09:00"')
+    assert "you approved" in reply(stack, f"approve {first}", user_id="UAPPROVER")
+    assert "already approved by <@UAPPROVER>" in reply(stack, f"deny {first} too late", user_id="UAPPROVER2")
+    second = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-17 09:00"', user_id="UBOB")
+    second = next(r.id for r in stack.services.list_approval_queue(ADMIN).items)
+    assert "Dry run" in reply(stack, f"dry-run {second}", user_id="UAPPROVER")
+    stack.clock.advance(days=3)
+    assert f"approve {second} --force" in reply(stack, f"approve {second}", user_id="UAPPROVER")
+    assert "you approved" in reply(stack, f"approve {second} --force", user_id="UAPPROVER")
+    assert stack.services.get_scheduled_job(ADMIN, second).approval_state is ApprovalState.APPROVED
+
+
+def test_results_lists_recent_runs(stack: Stack) -> None:
+    reply(stack, "run testjobs.TestFail --now", user_id="UALICE")
+    run_jobs(stack)
+    listing = reply(stack, "results testjobs.TestFail", user_id="UALICE")
+    assert "Failed" in listing and "testjobs.TestFail" in listing
+    assert "No results yet." in reply(stack, "results testjobs.TestPass", user_id="UALICE")
+
+
+def test_app_home_shows_requests_approvals_upcoming_and_results(stack: Stack) -> None:
+    pending = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-16 09:00"', user_id="UALICE")
+    schedule(stack, 'testjobs.TestPass --every daily --start "2030-01-16 07:00" --name Morning', user_id="UAPPROVER")
+    reply(stack, "run testjobs.TestPass --now", user_id="UAPPROVER")
+    run_jobs(stack)
+
+    assert stack.slack.app_home_opened(user_id="UAPPROVER").status == 200
+    home_call = stack.fake.wait_for("views.publish")[0]
+    assert home_call.params["user_id"] == "UAPPROVER"
+    home = home_call.params["view"]
+    text = text_of(home_call)
+    assert "Waiting for your approval (1)" in text and pending in text
+    assert "Your requests (1)" in text and "Morning" in text
+    assert "Upcoming runs" in text and "Recent results" in text and "Completed" in text
+    approve = button(home_call, "Approve")
+    stack.slack.click_in_home(approve["action_id"], approve["value"], user_id="UAPPROVER", view=home)
+    notice = stack.fake.wait_for("views.open")[0]
+    assert "you approved" in text_of(notice)
+    assert stack.services.get_scheduled_job(ADMIN, pending).approval_state is ApprovalState.APPROVED
+
+    refresh = button(home_call, "Refresh")
+    assert refresh["action_id"] == ids.HOME_REFRESH
+    stack.slack.click_in_home(ids.HOME_REFRESH, "refresh", user_id="UAPPROVER", view=home)
+    again = stack.fake.wait_for("views.publish", 2)[-1]
+    assert "Waiting for your approval (0)" in text_of(again)
+
+    stack.slack.app_home_opened(user_id="UALICE")
+    alice = text_of(stack.fake.wait_for("views.publish", 3)[-1])
+    assert "Waiting for your approval (0)" in alice and "approved" in alice
