@@ -45,12 +45,15 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
         from bot.slack import build_bolt_app, run_socket_mode, slack_installer
 
         bolt_app = build_bolt_app(settings, services)
-        notifier = Notifier.from_settings(settings, services)
+        if scheduler_enabled:  # one notifier per scheduling replica; web-only replicas leave delivery to them
+            notifier = Notifier.from_settings(settings, services)
         if socket_mode:
             assert settings.slack_app_token is not None
             socket_handler = run_socket_mode(bolt_app, settings.slack_app_token)
+            log.info("Slack connected over Socket Mode")
         else:
             installers.append(slack_installer(bolt_app))
+            log.info("Slack requests are served at POST /slack/events")
     else:
         log.warning("Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /jobs "
                     "(the REST API, the scheduler and the runner work without them)")

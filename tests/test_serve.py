@@ -255,3 +255,31 @@ def test_a_web_only_replica_runs_nothing_on_a_clock(tmp_path: Path) -> None:
     assert health["scheduler"]["enabled"] is False and health["scheduler"]["running"] is False  # type: ignore[index]
     assert health["runner"]["running"] is True  # type: ignore[index]  # it still runs its pinned sensitive jobs
     assert server.terminate() == 0
+
+
+def test_with_slack_configured_a_slash_command_runs_the_job_and_the_requester_hears_how_it_went(
+    workdir: Path,
+) -> None:
+    from tests.fake_slack import FakeSlack, text_of
+    from tests.slack_requests import SlackActions
+
+    url = f"sqlite:///{workdir / 'jobgate.db'}"
+    open_services(url, workdir / "jobs")
+    secret = "0123456789abcdef0123456789abcdef"
+    with FakeSlack() as fake:
+        server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test",
+                                  "SLACK_SIGNING_SECRET": secret, "JOBGATE_SLACK_API_URL": fake.url})
+        assert server.health()["slack"] == {"connected": True}
+        slack = SlackActions(base_url=server.url, signing_secret=secret, fake=fake)
+        try:
+            ack = slack.command("run testjobs.TestPass --now", user_id="UALICE")
+            assert ack.status == 200
+            dms = fake.wait_for("chat.postMessage", count=1, timeout=20)
+            assert dms[0].params["channel"] in ("UALICE", "DALICE")
+            assert "Test pass" in text_of(dms[0]) and "ompleted" in text_of(dms[0])
+            assert slack.post("command=/jobs&text=list", content_type="application/x-www-form-urlencoded",
+                              kind="command", signed=False).status == 401
+        finally:
+            slack.close()
+            exit_status = server.terminate()
+        assert exit_status == 0
