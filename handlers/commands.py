@@ -8,6 +8,7 @@ the run modal. Must not import SQLAlchemy or storage.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -56,11 +57,14 @@ def _list(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[]
     return blocks.build_job_list(services.list_jobs(actor))
 
 
-def schedule_input(run: RunArgs, time_zone: str) -> ScheduleInput | None:
-    """The schedule of a one-line ``/jobs run``, its time read in the user's zone; None for "now"."""
+def schedule_input(run: RunArgs, time_zone: str, now: datetime) -> ScheduleInput | None:
+    """The schedule of a one-line ``/jobs run``, its time read in the user's zone; None for "now".
+
+    ``--every`` without ``--start`` starts at the next whole minute (at least 15 s ahead).
+    """
     if run.interval is None:
         return None
-    start = schedules.parse_time(run.at, time_zone) if run.at else None
+    start = schedules.parse_time(run.at, time_zone) if run.at else schedules.default_start(run.interval, now)
     return ScheduleInput(interval=run.interval.value, name=run.name or run.default_name(), start_time=start,
                          crontab=run.crontab, time_zone=time_zone)
 
@@ -70,7 +74,7 @@ def _run(parsed: Command, actor: Actor, services: Services, zone: Callable[[], s
     run = parsed.run
     time_zone = zone()
     outcome = services.request_job(actor=actor, job=run.job, data=dict(run.data), commit=not run.dry_run,
-                                   schedule=schedule_input(run, time_zone), time_zone=time_zone)
+                                   schedule=schedule_input(run, time_zone, services.clock()), time_zone=time_zone)
     return blocks.build_run_outcome(scheduled_job=outcome.scheduled_job, job_result=outcome.job_result,
                                     now=services.clock())
 

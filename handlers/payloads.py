@@ -250,10 +250,6 @@ def _run_args(job: str, data: dict[str, str], flags: dict[str, str | None]) -> R
         if every not in _EVERY:
             raise InputError(f"`--every` takes hourly, daily or weekly, not `{(flags['--every'] or '')[:40]}`.")
         interval = _EVERY[every]
-        if at is None:
-            raise InputError(
-                f'`--every {every}` needs `--start TIME`, the first run (e.g. `--start "2030-01-01 09:00"`).'
-            )
     elif "--cron" in flags:
         interval, crontab = IntervalType.CUSTOM, flags["--cron"]
     if dry_run and interval is not None:

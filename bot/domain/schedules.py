@@ -145,6 +145,16 @@ def _require_aware(value: datetime, what: str) -> datetime:
     return value.astimezone(UTC)
 
 
+def default_start(interval: IntervalType, now: datetime) -> datetime | None:
+    """The start of an hourly, daily or weekly schedule asked for without one: the next whole minute that is at
+    least ``MIN_LEAD`` ahead (so "every day" from 09:41:50 starts at 09:43:00). None for other types."""
+    if interval not in (IntervalType.HOURLY, IntervalType.DAILY, IntervalType.WEEKLY):
+        return None
+    earliest = now + MIN_LEAD
+    rounded = earliest.replace(second=0, microsecond=0)
+    return rounded if rounded == earliest else rounded + timedelta(minutes=1)
+
+
 def to_utc(value: datetime, time_zone: str) -> datetime:
     """Return ``value`` as an aware UTC instant.
 

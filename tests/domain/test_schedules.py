@@ -20,6 +20,7 @@ from bot.domain.schedules import (
     MIN_LEAD,
     IntervalType,
     Schedule,
+    default_start,
     describe,
     first_run_at,
     next_run_at,
@@ -935,3 +936,19 @@ def test_a_year_of_wall_clock_runs(
     after = start_at + timedelta(seconds=probe)
     expected = next(run for run in runs if run > after)
     assert next_run_at(recurring, after) == expected
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2030, 1, 15, 12, 0, 0, tzinfo=UTC), datetime(2030, 1, 15, 12, 1, tzinfo=UTC)),
+        (datetime(2030, 1, 15, 12, 0, 45, tzinfo=UTC), datetime(2030, 1, 15, 12, 1, tzinfo=UTC)),
+        (datetime(2030, 1, 15, 12, 0, 46, tzinfo=UTC), datetime(2030, 1, 15, 12, 2, tzinfo=UTC)),
+    ],
+)
+def test_a_recurring_schedule_without_a_start_begins_at_the_next_whole_minute_15_s_ahead(
+    now: datetime, expected: datetime
+) -> None:
+    for interval in (IntervalType.HOURLY, IntervalType.DAILY, IntervalType.WEEKLY):
+        assert default_start(interval, now) == expected
+    assert default_start(IntervalType.CUSTOM, now) is None

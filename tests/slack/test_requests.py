@@ -65,6 +65,7 @@ def test_run_later_reads_the_time_in_the_users_slack_zone(stack: Stack) -> None:
     ('--every weekly --start "2030-01-16 09:00"', IntervalType.WEEKLY, datetime(2030, 1, 16, 8, 0, tzinfo=UTC)),
     ('--every hourly --start "2030-01-15 14:30"', IntervalType.HOURLY, datetime(2030, 1, 15, 13, 30, tzinfo=UTC)),
     ('--cron "*/15 * * * *" --name "Every quarter"', IntervalType.CUSTOM, datetime(2030, 1, 15, 12, 15, tzinfo=UTC)),
+    ("--every daily", IntervalType.DAILY, datetime(2030, 1, 15, 12, 1, tzinfo=UTC)),  # starts at the next minute
 ])
 def test_recurring_requests(stack: Stack, text: str, interval: IntervalType, expected_next: datetime) -> None:
     stack.slack.command(f"run testjobs.TestPass {text}", user_id="UALICE")
@@ -189,7 +190,6 @@ IN_ACK = [
     ('run testjobs.TestPass --name "unclosed', "Unbalanced quotes"),
     ("run testjobs.TestPass --at tomorrow", "'tomorrow' is not a date and time"),
     ("run testjobs.TestPass --every fortnightly --start 2030-01-16T09:00", "`--every` takes hourly, daily or weekly"),
-    ("run testjobs.TestPass --every daily", "needs `--start TIME`"),
     ("run testjobs.TestPass --at 2030-01-16T09:00 --cron '* * * * *'", "Choose one of"),
     ("run testjobs.TestPass --bogus", "Unknown option `--bogus`"),
     ("run testjobs.TestPass justaword", "Expected `variable=value`"),
