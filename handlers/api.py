@@ -1,0 +1,466 @@
+"""The REST API under ``/api/``, compatible with Nautobot 1.6's job scheduling and approval endpoints.
+
+``install(app, services)`` adds the routes of CONTRACT.md ("REST API"), each with and without its trailing slash,
+the JSON error handling, and the request-body schemas of ``/api/schema/``. Every route does what a Slack listener
+does: authenticate, parse (``handlers/api_parse.py``), call exactly one service, render (``handlers/api_models.py``).
+The services decide everything (permissions, validation order, messages), so the API and Slack cannot disagree.
+
+Authentication is ``Authorization: Token <token>`` (tokens from ``jobgate token create``). An API caller acts as the
+Slack user the token was made for, without Slack user-group memberships: permissions granted through a user-group
+handle (``"@net-approvers"``) apply in Slack only; grant API users by user ID or through a group of user IDs.
+
+Errors are JSON objects: ``{"detail": "..."}``, or per-field lists for invalid input (``{"schedule": {"interval":
+[...]}}``, ``{"errors": {...}}`` for job data). Anything unexpected is logged and answered with a 500 that shows no
+internals.
+
+Must not import sqlalchemy or storage.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import APIKeyHeader
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.domain.approvals import ApprovalState
+from bot.domain.errors import DomainError, FieldErrors, InvalidDataError, InvalidScheduleError, PermissionDeniedError
+from bot.domain.permissions import Actor
+from bot.services import Services
+from handlers.api_models import (
+    BriefScheduledJobListOut,
+    DenyRequestIn,
+    ErrorOut,
+    FieldErrorsOut,
+    JobListOut,
+    JobOut,
+    JobResultListOut,
+    JobResultOut,
+    RunRequestIn,
+    RunResultOut,
+    ScheduledJobListOut,
+    ScheduledJobOut,
+    build_job,
+    build_job_list,
+    build_job_result,
+    build_job_result_list,
+    build_run_result,
+    build_scheduled_job,
+    build_scheduled_job_list,
+)
+from handlers.api_parse import (
+    INVALID_TOKEN_MESSAGE,
+    MAX_BODY_BYTES,
+    MAX_OFFSET,
+    PayloadTooLargeError,
+    parse_deny_reason,
+    parse_filter,
+    parse_flag,
+    parse_ident,
+    parse_indent,
+    parse_json,
+    parse_page,
+    parse_run_request,
+    parse_token,
+)
+
+__all__ = ["API_PREFIX", "install"]
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api"
+API_VERSION = "1.3"
+INTERNAL_ERROR_MESSAGE = "Internal server error."
+
+_token_header = APIKeyHeader(
+    name="Authorization",
+    scheme_name="TokenAuth",
+    description="`Token <token>`; create one with `jobgate token create --user SLACK_USER_ID`.",
+    auto_error=False,
+)
+
+
+# ------------------------------------------------------------------------------------------------ request context
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An API request that carries a token: the token, the services, and how to render the answer.
+
+    The dependency that builds it only reads headers (a missing or malformed ``Authorization`` is refused at once,
+    before the body is read); :meth:`authenticate` looks the token up, in the route's worker thread, so a request
+    costs one hop to a thread and the body is parsed only once the caller is known.
+
+    Attributes:
+        token: the token from ``Authorization: Token <token>``, not yet checked.
+        services: the use cases.
+        api_root: absolute URL of ``/api/``, ending with a slash (for the ``url`` fields).
+        url: the absolute URL of this request (for ``next`` and ``previous``).
+        indent: the JSON indent the ``Accept`` header asked for, or None.
+        default_time_zone: the zone of a start time given without an offset and without ``schedule.time_zone``.
+    """
+
+    token: str
+    services: Services
+    api_root: str
+    url: str
+    indent: int | None
+    default_time_zone: str
+
+    def authenticate(self) -> Actor:
+        """The Slack user the token belongs to, without user-group memberships.
+
+        Raises:
+            PermissionDeniedError: the token is unknown, expired or revoked (``Invalid token.``).
+        """
+        actor = self.services.authenticate_token(self.token)
+        if actor is None:
+            raise PermissionDeniedError(INVALID_TOKEN_MESSAGE)
+        return actor
+
+    def render(self, model: BaseModel, status_code: int = 200) -> Response:
+        """Serialise a response model (honouring ``indent``)."""
+        return Response(
+            content=model.model_dump_json(indent=self.indent),
+            status_code=status_code,
+            media_type="application/json",
+            headers={"API-Version": API_VERSION},
+        )
+
+
+async def read_caller(request: Request, authorization: Annotated[str | None, Depends(_token_header)]) -> Caller:
+    """The caller's token and rendering preferences; 403 with DRF's messages when there is no usable token."""
+    services: Services = request.app.state.api_services
+    return Caller(
+        token=parse_token(authorization),
+        services=services,
+        api_root=f"{request.base_url}{API_PREFIX.strip('/')}/",
+        url=str(request.url),
+        indent=parse_indent(request.headers.get("accept")),
+        default_time_zone=services.settings.time_zone,
+    )
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw request body (parsed by the route once the caller is authenticated); 413 past the size limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise PayloadTooLargeError(f"Request body too large: at most {MAX_BODY_BYTES} bytes are accepted.")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw.extend(chunk)
+        if len(raw) > MAX_BODY_BYTES:
+            break
+    return bytes(raw)
+
+
+# ------------------------------------------------------------------------------------------------------ routes
+
+ApiCaller = Annotated[Caller, Depends(read_caller)]
+RawBody = Annotated[bytes, Depends(read_body)]
+Limit = Annotated[int | None, Query(ge=0, description="Page size (default 50; 0 or more than 1000 means 1000).")]
+Offset = Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
+JobFilter = Annotated[str | None, Query(description="Only for this job: its UUID, slug or name.")]
+ApprovalStateFilter = Annotated[
+    str | None,
+    Query(description="pending, approved, denied or not_required.",
+          json_schema_extra={"enum": [str(state) for state in ApprovalState]}),
+]
+_FLAG_VALUES = {"enum": ["true", "false", "1", "0", "yes", "no"]}
+Force = Annotated[
+    str | None,
+    Query(description="Approve a `future` request past its start time anyway: true, 1 or yes (false, 0 or no: do "
+          "not). Any other value is refused.", json_schema_extra=_FLAG_VALUES),
+]
+Brief = Annotated[
+    str | None,
+    Query(description="true, 1 or yes: only the brief fields (id, url, display, name, start_time, interval, "
+          "crontab).", json_schema_extra=_FLAG_VALUES),
+]
+
+
+def list_jobs(caller: ApiCaller, limit: Limit = None, offset: Offset = None) -> Response:
+    """Jobs the caller may see (installed, and not hidden unless the caller is an admin)."""
+    actor = caller.authenticate()
+    page = parse_page(limit, offset)
+    jobs = caller.services.list_jobs(actor)
+    return caller.render(build_job_list(jobs, url=caller.url, limit=page.limit, offset=page.offset,
+                                        api_root=caller.api_root))
+
+
+def get_job(id: str, caller: ApiCaller) -> Response:
+    """One job, by UUID, slug or name."""
+    actor = caller.authenticate()
+    job = caller.services.get_job(parse_ident(id, not_found=f"Job {id!r} not found."), actor)
+    return caller.render(build_job(job, api_root=caller.api_root))
+
+
+def run_job(id: str, caller: ApiCaller, body: RawBody) -> Response:
+    """Run a job now, schedule it, or request approval for it; 201 with the schedule or the job result."""
+    actor = caller.authenticate()
+    request = parse_run_request(parse_json(body), default_time_zone=caller.default_time_zone)
+    outcome = caller.services.request_job(
+        actor=actor, job=parse_ident(id, not_found=f"Job {id!r} not found."), data=request.data,
+        commit=request.commit, schedule=request.schedule,
+    )
+    result = build_run_result(scheduled_job=outcome.scheduled_job, job_result=outcome.job_result,
+                              api_root=caller.api_root)
+    return caller.render(result, status_code=201)
+
+
+def list_scheduled_jobs(caller: ApiCaller, job: JobFilter = None,
+                        approval_state: ApprovalStateFilter = None, limit: Limit = None,
+                        offset: Offset = None, brief: Brief = None) -> Response:
+    """Pending and active scheduled jobs the caller may see; ``?approval_state=pending`` is the approval queue."""
+    actor = caller.authenticate()
+    page = parse_page(limit, offset)
+    found = caller.services.list_scheduled_jobs(
+        actor, job=parse_filter(job, "job"), approval_state=parse_filter(approval_state, "approval_state"),
+        limit=page.limit, offset=page.offset,
+    )
+    return caller.render(build_scheduled_job_list(found, url=caller.url, limit=page.limit, offset=page.offset,
+                                                  api_root=caller.api_root, brief=parse_flag(brief, "brief")))
+
+
+def get_scheduled_job(id: str, caller: ApiCaller) -> Response:
+    """One scheduled job, also a denied, cancelled or finished one."""
+    actor = caller.authenticate()
+    record = caller.services.get_scheduled_job(actor, id)
+    return caller.render(build_scheduled_job(record, api_root=caller.api_root))
+
+
+def approve_scheduled_job(id: str, caller: ApiCaller, force: Force = None) -> Response:
+    """Approve a pending request; a `future` request past its start time needs `force`."""
+    actor = caller.authenticate()
+    record = caller.services.approve_scheduled_job(actor=actor, scheduled_job_id=id,
+                                                   force=parse_flag(force, "force"))
+    return caller.render(build_scheduled_job(record, api_root=caller.api_root))
+
+
+def deny_scheduled_job(id: str, caller: ApiCaller, body: RawBody) -> Response:
+    """Deny a pending request (or withdraw one's own); it is kept as `denied`, with the optional reason."""
+    actor = caller.authenticate()
+    record = caller.services.deny_scheduled_job(actor=actor, scheduled_job_id=id,
+                                                reason=parse_deny_reason(parse_json(body)))
+    return caller.render(build_scheduled_job(record, api_root=caller.api_root))
+
+
+def dry_run_scheduled_job(id: str, caller: ApiCaller) -> Response:
+    """Run a pending request's job now with `commit=false`; the request stays pending."""
+    actor = caller.authenticate()
+    result = caller.services.dry_run_scheduled_job(actor=actor, scheduled_job_id=id)
+    return caller.render(build_job_result(result, api_root=caller.api_root))
+
+
+def list_job_results(caller: ApiCaller, job: JobFilter = None, limit: Limit = None,
+                     offset: Offset = None) -> Response:
+    """Job results the caller may see, newest first, with their logs."""
+    actor = caller.authenticate()
+    page = parse_page(limit, offset)
+    found = caller.services.list_job_results(actor, job=parse_filter(job, "job"), limit=page.limit,
+                                             offset=page.offset)
+    return caller.render(build_job_result_list(found, url=caller.url, limit=page.limit, offset=page.offset,
+                                               api_root=caller.api_root))
+
+
+def get_job_result(id: str, caller: ApiCaller) -> Response:
+    """One job result with its log."""
+    actor = caller.authenticate()
+    result = caller.services.get_job_result(actor, id)
+    return caller.render(build_job_result(result, api_root=caller.api_root))
+
+
+# ------------------------------------------------------------------------------------------------------ wiring
+
+
+def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    described: dict[int, tuple[type[BaseModel], str]] = {
+        400: (FieldErrorsOut, "Invalid input: per-field lists, or `detail`."),
+        403: (ErrorOut, "Not authenticated, or not permitted."),
+        404: (ErrorOut, "Unknown, or not visible to the caller."),
+        405: (ErrorOut, "The job cannot run at this time."),
+        409: (ErrorOut, "Already decided, or no longer pending."),
+        413: (ErrorOut, "Request body too large."),
+    }
+    return {code: {"model": described[code][0], "description": described[code][1]} for code in codes}
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": False, "content": {"application/json": {"schema": ref}}}}
+
+
+@dataclass(frozen=True)
+class _Route:
+    method: str
+    path: str
+    endpoint: Callable[..., Response]
+    model: Any
+    status_code: int
+    errors: tuple[int, ...]
+    body: type[BaseModel] | None = None
+
+
+_ROUTES = (
+    _Route("GET", "/extras/jobs/", list_jobs, JobListOut, 200, (400, 403)),
+    _Route("GET", "/extras/jobs/{id}/", get_job, JobOut, 200, (403, 404)),
+    _Route("POST", "/extras/jobs/{id}/run/", run_job, RunResultOut, 201, (400, 403, 404, 405, 413), RunRequestIn),
+    _Route("GET", "/extras/scheduled-jobs/", list_scheduled_jobs, ScheduledJobListOut | BriefScheduledJobListOut,
+           200, (400, 403)),
+    _Route("GET", "/extras/scheduled-jobs/{id}/", get_scheduled_job, ScheduledJobOut, 200, (403, 404)),
+    _Route("POST", "/extras/scheduled-jobs/{id}/approve/", approve_scheduled_job, ScheduledJobOut, 200,
+           (400, 403, 404, 405, 409)),
+    _Route("POST", "/extras/scheduled-jobs/{id}/deny/", deny_scheduled_job, ScheduledJobOut, 200,
+           (400, 403, 404, 409, 413), DenyRequestIn),
+    _Route("POST", "/extras/scheduled-jobs/{id}/dry-run/", dry_run_scheduled_job, JobResultOut, 200,
+           (403, 404, 405, 409)),
+    _Route("GET", "/extras/job-results/", list_job_results, JobResultListOut, 200, (400, 403)),
+    _Route("GET", "/extras/job-results/{id}/", get_job_result, JobResultOut, 200, (403, 404)),
+)
+
+
+def install(app: FastAPI, services: Services) -> None:
+    """Add the REST API to the app: routes (trailing slash optional), error handling and schema additions.
+
+    Args:
+        app: the FastAPI app (``bot.server.build_app``).
+        services: the use cases the routes call.
+    """
+    app.state.api_services = services
+    for route in _ROUTES:
+        path = API_PREFIX + route.path
+        for variant, documented in ((path, True), (path.rstrip("/"), False)):
+            app.add_api_route(
+                variant, route.endpoint, methods=[route.method], status_code=route.status_code,
+                response_model=route.model, responses=_errors(*route.errors), include_in_schema=documented,
+                tags=["extras"], openapi_extra=_body(route.body) if route.body else None,
+            )
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(_ServerErrors)
+    _document_bodies(app, (RunRequestIn, DenyRequestIn))
+
+
+def _document_bodies(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
+    """Add the request-body models to ``/api/schema/`` and drop FastAPI's 422 (the API answers 400 instead).
+
+    The routes read their bodies themselves, after authentication, so FastAPI does not know the models.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in models:
+            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in body.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            components[model.__name__] = body
+        for path, operations in schema.get("paths", {}).items():
+            if path.startswith(API_PREFIX + "/"):
+                for operation in operations.values():
+                    operation.get("responses", {}).pop("422", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------------------------------ errors
+
+
+def _is_api(request: Request) -> bool:
+    path: str = request.scope.get("path", "")
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def _json(request: Request, body: object, status_code: int, headers: dict[str, str] | None = None) -> Response:
+    indent = parse_indent(request.headers.get("accept"))
+    text = json.dumps(body, indent=indent, ensure_ascii=False)
+    return Response(content=text.encode("utf-8", "replace"), status_code=status_code, media_type="application/json",
+                    headers=headers)
+
+
+def error_body(error: DomainError) -> object:
+    """The JSON body of a refusal: per-field lists where the error has fields, else ``{"detail": message}``."""
+    if isinstance(error, FieldErrors):
+        if isinstance(error, InvalidDataError):
+            return {"errors": error.errors}
+        if isinstance(error, InvalidScheduleError):
+            return {"schedule": error.errors}
+        if isinstance(error.errors, dict):
+            return error.errors
+        return {"detail": error.message}
+    return {"detail": error.message}
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return _json(request, error_body(exc), exc.http_status)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if not _is_api(request):
+        return await request_validation_exception_handler(request, exc)
+    fields: dict[str, list[str]] = {}
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "header", "body")]
+        fields.setdefault(".".join(location) or "non_field_errors", []).append(str(error.get("msg", "Invalid.")))
+    return _json(request, fields, 400)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if not _is_api(request):
+        return await http_exception_handler(request, exc)
+    if exc.status_code == 404:
+        detail = "Not found."
+    elif exc.status_code == 405:
+        detail = f'Method "{request.method}" not allowed.'
+    else:
+        detail = str(exc.detail)
+    return _json(request, {"detail": detail}, exc.status_code, headers=dict(exc.headers or {}))
+
+
+class _ServerErrors:
+    """Under ``/api``, turn an unexpected exception into a logged 500 ``{"detail": "Internal server error."}``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("Unexpected error answering %s %s", scope.get("method"), path)
+            if started:
+                raise
+            response = JSONResponse({"detail": INTERNAL_ERROR_MESSAGE}, status_code=500)
+            await response(scope, receive, send)
+
