@@ -155,7 +155,7 @@ def _channel(value: str | None) -> str | None:
 def _time_zone(value: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ConfigError(
             f"JOBGATE_TIME_ZONE: {value!r} is not an IANA time zone; expected e.g. Europe/Berlin or UTC"
         ) from None

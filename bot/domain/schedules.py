@@ -126,6 +126,9 @@ _EXTENSION = re.compile(r"[#?]|(?<![a-z])[lwh](?![a-z])", re.IGNORECASE)
 _INTERVALS = frozenset(kind.value for kind in IntervalType)
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # not locale-dependent
 _START_TIME_MESSAGE = "Please enter a valid date and time greater than or equal to the current date and time."
+_TOO_LATE_MESSAGE = "Please enter a date and time before the year 9000."
+# Far enough for any schedule; early enough that every next-run computation stays inside datetime's range.
+LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 # --- time zones and parsing -------------------------------------------------------------------------------------
@@ -135,7 +138,7 @@ def _zone(time_zone: str) -> ZoneInfo:
     """Return the IANA zone, or raise ``InvalidScheduleError`` under ``time_zone``."""
     try:
         return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: a folder ("America"), a long name
         raise InvalidScheduleError({"time_zone": [f"Unknown time zone: {time_zone!r}."]}) from None
 
 
@@ -210,7 +213,12 @@ def parse_time(text: str, time_zone: str) -> datetime:
                 ]
             }
         ) from None
-    return to_utc(value, time_zone)
+    try:
+        return to_utc(value, time_zone)
+    except OverflowError:  # e.g. 9999-12-31T23:59-14:00 is past the last instant datetime can hold
+        raise InvalidScheduleError(
+            {"start_time": [f"'{text[:60]}' is out of range; enter a date and time before the year 9000."]}
+        ) from None
 
 
 # --- crontabs -----------------------------------------------------------------------------------------------------
@@ -470,6 +478,8 @@ def validate_schedule(
             collect(error)
     if start_at is not None and start_at < now + MIN_LEAD:
         errors["start_time"] = [_START_TIME_MESSAGE]
+    elif start_at is not None and start_at >= LATEST_START:
+        errors["start_time"] = [_TOO_LATE_MESSAGE]
     expr: str | None = None
     if kind is IntervalType.CUSTOM:
         try:

@@ -952,3 +952,19 @@ def test_a_recurring_schedule_without_a_start_begins_at_the_next_whole_minute_15
     for interval in (IntervalType.HOURLY, IntervalType.DAILY, IntervalType.WEEKLY):
         assert default_start(interval, now) == expected
     assert default_start(IntervalType.CUSTOM, now) is None
+
+
+@pytest.mark.parametrize("zone", ["America", "x" * 300, "../etc/passwd", "Europe/", " "])
+def test_zone_names_that_are_folders_or_too_long_are_unknown_zones(zone: str) -> None:
+    with pytest.raises(InvalidScheduleError) as err:
+        validate_schedule(interval="daily", name="n", start_time=datetime(2031, 1, 1, tzinfo=UTC), crontab=None,
+                          time_zone=zone, now=datetime(2030, 1, 1, tzinfo=UTC))
+    assert list(err.value.errors) == ["time_zone"]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("year", [9000, 9999])
+def test_start_times_beyond_the_year_9000_are_refused(year: int) -> None:
+    with pytest.raises(InvalidScheduleError) as err:
+        validate_schedule(interval="weekly", name="n", start_time=datetime(year, 12, 31, 23, 59, tzinfo=UTC),
+                          crontab=None, time_zone="Pacific/Kiritimati", now=datetime(2030, 1, 1, tzinfo=UTC))
+    assert err.value.errors == {"start_time": ["Please enter a date and time before the year 9000."]}
