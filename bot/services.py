@@ -14,7 +14,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -403,9 +403,10 @@ class Services:
                             object_id=record.id, now=now, detail={"force": force})
             self._announce_decision(repos, record, kind="request_approved", actor=actor, now=now)
             repos.scheduled_jobs.notify_wakeup()
-            updated = self._get_for_decision(repos, record.id)
         self._due()
-        return updated
+        # The conditional update changed exactly these fields; no need to read the row back.
+        return replace(record, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
+                       decision_reason=None, next_run_at=next_run)
 
     def deny_scheduled_job(
         self, *, actor: Actor, scheduled_job_id: str, reason: str | None = None, now: datetime | None = None
@@ -429,7 +430,9 @@ class Services:
             repos.audit.add(actor_id=actor.user_id, action=action, object_type="scheduled_job",
                             object_id=record.id, now=now, detail={"reason": reason})
             self._announce_decision(repos, record, kind="request_denied", actor=actor, now=now)
-            return self._get_for_decision(repos, record.id)
+        return replace(record, approval_state=ApprovalState.DENIED, decided_by_id=actor.user_id, decided_at=now,
+                       decision_reason=reason, next_run_at=None, enabled=False, end_reason="denied", ended_at=now,
+                       ended_by_id=actor.user_id)
 
     def _refuse_lost_race(self, repos: Repositories, scheduled_job_id: str) -> None:
         """Another decision (or a cancel) committed first: say what happened, from the row as it now stands."""

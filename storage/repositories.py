@@ -278,11 +278,11 @@ class ScheduledJobRepository:
         found = self.session.execute(
             select(ScheduledJob, Job).outerjoin(Job, ScheduledJob.job_id == Job.id)
             .where(ScheduledJob.id == scheduled_job_id)
+            # Conditional updates bypass the session, so always take the row as the database has it now.
+            .execution_options(populate_existing=True)
         ).first()
         if found is None:
             return None
-        # Re-read after conditional updates in this transaction.
-        self.session.refresh(found[0])
         return scheduled_job_record(found[0], found[1])
 
     def _page(self, query: Select[Any], *, limit: int, offset: int, order: Sequence[Any]) -> Page[ScheduledJobRecord]:

@@ -482,3 +482,11 @@ def test_api_tokens_are_stored_hashed_and_authenticate_their_user(services: Serv
 def test_tokens_are_only_for_slack_user_ids(services: Services) -> None:
     with pytest.raises(FieldErrors):
         services.create_api_token(user_id="alice")
+
+
+def test_a_decision_returns_the_scheduled_job_exactly_as_stored(services: Services) -> None:
+    approved_id, denied_id = request_approval(services), request_approval(services)
+    approved = services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=approved_id, now=NOW)
+    denied = services.deny_scheduled_job(actor=APPROVER, scheduled_job_id=denied_id, reason="no", now=NOW)
+    assert approved == services.get_scheduled_job(ADMIN, approved_id)
+    assert denied == services.get_scheduled_job(ADMIN, denied_id)
