@@ -13,6 +13,7 @@ Pure: standard library only. Must not import Slack, SQLAlchemy, ``storage`` or `
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import ClassVar
@@ -61,7 +62,7 @@ def pretty_name(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
-class Variable:
+class Variable(ABC):
     """Base class of every job variable.
 
     A variable is declared as a class attribute of a job; ``name`` is set from that attribute
@@ -149,13 +150,13 @@ class Variable:
             return not value
         return False
 
+    @abstractmethod
     def _convert(self, value: object) -> object:
-        """Convert and validate a non-empty value; subclasses override.
+        """Convert and validate a non-empty value (each variable type says how).
 
         Raises:
             ValueError: with the user-facing message.
         """
-        raise NotImplementedError
 
     def clean(self, value: object) -> object:
         """Clean one submitted value.
