@@ -110,10 +110,10 @@ class Runner:
             free = self.workers - len(self._running) if self._accepting else 0
         if free <= 0:
             return 0
-        now = now or self.clock()
         with self.db.write() as session:
             claimed = Repositories(session).job_results.claim(
-                owner=self.owner, now=now, lease_until=now + self.lease, limit=free, pinned_only=self.pinned_only
+                owner=self.owner, clock=_fixed(now) if now else self.clock, lease=self.lease, limit=free,
+                pinned_only=self.pinned_only,
             )
         for item in claimed:
             self._start(item)
@@ -123,10 +123,10 @@ class Runner:
         """Claim every pending run and execute them one after another in this thread (tests, the CLI)."""
         outcomes: list[RunOutcome] = []
         while True:
-            now_ = now or self.clock()
             with self.db.write() as session:
                 claimed = Repositories(session).job_results.claim(
-                    owner=self.owner, now=now_, lease_until=now_ + self.lease, limit=50
+                    owner=self.owner, clock=_fixed(now) if now else self.clock, lease=self.lease, limit=50,
+                    pinned_only=self.pinned_only,
                 )
             if not claimed:
                 return outcomes
@@ -183,18 +183,12 @@ class Runner:
             return "This job is flagged as having sensitive variables and as requiring approval; it cannot run."
         if self.catalog.get(job.slug) is None:
             return f'Unable to locate job "{job.slug}" to run it!'
-        if claimed.scheduled_job_id and not claimed.dry_run and self._scheduled_job_cancelled(claimed):
+        if claimed.scheduled_job_cancelled and not claimed.dry_run:
             return "The scheduled job was cancelled before this run started."
         if job.has_sensitive_variables and claimed.id not in self.transient:
             return ("The data of this run is gone: a job with sensitive variables keeps its data only in the memory "
                     "of the process that received the request, and that process stopped before running it.")
         return None
-
-    def _scheduled_job_cancelled(self, claimed: ClaimedJobResult) -> bool:
-        assert claimed.scheduled_job_id is not None
-        with self.db.read() as session:
-            scheduled = Repositories(session).scheduled_jobs.get(claimed.scheduled_job_id)
-        return scheduled is not None and scheduled.end_reason == "cancelled"
 
     def _run_job(self, claimed: ClaimedJobResult) -> tuple[JobResultStatus, list[LogEntry]]:
         assert claimed.job is not None
@@ -340,6 +334,10 @@ def _announce(repos: Repositories, job_result_id: str, user_id: str | None, *, n
     if user_id:
         repos.outbox.add(channel=user_id, kind="run_finished", payload={"job_result_id": job_result_id}, now=now,
                          ref_type="job_result", ref_id=job_result_id)
+
+
+def _fixed(now: datetime) -> Callable[[], datetime]:
+    return lambda: now
 
 
 def _process_alive(owner: str) -> bool:

@@ -19,7 +19,7 @@ from bot.domain.results import JobResultStatus
 from bot.domain.schedules import Schedule
 from bot.loops import WakeableLoop
 from storage.db import Database
-from storage.repositories import DueScheduledJob, Repositories
+from storage.repositories import Advance, DueScheduledJob, Repositories
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class Dispatcher:
                 now = repos.scheduled_jobs.database_now() if self.db.is_postgresql else self.clock()
             due = repos.scheduled_jobs.lock_due(now, limit=self.batch_size)
             slots: list[dict[str, Any]] = []
+            advances: list[Advance] = []
             finished = missed = 0
             for row in due:
                 plan = plan_dispatch(
@@ -83,13 +84,13 @@ class Dispatcher:
                 if plan.missed_not_recorded:
                     log.warning("scheduled job %s missed %d more due times than were recorded",
                                 row.id, plan.missed_not_recorded)
-                advanced = repos.scheduled_jobs.advance(
-                    row.id, due_at=row.next_run_at, next_run_at=plan.next_run_at, last_slot_at=plan.last_slot_at,
-                    ran_at=plan.run_at, now=now,
-                )
-                if not advanced:  # cannot happen while the row is locked; the unique key would still hold
-                    log.warning("scheduled job %s moved while it was being dispatched", row.id)
+                advances.append(Advance(scheduled_job_id=row.id, due_at=row.next_run_at,
+                                        next_run_at=plan.next_run_at, last_slot_at=plan.last_slot_at,
+                                        ran_at=plan.run_at))
                 finished += plan.next_run_at is None
+            moved = repos.scheduled_jobs.advance_many(advances, now=now)
+            if moved != len(advances):  # cannot happen while the rows are locked; the unique key would still hold
+                log.warning("%d scheduled jobs moved while they were being dispatched", len(advances) - moved)
             created = repos.job_results.insert_slots(slots)
         return DispatchReport(scheduled_jobs=len(due), created=created, missed=missed, finished=finished)
 
@@ -134,11 +135,14 @@ class DispatchLoop(WakeableLoop):
         self.passes = 0
 
     def _pass(self) -> float:
-        report = self.dispatcher.dispatch_all_due()
+        while True:  # batch after batch, waking the runner after each commit so a burst starts running at once
+            report = self.dispatcher.dispatch_due()
+            if report.created and self.on_dispatched:
+                self.on_dispatched()
+            if report.scheduled_jobs < self.dispatcher.batch_size:
+                break
         self.passes += 1
         self.last_pass_at = self.dispatcher.clock()
-        if report.created and self.on_dispatched:
-            self.on_dispatched()
         timeout = self.poll.total_seconds()
         earliest = self.dispatcher.earliest_due()
         if earliest is not None:

@@ -104,10 +104,12 @@ class ScheduledJob(Base):
 
     __table_args__ = (
         # The dispatcher's only query: active rows by due time. Partial, so it grows with active schedules only.
+        # SQLite uses a partial index only when the query's terms match its condition word for word, and SQLAlchemy
+        # writes boolean filters as "enabled = 1", so the SQLite condition is spelt that way.
         Index(
             "ix_scheduled_jobs_due",
             "next_run_at",
-            sqlite_where=text("enabled AND NOT paused AND next_run_at IS NOT NULL"),
+            sqlite_where=text("enabled = 1 AND paused = 0 AND next_run_at IS NOT NULL"),
             postgresql_where=text("enabled AND NOT paused AND next_run_at IS NOT NULL"),
         ),
         Index("ix_scheduled_jobs_queue", "approval_state", "start_time"),

@@ -8,12 +8,12 @@ never read-then-write. Must not import Slack or handlers.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Boolean, Integer, Select, String, Table, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from bot.domain.records import JobRecord, JobResultRecord, LogRecord, Page, Sche
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
 from storage.models import ApiToken, AuditEvent, Job, JobLogEntry, JobResult, OutboxEntry, ScheduledJob
+from storage.types import UTCDateTime
 
 WAKEUP_CHANNEL = "jobgate_wakeup"
 
@@ -131,6 +132,17 @@ class DueScheduledJob:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Advance:
+    """How the dispatcher moves one scheduled job past a due time it handled."""
+
+    scheduled_job_id: str
+    due_at: datetime
+    next_run_at: datetime | None
+    last_slot_at: datetime
+    ran_at: datetime | None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ClaimedJobResult:
     """A job result a runner has claimed, with what it needs to run it."""
 
@@ -144,6 +156,7 @@ class ClaimedJobResult:
     scheduled_for: datetime | None
     created_at: datetime
     started_at: datetime
+    scheduled_job_cancelled: bool = False
 
 
 # -------------------------------------------------------------------------------------------------------------- jobs
@@ -413,32 +426,43 @@ class ScheduledJobRepository:
             for r in rows
         ]
 
-    def advance(
-        self,
-        scheduled_job_id: str,
-        *,
-        due_at: datetime,
-        next_run_at: datetime | None,
-        last_slot_at: datetime,
-        ran_at: datetime | None,
-        now: datetime,
-    ) -> bool:
-        """Move a scheduled job past ``due_at`` (compare-and-set on it); a one-off without a next run finishes."""
-        values: dict[str, Any] = {
-            "next_run_at": next_run_at, "last_slot_at": last_slot_at, "updated_at": now,
-            "version": ScheduledJob.version + 1,
-        }
-        if ran_at is not None:
-            values.update(last_run_at=ran_at, total_run_count=ScheduledJob.total_run_count + 1)
-        if next_run_at is None:
-            values.update(enabled=False, end_reason="finished", ended_at=now)
-        result = self.session.execute(
-            update(ScheduledJob)
-            .where(ScheduledJob.id == scheduled_job_id, ScheduledJob.next_run_at == due_at)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+    def advance_many(self, advances: Sequence[Advance], *, now: datetime) -> int:
+        """Move scheduled jobs past the due times just handled, in one statement for the whole batch.
+
+        Each row moves only if its ``next_run_at`` is still the due time handled (compare-and-set); a one-off
+        without a next run finishes. Returns how many rows moved.
+        """
+        if not advances:
+            return 0
+        table = ScheduledJob.__table__
+        assert isinstance(table, Table)
+        instant = UTCDateTime()
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.next_run_at == bindparam("b_due", type_=instant))
+            .values(
+                next_run_at=bindparam("b_next", type_=instant),
+                last_slot_at=bindparam("b_slot", type_=instant),
+                last_run_at=func.coalesce(bindparam("b_ran", type_=instant), table.c.last_run_at),
+                total_run_count=table.c.total_run_count + bindparam("b_runs", type_=Integer()),
+                enabled=bindparam("b_enabled", type_=Boolean()),
+                end_reason=bindparam("b_end", type_=String()),
+                ended_at=bindparam("b_ended", type_=instant),
+                updated_at=bindparam("b_now", type_=instant),
+                version=table.c.version + 1,
+            )
         )
-        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+        params = [
+            {
+                "b_id": a.scheduled_job_id, "b_due": a.due_at, "b_next": a.next_run_at, "b_slot": a.last_slot_at,
+                "b_ran": a.ran_at, "b_runs": 0 if a.ran_at is None else 1, "b_enabled": a.next_run_at is not None,
+                "b_end": None if a.next_run_at is not None else "finished",
+                "b_ended": None if a.next_run_at is not None else now, "b_now": now,
+            }
+            for a in advances
+        ]
+        result = self.session.connection().execute(stmt, params)
+        return result.rowcount
 
     def database_now(self) -> datetime:
         """The database's clock (PostgreSQL): every replica then agrees on what is due."""
@@ -449,7 +473,8 @@ class ScheduledJobRepository:
     def earliest_due(self) -> datetime | None:
         """The earliest ``next_run_at`` of any active scheduled job (the dispatcher sleeps until then)."""
         return self.session.scalar(
-            select(func.min(ScheduledJob.next_run_at)).where(ScheduledJob.enabled, ~ScheduledJob.paused)
+            select(func.min(ScheduledJob.next_run_at))
+            .where(ScheduledJob.enabled, ~ScheduledJob.paused, ScheduledJob.next_run_at.is_not(None))
         )
 
     def notify_wakeup(self) -> None:
@@ -536,7 +561,13 @@ class JobResultRepository:
         return len(result.all())
 
     def claim(
-        self, *, owner: str, now: datetime, lease_until: datetime, limit: int, pinned_only: bool = False
+        self,
+        *,
+        owner: str,
+        clock: Callable[[], datetime],
+        lease: timedelta,
+        limit: int,
+        pinned_only: bool = False,
     ) -> list[ClaimedJobResult]:
         """Claim pending job results for ``owner`` (compare-and-set pending → running) and return them.
 
@@ -556,24 +587,28 @@ class JobResultRepository:
         ids = list(self.session.scalars(candidates))
         if not ids:
             return []
+        now = clock()  # read once the write lock is held: started_at is when the run really became ours
         claimed = self.session.execute(
             update(JobResult)
             .where(JobResult.id.in_(ids), JobResult.status == JobResultStatus.PENDING.value)
-            .values(status=JobResultStatus.RUNNING.value, owner=owner, started_at=now, lease_expires_at=lease_until)
+            .values(status=JobResultStatus.RUNNING.value, owner=owner, started_at=now, lease_expires_at=now + lease)
             .returning(JobResult.id)
             .execution_options(synchronize_session=False)
         ).scalars().all()
         found = self.session.execute(
-            select(JobResult, Job).outerjoin(Job, JobResult.job_id == Job.id).where(JobResult.id.in_(claimed))
+            select(JobResult, Job, ScheduledJob.end_reason)
+            .outerjoin(Job, JobResult.job_id == Job.id)
+            .outerjoin(ScheduledJob, JobResult.scheduled_job_id == ScheduledJob.id)
+            .where(JobResult.id.in_(claimed))
             .order_by(JobResult.created_at, JobResult.id)
         ).all()
         return [
             ClaimedJobResult(
                 id=r.id, job=job_record(j) if j is not None else None, name=r.name, user_id=r.user_id,
                 dry_run=r.dry_run, data=r.data, scheduled_job_id=r.scheduled_job_id, scheduled_for=r.scheduled_for,
-                created_at=r.created_at, started_at=now,
+                created_at=r.created_at, started_at=now, scheduled_job_cancelled=end_reason == "cancelled",
             )
-            for r, j in found
+            for r, j, end_reason in found
         ]
 
     def renew_leases(self, ids: Sequence[str], *, owner: str, lease_until: datetime) -> int:

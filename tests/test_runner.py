@@ -121,8 +121,8 @@ def test_a_run_whose_process_died_is_marked_interrupted_and_its_late_outcome_is_
     result_id = run_now(services, "testjobs.TestPass")
     dead = runner(services, owner="dead-process", lease=timedelta(seconds=3))
     with services.db.write() as session:
-        [claimed] = Repositories(session).job_results.claim(owner="dead-process", now=NOW,
-                                                            lease_until=NOW + timedelta(seconds=3), limit=10)
+        [claimed] = Repositories(session).job_results.claim(owner="dead-process", clock=lambda: NOW,
+                                                            lease=timedelta(seconds=3), limit=10)
     survivor = runner(services, owner="survivor")
     assert survivor.reap(now=NOW + timedelta(seconds=2)) == 0  # lease still valid
     assert survivor.reap(now=NOW + timedelta(seconds=4)) == 1
@@ -193,8 +193,7 @@ def test_runs_of_a_process_on_this_host_that_is_gone_are_interrupted_at_once(ser
     result_id = run_now(services, "testjobs.TestPass")
     ghost = f"{socket.gethostname()[:32]}:999999999:deadbeef"  # no such pid
     with services.db.write() as session:
-        Repositories(session).job_results.claim(owner=ghost, now=NOW, lease_until=NOW + timedelta(hours=1),
-                                                limit=1)
+        Repositories(session).job_results.claim(owner=ghost, clock=lambda: NOW, lease=timedelta(hours=1), limit=1)
     assert runner(services).reap_dead_local(now=NOW) == 1
     assert services.get_job_result(ALICE, result_id).error == INTERRUPTED
     assert runner(services).reap_dead_local(now=NOW) == 0

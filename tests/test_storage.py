@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from storage.db import Database, pending_migrations
 from storage.models import AuditEvent, Base
+from storage.repositories import Repositories
 
 
 def test_the_migrations_build_exactly_the_models(database: Database) -> None:
@@ -61,3 +62,26 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: 
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30000
     db.dispose()
+
+
+def test_the_dispatcher_queries_use_the_due_index(database: Database) -> None:
+    """An idle dispatch pass must cost the same with 100 or 100,000 scheduled jobs: no table scan."""
+    statements: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", capture)
+    with database.write() as session:
+        repos = Repositories(session)
+        repos.scheduled_jobs.lock_due(datetime(2030, 1, 1, tzinfo=UTC), limit=10)
+        repos.scheduled_jobs.earliest_due()
+    event.remove(database.engine, "before_cursor_execute", capture)
+    queries = [q for q in statements if "FROM scheduled_jobs" in q]
+    assert len(queries) == 2
+    with database.engine.connect() as connection:
+        for query in queries:
+            if database.is_sqlite:
+                plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + query.replace("?", "0")))
+                assert "ix_scheduled_jobs_due" in plan and "SCAN scheduled_jobs" not in plan, plan
