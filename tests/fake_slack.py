@@ -1,10 +1,11 @@
 """A fake Slack Web API: a real HTTP server on 127.0.0.1 (ephemeral port) for the tests and the benchmark.
 
 It answers the methods jobgate uses (``auth.test``, ``chat.postMessage/update/postEphemeral``, ``views.open/update/
-push/publish``, ``users.info``, ``usergroups.list``, ``usergroups.users.list``, ``conversations.open``) whether the
-arguments come as a query string (GET), a form or JSON, records every call with its decoded parameters, serves
-``response_url`` paths (``/response/<id>``), and fails on demand: HTTP 500, 429 with ``Retry-After``, ``ok: false``
-errors, or slow answers (timeouts). ``wait_for(method, count, timeout)`` waits for calls made after an ack.
+push/publish``, ``users.info``, ``usergroups.list``, ``usergroups.users.list``, ``conversations.open``, and
+``apps.connections.open`` for Socket Mode) whether the arguments come as a query string (GET), a form or JSON,
+records every call with its decoded parameters, serves ``response_url`` paths (``/response/<id>``), and fails on
+demand: HTTP 500, 429 with ``Retry-After``, ``ok: false`` errors, or slow answers (timeouts).
+``wait_for(method, count, timeout)`` waits for calls made after an ack.
 """
 
 from __future__ import annotations
@@ -70,12 +71,15 @@ class FakeSlack:
     Attributes:
         users: user ID → profile fields returned by ``users.info`` (``tz`` at least).
         usergroups: handle → (usergroup ID, member user IDs).
+        socket_mode_url: the WebSocket URL ``apps.connections.open`` hands out (``tests.fake_socket_mode``); None
+            answers it with an error.
     """
 
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, tuple[str, list[str]]] = {}
+        self.socket_mode_url: str | None = None
         self._failures: list[Failure] = []
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
@@ -172,8 +176,14 @@ class FakeSlack:
 
     # ---------------------------------------------------------------------------------------------- answers
 
-    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, params: dict[str, Any], token: str = "") -> dict[str, Any]:
         ts = f"{1_700_000_000 + next(self._ts)}.{next(self._ts):06d}"
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):  # Slack wants the app-level token here, never the bot token
+                return {"ok": False, "error": "not_allowed_token_type"}
+            if self.socket_mode_url is None:
+                return {"ok": False, "error": "socket_mode_not_enabled"}
+            return {"ok": True, "url": self.socket_mode_url}
         if method == "auth.test":
             return {"ok": True, "url": "https://jobgate-test.slack.com/", "team": "Test", "user": "jobgate",
                     "team_id": "T0TEST", "user_id": "UJOBGATEBOT", "bot_id": "BJOBGATE"}
@@ -248,7 +258,8 @@ class FakeSlack:
                 elif method == RESPONSE_URL_METHOD:
                     body = {"ok": True}
                 else:
-                    body = fake._answer(method, params)
+                    token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                    body = fake._answer(method, params, token or str(params.get("token") or ""))
                 call = Call(method=method, params=params, path=path, status=status, response=body)
                 with fake._lock:
                     fake.calls.append(call)
