@@ -31,6 +31,8 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
     if socket_mode and not settings.slack_app_token:
         raise ConfigError("--socket-mode needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
+    if socket_mode and not settings.slack_bot_token:
+        raise ConfigError("--socket-mode needs SLACK_BOT_TOKEN (the bot token, xoxb-...)")
     services = build_services(settings)
     outcome = services.sync_jobs()
     for error in outcome.errors:
@@ -41,7 +43,9 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     installers: list[Installer] = _api_installers()
     notifier = None
     socket_handler = None
-    if settings.slack_enabled:
+    # Socket Mode needs the bot and app tokens; HTTP needs the bot token and the signing secret.
+    slack_mode = "socket" if socket_mode else ("http" if settings.slack_enabled else None)
+    if slack_mode is not None:
         from bot.notifier import Notifier
         from bot.slack import build_bolt_app, run_socket_mode, slack_installer
 
@@ -65,7 +69,8 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
         notifier=notifier,
         timings=Timings(workers=settings.workers, shutdown_grace=settings.shutdown_grace),
     )
-    app = build_app(settings=settings, services=services, lifecycle=background, installers=tuple(installers))
+    app = build_app(settings=settings, services=services, lifecycle=background, installers=tuple(installers),
+                    slack_mode=slack_mode)
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace.total_seconds()) + 5,

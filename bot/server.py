@@ -43,6 +43,7 @@ def build_app(
     services: Services,
     lifecycle: Lifecycle | None = None,
     installers: tuple[Installer, ...] = (),
+    slack_mode: str | None = None,
 ) -> FastAPI:
     """Build the ASGI app.
 
@@ -51,6 +52,7 @@ def build_app(
         services: the use cases.
         lifecycle: background work started and stopped with the app (scheduler, runner, notifier).
         installers: functions that add routes (the REST API, Slack) to the app.
+        slack_mode: how Slack reaches jobgate ("http" or "socket"), or None when it is not connected.
     """
     background = lifecycle or Lifecycle()
 
@@ -81,7 +83,7 @@ def build_app(
         report = {
             "status": "ok" if database["ok"] else "unavailable",
             "database": database,
-            "slack": {"connected": settings.slack_enabled},
+            "slack": {"connected": slack_mode is not None, "mode": slack_mode},
             **background.health(),
         }
         return JSONResponse(report, status_code=200 if database["ok"] else 503)

@@ -133,7 +133,7 @@ def test_serve_starts_on_its_embedded_defaults_and_stops_cleanly_on_sigterm(tmp_
     health = server.health()
     assert health["status"] == "ok"
     assert health["database"] == {"ok": True, "backend": "sqlite"}
-    assert health["slack"] == {"connected": False}
+    assert health["slack"] == {"connected": False, "mode": None}
     assert (tmp_path / "jobgate.db").is_file()
     assert server.terminate() == 0
     log = server.log.read_text()
@@ -141,11 +141,19 @@ def test_serve_starts_on_its_embedded_defaults_and_stops_cleanly_on_sigterm(tmp_
     assert "Traceback" not in log
 
 
-def test_serve_refuses_socket_mode_without_an_app_token(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "--socket-mode needs SLACK_APP_TOKEN (an app-level token, xapp-...)"),
+        ({"SLACK_APP_TOKEN": "xapp-1"}, "--socket-mode needs SLACK_BOT_TOKEN (the bot token, xoxb-...)"),
+    ],
+)
+def test_serve_refuses_socket_mode_without_its_tokens(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SLACK_")}
     out = subprocess.run([JOBGATE, "serve", "--socket-mode"], cwd=tmp_path, capture_output=True, text=True,
-                         timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("SLACK_")})
+                         timeout=60, env={**clean, **env})
     assert out.returncode == 2
-    assert out.stderr.strip().endswith("--socket-mode needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
+    assert out.stderr.strip() == f"jobgate: error: {expected}"
 
 
 # -------------------------------------------------------------------------------------------- crash and restart
@@ -269,7 +277,7 @@ def test_with_slack_configured_a_slash_command_runs_the_job_and_the_requester_he
     with FakeSlack() as fake:
         server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test",
                                   "SLACK_SIGNING_SECRET": secret, "JOBGATE_SLACK_API_URL": fake.url})
-        assert server.health()["slack"] == {"connected": True}
+        assert server.health()["slack"] == {"connected": True, "mode": "http"}
         slack = SlackActions(base_url=server.url, signing_secret=secret, fake=fake)
         try:
             ack = slack.command("run testjobs.TestPass --now", user_id="UALICE")
