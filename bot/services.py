@@ -29,7 +29,7 @@ from bot.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
-from bot.domain.permissions import Actor, JobRef, Perm, Policy
+from bot.domain.permissions import Actor, Perm, Policy
 from bot.domain.records import JobRecord, JobResultRecord, Page, ScheduledJobRecord
 from bot.domain.requests import JobFacts
 from bot.domain.results import JobResultStatus
@@ -358,19 +358,7 @@ class Services:
     def _facts(self, record: ScheduledJobRecord) -> RequestFacts:
         job = record.job
         reason = requests.not_runnable_reason(self._job_facts(job)) if job else "The job no longer exists."
-        return RequestFacts(
-            scheduled_job_id=record.id,
-            name=record.name,
-            requester_id=record.user_id,
-            job=job.ref if job else _MISSING_JOB,
-            interval=record.interval,
-            start_at=record.start_time,
-            approval_state=record.approval_state,
-            decided_by_id=record.decided_by_id,
-            decided_at=record.decided_at,
-            is_active=record.enabled,
-            not_runnable_reason=reason,
-        )
+        return record.facts(not_runnable_reason=reason)
 
     def _get_for_decision(self, repos: Repositories, scheduled_job_id: str) -> ScheduledJobRecord:
         record = repos.scheduled_jobs.get(scheduled_job_id)
@@ -686,7 +674,6 @@ class Services:
         )
 
 
-_MISSING_JOB = JobRef(slug="(deleted job)", name="(deleted job)")
 
 
 def hash_token(token: str) -> str:

@@ -16,9 +16,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import approvals, requests, schedules
-from bot.domain.approvals import ApprovalState, RequestFacts
+from bot.domain.approvals import ApprovalState
 from bot.domain.errors import DomainError, FieldErrors
-from bot.domain.permissions import JobRef
 from bot.domain.records import JobRecord, JobResultRecord, Page, ScheduledJobRecord
 from bot.domain.requests import JobFacts
 from bot.domain.results import JobResultStatus
@@ -147,23 +146,6 @@ def job_label(job: JobRecord | None) -> str:
     return f"*{escape(clip(job.name, 150))}* (`{escape(clip(job.slug, 150))}`)"
 
 
-def facts_of(record: ScheduledJobRecord) -> RequestFacts:
-    """The approval facts of a scheduled job, for the domain's past-due and decision wording."""
-    job = record.job
-    return RequestFacts(
-        scheduled_job_id=record.id,
-        name=record.name,
-        requester_id=record.user_id,
-        job=job.ref if job else JobRef(slug="(deleted job)", name="(deleted job)"),
-        interval=record.interval,
-        start_at=record.start_time,
-        approval_state=record.approval_state,
-        decided_by_id=record.decided_by_id,
-        decided_at=record.decided_at,
-        is_active=record.enabled,
-    )
-
-
 def _data_text(data: dict[str, Any] | None) -> str:
     if not data:
         return "_none_"
@@ -258,7 +240,7 @@ def build_decision_notice(record: ScheduledJobRecord, *, verb: str) -> Message:
 
 
 def _approval_buttons(record: ScheduledJobRecord, *, now: datetime) -> Block:
-    past_due = approvals.is_past_due(facts_of(record), now)
+    past_due = approvals.is_past_due(record.facts(), now)
     approve: Block = {"type": "button", "text": _plain("Approve"), "style": "primary", "value": record.id,
                       "action_id": ids.APPROVE_CONFIRMED if past_due else ids.APPROVE}
     if past_due:
@@ -315,7 +297,7 @@ def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: 
     if decided is not None:
         blocks.append(_section(decided))
         return blocks
-    if approvals.is_past_due(facts_of(record), now):
+    if approvals.is_past_due(record.facts(), now):
         blocks.append(_context(f"⚠️ The start time {date_token(record.start_time)} has passed: approving runs it at "
                                "once, after a confirmation."))
     if with_buttons:

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from bot.domain.approvals import ApprovalState
+from bot.domain.approvals import ApprovalState, RequestFacts
 from bot.domain.permissions import JobRef
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType, Schedule
 
 T = TypeVar("T")
+
+DELETED_JOB = JobRef(slug="(deleted job)", name="(deleted job)")
+"""Stands for the job of a scheduled job whose job record was deleted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +84,26 @@ class ScheduledJobRecord:
             crontab=self.crontab,
             time_zone=self.time_zone,
             name=self.name,
+        )
+
+    def facts(self, *, not_runnable_reason: str | None = None) -> RequestFacts:
+        """What the approval rules need to know about this scheduled job.
+
+        Args:
+            not_runnable_reason: why its job cannot run now (the caller knows the job's code), or None.
+        """
+        return RequestFacts(
+            scheduled_job_id=self.id,
+            name=self.name,
+            requester_id=self.user_id,
+            job=self.job.ref if self.job else DELETED_JOB,
+            interval=self.interval,
+            start_at=self.start_time,
+            approval_state=self.approval_state,
+            decided_by_id=self.decided_by_id,
+            decided_at=self.decided_at,
+            is_active=self.enabled,
+            not_runnable_reason=not_runnable_reason,
         )
 
 
