@@ -95,6 +95,9 @@ class Runner:
         self._lock = threading.Lock()
         self._running: dict[str, _Running] = {}
         self._accepting = True
+        # Runs whose outcome is no longer ours to record: abandoned at their hard time limit, or released at
+        # shutdown. Their threads may still finish; they then leave the database alone.
+        self._released: set[str] = set()
         self.completed = 0
 
     # ------------------------------------------------------------------------------------------------- claiming
@@ -168,6 +171,11 @@ class Runner:
             status = JobResultStatus.ERRORED
         else:
             status, entries = self._run_job(claimed)
+        with self._lock:
+            released = claimed.id in self._released
+        if released:
+            log.info("job result %s finished after it was given up on; its outcome stays as recorded", claimed.id)
+            return RunOutcome(claimed.id, status, recorded=False)
         return self._record(claimed, status, entries, error=reason, now=now)
 
     def _refusal(self, claimed: ClaimedJobResult) -> str | None:
@@ -256,6 +264,7 @@ class Runner:
             if run.hard_limit is not None and elapsed >= run.hard_limit:
                 with self._lock:
                     self._running.pop(run.claimed.id, None)
+                    self._released.add(run.claimed.id)
                 message = f"Time limit of {run.hard_limit:g} s exceeded; the job was abandoned."
                 self._record(run.claimed, JobResultStatus.ERRORED, [_entry(LogLevel.FAILURE, message)],
                              error=message, now=now)
@@ -317,6 +326,7 @@ class Runner:
             time.sleep(0.05)
         now = now or self.clock()
         with self._lock:
+            self._released.update(self._running)
             self._running.clear()
         with self.db.write() as session:
             repos = Repositories(session)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot.domain.results import JobResultStatus
 from bot.runner import INTERRUPTED, Runner
@@ -197,3 +198,26 @@ def test_runs_of_a_process_on_this_host_that_is_gone_are_interrupted_at_once(ser
     assert runner(services).reap_dead_local(now=NOW) == 1
     assert services.get_job_result(ALICE, result_id).error == INTERRUPTED
     assert runner(services).reap_dead_local(now=NOW) == 0
+
+
+def test_a_run_released_at_shutdown_leaves_the_database_alone_when_its_thread_ends(services: Services) -> None:
+    result_id = run_now(services, "runjobs.WaitingJob", {"seconds": 1})
+    r = runner(services)
+    r.claim_and_start()
+    wait_until(lambda: r.busy == 1)
+    threads = [t for t in threading.enumerate() if t.name == f"job-{result_id[:8]}"]
+    assert len(threads) == 1
+    assert r.shutdown(timedelta(seconds=0)) == 1
+    statements: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(services.db.engine, "before_cursor_execute", capture)
+    try:
+        for thread in threads:
+            thread.join(timeout=10)
+            assert not thread.is_alive()
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", capture)
+    assert statements == []
