@@ -23,6 +23,7 @@ are defined in ``bot.domain.variables`` and re-exported here. Must not import Sl
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -135,7 +136,7 @@ class JobInfo:
     is_runnable_definition: bool
 
 
-class Job:
+class Job(ABC):
     """Base class of every job.
 
     Subclasses declare a ``Meta`` class, variables as class attributes, and ``run(self, data, commit)``. ``commit`` is
@@ -189,8 +190,9 @@ class Job:
         self.user_id: str | None = None
         self.job_result_id: str | None = None
 
+    @abstractmethod
     def run(self, data: dict[str, object], commit: bool) -> object:
-        """Do the job's work; every job defines it.
+        """Do the job's work; every job defines it (discovery reports a job class without it).
 
         Args:
             data: the cleaned variable values by name.
@@ -198,12 +200,7 @@ class Job:
 
         Returns:
             Anything; it is ignored.
-
-        Raises:
-            NotImplementedError: always, in the base class. Discovery reports a job without ``run()`` instead of
-                letting it reach this.
         """
-        raise NotImplementedError(f"{type(self).__name__} defines no run() method")
 
     def _log(self, level: LogLevel, args: tuple[object, ...], message: object, obj: object) -> None:
         """Append a log entry; accepts ``(message)``, ``(obj, message)`` or keywords."""
