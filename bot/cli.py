@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import NoReturn
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -19,9 +20,7 @@ from bot.app import build_services
 from bot.config import ConfigError, Settings
 from bot.domain.errors import DomainError, FieldErrors, NotFoundError
 from bot.domain.permissions import PolicyError
-from bot.domain.records import JobRecord
-from bot.domain.requests import JobFacts, not_runnable_reason
-from bot.services import USER_ID_PATTERN, Services
+from bot.services import USER_ID_PATTERN
 from storage.db import Database, upgrade
 
 EXIT_USAGE = 2
@@ -134,7 +133,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
         except NotFoundError:
             raise CommandError(f"job {args.job!r} not found; 'jobgate jobs list' shows the jobs") from None
         print(f"{'Enabled' if job.enabled else 'Disabled'} {job.slug} ({job.name}).")
-        reason = _not_runnable(services, job) if job.enabled else None
+        reason = services.not_runnable_reason(job) if job.enabled else None
         if reason:
             print(f"jobgate: warning: {job.slug} cannot run yet: {reason}", file=sys.stderr)
         return 0
@@ -145,20 +144,15 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     rows = [("SLUG", "NAME", "ENABLED", "APPROVAL", "SENSITIVE", "STATUS")]
     for job in jobs:
-        status = "not installed" if not job.installed else (_not_runnable(services, job, ignore_enabled=True) or "ok")
+        # The listing shows ENABLED in its own column; STATUS says what else stops the job.
+        status = "not installed" if not job.installed else (
+            services.not_runnable_reason(replace(job, enabled=True)) or "ok")
         rows.append((job.slug, job.name, _yes(job.enabled), _yes(job.approval_required),
                      _yes(job.has_sensitive_variables), status))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
     return 0
-
-
-def _not_runnable(services: Services, job: JobRecord, *, ignore_enabled: bool = False) -> str | None:
-    facts = JobFacts(job=job.ref, enabled=job.enabled or ignore_enabled, installed=job.installed,
-                     approval_required=job.approval_required, has_sensitive_variables=job.has_sensitive_variables,
-                     code_present=services.catalog.get(job.slug) is not None)
-    return not_runnable_reason(facts)
 
 
 def _yes(flag: bool) -> str:

@@ -88,7 +88,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
         server.run()
     finally:
         if socket_handler is not None:
-            socket_handler.close()
+            socket_handler.close()  # type: ignore[no-untyped-call]
     return 0 if server.started else 1
 
 

@@ -217,14 +217,11 @@ class Services:
         return self.policy.has_perm(actor, Perm.VIEW_JOB, job.ref) or self.policy.has_perm(actor, Perm.RUN_JOB, job.ref)
 
     def _job_facts(self, job: JobRecord) -> JobFacts:
-        return JobFacts(
-            job=job.ref,
-            enabled=job.enabled,
-            installed=job.installed,
-            approval_required=job.approval_required,
-            has_sensitive_variables=job.has_sensitive_variables,
-            code_present=self.catalog.get(job.slug) is not None,
-        )
+        return job.facts(code_present=self.catalog.get(job.slug) is not None)
+
+    def not_runnable_reason(self, job: JobRecord) -> str | None:
+        """Why the job cannot run now (disabled, not installed, code missing, sensitive and approval), or None."""
+        return requests.not_runnable_reason(self._job_facts(job))
 
     # -------------------------------------------------------------------------------------------------- requests
 

@@ -19,7 +19,6 @@ from bot.domain import approvals, requests, schedules
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import DomainError, FieldErrors
 from bot.domain.records import JobRecord, JobResultRecord, Page, ScheduledJobRecord
-from bot.domain.requests import JobFacts
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
 from handlers import ids
@@ -441,9 +440,7 @@ def build_run_modal(job: JobRecord, *, interval: IntervalType = IntervalType.IMM
         job: the job.
         interval: the schedule type selected.
     """
-    facts = JobFacts(job=job.ref, enabled=job.enabled, installed=job.installed,
-                     approval_required=job.approval_required, has_sensitive_variables=job.has_sensitive_variables)
-    reason = requests.not_runnable_reason(facts)
+    reason = requests.not_runnable_reason(job.facts())
     meta = json.dumps({"job": job.id, "job_name": clip(job.name, 200)})
     view: View = {
         "type": "modal",

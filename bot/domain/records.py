@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from bot.domain.approvals import ApprovalState, RequestFacts
 from bot.domain.permissions import JobRef
+from bot.domain.requests import JobFacts
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType, Schedule
 
@@ -45,6 +46,21 @@ class JobRecord:
     @property
     def ref(self) -> JobRef:
         return JobRef(slug=self.slug, name=self.name)
+
+    def facts(self, *, code_present: bool = True) -> JobFacts:
+        """What the run-request rules need to know about this job.
+
+        Args:
+            code_present: whether this process can load the job's class (the caller knows its catalog).
+        """
+        return JobFacts(
+            job=self.ref,
+            enabled=self.enabled,
+            installed=self.installed,
+            approval_required=self.approval_required,
+            has_sensitive_variables=self.has_sensitive_variables,
+            code_present=code_present,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
