@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -214,7 +214,7 @@ class Services:
         return job
 
     def _may_see_job(self, actor: Actor, job: JobRecord) -> bool:
-        return self.policy.has_perm(actor, Perm.VIEW_JOB, job.ref) or self.policy.has_perm(actor, Perm.RUN_JOB, job.ref)
+        return requests.may_view(job.ref, actor=actor, policy=self.policy, perm=Perm.VIEW_JOB)
 
     def _job_facts(self, job: JobRecord) -> JobFacts:
         return job.facts(code_present=self.catalog.get(job.slug) is not None)
@@ -541,15 +541,11 @@ class Services:
 
     def _get_visible(self, repos: Repositories, actor: Actor, scheduled_job_id: str) -> ScheduledJobRecord:
         record = repos.scheduled_jobs.get(scheduled_job_id)
-        if record is None or not self._may_see_scheduled_job(actor, record):
+        if record is None:
             raise NotFoundError("Scheduled job not found.")
+        requests.check_view(record.job.ref if record.job else None, actor=actor, policy=self.policy,
+                            perm=Perm.VIEW_SCHEDULEDJOB, owner_id=record.user_id)
         return record
-
-    def _may_see_scheduled_job(self, actor: Actor, record: ScheduledJobRecord) -> bool:
-        if record.user_id == actor.user_id:
-            return True
-        ref = record.job.ref if record.job else None
-        return self.policy.has_perm(actor, Perm.VIEW_SCHEDULEDJOB, ref)
 
     def list_approval_queue(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> Page[ScheduledJobRecord]:
         """Pending requests the actor may see, oldest start first."""
@@ -606,9 +602,8 @@ class Services:
             result = Repositories(session).job_results.get(job_result_id)
         if result is None:
             raise NotFoundError("Job result not found.")
-        ref = result.job.ref if result.job else None
-        if result.user_id != actor.user_id and not self.policy.has_perm(actor, Perm.VIEW_JOBRESULT, ref):
-            raise NotFoundError("Job result not found.")
+        requests.check_view(result.job.ref if result.job else None, actor=actor, policy=self.policy,
+                            perm=Perm.VIEW_JOBRESULT, owner_id=result.user_id)
         return result
 
     # ---------------------------------------------------------------------------------------------------- tokens
@@ -699,10 +694,3 @@ def _page_bounds(limit: int, offset: int) -> tuple[int, int]:
     if limit < 1 or offset < 0:
         raise FieldErrors({"limit": ["Ensure limit is at least 1 and offset at least 0."]})
     return min(limit, MAX_PAGE), offset
-
-
-def parse_actor(user_id: str, usergroups: Mapping[str, object] | None = None) -> Actor:
-    """An actor from a Slack user ID (validated) and the handles of their user groups."""
-    if not USER_ID_PATTERN.fullmatch(user_id):
-        raise FieldErrors({"user": [f"{user_id!r} is not a Slack user ID."]})
-    return Actor(user_id=user_id, usergroups=frozenset(usergroups or ()))

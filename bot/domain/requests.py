@@ -41,6 +41,7 @@ __all__ = [
     "check_resume",
     "check_run_request",
     "check_view",
+    "may_view",
     "not_runnable_reason",
 ]
 
@@ -231,20 +232,36 @@ def check_resume(request: RequestFacts, *, actor: Actor, policy: Policy, paused:
         raise InvalidStateError("This scheduled job is not paused.")
 
 
-def check_view(job: JobRef, *, actor: Actor, policy: Policy, perm: Perm) -> None:
-    """Check that the actor may see an object of ``job`` (the job, or a scheduled job or job result of it).
+def may_view(job: JobRef | None, *, actor: Actor, policy: Policy, perm: Perm, owner_id: str | None = None) -> bool:
+    """Whether the actor may see an object of ``job`` (the job, or a scheduled job or job result of it).
+
+    The owner of a scheduled job or job result (its requester, or the user it ran as) always sees it. A job is also
+    visible to whoever may run it. Otherwise ``perm`` is needed on the job (model-level when the job is gone).
 
     Args:
-        job: the job (for a scheduled job or job result: the job it runs).
+        job: the job (for a scheduled job or job result: the job it runs), or None if it was deleted.
         actor: who asks.
         policy: the permissions.
         perm: the view permission, e.g. ``Perm.VIEW_SCHEDULEDJOB``.
+        owner_id: the Slack user ID of the object's owner, if it has one.
+    """
+    if owner_id is not None and owner_id == actor.user_id:
+        return True
+    if policy.has_perm(actor, perm, job):
+        return True
+    return perm is Perm.VIEW_JOB and policy.has_perm(actor, Perm.RUN_JOB, job)
+
+
+def check_view(
+    job: JobRef | None, *, actor: Actor, policy: Policy, perm: Perm, owner_id: str | None = None
+) -> None:
+    """Check :func:`may_view`.
 
     Raises:
         NotFoundError: the actor may not see it; like Nautobot, an object outside the actor's constraints is not
             found rather than forbidden.
     """
-    if not policy.has_perm(actor, perm, job):
+    if not may_view(job, actor=actor, policy=policy, perm=perm, owner_id=owner_id):
         raise NotFoundError(_NOT_FOUND.get(perm.object_type, "Not found."))
 
 

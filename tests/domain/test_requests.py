@@ -29,6 +29,7 @@ from bot.domain.requests import (
     check_resume,
     check_run_request,
     check_view,
+    may_view,
     not_runnable_reason,
 )
 from bot.domain.schedules import IntervalType
@@ -399,3 +400,23 @@ def test_check_view(perm: Perm, message: str) -> None:
         check_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm)
     # admins see everything
     check_view(OTHER, actor=CALLER, policy=Policy(admins=[CALLER.user_id]), perm=perm)
+
+
+@pytest.mark.parametrize("perm", [Perm.VIEW_SCHEDULEDJOB, Perm.VIEW_JOBRESULT])
+def test_the_owner_always_sees_their_own_request_or_run(perm: Perm) -> None:
+    assert may_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, owner_id=CALLER.user_id)
+    assert not may_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, owner_id="USOMEONEELSE")
+    with pytest.raises(NotFoundError):
+        check_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, owner_id="USOMEONEELSE")
+
+
+def test_whoever_may_run_a_job_may_see_it() -> None:
+    runner_only = policy_with(Perm.RUN_JOB)
+    assert may_view(BACKUP, actor=CALLER, policy=runner_only, perm=Perm.VIEW_JOB)
+    assert not may_view(BACKUP, actor=CALLER, policy=runner_only, perm=Perm.VIEW_SCHEDULEDJOB)
+
+
+def test_objects_of_a_deleted_job_need_the_model_level_permission() -> None:
+    constrained = policy_with((Perm.VIEW_SCHEDULEDJOB, ("backup",)))
+    assert may_view(None, actor=CALLER, policy=constrained, perm=Perm.VIEW_SCHEDULEDJOB)
+    assert not may_view(None, actor=CALLER, policy=Policy.empty(), perm=Perm.VIEW_SCHEDULEDJOB)
