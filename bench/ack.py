@@ -70,19 +70,19 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
     import uvicorn
     from slack_bolt import Ack, App
 
+    from bot.app import build_core
     from bot.config import Settings
     from bot.domain.permissions import Policy
     from bot.server import build_app
-    from bot.services import JobCatalog, Services
     from bot.slack import build_bolt_app, build_client, slack_installer
     from storage.db import Database
 
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(database_url=database_url, jobs_paths=(JOBS,), slack_bot_token="xoxb-bench",
                         slack_signing_secret=SECRET, slack_api_url=fake_url, approval_channel="C0APPROVALS")
-    services = Services(db=Database.from_url(database_url), settings=settings, policy=Policy.from_yaml(POLICY),
-                        catalog=JobCatalog())
-    services.sync_jobs()
+    core = build_core(settings, db=Database.from_url(database_url), policy=Policy.from_yaml(POLICY), migrate=False)
+    services = core.services
+    services.management.sync_jobs()
     if kind == "jobgate":
         bolt = build_bolt_app(settings, services)
     else:
@@ -93,7 +93,7 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
 
         bolt.command("/jobs")(only_ack)
         bolt.action("approval_approve")(only_ack)
-    app = build_app(settings=settings, services=services, installers=(slack_installer(bolt),))
+    app = build_app(settings=settings, services=services, db=core.db, installers=(slack_installer(bolt),))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -111,21 +111,20 @@ def seed(database_url: str) -> list[str]:
     """Migrate, discover the test jobs, and insert 10,000 scheduled jobs and 1,000 pending approvals."""
     from sqlalchemy import insert
 
+    from bot.app import build_core
     from bot.config import Settings
     from bot.domain.permissions import Policy
-    from bot.services import JobCatalog, Services
-    from storage.db import Database, upgrade
+    from storage.db import Database
     from storage.models import ScheduledJob
 
     db = Database.from_url(database_url)
-    upgrade(db.engine)
-    services = Services(db=db, settings=Settings(database_url=database_url, jobs_paths=(JOBS,)),
-                        policy=Policy.from_yaml(POLICY), catalog=JobCatalog())
-    services.sync_jobs()
-    for job in services.list_jobs():
-        services.set_job_enabled(job.slug, True)
-    approval_job = services.get_job("testjobs.ApprovalJob")
-    pass_job = services.get_job("testjobs.TestPass")
+    services = build_core(Settings(database_url=database_url, jobs_paths=(JOBS,)), db=db,
+                          policy=Policy.from_yaml(POLICY)).services
+    services.management.sync_jobs()
+    for job in services.listings.list_jobs():
+        services.management.set_job_enabled(job.slug, True)
+    approval_job = services.listings.get_job("testjobs.ApprovalJob")
+    pass_job = services.listings.get_job("testjobs.TestPass")
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     pending: list[str] = []

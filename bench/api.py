@@ -52,10 +52,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from bot.app import Core, build_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.domain.permissions import Actor, Policy  # noqa: E402
 from bot.server import build_app  # noqa: E402
-from bot.services import JobCatalog, ScheduleInput, Services  # noqa: E402
+from bot.services import ScheduleInput, Services  # noqa: E402
 from handlers.api import install  # noqa: E402
 from storage.db import Database, upgrade  # noqa: E402
 
@@ -165,9 +166,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(settings: Settings, services: Services) -> Iterator[str]:
+def serving(settings: Settings, core: Core) -> Iterator[str]:
     """The API under uvicorn in a thread on 127.0.0.1; yields its base URL."""
-    app = build_app(settings=settings, services=services, installers=(install,))
+    app = build_app(settings=settings, services=core.services, db=core.db, installers=(install,))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
                                            lifespan="on"))
@@ -216,7 +217,7 @@ def pending_requests(services: Services, count: int, *, start: datetime) -> list
     """Create ``count`` pending requests (``future``, a day ahead) and return their ids."""
     ids = []
     for n in range(count):
-        outcome = services.request_job(
+        outcome = services.requests.request_job(
             actor=REQUESTER, job=JOB, data={"device": f"core-{n}"},
             schedule=ScheduleInput(interval="future", name=f"reboot {n}", start_time=start + timedelta(seconds=n)),
         )
@@ -241,12 +242,13 @@ def measure(backend: str, *, iterations: int, postgres_url: str) -> list[Figure]
         (jobs / "benchjobs.py").write_text(JOBS_MODULE)
         with database(backend, postgres_url, workdir) as (url, db):
             settings = Settings(database_url=url, jobs_paths=(jobs,), time_zone="UTC")
-            services = Services(db=db, settings=settings, policy=Policy.from_yaml(POLICY), catalog=JobCatalog())
-            services.sync_jobs()
-            services.set_job_enabled(JOB, True)
-            job_id = services.get_job(JOB).id
-            requester = {"Authorization": f"Token {services.create_api_token(user_id=REQUESTER.user_id)}"}
-            approver = {"Authorization": f"Token {services.create_api_token(user_id=APPROVER.user_id)}"}
+            core = build_core(settings, db=db, policy=Policy.from_yaml(POLICY), migrate=False)
+            services = core.services
+            services.management.sync_jobs()
+            services.management.set_job_enabled(JOB, True)
+            job_id = services.listings.get_job(JOB).id
+            requester = {"Authorization": f"Token {services.tokens.create_api_token(user_id=REQUESTER.user_id)}"}
+            approver = {"Authorization": f"Token {services.tokens.create_api_token(user_id=APPROVER.user_id)}"}
             tomorrow = datetime.now(UTC) + timedelta(days=1)
             figures = []
 
@@ -256,7 +258,7 @@ def measure(backend: str, *, iterations: int, postgres_url: str) -> list[Figure]
                 print(f"  {backend:<10} {operation:<18} p50 {figures[-1].p50_ms:7.2f} ms  "
                       f"p95 {figures[-1].p95_ms:7.2f} ms", file=sys.stderr)
 
-            with serving(settings, services) as base, httpx.Client(base_url=base, timeout=30) as client:
+            with serving(settings, core) as base, httpx.Client(base_url=base, timeout=30) as client:
                 pending_requests(services, LISTED_ROWS, start=tomorrow)
                 settle(db)
                 listing = "/api/extras/scheduled-jobs/"

@@ -75,11 +75,11 @@ from typing import Any
 from sqlalchemy import create_engine, event, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from bot.app import build_services
+from bot.app import Core, build_core
 from bot.background import Background, Timings
 from bot.config import Settings
 from bot.scheduler import Dispatcher
-from bot.services import Services, utcnow
+from bot.services import utcnow
 from storage.models import JobResult, ScheduledJob
 from storage.repositories import Repositories
 
@@ -209,23 +209,23 @@ def reset_postgres_schema(url: str) -> None:
         engine.dispose()
 
 
-def open_jobgate(url: str, jobs_dir: Path, *, fresh: bool) -> tuple[Services, str, str]:
-    """The real services (migrated, jobs synced, the no-op job enabled); returns them, its job id and name."""
+def open_jobgate(url: str, jobs_dir: Path, *, fresh: bool) -> tuple[Core, str, str]:
+    """The real core (migrated, jobs synced, the no-op job enabled); returns them, its job id and name."""
     if fresh and url.startswith("postgresql"):
         reset_postgres_schema(url)
     settings = Settings(database_url=url, jobs_paths=(jobs_dir,), time_zone="UTC")
-    services = build_services(settings)
-    outcome = services.sync_jobs()
+    core = build_core(settings)
+    outcome = core.services.management.sync_jobs()
     if outcome.errors:
         raise RuntimeError(f"the no-op job did not load: {outcome.errors}")
-    job = services.set_job_enabled(NOOP_SLUG, True)
-    return services, job.id, job.name
+    job = core.services.management.set_job_enabled(NOOP_SLUG, True)
+    return core, job.id, job.name
 
 
 def scheduled_job_rows(
     job_id: str, due: Sequence[datetime], *, first_index: int = 0, interval: str | None = None
 ) -> list[dict[str, Any]]:
-    """Column values of active scheduled jobs, as ``Services.request_job`` stores them (no approval needed).
+    """Column values of active scheduled jobs, as ``Core.request_job`` stores them (no approval needed).
 
     The interval alternates ``future``/``hourly`` unless one is given; each starts at (and is next due at) its time.
     """
@@ -244,17 +244,17 @@ def scheduled_job_rows(
     return rows
 
 
-def bulk_insert(services: Services, rows: Sequence[dict[str, Any]], chunk: int = 5_000) -> float:
+def bulk_insert(core: Core, rows: Sequence[dict[str, Any]], chunk: int = 5_000) -> float:
     """Insert scheduled jobs in one transaction; returns the seconds it took."""
     started = time.perf_counter()
-    with services.db.engine.begin() as connection:
+    with core.db.engine.begin() as connection:
         for i in range(0, len(rows), chunk):
             connection.execute(insert(ScheduledJob), rows[i:i + chunk])
     return time.perf_counter() - started
 
 
-def started_count(services: Services, until: datetime | None = None) -> int:
-    with services.db.read() as session:
+def started_count(core: Core, until: datetime | None = None) -> int:
+    with core.db.read() as session:
         query = select(func.count()).select_from(JobResult).where(JobResult.started_at.is_not(None))
         if until is not None:
             query = query.where(JobResult.scheduled_for <= until)
@@ -270,9 +270,9 @@ class ResultRow:
     started_at: datetime | None
 
 
-def result_rows(services: Services) -> list[ResultRow]:
+def result_rows(core: Core) -> list[ResultRow]:
     """Every job result of a scheduled job."""
-    with services.db.read() as session:
+    with core.db.read() as session:
         found = session.execute(
             select(JobResult.id, JobResult.scheduled_job_id, JobResult.scheduled_for, JobResult.created_at,
                    JobResult.started_at).where(JobResult.scheduled_for.is_not(None))
@@ -280,9 +280,9 @@ def result_rows(services: Services) -> list[ResultRow]:
     return [ResultRow(r[0], r[1], r[2], r[3], r[4]) for r in found if r[2] is not None]
 
 
-def noop_starts(services: Services) -> list[tuple[str, float]]:
+def noop_starts(core: Core) -> list[tuple[str, float]]:
     """The no-op job's own record of when each run's ``run`` began (the class the runner instantiates)."""
-    found = services.catalog.get(NOOP_SLUG)
+    found = core.catalog.get(NOOP_SLUG)
     assert found is not None
     started: list[tuple[str, float]] = found.job_class.started  # type: ignore[attr-defined]
     return started
@@ -293,22 +293,22 @@ def ms(delta: timedelta) -> float:
 
 
 def lag_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
-    services, job_id, _ = open_jobgate(args.url, Path(args.workdir) / "jobs", fresh=True)
+    core, job_id, _ = open_jobgate(args.url, Path(args.workdir) / "jobs", fresh=True)
     t0 = time.time() + sizes.lead_s
     due = [at(t0 + o) for o in due_offsets(sizes.lag_due, sizes.lag_window_s)]
     later = [at(t0 + o) for o in later_offsets(sizes.lag_total - sizes.lag_due)]
-    insert_s = bulk_insert(services, scheduled_job_rows(job_id, due) + scheduled_job_rows(job_id, later,
+    insert_s = bulk_insert(core, scheduled_job_rows(job_id, due) + scheduled_job_rows(job_id, later,
                                                                                              first_index=len(due)))
-    background = Background(services, timings=Timings(workers=args.workers))
+    background = Background(core, timings=Timings(workers=args.workers))
     background.start()
     ready_margin = t0 - time.time()
     end = at(t0 + sizes.lag_window_s)
     sleep_until(t0 + sizes.lag_window_s + 0.5)
-    done = wait_until(lambda: started_count(services, end) >= sizes.lag_due, timeout=60, interval=0.25)
+    done = wait_until(lambda: started_count(core, end) >= sizes.lag_due, timeout=60, interval=0.25)
     background.stop()
-    rows = [r for r in result_rows(services) if r.scheduled_for <= end]
-    ran = dict(noop_starts(services))
-    services.db.dispose()
+    rows = [r for r in result_rows(core) if r.scheduled_for <= end]
+    ran = dict(noop_starts(core))
+    core.db.dispose()
     started = [ms(r.started_at - r.scheduled_for) for r in rows if r.started_at is not None]
     created = [ms(r.created_at - r.scheduled_for) for r in rows]
     function = [(ran[r.id] - r.scheduled_for.timestamp()) * 1000 for r in rows if r.id in ran]
@@ -324,11 +324,11 @@ def lag_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
 
 
 def burst_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
-    services, job_id, _ = open_jobgate(args.url, Path(args.workdir) / "jobs", fresh=True)
+    core, job_id, _ = open_jobgate(args.url, Path(args.workdir) / "jobs", fresh=True)
     t0 = time.time() + sizes.lead_s
     due = at(t0)
-    insert_s = bulk_insert(services, scheduled_job_rows(job_id, [due] * sizes.burst, interval="future"))
-    background = Background(services, timings=Timings(workers=args.workers))
+    insert_s = bulk_insert(core, scheduled_job_rows(job_id, [due] * sizes.burst, interval="future"))
+    background = Background(core, timings=Timings(workers=args.workers))
     loop = background.dispatch_loop
     assert loop is not None and loop.on_dispatched is not None
     dispatched: list[float] = []
@@ -342,11 +342,11 @@ def burst_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
     background.start()
     ready_margin = t0 - time.time()
     sleep_until(t0)
-    done = wait_until(lambda: started_count(services) >= sizes.burst, timeout=sizes.burst_timeout_s, interval=0.25)
+    done = wait_until(lambda: started_count(core) >= sizes.burst, timeout=sizes.burst_timeout_s, interval=0.25)
     background.stop()
-    results = result_rows(services)
-    ran = sorted(epoch - t0 for _, epoch in noop_starts(services))
-    services.db.dispose()
+    results = result_rows(core)
+    ran = sorted(epoch - t0 for _, epoch in noop_starts(core))
+    core.db.dispose()
     started = sorted((r.started_at - due).total_seconds() for r in results if r.started_at is not None)
     created = [(r.created_at - due).total_seconds() for r in results]
     return {
@@ -364,7 +364,7 @@ def burst_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
     }
 
 
-def capture_sql(services: Services, action: Callable[[Repositories], object]) -> list[tuple[str, Any]]:
+def capture_sql(core: Core, action: Callable[[Repositories], object]) -> list[tuple[str, Any]]:
     """The SELECT statements (with parameters) an action of the repositories sends, in order."""
     captured: list[tuple[str, Any]] = []
 
@@ -372,26 +372,26 @@ def capture_sql(services: Services, action: Callable[[Repositories], object]) ->
         if statement.lstrip().upper().startswith("SELECT"):  # not the BEGIN IMMEDIATE of SQLite's write transaction
             captured.append((statement, parameters))
 
-    event.listen(services.db.engine, "before_cursor_execute", before)
+    event.listen(core.db.engine, "before_cursor_execute", before)
     try:
-        with services.db.write() as session:
+        with core.db.write() as session:
             action(Repositories(session))
     finally:
-        event.remove(services.db.engine, "before_cursor_execute", before)
+        event.remove(core.db.engine, "before_cursor_execute", before)
     return captured
 
 
-def query_plans(services: Services) -> dict[str, list[str]]:
+def query_plans(core: Core) -> dict[str, list[str]]:
     """The plans of the dispatcher's two queries (lock the due rows; the earliest due time) as they are sent."""
     now = utcnow()
     plans: dict[str, list[str]] = {}
     statements = {
-        "lock_due": capture_sql(services, lambda r: r.scheduled_jobs.lock_due(now, limit=500))[0],
-        "earliest_due": capture_sql(services, lambda r: r.scheduled_jobs.earliest_due())[0],
+        "lock_due": capture_sql(core, lambda r: r.scheduled_jobs.lock_due(now, limit=500))[0],
+        "earliest_due": capture_sql(core, lambda r: r.scheduled_jobs.earliest_due())[0],
     }
     for name, (statement, parameters) in statements.items():
-        with services.db.engine.connect() as connection:
-            if services.db.is_sqlite:
+        with core.db.engine.connect() as connection:
+            if core.db.is_sqlite:
                 found = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
                 plans[name] = [str(row[-1]) for row in found]
             else:
@@ -402,8 +402,8 @@ def query_plans(services: Services) -> dict[str, list[str]]:
 
 
 def passes_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
-    services, job_id, _ = open_jobgate(args.url, Path(args.workdir) / "jobs", fresh=True)
-    dispatcher = Dispatcher(services.db, grace=services.settings.misfire_grace, clock=utcnow)
+    core, job_id, _ = open_jobgate(args.url, Path(args.workdir) / "jobs", fresh=True)
+    dispatcher = Dispatcher(core.db, grace=core.settings.misfire_grace, clock=utcnow)
     rng = random.Random(SEED + 2)
     base = time.time()
     offsets = later_offsets(sizes.big_total)
@@ -412,7 +412,7 @@ def passes_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
     figures: dict[str, Any] = {"totals": {}}
     for total in (sizes.small_total, sizes.big_total):
         rows = scheduled_job_rows(job_id, [at(base + o) for o in offsets[inserted:total]], first_index=inserted)
-        bulk_insert(services, rows)
+        bulk_insert(core, rows)
         hourly.extend(r["id"] for r in rows if r["interval"] == "hourly")
         inserted = total
         per_count: dict[str, Any] = {}
@@ -422,7 +422,7 @@ def passes_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
             for _ in range(sizes.repeats):
                 chosen = rng.sample(hourly, count)
                 due_at = utcnow() - timedelta(milliseconds=1)
-                with services.db.write() as session:
+                with core.db.write() as session:
                     for i in range(0, len(chosen), 500):
                         session.execute(update(ScheduledJob).where(ScheduledJob.id.in_(chosen[i:i + 500]))
                                         .values(next_run_at=due_at).execution_options(synchronize_session=False))
@@ -438,25 +438,25 @@ def passes_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
             per_count[str(count)] = {"dispatch_ms": statistics.median(dispatch_s) * 1000,
                                      "earliest_ms": statistics.median(earliest_s) * 1000}
         figures["totals"][str(total)] = per_count
-    figures["plans"] = query_plans(services)
+    figures["plans"] = query_plans(core)
     # The runs created here are history now: the start-up measurement on this database must not run them.
     now = utcnow()
-    with services.db.write() as session:
+    with core.db.write() as session:
         session.execute(update(JobResult).where(JobResult.status == "pending")
                         .values(status="completed", started_at=now, completed_at=now)
                         .execution_options(synchronize_session=False))
-    services.db.dispose()
+    core.db.dispose()
     return figures
 
 
 def startup_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
-    services, _, _ = open_jobgate(args.url, Path(args.workdir) / "jobs", fresh=False)
-    with services.db.read() as session:
+    core, _, _ = open_jobgate(args.url, Path(args.workdir) / "jobs", fresh=False)
+    with core.db.read() as session:
         active = int(session.scalar(select(func.count()).select_from(ScheduledJob).where(
             ScheduledJob.enabled, ScheduledJob.next_run_at.is_not(None))) or 0)
     rss_before = proc_status_mb("VmRSS")
     started = time.perf_counter()
-    background = Background(services, timings=Timings(workers=args.workers))
+    background = Background(core, timings=Timings(workers=args.workers))
     loop = background.dispatch_loop
     assert loop is not None
     rounds: list[float] = []
@@ -475,7 +475,7 @@ def startup_jobgate(args: argparse.Namespace, sizes: Sizes) -> dict[str, Any]:
     rss = proc_status_mb("VmRSS")
     hwm = proc_status_mb("VmHWM")
     background.stop()
-    services.db.dispose()
+    core.db.dispose()
     return {"active": active, "startup_s": startup_s, "exec_to_ready_s": ready_epoch - args.spawned_at,
             "rss_before_mb": rss_before, "rss_mb": rss, "hwm_mb": hwm}
 

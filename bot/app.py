@@ -1,4 +1,4 @@
-"""Wiring: settings in, a ready ``Services`` (and, with the server, the ASGI app) out.
+"""Wiring: settings in, the parts every jobgate process shares out (``Core``), and the use cases over them.
 
 This module may import anything; it is where the parts meet.
 """
@@ -6,11 +6,15 @@ This module may import anything; it is where the parts meet.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import Settings
 from bot.domain.permissions import Policy
-from bot.services import JobCatalog, Services, utcnow
+from bot.loops import Wakeups
+from bot.registry import JobCatalog
+from bot.services import ServiceDeps, Services, utcnow
+from bot.transient import SensitiveHandover
 from storage.db import Database, upgrade
 
 
@@ -23,24 +27,63 @@ def load_policy(settings: Settings) -> Policy:
     return Policy.load(settings.policy_file) if settings.policy_file else Policy.empty()
 
 
-def build_services(
+@dataclass(frozen=True)
+class Core:
+    """The parts of one jobgate process: its settings, the use cases' dependencies, and the use cases.
+
+    The background work (dispatcher, runner, notifier) and the edges take what they need from here explicitly.
+    """
+
+    settings: Settings
+    deps: ServiceDeps
+    services: Services
+
+    @property
+    def db(self) -> Database:
+        return self.deps.db
+
+    @property
+    def catalog(self) -> JobCatalog:
+        return self.deps.catalog
+
+    @property
+    def handover(self) -> SensitiveHandover:
+        return self.deps.handover
+
+    @property
+    def wakeups(self) -> Wakeups:
+        return self.deps.wakeups
+
+
+def build_core(
     settings: Settings,
     *,
     db: Database | None = None,
+    policy: Policy | None = None,
     clock: Callable[[], datetime] = utcnow,
     migrate: bool = True,
-) -> Services:
-    """Open the database, apply pending migrations, load the policy and discover jobs.
+) -> Core:
+    """Open the database, apply pending migrations, load the policy, and build the use cases.
+
+    Jobs are not discovered here: ``core.services.management.sync_jobs()`` does that.
 
     Args:
         settings: jobgate's settings.
         db: an already opened database (tests share one); opened from ``settings.database_url`` otherwise.
+        policy: the permissions policy; read from ``settings.policy_file`` otherwise.
         clock: where ``now`` comes from.
         migrate: apply pending migrations first.
     """
-    policy = load_policy(settings)
+    policy = policy if policy is not None else load_policy(settings)
     db = db or Database.from_url(settings.database_url)
     if migrate:
         upgrade(db.engine)
-    services = Services(db=db, settings=settings, policy=policy, catalog=JobCatalog(), clock=clock)
-    return services
+    deps = ServiceDeps(
+        db=db,
+        policy=policy,
+        catalog=JobCatalog(settings.jobs_paths),
+        clock=clock,
+        time_zone=settings.time_zone,
+        approval_channel=settings.approval_channel,
+    )
+    return Core(settings=settings, deps=deps, services=Services.over(deps))

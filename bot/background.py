@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -20,8 +20,10 @@ from bot.loops import WakeableLoop
 from bot.runner import DEFAULT_LEASE, Runner
 from bot.scheduler import Dispatcher, DispatchLoop
 from bot.server import Lifecycle
-from bot.services import Services
 from storage.notify import WakeupListener
+
+if TYPE_CHECKING:
+    from bot.app import Core
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,7 @@ class Background(Lifecycle):
     """Everything ``jobgate serve`` runs beside the HTTP server.
 
     Args:
-        services: the use cases (its database, catalog, runner id and in-memory hand-over are shared).
+        core: the process's parts (database, catalog, sensitive-data hand-over, wake-ups, settings).
         scheduler_enabled: False for a web-only replica: nothing runs on a clock, and the runner only takes the
             sensitive runs pinned to this process.
         notifier: delivers the outbox to Slack, when Slack is configured.
@@ -79,34 +81,36 @@ class Background(Lifecycle):
 
     def __init__(
         self,
-        services: Services,
+        core: Core,
         *,
         scheduler_enabled: bool = True,
         notifier: Notifier | None = None,
         timings: Timings | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.services = services
+        self.core = core
         self.scheduler_enabled = scheduler_enabled
         self.notifier = notifier
         self.timings = timings or Timings()
         t = self.timings
         self.runner = Runner(
-            services.db, services.catalog, owner=services.runner_id, transient=services.transient,
+            core.db, core.catalog, owner=core.handover.runner_id, transient=core.handover,
             workers=t.workers, lease=t.lease, clock=clock, on_finished=self._run_finished,
             pinned_only=not scheduler_enabled,
         )
         self.runner_loop = RunnerLoop(self.runner, poll=t.runner_poll)
         self.dispatch_loop: DispatchLoop | None = None
         if scheduler_enabled:
-            dispatcher = Dispatcher(services.db, grace=services.settings.misfire_grace, clock=clock)
+            dispatcher = Dispatcher(core.db, grace=core.settings.misfire_grace, clock=clock)
             self.dispatch_loop = DispatchLoop(dispatcher, poll=t.poll, on_dispatched=self.runner_loop.wake)
         self.listener: WakeupListener | None = None
-        if scheduler_enabled and services.db.is_postgresql:
-            self.listener = WakeupListener(services.settings.database_url, self._wake_all)
+        if scheduler_enabled and core.db.is_postgresql:
+            self.listener = WakeupListener(core.settings.database_url, self._wake_all)
         self.timer = BackgroundScheduler(executors={"default": ThreadPoolExecutor(3)}, timezone=UTC)
         self.started_at: datetime | None = None
-        services.add_due_listener(self._wake_all)
+        core.wakeups.add(self._wake_all)
+        if notifier is not None:
+            core.wakeups.add(notifier.wake)
 
     def _wake_all(self) -> None:
         if self.dispatch_loop is not None:

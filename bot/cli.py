@@ -16,11 +16,11 @@ from typing import NoReturn
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from bot.app import build_services
+from bot.app import build_core
 from bot.config import ConfigError, Settings
 from bot.domain.errors import DomainError, FieldErrors, NotFoundError
 from bot.domain.permissions import PolicyError
-from bot.services import USER_ID_PATTERN
+from bot.services.tokens import USER_ID_PATTERN
 from storage.db import Database, upgrade
 
 EXIT_USAGE = 2
@@ -116,28 +116,28 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if not USER_ID_PATTERN.fullmatch(args.user):
             raise FieldErrors({"user": [f"{args.user!r} is not a Slack user ID; expected e.g. U0123ABCD"]},
                               message=f"--user: {args.user!r} is not a Slack user ID; expected e.g. U0123ABCD")
-        services = build_services(settings)
-        print(services.create_api_token(user_id=args.user, description=args.description))
+        services = build_core(settings).services
+        print(services.tokens.create_api_token(user_id=args.user, description=args.description))
         return 0
     raise CommandError(f"unknown command {args.command!r}")  # pragma: no cover - argparse refuses it first
 
 
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:
-    services = build_services(settings)
-    outcome = services.sync_jobs()
+    services = build_core(settings).services
+    outcome = services.management.sync_jobs()
     for error in outcome.errors:
         print(f"jobgate: cannot load {error.module}: {error.error}", file=sys.stderr)
     if args.jobs_command in ("enable", "disable"):
         try:
-            job = services.set_job_enabled(args.job, args.jobs_command == "enable")
+            job = services.management.set_job_enabled(args.job, args.jobs_command == "enable")
         except NotFoundError:
             raise CommandError(f"job {args.job!r} not found; 'jobgate jobs list' shows the jobs") from None
         print(f"{'Enabled' if job.enabled else 'Disabled'} {job.slug} ({job.name}).")
-        reason = services.not_runnable_reason(job) if job.enabled else None
+        reason = services.management.not_runnable_reason(job) if job.enabled else None
         if reason:
             print(f"jobgate: warning: {job.slug} cannot run yet: {reason}", file=sys.stderr)
         return 0
-    jobs = services.list_jobs()
+    jobs = services.listings.list_jobs()
     if not jobs:
         where = ", ".join(str(p) for p in settings.jobs_paths) or "no JOBGATE_JOBS_PATH (and no ./jobs folder)"
         print(f"No jobs found ({where}).")
@@ -146,7 +146,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     for job in jobs:
         # The listing shows ENABLED in its own column; STATUS says what else stops the job.
         status = "not installed" if not job.installed else (
-            services.not_runnable_reason(replace(job, enabled=True)) or "ok")
+            services.management.not_runnable_reason(replace(job, enabled=True)) or "ok")
         rows.append((job.slug, job.name, _yes(job.enabled), _yes(job.approval_required),
                      _yes(job.has_sensitive_variables), status))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

@@ -66,3 +66,25 @@ class WakeableLoop:
                 log.exception("%s: round failed", self.name)
                 timeout = self.retry_after
             self._wake.wait(max(0.0, timeout))
+
+
+class Wakeups:
+    """Who to wake after a commit that may make work due sooner (the dispatcher, the runner, the notifier).
+
+    Services call it after such a commit; the background loops register themselves when they start. Thread-safe.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[], None]] = []
+
+    def add(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` after every such commit from now on."""
+        with self._lock:
+            self._listeners.append(listener)
+
+    def __call__(self) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener()

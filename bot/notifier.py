@@ -39,9 +39,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
 from bot.loops import WakeableLoop
-from bot.services import Services, utcnow
+from bot.services import utcnow
 from bot.slack import SlackDirectory, build_client
 from handlers import blocks
+from storage.db import Database
 from storage.models import OutboxEntry
 from storage.repositories import Repositories
 
@@ -84,18 +85,20 @@ class Notifier:
     """Delivers the outbox to Slack: :meth:`deliver_due` once (tests pass ``now``), or a background thread.
 
     Args:
-        services: the services (their database and clock).
+        db: the database holding the outbox.
         client: a Web API client without retry handlers: the notifier retries by itself, honouring ``Retry-After``.
         directory: resolves user-group handles; built on ``client`` by default.
+        default_time_zone: the zone of a user whose Slack zone is unknown (for the default directory).
         clock: where "now" comes from in the background thread.
         poll_interval: seconds between passes when there is nothing to send.
     """
 
-    def __init__(self, services: Services, client: WebClient, *, directory: SlackDirectory | None = None,
-                 clock: Callable[[], datetime] = utcnow, poll_interval: float = 0.5) -> None:
-        self.services = services
+    def __init__(self, db: Database, client: WebClient, *, directory: SlackDirectory | None = None,
+                 default_time_zone: str = "UTC", clock: Callable[[], datetime] = utcnow,
+                 poll_interval: float = 0.5) -> None:
+        self.db = db
         self.client = client
-        self.directory = directory or SlackDirectory(client, default_time_zone=services.settings.time_zone)
+        self.directory = directory or SlackDirectory(client, default_time_zone=default_time_zone)
         self.clock = clock
         self.poll_interval = poll_interval
         self._last_sent: dict[str, datetime] = {}
@@ -104,9 +107,9 @@ class Notifier:
         self._pass_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, services: Services) -> Notifier:
+    def from_settings(cls, settings: Settings, db: Database) -> Notifier:
         """A notifier with its own client on ``JOBGATE_SLACK_API_URL`` (no retry handlers: it retries itself)."""
-        return cls(services, build_client(settings, retries=False))
+        return cls(db, build_client(settings, retries=False), default_time_zone=settings.time_zone)
 
     # ------------------------------------------------------------------------------------------------ lifecycle
 
@@ -114,7 +117,6 @@ class Notifier:
         """Deliver in a background thread until :meth:`stop`; passes also run soon after :meth:`wake`."""
         if self._loop.running:
             return
-        self.services.add_due_listener(self.wake)
         self._loop.start()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -127,7 +129,7 @@ class Notifier:
 
     def pending(self) -> int:
         """How many entries wait to be delivered."""
-        with self.services.db.read() as session:
+        with self.db.read() as session:
             return Repositories(session).outbox.count_undelivered()
 
     def health(self) -> dict[str, Any]:
@@ -151,14 +153,14 @@ class Notifier:
         with self._pass_lock:
             if self._paused_until is not None and now < self._paused_until:
                 return 0
-            with self.services.db.write() as session:
+            with self.db.write() as session:
                 heads = Repositories(session).outbox.heads_due(now=now, limit=200)
             progressed = 0
             for entry in heads:
                 last = self._last_sent.get(entry.channel)
                 if last is not None and now - last < MIN_GAP:
                     continue
-                with self.services.db.write() as session:
+                with self.db.write() as session:
                     if not Repositories(session).outbox.claim(entry.id, now=now, lease_until=now + LEASE):
                         continue
                 try:
@@ -176,7 +178,7 @@ class Notifier:
                                 failure, backoff.total_seconds())
                     continue
                 except _Permanent as failure:
-                    with self.services.db.write() as session:
+                    with self.db.write() as session:
                         Repositories(session).outbox.mark_failed(entry.id, now=now, error=str(failure))
                     log.error("Outbox entry %s (%s to %s) given up: %s", entry.id, entry.kind, entry.channel, failure)
                     progressed += 1
@@ -186,11 +188,11 @@ class Notifier:
             return progressed
 
     def _release(self, entry: OutboxEntry, at: datetime, error: str) -> None:
-        with self.services.db.write() as session:
+        with self.db.write() as session:
             Repositories(session).outbox.retry_later(entry.id, next_attempt_at=at, error=error)
 
     def _record(self, entry: OutboxEntry, done: _Done, now: datetime) -> None:
-        with self.services.db.write() as session:
+        with self.db.write() as session:
             outbox = Repositories(session).outbox
             if done.state == "expanded":
                 outbox.expand(entry.id, children=done.children, now=now)
@@ -236,7 +238,7 @@ class Notifier:
         group = entry.channel.startswith("@")
         covered: set[str] = set()
         if group:  # members' messages not covered by an update of their own
-            with self.services.db.read() as session:
+            with self.db.read() as session:
                 covered = {str(e.channel) for e in Repositories(session).outbox.list_for("scheduled_job", record.id)
                            if e.kind == "approval_update"}
         for channel, message_channel, message_ts in self._approval_messages(record.id):
@@ -251,12 +253,12 @@ class Notifier:
 
     def _approval_messages(self, scheduled_job_id: str) -> list[tuple[str, str, str]]:
         """``(outbox channel, message channel, message ts)`` of every approval message posted for a request."""
-        with self.services.db.read() as session:
+        with self.db.read() as session:
             return [(str(e.channel), str(e.message_channel), str(e.message_ts)) for e in
                     Repositories(session).outbox.delivered("scheduled_job", scheduled_job_id, kind="approval_request")]
 
     def _run_finished(self, entry: OutboxEntry, payload: dict[str, Any]) -> _Done:
-        with self.services.db.read() as session:
+        with self.db.read() as session:
             result = Repositories(session).job_results.get(str(payload.get("job_result_id", "")))
         threads: list[tuple[str, str, str]] = []
         if result is not None and result.dry_run and result.scheduled_job_id and "thread_ts" not in payload:
@@ -284,7 +286,7 @@ class Notifier:
     # ----------------------------------------------------------------------------------------------- Slack I/O
 
     def _scheduled_job(self, payload: dict[str, Any]) -> Any:
-        with self.services.db.read() as session:
+        with self.db.read() as session:
             record = Repositories(session).scheduled_jobs.get(str(payload.get("scheduled_job_id", "")))
         if record is None:
             raise _Permanent(f"scheduled job {payload.get('scheduled_job_id')} not found")

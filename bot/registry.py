@@ -328,3 +328,35 @@ def discover(paths: Sequence[Path], *, entry_points: bool = True) -> Discovery:
         else:
             jobs[item.slug] = item
     return Discovery(jobs=dict(sorted(jobs.items())), errors=errors)
+
+
+class JobCatalog:
+    """The job classes this process can run: the last discovery on its paths. Thread-safe to read and reload.
+
+    Args:
+        paths: directories of job modules (``JOBGATE_JOBS_PATH``).
+        entry_points: also load the ``jobgate.jobs`` entry points.
+    """
+
+    def __init__(self, paths: Sequence[Path] = (), *, entry_points: bool = True) -> None:
+        self.paths = tuple(paths)
+        self.entry_points = entry_points
+        self._lock = threading.Lock()
+        self._discovery = Discovery(jobs={}, errors=[])
+
+    @property
+    def discovery(self) -> Discovery:
+        """The last discovery (empty before the first :meth:`reload`)."""
+        with self._lock:
+            return self._discovery
+
+    def reload(self) -> Discovery:
+        """Discover the jobs again (see :func:`discover`) and keep the result."""
+        found = discover(self.paths, entry_points=self.entry_points)
+        with self._lock:
+            self._discovery = found
+        return found
+
+    def get(self, slug: str) -> DiscoveredJob | None:
+        """The job class with this slug, if the last discovery found it."""
+        return self.discovery.jobs.get(slug)

@@ -22,8 +22,8 @@ from typing import Any
 
 from bot.domain.results import JobResultStatus
 from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded
-from bot.services import JobCatalog
-from bot.transient import TransientData
+from bot.registry import JobCatalog
+from bot.transient import SensitiveHandover
 from storage.db import Database
 from storage.repositories import ClaimedJobResult, Repositories
 
@@ -61,7 +61,7 @@ class Runner:
     Args:
         db: the database.
         catalog: the job classes this process can run.
-        owner: this runner's identity (``Services.runner_id``: runs of sensitive jobs are pinned to it).
+        owner: this runner's identity (``SensitiveHandover.runner_id``: runs of sensitive jobs are pinned to it).
         transient: where the data of sensitive runs waits in memory.
         workers: how many jobs run at once.
         lease: how long a claim lasts without a heartbeat.
@@ -76,7 +76,7 @@ class Runner:
         catalog: JobCatalog,
         *,
         owner: str,
-        transient: TransientData,
+        transient: SensitiveHandover,
         workers: int = 8,
         lease: timedelta = DEFAULT_LEASE,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

@@ -11,7 +11,7 @@ import signal
 
 import uvicorn
 
-from bot.app import build_services
+from bot.app import build_core
 from bot.background import Background, Timings
 from bot.config import ConfigError, Settings
 from bot.server import Installer, build_app
@@ -33,11 +33,12 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
         raise ConfigError("--socket-mode needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
     if socket_mode and not settings.slack_bot_token:
         raise ConfigError("--socket-mode needs SLACK_BOT_TOKEN (the bot token, xoxb-...)")
-    services = build_services(settings)
-    outcome = services.sync_jobs()
+    core = build_core(settings)
+    services = core.services
+    outcome = services.management.sync_jobs()
     for error in outcome.errors:
         log.error("cannot load %s: %s", error.module, error.error)
-    jobs = services.list_jobs()
+    jobs = services.listings.list_jobs()
     log.info("%d jobs found, %d enabled", sum(j.installed for j in jobs), sum(j.enabled and j.installed for j in jobs))
 
     installers: list[Installer] = _api_installers()
@@ -51,7 +52,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
 
         bolt_app = build_bolt_app(settings, services)
         if scheduler_enabled:  # one notifier per scheduling replica; web-only replicas leave delivery to them
-            notifier = Notifier.from_settings(settings, services)
+            notifier = Notifier.from_settings(settings, core.db)
         if socket_mode:
             assert settings.slack_app_token is not None
             socket_handler = run_socket_mode(bolt_app, settings.slack_app_token)
@@ -64,12 +65,13 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
                     "(the REST API, the scheduler and the runner work without them)")
 
     background = Background(
-        services,
+        core,
         scheduler_enabled=scheduler_enabled,
         notifier=notifier,
         timings=Timings(workers=settings.workers, shutdown_grace=settings.shutdown_grace),
     )
-    app = build_app(settings=settings, services=services, lifecycle=background, installers=tuple(installers),
+    app = build_app(settings=settings, services=services, db=core.db, lifecycle=background,
+                    installers=tuple(installers),
                     slack_mode=slack_mode)
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False,

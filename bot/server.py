@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from bot.config import Settings
 from bot.services import Services
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def build_app(
     *,
     settings: Settings,
     services: Services,
+    db: Database,
     lifecycle: Lifecycle | None = None,
     installers: tuple[Installer, ...] = (),
     slack_mode: str | None = None,
@@ -50,6 +52,7 @@ def build_app(
     Args:
         settings: jobgate's settings.
         services: the use cases.
+        db: the database (for ``/healthz``).
         lifecycle: background work started and stopped with the app (scheduler, runner, notifier).
         installers: functions that add routes (the REST API, Slack) to the app.
         slack_mode: how Slack reaches jobgate ("http" or "socket"), or None when it is not connected.
@@ -79,7 +82,7 @@ def build_app(
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> JSONResponse:
         """Database, scheduler, runner and Slack state; 503 when the database cannot be reached."""
-        database = _database_health(services)
+        database = _database_health(db)
         report = {
             "status": "ok" if database["ok"] else "unavailable",
             "database": database,
@@ -93,10 +96,10 @@ def build_app(
     return app
 
 
-def _database_health(services: Services) -> dict[str, Any]:
+def _database_health(db: Database) -> dict[str, Any]:
     try:
-        with services.db.engine.connect() as connection:
+        with db.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure to reach the database is reported, not raised
-        return {"ok": False, "backend": services.db.engine.dialect.name, "error": type(exc).__name__}
-    return {"ok": True, "backend": services.db.engine.dialect.name}
+        return {"ok": False, "backend": db.engine.dialect.name, "error": type(exc).__name__}
+    return {"ok": True, "backend": db.engine.dialect.name}

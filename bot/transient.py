@@ -18,10 +18,15 @@ def new_runner_id() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-class TransientData:
-    """A thread-safe, in-memory hand-over of data from the request to the runner, by job result id."""
+class SensitiveHandover:
+    """A thread-safe, in-memory hand-over of sensitive data from the request to this process's runner.
 
-    def __init__(self) -> None:
+    Args:
+        runner_id: this process's runner identity; runs of jobs with sensitive variables are pinned to it.
+    """
+
+    def __init__(self, runner_id: str | None = None) -> None:
+        self.runner_id = runner_id or new_runner_id()
         self._lock = threading.Lock()
         self._data: dict[str, dict[str, Any]] = {}
 
@@ -42,4 +47,4 @@ class TransientData:
             return len(self._data)
 
     def __repr__(self) -> str:  # never show the values
-        return f"TransientData({len(self)} pending)"
+        return f"SensitiveHandover({self.runner_id}, {len(self)} pending)"

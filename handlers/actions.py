@@ -21,6 +21,7 @@ from bot.domain.errors import DomainError, PastDueError
 from bot.services import Services
 from handlers import blocks, ids
 from handlers.blocks import Message
+from handlers.home import publish_home
 from handlers.payloads import parse_action_value, parse_private_metadata, parse_selected_interval
 
 log = logging.getLogger(__name__)
@@ -139,8 +140,8 @@ def handle_approve_button(ack: Ack, body: dict[str, Any], context: BoltContext, 
     ack()
     scheduled_job_id = parse_action_value(body)
     try:
-        record = services.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                scheduled_job_id=scheduled_job_id)
+        record = services.decisions.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
+                                                          scheduled_job_id=scheduled_job_id)
     except PastDueError:
         client.views_open(trigger_id=body["trigger_id"], view=blocks.build_past_due_modal(scheduled_job_id))
         return
@@ -153,8 +154,8 @@ def handle_approve_confirmed_button(ack: Ack, body: dict[str, Any], context: Bol
                                     respond: Respond | None, services: Services, directory: Directory) -> None:
     """Approve a request that was past due when drawn: Slack's confirm dialog was accepted, so approve anyway."""
     ack()
-    record = services.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                            scheduled_job_id=parse_action_value(body), force=True)
+    record = services.decisions.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
+                                                      scheduled_job_id=parse_action_value(body), force=True)
     reply_privately(body=body, client=client, respond=respond,
                     message=blocks.build_decision_notice(record, verb="approved"))
 
@@ -164,7 +165,7 @@ def handle_deny_button(ack: Ack, body: dict[str, Any], context: BoltContext, cli
                        respond: Respond | None, services: Services, directory: Directory) -> None:
     """Ask for an optional reason in a modal; the denial happens when it is submitted."""
     ack()
-    record = services.get_scheduled_job(directory.actor(context.user_id or ""), parse_action_value(body))
+    record = services.listings.get_scheduled_job(directory.actor(context.user_id or ""), parse_action_value(body))
     client.views_open(trigger_id=body["trigger_id"], view=blocks.build_deny_modal(record))
 
 
@@ -173,8 +174,8 @@ def handle_dry_run_button(ack: Ack, body: dict[str, Any], context: BoltContext, 
                           respond: Respond | None, services: Services, directory: Directory) -> None:
     """Run the request's job now with commit off; its result goes into the approval message's thread."""
     ack()
-    result = services.dry_run_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                            scheduled_job_id=parse_action_value(body))
+    result = services.decisions.dry_run_scheduled_job(actor=directory.actor(context.user_id or ""),
+                                                      scheduled_job_id=parse_action_value(body))
     text = (f"🧪 Dry run of {blocks.job_label(result.job)} started (result `{result.id}`); its result and log go "
             "into the request's thread.")
     reply_privately(body=body, client=client, respond=respond, message=blocks.build_notice(text))
@@ -187,7 +188,8 @@ def handle_schedule_type_select(ack: Ack, body: dict[str, Any], context: BoltCon
     ack()
     interval = parse_selected_interval(body)
     view = body["view"]
-    job = services.get_job(str(parse_private_metadata(view).get("job", "")), directory.actor(context.user_id or ""))
+    job = services.listings.get_job(str(parse_private_metadata(view).get("job", "")),
+                                    directory.actor(context.user_id or ""))
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=blocks.build_run_modal(job, interval=interval))
 
 
@@ -196,8 +198,4 @@ def handle_home_refresh_button(ack: Ack, body: dict[str, Any], context: BoltCont
                                services: Services, directory: Directory) -> None:
     """Redraw the Home tab."""
     ack()
-    user_id = context.user_id or ""
-    home = services.get_home(directory.actor(user_id))
-    client.views_publish(user_id=user_id, view=blocks.build_home(
-        my_requests=home.my_requests, to_approve=home.to_approve, upcoming=home.upcoming, results=home.results,
-        now=services.clock()))
+    publish_home(client, services, directory.actor(context.user_id or ""))

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.config import Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import DomainError, FieldErrors, InvalidDataError, InvalidScheduleError, PermissionDeniedError
 from bot.domain.permissions import Actor
@@ -123,7 +124,7 @@ class Caller:
         Raises:
             PermissionDeniedError: the token is unknown, expired or revoked (``Invalid token.``).
         """
-        actor = self.services.authenticate_token(self.token)
+        actor = self.services.tokens.authenticate_token(self.token)
         if actor is None:
             raise PermissionDeniedError(INVALID_TOKEN_MESSAGE)
         return actor
@@ -141,13 +142,14 @@ class Caller:
 async def read_caller(request: Request, authorization: Annotated[str | None, Depends(_token_header)]) -> Caller:
     """The caller's token and rendering preferences; 403 with DRF's messages when there is no usable token."""
     services: Services = request.app.state.api_services
+    settings: Settings = request.app.state.settings
     return Caller(
         token=parse_token(authorization),
         services=services,
         api_root=f"{request.base_url}{API_PREFIX.strip('/')}/",
         url=str(request.url),
         indent=parse_indent(request.headers.get("accept")),
-        default_time_zone=services.settings.time_zone,
+        default_time_zone=settings.time_zone,
     )
 
 
@@ -193,7 +195,7 @@ def list_jobs(caller: ApiCaller, limit: Limit = None, offset: Offset = None) -> 
     """Jobs the caller may see (installed, and not hidden unless the caller is an admin)."""
     actor = caller.authenticate()
     page = parse_page(limit, offset)
-    jobs = caller.services.list_jobs(actor)
+    jobs = caller.services.listings.list_jobs(actor)
     return caller.render(build_job_list(jobs, url=caller.url, limit=page.limit, offset=page.offset,
                                         api_root=caller.api_root))
 
@@ -201,7 +203,7 @@ def list_jobs(caller: ApiCaller, limit: Limit = None, offset: Offset = None) -> 
 def get_job(id: str, caller: ApiCaller) -> Response:
     """One job, by UUID, slug or name."""
     actor = caller.authenticate()
-    job = caller.services.get_job(parse_ident(id, not_found=f"Job {id!r} not found."), actor)
+    job = caller.services.listings.get_job(parse_ident(id, not_found=f"Job {id!r} not found."), actor)
     return caller.render(build_job(job, api_root=caller.api_root))
 
 
@@ -209,7 +211,7 @@ def run_job(id: str, caller: ApiCaller, body: RawBody) -> Response:
     """Run a job now, schedule it, or request approval for it; 201 with the schedule or the job result."""
     actor = caller.authenticate()
     request = parse_run_request(parse_json(body), default_time_zone=caller.default_time_zone)
-    outcome = caller.services.request_job(
+    outcome = caller.services.requests.request_job(
         actor=actor, job=parse_ident(id, not_found=f"Job {id!r} not found."), data=request.data,
         commit=request.commit, schedule=request.schedule,
     )
@@ -224,7 +226,7 @@ def list_scheduled_jobs(caller: ApiCaller, job: JobFilter = None,
     """Pending and active scheduled jobs the caller may see; ``?approval_state=pending`` is the approval queue."""
     actor = caller.authenticate()
     page = parse_page(limit, offset)
-    found = caller.services.list_scheduled_jobs(
+    found = caller.services.listings.list_scheduled_jobs(
         actor, job=parse_filter(job, "job"), approval_state=parse_filter(approval_state, "approval_state"),
         limit=page.limit, offset=page.offset,
     )
@@ -235,30 +237,30 @@ def list_scheduled_jobs(caller: ApiCaller, job: JobFilter = None,
 def get_scheduled_job(id: str, caller: ApiCaller) -> Response:
     """One scheduled job, also a denied, cancelled or finished one."""
     actor = caller.authenticate()
-    record = caller.services.get_scheduled_job(actor, id)
+    record = caller.services.listings.get_scheduled_job(actor, id)
     return caller.render(build_scheduled_job(record, api_root=caller.api_root))
 
 
 def approve_scheduled_job(id: str, caller: ApiCaller, force: Force = None) -> Response:
     """Approve a pending request; a `future` request past its start time needs `force`."""
     actor = caller.authenticate()
-    record = caller.services.approve_scheduled_job(actor=actor, scheduled_job_id=id,
-                                                   force=parse_flag(force, "force"))
+    record = caller.services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=id,
+                                                             force=parse_flag(force, "force"))
     return caller.render(build_scheduled_job(record, api_root=caller.api_root))
 
 
 def deny_scheduled_job(id: str, caller: ApiCaller, body: RawBody) -> Response:
     """Deny a pending request (or withdraw one's own); it is kept as `denied`, with the optional reason."""
     actor = caller.authenticate()
-    record = caller.services.deny_scheduled_job(actor=actor, scheduled_job_id=id,
-                                                reason=parse_deny_reason(parse_json(body)))
+    record = caller.services.decisions.deny_scheduled_job(actor=actor, scheduled_job_id=id,
+                                                          reason=parse_deny_reason(parse_json(body)))
     return caller.render(build_scheduled_job(record, api_root=caller.api_root))
 
 
 def dry_run_scheduled_job(id: str, caller: ApiCaller) -> Response:
     """Run a pending request's job now with `commit=false`; the request stays pending."""
     actor = caller.authenticate()
-    result = caller.services.dry_run_scheduled_job(actor=actor, scheduled_job_id=id)
+    result = caller.services.decisions.dry_run_scheduled_job(actor=actor, scheduled_job_id=id)
     return caller.render(build_job_result(result, api_root=caller.api_root))
 
 
@@ -267,8 +269,8 @@ def list_job_results(caller: ApiCaller, job: JobFilter = None, limit: Limit = No
     """Job results the caller may see, newest first, with their logs."""
     actor = caller.authenticate()
     page = parse_page(limit, offset)
-    found = caller.services.list_job_results(actor, job=parse_filter(job, "job"), limit=page.limit,
-                                             offset=page.offset)
+    found = caller.services.listings.list_job_results(actor, job=parse_filter(job, "job"), limit=page.limit,
+                                                      offset=page.offset)
     return caller.render(build_job_result_list(found, url=caller.url, limit=page.limit, offset=page.offset,
                                                api_root=caller.api_root))
 
@@ -276,7 +278,7 @@ def list_job_results(caller: ApiCaller, job: JobFilter = None, limit: Limit = No
 def get_job_result(id: str, caller: ApiCaller) -> Response:
     """One job result with its log."""
     actor = caller.authenticate()
-    result = caller.services.get_job_result(actor, id)
+    result = caller.services.listings.get_job_result(actor, id)
     return caller.render(build_job_result(result, api_root=caller.api_root))
 
 

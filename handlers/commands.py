@@ -42,7 +42,7 @@ def handle_job_command(ack: Ack, body: dict[str, Any], command: dict[str, Any], 
     user_id = str(command["user_id"])
     actor = directory.actor(user_id)
     if parsed.run is not None and parsed.run.opens_modal:
-        job = services.get_job(parsed.run.job, actor)
+        job = services.listings.get_job(parsed.run.job, actor)
         client.views_open(trigger_id=command["trigger_id"], view=blocks.build_run_modal(job))
         directory.time_zone(user_id)  # warm the cache for the submission, which must answer within 3 s
         return
@@ -54,7 +54,7 @@ Subcommand = Callable[[Command, Actor, Services, Callable[[], str]], Message]
 
 
 def _list(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    return blocks.build_job_list(services.list_jobs(actor))
+    return blocks.build_job_list(services.listings.list_jobs(actor))
 
 
 def schedule_input(run: RunArgs, time_zone: str, now: datetime) -> ScheduleInput | None:
@@ -73,28 +73,30 @@ def _run(parsed: Command, actor: Actor, services: Services, zone: Callable[[], s
     assert parsed.run is not None
     run = parsed.run
     time_zone = zone()
-    outcome = services.request_job(actor=actor, job=run.job, data=dict(run.data), commit=not run.dry_run,
-                                   schedule=schedule_input(run, time_zone, services.clock()), time_zone=time_zone)
+    outcome = services.requests.request_job(actor=actor, job=run.job, data=dict(run.data), commit=not run.dry_run,
+                                            schedule=schedule_input(run, time_zone,
+                                                                    services.clock()), time_zone=time_zone)
     return blocks.build_run_outcome(scheduled_job=outcome.scheduled_job, job_result=outcome.job_result,
                                     now=services.clock())
 
 
 def _queue(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    return blocks.build_queue(services.list_approval_queue(actor, limit=20), now=services.clock())
+    return blocks.build_queue(services.listings.list_approval_queue(actor, limit=20), now=services.clock())
 
 
 def _scheduled(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    return blocks.build_scheduled_list(services.list_scheduled_jobs(actor, limit=30), now=services.clock())
+    return blocks.build_scheduled_list(services.listings.list_scheduled_jobs(actor, limit=30), now=services.clock())
 
 
 def _results(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    return blocks.build_results_list(services.list_job_results(actor, job=parsed.target, limit=20))
+    return blocks.build_results_list(services.listings.list_job_results(actor, job=parsed.target, limit=20))
 
 
 def _approve(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     assert parsed.target is not None
     try:
-        record = services.approve_scheduled_job(actor=actor, scheduled_job_id=parsed.target, force=parsed.force)
+        record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=parsed.target,
+                                                          force=parsed.force)
     except PastDueError:
         return blocks.build_notice(f"⚠️ The start time of `{parsed.target}` has passed. To approve it and run it at "
                                    f"once, use `/jobs approve {parsed.target} --force`.")
@@ -103,31 +105,34 @@ def _approve(parsed: Command, actor: Actor, services: Services, _zone: Callable[
 
 def _deny(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     assert parsed.target is not None
-    record = services.deny_scheduled_job(actor=actor, scheduled_job_id=parsed.target, reason=parsed.reason)
+    record = services.decisions.deny_scheduled_job(actor=actor, scheduled_job_id=parsed.target, reason=parsed.reason)
     return blocks.build_decision_notice(record, verb="withdrew" if record.user_id == actor.user_id else "denied")
 
 
 def _dry_run(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     assert parsed.target is not None
-    result = services.dry_run_scheduled_job(actor=actor, scheduled_job_id=parsed.target)
+    result = services.decisions.dry_run_scheduled_job(actor=actor, scheduled_job_id=parsed.target)
     return blocks.build_run_outcome(scheduled_job=None, job_result=result, now=services.clock())
 
 
 def _cancel(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     assert parsed.target is not None
-    return blocks.build_decision_notice(services.cancel_scheduled_job(actor=actor, scheduled_job_id=parsed.target),
+    return blocks.build_decision_notice(services.management.cancel_scheduled_job(actor=actor,
+                                                                                 scheduled_job_id=parsed.target),
                                         verb="cancelled")
 
 
 def _pause(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     assert parsed.target is not None
-    return blocks.build_decision_notice(services.pause_scheduled_job(actor=actor, scheduled_job_id=parsed.target),
+    return blocks.build_decision_notice(services.management.pause_scheduled_job(actor=actor,
+                                                                                scheduled_job_id=parsed.target),
                                         verb="paused")
 
 
 def _resume(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     assert parsed.target is not None
-    return blocks.build_decision_notice(services.resume_scheduled_job(actor=actor, scheduled_job_id=parsed.target),
+    return blocks.build_decision_notice(services.management.resume_scheduled_job(actor=actor,
+                                                                                 scheduled_job_id=parsed.target),
                                         verb="resumed")
 
 

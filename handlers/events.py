@@ -11,8 +11,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.services import Services
-from handlers import blocks
 from handlers.actions import Directory
+from handlers.home import publish_home
 
 
 def register(app: App) -> None:
@@ -26,7 +26,5 @@ def handle_app_home_opened(event: dict[str, Any], client: WebClient, services: S
     if event.get("tab", "home") != "home":
         return
     user_id = str(event["user"])
-    home = services.get_home(directory.actor(user_id))
-    client.views_publish(user_id=user_id, view=blocks.build_home(
-        my_requests=home.my_requests, to_approve=home.to_approve, upcoming=home.upcoming, results=home.results,
-        now=services.clock()))
+    publish_home(client, services, directory.actor(user_id))
+

@@ -49,9 +49,10 @@ def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltC
         submitted = parse_run_submission(view)
         time_zone = directory.time_zone(user_id)
         job_name = str(parse_private_metadata(view).get("job_name") or "")
-        outcome = services.request_job(actor=directory.actor(user_id), job=submitted.job_id, data=submitted.data,
-                                       schedule=_schedule(submitted, job_name=job_name, time_zone=time_zone),
-                                       time_zone=time_zone)
+        outcome = services.requests.request_job(actor=directory.actor(user_id), job=submitted.job_id,
+                                                data=submitted.data,
+                                                schedule=_schedule(submitted, job_name=job_name, time_zone=time_zone),
+                                                time_zone=time_zone)
     except DomainError as error:
         ack(response_action="errors", errors=block_errors(error, blocks.input_block_ids(view)))
         return
@@ -65,8 +66,8 @@ def handle_deny_reason_submission(ack: Ack, view: dict[str, Any], context: BoltC
     """Deny the request with the reason given (or none); a refusal is shown on the reason field."""
     try:
         scheduled_job_id, reason = parse_deny_submission(view)
-        record = services.deny_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                             scheduled_job_id=scheduled_job_id, reason=reason)
+        record = services.decisions.deny_scheduled_job(actor=directory.actor(context.user_id or ""),
+                                                       scheduled_job_id=scheduled_job_id, reason=reason)
     except DomainError as error:
         ack(response_action="errors", errors=block_errors(error, {ids.DENY_REASON_BLOCK}))
         return
@@ -78,8 +79,8 @@ def handle_past_due_confirmation(ack: Ack, view: dict[str, Any], context: BoltCo
                                  directory: Directory) -> None:
     """Approve a past-due request after explicit confirmation: it runs at once."""
     try:
-        record = services.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                scheduled_job_id=parse_confirm_submission(view), force=True)
+        record = services.decisions.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
+                                                          scheduled_job_id=parse_confirm_submission(view), force=True)
     except DomainError as error:
         ack(response_action="update", view=blocks.build_notice_modal("Not approved",
                                                                      blocks.build_refusal(error)["text"]))

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from bot.app import Core, build_core
 from bot.config import Settings
 from bot.domain.permissions import Actor, Policy
-from bot.services import JobCatalog, Services
+from bot.services import Services
 from storage.db import Database, upgrade
 from storage.models import Base
 
@@ -128,11 +129,23 @@ def policy() -> Policy:
     return Policy.from_yaml(POLICY_YAML, source="test policy")
 
 
+def build_test_core(database: Database, settings: Settings, policy: Policy, *,
+                    clock: Callable[[], datetime] = lambda: NOW) -> Core:
+    """The real parts over the test database, with the test jobs synced and all of them enabled."""
+    core = build_core(settings, db=database, policy=policy, clock=clock, migrate=False)
+    core.services.management.sync_jobs(now=NOW)
+    for job in core.services.listings.list_jobs():
+        core.services.management.set_job_enabled(job.slug, True, now=NOW)
+    return core
+
+
 @pytest.fixture
-def services(database: Database, settings: Settings, policy: Policy) -> Services:
+def core(database: Database, settings: Settings, policy: Policy) -> Core:
+    """The real parts of a jobgate process over the test database (test jobs synced and enabled)."""
+    return build_test_core(database, settings, policy)
+
+
+@pytest.fixture
+def services(core: Core) -> Services:
     """The real services over the test database, with the test jobs synced and all of them enabled."""
-    svc = Services(db=database, settings=settings, policy=policy, catalog=JobCatalog(), clock=lambda: NOW)
-    svc.sync_jobs(now=NOW)
-    for job in svc.list_jobs():
-        svc.set_job_enabled(job.slug, True, now=NOW)
-    return svc
+    return core.services

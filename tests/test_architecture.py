@@ -13,7 +13,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "bot/domain": ("slack_bolt", "slack_sdk", "sqlalchemy", "storage", "handlers", "bot.services", "bot.app",
                    "fastapi", "starlette", "alembic"),
     "storage": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
-    "bot/services.py": ("slack_bolt", "slack_sdk", "handlers", "sqlalchemy", "fastapi", "starlette"),
+    "bot/services": ("slack_bolt", "slack_sdk", "handlers", "sqlalchemy", "fastapi", "starlette"),
     "bot/scheduler.py": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
     "bot/runner.py": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
     "handlers": ("sqlalchemy", "storage"),

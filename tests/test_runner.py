@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
+from bot.app import Core
 from bot.domain.results import JobResultStatus
 from bot.runner import INTERRUPTED, Runner
 from bot.scheduler import Dispatcher
@@ -18,13 +19,13 @@ from storage.repositories import Repositories
 from tests.conftest import ALICE, APPROVER, NOW
 
 
-def runner(services: Services, *, owner: str | None = None, lease: timedelta = timedelta(seconds=60)) -> Runner:
-    return Runner(services.db, services.catalog, owner=owner or services.runner_id, transient=services.transient,
-                  lease=lease, clock=services.clock)
+def runner(core: Core, *, owner: str | None = None, lease: timedelta = timedelta(seconds=60)) -> Runner:
+    return Runner(core.db, core.catalog, owner=owner or core.handover.runner_id, transient=core.handover,
+                  lease=lease, clock=core.services.clock)
 
 
 def run_now(services: Services, job: str, data: dict[str, object] | None = None, *, commit: bool = True) -> str:
-    outcome = services.request_job(actor=ALICE, job=job, data=data, commit=commit, now=NOW)
+    outcome = services.requests.request_job(actor=ALICE, job=job, data=data, commit=commit, now=NOW)
     assert outcome.job_result is not None
     return outcome.job_result.id
 
@@ -39,30 +40,30 @@ def wait_until(predicate: object, timeout: float = 10.0) -> None:
     raise AssertionError("condition not reached in time")
 
 
-def test_a_run_completes_with_its_log_and_tells_the_requester(services: Services) -> None:
+def test_a_run_completes_with_its_log_and_tells_the_requester(core: Core, services: Services) -> None:
     result_id = run_now(services, "testjobs.APITestJob", {"var1": "x", "var2": 1, "var3": False, "var4": "role-a"})
-    outcomes = runner(services).run_pending(now=NOW)
+    outcomes = runner(core).run_pending(now=NOW)
     assert [(o.job_result_id, o.status, o.recorded) for o in outcomes] == [
         (result_id, JobResultStatus.COMPLETED, True)
     ]
-    result = services.get_job_result(ALICE, result_id)
+    result = services.listings.get_job_result(ALICE, result_id)
     assert result.status is JobResultStatus.COMPLETED and result.completed_at == NOW
     assert [(e.level, e.message) for e in result.log] == [("info", "var1=x commit=True"), ("success", "done")]
-    with services.db.read() as session:
+    with core.db.read() as session:
         sent = [(e.kind, e.channel, e.payload) for e in session.scalars(select(OutboxEntry))]
     assert sent == [("run_finished", "UALICE", {"job_result_id": result_id})]
 
 
-def test_a_job_that_logs_a_failure_ends_failed(services: Services) -> None:
+def test_a_job_that_logs_a_failure_ends_failed(core: Core, services: Services) -> None:
     result_id = run_now(services, "testjobs.TestFail")
-    runner(services).run_pending(now=NOW)
-    assert services.get_job_result(ALICE, result_id).status is JobResultStatus.FAILED
+    runner(core).run_pending(now=NOW)
+    assert services.listings.get_job_result(ALICE, result_id).status is JobResultStatus.FAILED
 
 
-def test_an_exception_is_logged_with_its_traceback_and_the_run_fails(services: Services) -> None:
+def test_an_exception_is_logged_with_its_traceback_and_the_run_fails(core: Core, services: Services) -> None:
     result_id = run_now(services, "runjobs.RaisingJob")
-    runner(services).run_pending(now=NOW)
-    result = services.get_job_result(ALICE, result_id)
+    runner(core).run_pending(now=NOW)
+    result = services.listings.get_job_result(ALICE, result_id)
     assert result.status is JobResultStatus.FAILED
     assert result.log[0].message == "about to fail"
     assert result.log[1].level == "failure"
@@ -70,139 +71,142 @@ def test_an_exception_is_logged_with_its_traceback_and_the_run_fails(services: S
     assert "Traceback (most recent call last)" in result.log[1].message
 
 
-def test_a_dry_run_passes_commit_false(services: Services) -> None:
+def test_a_dry_run_passes_commit_false(core: Core, services: Services) -> None:
     result_id = run_now(services, "testjobs.ApprovalJob", commit=False)
-    runner(services).run_pending(now=NOW)
-    result = services.get_job_result(ALICE, result_id)
+    runner(core).run_pending(now=NOW)
+    result = services.listings.get_job_result(ALICE, result_id)
     assert result.dry_run and result.log[0].message == "device=core-1 commit=False"
 
 
-def test_a_job_disabled_since_it_was_approved_does_not_run_and_says_why(services: Services) -> None:
-    sj = services.request_job(actor=ALICE, job="testjobs.ApprovalJob", now=NOW).scheduled_job
+def test_a_job_disabled_since_it_was_approved_does_not_run_and_says_why(core: Core, services: Services) -> None:
+    sj = services.requests.request_job(actor=ALICE, job="testjobs.ApprovalJob", now=NOW).scheduled_job
     assert sj is not None
-    services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id, now=NOW)
-    Dispatcher(services.db, grace=timedelta(hours=1), clock=services.clock).dispatch_due(now=NOW)
-    services.set_job_enabled("testjobs.ApprovalJob", False, now=NOW)
-    [outcome] = runner(services).run_pending(now=NOW)
-    result = services.get_job_result(ALICE, outcome.job_result_id)
+    services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id, now=NOW)
+    Dispatcher(core.db, grace=timedelta(hours=1), clock=services.clock).dispatch_due(now=NOW)
+    services.management.set_job_enabled("testjobs.ApprovalJob", False, now=NOW)
+    [outcome] = runner(core).run_pending(now=NOW)
+    result = services.listings.get_job_result(ALICE, outcome.job_result_id)
     assert result.status is JobResultStatus.ERRORED
     assert result.log[0].message == "Job Approval job is not enabled to be run!"
 
 
-def test_a_cancelled_scheduled_job_does_not_run_its_dispatched_result(services: Services) -> None:
-    sj = services.request_job(actor=ALICE, job="testjobs.TestPass", now=NOW, schedule=ScheduleInput(
+def test_a_cancelled_scheduled_job_does_not_run_its_dispatched_result(core: Core, services: Services) -> None:
+    sj = services.requests.request_job(actor=ALICE, job="testjobs.TestPass", now=NOW, schedule=ScheduleInput(
         interval="hourly", name="h", start_time=NOW + timedelta(minutes=1))).scheduled_job
     assert sj is not None
-    Dispatcher(services.db, grace=timedelta(hours=1), clock=services.clock).dispatch_due(
+    Dispatcher(core.db, grace=timedelta(hours=1), clock=services.clock).dispatch_due(
         now=NOW + timedelta(minutes=1))
-    services.cancel_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW + timedelta(minutes=1))
-    [outcome] = runner(services).run_pending(now=NOW)
+    services.management.cancel_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW + timedelta(minutes=1))
+    [outcome] = runner(core).run_pending(now=NOW)
     assert outcome.status is JobResultStatus.ERRORED
 
 
-def test_sensitive_data_reaches_only_the_process_that_received_it(services: Services) -> None:
+def test_sensitive_data_reaches_only_the_process_that_received_it(core: Core, services: Services) -> None:
     result_id = run_now(services, "runjobs.SensitiveJob", {"token": 123456})
-    assert runner(services, owner="another-process").run_pending(now=NOW) == []  # pinned: not ours
-    [outcome] = runner(services).run_pending(now=NOW)
+    assert runner(core, owner="another-process").run_pending(now=NOW) == []  # pinned: not ours
+    [outcome] = runner(core).run_pending(now=NOW)
     assert outcome.status is JobResultStatus.COMPLETED
-    assert result_id not in services.transient
-    with services.db.read() as session:
+    assert result_id not in core.handover
+    with core.db.read() as session:
         for table in Base.metadata.sorted_tables:
             for row in session.execute(select(table)):
                 assert "123456" not in repr(tuple(row)), table.name
 
 
-def test_a_sensitive_run_whose_process_died_is_errored_when_its_handover_expires(services: Services) -> None:
+def test_a_sensitive_run_whose_process_died_is_errored_when_its_handover_expires(core: Core,
+                                                                                 services: Services) -> None:
     result_id = run_now(services, "runjobs.SensitiveJob", {"token": 1})
-    assert runner(services, owner="survivor").reap(now=NOW + timedelta(minutes=11)) == 1
-    assert services.get_job_result(ALICE, result_id).status is JobResultStatus.ERRORED
+    assert runner(core, owner="survivor").reap(now=NOW + timedelta(minutes=11)) == 1
+    assert services.listings.get_job_result(ALICE, result_id).status is JobResultStatus.ERRORED
 
 
-def test_a_run_whose_process_died_is_marked_interrupted_and_its_late_outcome_is_dropped(services: Services) -> None:
+def test_a_run_whose_process_died_is_marked_interrupted_and_its_late_outcome_is_dropped(core: Core,
+                                                                                        services: Services) -> None:
     result_id = run_now(services, "testjobs.TestPass")
-    dead = runner(services, owner="dead-process", lease=timedelta(seconds=3))
-    with services.db.write() as session:
+    dead = runner(core, owner="dead-process", lease=timedelta(seconds=3))
+    with core.db.write() as session:
         [claimed] = Repositories(session).job_results.claim(owner="dead-process", clock=lambda: NOW,
                                                             lease=timedelta(seconds=3), limit=10)
-    survivor = runner(services, owner="survivor")
+    survivor = runner(core, owner="survivor")
     assert survivor.reap(now=NOW + timedelta(seconds=2)) == 0  # lease still valid
     assert survivor.reap(now=NOW + timedelta(seconds=4)) == 1
-    result = services.get_job_result(ALICE, result_id)
+    result = services.listings.get_job_result(ALICE, result_id)
     assert result.status is JobResultStatus.ERRORED and result.error == INTERRUPTED
     # The "dead" process comes back and tries to record success: fenced out.
     late = dead.execute(claimed, now=NOW + timedelta(seconds=5))
     assert not late.recorded
-    assert services.get_job_result(ALICE, result_id).status is JobResultStatus.ERRORED
+    assert services.listings.get_job_result(ALICE, result_id).status is JobResultStatus.ERRORED
 
 
-def test_the_heartbeat_keeps_a_long_run_alive(services: Services) -> None:
+def test_the_heartbeat_keeps_a_long_run_alive(core: Core, services: Services) -> None:
     run_now(services, "runjobs.WaitingJob", {"seconds": 1})
-    r = runner(services, lease=timedelta(seconds=3))
+    r = runner(core, lease=timedelta(seconds=3))
     r.claim_and_start(now=NOW)
     wait_until(lambda: r.busy == 1)
     assert r.heartbeat(now=NOW + timedelta(seconds=2)) == 1  # lease now runs to NOW + 5 s
-    assert runner(services, owner="other").reap(now=NOW + timedelta(seconds=4)) == 0
+    assert runner(core, owner="other").reap(now=NOW + timedelta(seconds=4)) == 0
     wait_until(lambda: r.busy == 0)
 
 
-def test_the_soft_time_limit_raises_inside_the_job(services: Services) -> None:
+def test_the_soft_time_limit_raises_inside_the_job(core: Core, services: Services) -> None:
     result_id = run_now(services, "runjobs.SoftLimitedJob")
-    r = runner(services)
+    r = runner(core)
     r.claim_and_start()
     wait_until(lambda: r.busy == 1)
     wait_until(lambda: (r.enforce_time_limits() or r.busy == 0))
-    result = services.get_job_result(ALICE, result_id)
+    result = services.listings.get_job_result(ALICE, result_id)
     assert result.status is JobResultStatus.FAILED
     assert [e.message for e in result.log] == ["cleaning up after the soft limit", "Soft time limit of 0.2 s exceeded."]
 
 
-def test_the_hard_time_limit_abandons_the_job_as_errored(services: Services) -> None:
+def test_the_hard_time_limit_abandons_the_job_as_errored(core: Core, services: Services) -> None:
     result_id = run_now(services, "runjobs.HardLimitedJob")
-    r = runner(services)
+    r = runner(core)
     r.claim_and_start()
     wait_until(lambda: r.busy == 1)
     wait_until(lambda: (r.enforce_time_limits() or r.busy == 0))
-    result = services.get_job_result(ALICE, result_id)
+    result = services.listings.get_job_result(ALICE, result_id)
     assert result.status is JobResultStatus.ERRORED
     assert result.error == "Time limit of 0.3 s exceeded; the job was abandoned."
 
 
-def test_graceful_shutdown_leaves_nothing_running(services: Services) -> None:
+def test_graceful_shutdown_leaves_nothing_running(core: Core, services: Services) -> None:
     quick = run_now(services, "testjobs.TestPass")
     slow = run_now(services, "runjobs.WaitingJob", {"seconds": 60})
-    r = runner(services)
+    r = runner(core)
     r.claim_and_start()
-    wait_until(lambda: services.get_job_result(ALICE, quick).status is JobResultStatus.COMPLETED)
+    wait_until(lambda: services.listings.get_job_result(ALICE, quick).status is JobResultStatus.COMPLETED)
     assert r.shutdown(timedelta(seconds=0.2)) == 1
-    assert services.get_job_result(ALICE, slow).status is JobResultStatus.ERRORED
-    with services.db.read() as session:
+    assert services.listings.get_job_result(ALICE, slow).status is JobResultStatus.ERRORED
+    with core.db.read() as session:
         assert Repositories(session).job_results.count_by_status().get("running", 0) == 0
     assert r.claim_and_start() == 0  # no longer accepting work
 
 
-def test_claims_respect_the_number_of_workers(services: Services) -> None:
+def test_claims_respect_the_number_of_workers(core: Core, services: Services) -> None:
     for _ in range(5):
         run_now(services, "runjobs.WaitingJob", {"seconds": 60})
-    r = runner(services)
+    r = runner(core)
     r.workers = 2
     assert r.claim_and_start() == 2
     assert r.claim_and_start() == 0
     r.shutdown(timedelta(seconds=0))
 
 
-def test_runs_of_a_process_on_this_host_that_is_gone_are_interrupted_at_once(services: Services) -> None:
+def test_runs_of_a_process_on_this_host_that_is_gone_are_interrupted_at_once(core: Core, services: Services) -> None:
     result_id = run_now(services, "testjobs.TestPass")
     ghost = f"{socket.gethostname()[:32]}:999999999:deadbeef"  # no such pid
-    with services.db.write() as session:
+    with core.db.write() as session:
         Repositories(session).job_results.claim(owner=ghost, clock=lambda: NOW, lease=timedelta(hours=1), limit=1)
-    assert runner(services).reap_dead_local(now=NOW) == 1
-    assert services.get_job_result(ALICE, result_id).error == INTERRUPTED
-    assert runner(services).reap_dead_local(now=NOW) == 0
+    assert runner(core).reap_dead_local(now=NOW) == 1
+    assert services.listings.get_job_result(ALICE, result_id).error == INTERRUPTED
+    assert runner(core).reap_dead_local(now=NOW) == 0
 
 
-def test_a_run_released_at_shutdown_leaves_the_database_alone_when_its_thread_ends(services: Services) -> None:
+def test_a_run_released_at_shutdown_leaves_the_database_alone_when_its_thread_ends(core: Core,
+                                                                                   services: Services) -> None:
     result_id = run_now(services, "runjobs.WaitingJob", {"seconds": 1})
-    r = runner(services)
+    r = runner(core)
     r.claim_and_start()
     wait_until(lambda: r.busy == 1)
     threads = [t for t in threading.enumerate() if t.name == f"job-{result_id[:8]}"]
@@ -213,11 +217,11 @@ def test_a_run_released_at_shutdown_leaves_the_database_alone_when_its_thread_en
     def capture(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
         statements.append(statement)
 
-    event.listen(services.db.engine, "before_cursor_execute", capture)
+    event.listen(core.db.engine, "before_cursor_execute", capture)
     try:
         for thread in threads:
             thread.join(timeout=10)
             assert not thread.is_alive()
     finally:
-        event.remove(services.db.engine, "before_cursor_execute", capture)
+        event.remove(core.db.engine, "before_cursor_execute", capture)
     assert statements == []

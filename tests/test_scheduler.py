@@ -11,11 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import Core
 from bot.domain.dispatch import MisfirePolicy, plan_dispatch
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType, Schedule
 from bot.scheduler import Dispatcher
-from bot.services import ScheduleInput, Services
+from bot.services import ScheduleInput
 from storage.models import JobResult, ScheduledJob
 from tests.conftest import ALICE, APPROVER
 
@@ -26,13 +27,13 @@ def utc(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def dispatcher(services: Services, batch_size: int = 500) -> Dispatcher:
-    return Dispatcher(services.db, grace=GRACE, clock=services.clock, batch_size=batch_size)
+def dispatcher(core: Core, batch_size: int = 500) -> Dispatcher:
+    return Dispatcher(core.db, grace=GRACE, clock=core.services.clock, batch_size=batch_size)
 
 
-def schedule_job(services: Services, *, interval: str, start: datetime | None, zone: str, crontab: str | None = None,
+def schedule_job(core: Core, *, interval: str, start: datetime | None, zone: str, crontab: str | None = None,
                  now: datetime) -> str:
-    outcome = services.request_job(
+    outcome = core.services.requests.request_job(
         actor=ALICE, job="testjobs.TestPass", time_zone=zone, now=now,
         schedule=ScheduleInput(interval=interval, name=f"{interval} in {zone}", start_time=start, crontab=crontab),
     )
@@ -40,17 +41,17 @@ def schedule_job(services: Services, *, interval: str, start: datetime | None, z
     return outcome.scheduled_job.id
 
 
-def results(services: Services, scheduled_job_id: str | None = None) -> list[tuple[datetime, str]]:
-    with services.db.read() as session:
+def results(core: Core, scheduled_job_id: str | None = None) -> list[tuple[datetime, str]]:
+    with core.db.read() as session:
         query = select(JobResult.scheduled_for, JobResult.status).order_by(JobResult.scheduled_for)
         if scheduled_job_id:
             query = query.where(JobResult.scheduled_job_id == scheduled_job_id)
         return [(r[0], r[1]) for r in session.execute(query)]
 
 
-def run_until(services: Services, until: datetime) -> None:
+def run_until(core: Core, until: datetime) -> None:
     """Dispatch exactly at every due time up to ``until``, as a scheduler that is never late would."""
-    d = dispatcher(services)
+    d = dispatcher(core)
     while (earliest := d.earliest_due()) is not None and earliest <= until:
         d.dispatch_due(now=earliest)
 
@@ -87,100 +88,101 @@ DST_CASES = [
 
 @pytest.mark.parametrize(("zone", "interval", "start", "crontab", "until", "expected"), DST_CASES)
 def test_due_times_across_dst_for_every_interval_type(
-    services: Services, zone: str, interval: str, start: str | None, crontab: str | None, until: str,
+    core: Core, zone: str, interval: str, start: str | None, crontab: str | None, until: str,
     expected: list[str],
 ) -> None:
     first = utc(expected[0])
     created = first - timedelta(minutes=50)  # a custom schedule without a start begins at the next match
-    sj = schedule_job(services, interval=interval, start=utc(start) if start else None, zone=zone, crontab=crontab,
+    sj = schedule_job(core, interval=interval, start=utc(start) if start else None, zone=zone, crontab=crontab,
                       now=created)
-    run_until(services, utc(until))
-    got = results(services, sj)
+    run_until(core, utc(until))
+    got = results(core, sj)
     assert [at for at, _ in got] == [utc(e) for e in expected]
     assert {status for _, status in got} == {JobResultStatus.PENDING.value}
 
 
-def test_an_approved_immediately_request_runs_once_and_finishes(services: Services) -> None:
+def test_an_approved_immediately_request_runs_once_and_finishes(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    sj = services.request_job(actor=ALICE, job="testjobs.ApprovalJob", now=now).scheduled_job
+    sj = core.services.requests.request_job(actor=ALICE, job="testjobs.ApprovalJob", now=now).scheduled_job
     assert sj is not None
-    assert dispatcher(services).dispatch_due(now=now + timedelta(minutes=5)).scheduled_jobs == 0  # not approved
-    services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id, now=now + timedelta(minutes=10))
-    report = dispatcher(services).dispatch_due(now=now + timedelta(minutes=10, seconds=1))
+    assert dispatcher(core).dispatch_due(now=now + timedelta(minutes=5)).scheduled_jobs == 0  # not approved
+    core.services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id,
+                                                  now=now + timedelta(minutes=10))
+    report = dispatcher(core).dispatch_due(now=now + timedelta(minutes=10, seconds=1))
     assert report.created == 1 and report.finished == 1
-    finished = services.get_scheduled_job(ALICE, sj.id)
+    finished = core.services.listings.get_scheduled_job(ALICE, sj.id)
     assert not finished.enabled and finished.end_reason == "finished" and finished.total_run_count == 1
     assert finished.last_run_at == now + timedelta(minutes=10)
-    assert dispatcher(services).dispatch_due(now=now + timedelta(days=1)).scheduled_jobs == 0
+    assert dispatcher(core).dispatch_due(now=now + timedelta(days=1)).scheduled_jobs == 0
 
 
-def test_the_job_result_runs_as_the_requester_and_names_the_approver(services: Services) -> None:
+def test_the_job_result_runs_as_the_requester_and_names_the_approver(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    sj = services.request_job(actor=ALICE, job="testjobs.ApprovalJob", now=now).scheduled_job
+    sj = core.services.requests.request_job(actor=ALICE, job="testjobs.ApprovalJob", now=now).scheduled_job
     assert sj is not None
-    services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id, now=now)
-    dispatcher(services).dispatch_due(now=now)
-    with services.db.read() as session:
+    core.services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id, now=now)
+    dispatcher(core).dispatch_due(now=now)
+    with core.db.read() as session:
         row = session.scalars(select(JobResult)).one()
         assert (row.user_id, row.approved_by_id, row.status) == ("UALICE", "UAPPROVER", "pending")
 
 
-def test_paused_and_unapproved_jobs_are_not_dispatched(services: Services) -> None:
+def test_paused_and_unapproved_jobs_are_not_dispatched(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    sj = schedule_job(services, interval="hourly", start=now + timedelta(minutes=1), zone="UTC", now=now)
-    services.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj, now=now)
-    services.request_job(actor=ALICE, job="testjobs.ApprovalJob",
+    sj = schedule_job(core, interval="hourly", start=now + timedelta(minutes=1), zone="UTC", now=now)
+    core.services.management.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj, now=now)
+    core.services.requests.request_job(actor=ALICE, job="testjobs.ApprovalJob",
                          schedule=ScheduleInput(interval="hourly", name="x", start_time=now + timedelta(minutes=1)),
                          now=now)
-    assert dispatcher(services).dispatch_due(now=now + timedelta(hours=3)).scheduled_jobs == 0
-    assert results(services) == []
+    assert dispatcher(core).dispatch_due(now=now + timedelta(hours=3)).scheduled_jobs == 0
+    assert results(core) == []
 
 
 # --------------------------------------------------------------------------------------------------------- misfires
 
 
-def test_after_downtime_the_latest_missed_slot_runs_once_and_the_others_are_recorded(services: Services) -> None:
+def test_after_downtime_the_latest_missed_slot_runs_once_and_the_others_are_recorded(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    sj = schedule_job(services, interval="hourly", start=now + timedelta(minutes=10), zone="UTC", now=now)
+    sj = schedule_job(core, interval="hourly", start=now + timedelta(minutes=10), zone="UTC", now=now)
     back = now + timedelta(hours=3, minutes=20)  # due at 12:10, 13:10, 14:10, 15:10; back at 15:20
-    report = dispatcher(services).dispatch_due(now=back)
+    report = dispatcher(core).dispatch_due(now=back)
     assert report.created == 4 and report.missed == 3
-    got = results(services, sj)
+    got = results(core, sj)
     assert [s for _, s in got] == ["missed", "missed", "missed", "pending"]
     assert got[-1][0] == now + timedelta(hours=3, minutes=10)
-    assert services.get_scheduled_job(ALICE, sj).next_run_at == now + timedelta(hours=4, minutes=10)
+    assert core.services.listings.get_scheduled_job(ALICE, sj).next_run_at == now + timedelta(hours=4, minutes=10)
 
 
-def test_a_missed_slot_older_than_the_grace_period_does_not_run(services: Services) -> None:
+def test_a_missed_slot_older_than_the_grace_period_does_not_run(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    sj = schedule_job(services, interval="daily", start=now + timedelta(minutes=10), zone="UTC", now=now)
-    dispatcher(services).dispatch_due(now=now + timedelta(hours=5))
-    assert [s for _, s in results(services, sj)] == ["missed"]
+    sj = schedule_job(core, interval="daily", start=now + timedelta(minutes=10), zone="UTC", now=now)
+    dispatcher(core).dispatch_due(now=now + timedelta(hours=5))
+    assert [s for _, s in results(core, sj)] == ["missed"]
 
 
-def test_a_one_off_that_missed_its_time_runs_on_start_up_within_the_grace_period(services: Services) -> None:
+def test_a_one_off_that_missed_its_time_runs_on_start_up_within_the_grace_period(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    sj = schedule_job(services, interval="future", start=now + timedelta(minutes=10), zone="UTC", now=now)
-    dispatcher(services).dispatch_due(now=now + timedelta(minutes=50))
-    assert [s for _, s in results(services, sj)] == ["pending"]
-    assert services.get_scheduled_job(ALICE, sj).end_reason == "finished"
+    sj = schedule_job(core, interval="future", start=now + timedelta(minutes=10), zone="UTC", now=now)
+    dispatcher(core).dispatch_due(now=now + timedelta(minutes=50))
+    assert [s for _, s in results(core, sj)] == ["pending"]
+    assert core.services.listings.get_scheduled_job(ALICE, sj).end_reason == "finished"
 
 
-def test_a_one_off_missed_beyond_the_grace_period_is_recorded_and_finished(services: Services) -> None:
+def test_a_one_off_missed_beyond_the_grace_period_is_recorded_and_finished(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    sj = schedule_job(services, interval="future", start=now + timedelta(minutes=10), zone="UTC", now=now)
-    dispatcher(services).dispatch_due(now=now + timedelta(hours=2))
-    assert [s for _, s in results(services, sj)] == ["missed"]
-    assert not services.get_scheduled_job(ALICE, sj).enabled
+    sj = schedule_job(core, interval="future", start=now + timedelta(minutes=10), zone="UTC", now=now)
+    dispatcher(core).dispatch_due(now=now + timedelta(hours=2))
+    assert [s for _, s in results(core, sj)] == ["missed"]
+    assert not core.services.listings.get_scheduled_job(ALICE, sj).enabled
 
 
-def test_resume_skips_the_runs_missed_while_paused(services: Services) -> None:
+def test_resume_skips_the_runs_missed_while_paused(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    sj = schedule_job(services, interval="hourly", start=now + timedelta(minutes=10), zone="UTC", now=now)
-    services.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj, now=now)
-    services.resume_scheduled_job(actor=ALICE, scheduled_job_id=sj, now=now + timedelta(hours=5))
-    dispatcher(services).dispatch_due(now=now + timedelta(hours=5, minutes=10))
-    assert results(services, sj) == [(now + timedelta(hours=5, minutes=10), "pending")]
+    sj = schedule_job(core, interval="hourly", start=now + timedelta(minutes=10), zone="UTC", now=now)
+    core.services.management.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj, now=now)
+    core.services.management.resume_scheduled_job(actor=ALICE, scheduled_job_id=sj, now=now + timedelta(hours=5))
+    dispatcher(core).dispatch_due(now=now + timedelta(hours=5, minutes=10))
+    assert results(core, sj) == [(now + timedelta(hours=5, minutes=10), "pending")]
 
 
 @pytest.mark.parametrize(
@@ -213,9 +215,9 @@ def test_a_long_outage_of_a_minutely_crontab_is_bounded() -> None:
 # ------------------------------------------------------------------------------------------------------ exactly once
 
 
-def test_concurrent_dispatchers_create_exactly_one_result_per_due_time(services: Services) -> None:
+def test_concurrent_dispatchers_create_exactly_one_result_per_due_time(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    ids = [schedule_job(services, interval="future", start=now + timedelta(seconds=20 + i), zone="UTC", now=now)
+    ids = [schedule_job(core, interval="future", start=now + timedelta(seconds=20 + i), zone="UTC", now=now)
            for i in range(60)]
     at = now + timedelta(minutes=2)
     barrier = threading.Barrier(4)
@@ -224,7 +226,7 @@ def test_concurrent_dispatchers_create_exactly_one_result_per_due_time(services:
     def race() -> None:
         barrier.wait()
         try:
-            dispatcher(services, batch_size=7).dispatch_all_due(now=at)
+            dispatcher(core, batch_size=7).dispatch_all_due(now=at)
         except BaseException as exc:
             errors.append(exc)
 
@@ -234,7 +236,7 @@ def test_concurrent_dispatchers_create_exactly_one_result_per_due_time(services:
     for t in threads:
         t.join()
     assert errors == []
-    with services.db.read() as session:
+    with core.db.read() as session:
         per_job = dict(session.execute(
             select(JobResult.scheduled_job_id, func.count()).group_by(JobResult.scheduled_job_id)
         ).all())
@@ -243,9 +245,9 @@ def test_concurrent_dispatchers_create_exactly_one_result_per_due_time(services:
     assert finished == 60
 
 
-def test_a_burst_of_due_jobs_takes_several_batches(services: Services) -> None:
+def test_a_burst_of_due_jobs_takes_several_batches(core: Core) -> None:
     now = datetime(2030, 1, 15, 12, tzinfo=UTC)
     for _ in range(25):
-        schedule_job(services, interval="future", start=now + timedelta(minutes=1), zone="UTC", now=now)
-    report = dispatcher(services, batch_size=10).dispatch_all_due(now=now + timedelta(minutes=1))
+        schedule_job(core, interval="future", start=now + timedelta(minutes=1), zone="UTC", now=now)
+    report = dispatcher(core, batch_size=10).dispatch_all_due(now=now + timedelta(minutes=1))
     assert report.created == 25 and report.scheduled_jobs == 25

@@ -21,11 +21,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bot.app import Core, build_core
 from bot.config import Settings
 from bot.domain.permissions import Policy
 from bot.runner import INTERRUPTED, SHUTDOWN_INTERRUPTED
-from bot.services import JobCatalog, ScheduleInput, Services
-from storage.db import Database, upgrade
+from bot.services import ScheduleInput
+from storage.db import Database
 from storage.models import JobResult, ScheduledJob
 from tests.conftest import ALICE, FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
 
@@ -99,27 +100,26 @@ def _dispose_databases() -> Iterator[None]:
         _opened.pop().dispose()
 
 
-def open_services(url: str, jobs: Path) -> Services:
-    """Services in the test process over the server's database, to set up jobs and read outcomes."""
+def open_core(url: str, jobs: Path) -> Core:
+    """jobgate's parts in the test process over the server's database, to set up jobs and read outcomes."""
     settings = Settings(database_url=url, jobs_paths=(jobs,))
     db = Database.from_url(url)
     _opened.append(db)
-    services = Services(db=db, settings=settings, policy=Policy.from_yaml(POLICY_YAML), catalog=JobCatalog())
-    upgrade(services.db.engine)
-    services.sync_jobs()
-    for job in services.list_jobs():
-        services.set_job_enabled(job.slug, True)
-    return services
+    core = build_core(settings, db=db, policy=Policy.from_yaml(POLICY_YAML))
+    core.services.management.sync_jobs()
+    for job in core.services.listings.list_jobs():
+        core.services.management.set_job_enabled(job.slug, True)
+    return core
 
 
-def statuses(services: Services, scheduled_job_id: str) -> list[str]:
-    with services.db.read() as session:
+def statuses(core: Core, scheduled_job_id: str) -> list[str]:
+    with core.db.read() as session:
         return list(session.scalars(select(JobResult.status).where(JobResult.scheduled_job_id == scheduled_job_id)))
 
 
-def schedule_once(services: Services, job: str, at: datetime, data: dict[str, object] | None = None) -> str:
+def schedule_once(core: Core, job: str, at: datetime, data: dict[str, object] | None = None) -> str:
     """A one-off due at ``at``, requested (by the clock passed in) just over the minimum lead before it."""
-    outcome = services.request_job(actor=ALICE, job=job, data=data, now=at - timedelta(seconds=16),
+    outcome = core.services.requests.request_job(actor=ALICE, job=job, data=data, now=at - timedelta(seconds=16),
                                    schedule=ScheduleInput(interval="future", name=f"{job} at {at}", start_time=at))
     assert outcome.scheduled_job is not None
     return outcome.scheduled_job.id
@@ -161,23 +161,23 @@ def test_serve_refuses_socket_mode_without_its_tokens(tmp_path: Path, env: dict[
 
 def test_a_crash_interrupts_the_running_job_and_the_restart_runs_the_missed_one_once(workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'jobgate.db'}"
-    services = open_services(url, workdir / "jobs")
+    core = open_core(url, workdir / "jobs")
     now = datetime.now(UTC)
-    long_running = schedule_once(services, "runjobs.WaitingJob", now + timedelta(seconds=2), {"seconds": 120})
+    long_running = schedule_once(core, "runjobs.WaitingJob", now + timedelta(seconds=2), {"seconds": 120})
     due_while_down = now + timedelta(seconds=6)
-    missed = schedule_once(services, "testjobs.TestPass", due_while_down)
+    missed = schedule_once(core, "testjobs.TestPass", due_while_down)
 
     server = Server(workdir, {"JOBGATE_DATABASE_URL": url})
-    wait_for(lambda: statuses(services, long_running) == ["running"], timeout=20, what="the long job to run")
+    wait_for(lambda: statuses(core, long_running) == ["running"], timeout=20, what="the long job to run")
     server.kill()
     wait_for(lambda: datetime.now(UTC) > due_while_down + timedelta(seconds=1), timeout=20,
              what="the second job's due time to pass while the server is down")
-    assert statuses(services, missed) == []  # nobody dispatched it while the server was down
+    assert statuses(core, missed) == []  # nobody dispatched it while the server was down
 
     restarted = Server(workdir, {"JOBGATE_DATABASE_URL": url})
-    wait_for(lambda: statuses(services, missed) == ["completed"], timeout=20, what="the missed job to run")
-    wait_for(lambda: statuses(services, long_running) == ["errored"], timeout=20, what="the crash to be recorded")
-    with services.db.read() as session:
+    wait_for(lambda: statuses(core, missed) == ["completed"], timeout=20, what="the missed job to run")
+    wait_for(lambda: statuses(core, long_running) == ["errored"], timeout=20, what="the crash to be recorded")
+    with core.db.read() as session:
         interrupted = session.scalars(select(JobResult).where(JobResult.scheduled_job_id == long_running)).one()
         assert interrupted.error == INTERRUPTED
         assert session.scalar(select(func.count()).select_from(JobResult)) == 2  # nothing ran twice
@@ -186,13 +186,13 @@ def test_a_crash_interrupts_the_running_job_and_the_restart_runs_the_missed_one_
 
 def test_graceful_shutdown_leaves_nothing_running(workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'jobgate.db'}"
-    services = open_services(url, workdir / "jobs")
-    long_running = schedule_once(services, "runjobs.WaitingJob", datetime.now(UTC) + timedelta(seconds=1),
+    core = open_core(url, workdir / "jobs")
+    long_running = schedule_once(core, "runjobs.WaitingJob", datetime.now(UTC) + timedelta(seconds=1),
                                  {"seconds": 120})
     server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "JOBGATE_SHUTDOWN_GRACE": "1"})
-    wait_for(lambda: statuses(services, long_running) == ["running"], timeout=20, what="the job to run")
+    wait_for(lambda: statuses(core, long_running) == ["running"], timeout=20, what="the job to run")
     assert server.terminate() == 0
-    with services.db.read() as session:
+    with core.db.read() as session:
         result = session.scalars(select(JobResult).where(JobResult.scheduled_job_id == long_running)).one()
         assert (result.status, result.error) == ("errored", SHUTDOWN_INTERRUPTED)
         assert session.scalar(select(func.count()).where(JobResult.status == "running")) == 0
@@ -208,15 +208,15 @@ if POSTGRES_URL:
         yield POSTGRES_URL
 
     def test_three_replicas_on_postgresql_run_every_due_time_exactly_once(workdir: Path, postgres: str) -> None:
-        services = open_services(postgres, workdir / "jobs")
+        core = open_core(postgres, workdir / "jobs")
         start = datetime.now(UTC) + timedelta(seconds=20)  # time to create the jobs and start the replicas
         ids = []
         for i in range(1000):
             at = start + timedelta(milliseconds=10 * i)  # 1,000 one-offs due over about ten seconds
             if i % 40 == 0:  # some run long enough to be caught by the kill
-                ids.append(schedule_once(services, "runjobs.WaitingJob", at, {"seconds": 3}))
+                ids.append(schedule_once(core, "runjobs.WaitingJob", at, {"seconds": 3}))
             else:
-                ids.append(schedule_once(services, "testjobs.TestPass", at))
+                ids.append(schedule_once(core, "testjobs.TestPass", at))
         assert datetime.now(UTC) < start, "creating the jobs took too long for the test's timing"
 
         env = {"JOBGATE_DATABASE_URL": postgres}
@@ -225,7 +225,7 @@ if POSTGRES_URL:
         victim = str(replicas[0].health()["runner"]["id"])  # type: ignore[index]
 
         def victim_holds_a_long_job() -> bool:
-            with services.db.read() as session:
+            with core.db.read() as session:
                 return bool(session.scalar(select(func.count()).where(
                     JobResult.owner == victim, JobResult.status == "running", JobResult.name == "Waiting job")))
 
@@ -234,14 +234,14 @@ if POSTGRES_URL:
         replicas[0] = Server(workdir, env)
 
         def settled() -> bool:
-            with services.db.read() as session:
+            with core.db.read() as session:
                 open_results = session.scalar(
                     select(func.count()).where(JobResult.status.in_(["pending", "running"])))
                 active = session.scalar(select(func.count()).where(ScheduledJob.enabled))
             return open_results == 0 and active == 0
 
         wait_for(settled, timeout=90, what="every job to be dispatched and finished")
-        with services.db.read() as session:
+        with core.db.read() as session:
             per_job = {r[0]: r[1] for r in session.execute(
                 select(JobResult.scheduled_job_id, func.count()).group_by(JobResult.scheduled_job_id))}
             outcomes = {(r[0], r[1]) for r in session.execute(select(JobResult.status, JobResult.error))}
@@ -250,7 +250,7 @@ if POSTGRES_URL:
         assert per_job == dict.fromkeys(ids, 1)  # every due time exactly once, none lost
         assert outcomes <= {("completed", None), ("errored", INTERRUPTED)}
         assert counts.get("errored", 0) >= 1  # the killed replica's long job
-        with services.db.read() as session:
+        with core.db.read() as session:
             assert session.scalar(select(func.count()).where(JobResult.owner == victim,
                                                              JobResult.status == "errored")) >= 1
         for replica in replicas:
@@ -272,7 +272,7 @@ def test_with_slack_configured_a_slash_command_runs_the_job_and_the_requester_he
     from tests.slack_requests import SlackActions
 
     url = f"sqlite:///{workdir / 'jobgate.db'}"
-    open_services(url, workdir / "jobs")
+    open_core(url, workdir / "jobs")
     secret = "0123456789abcdef0123456789abcdef"
     with FakeSlack() as fake:
         server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test",

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from bot.app import build_core
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import (
@@ -23,13 +24,14 @@ from bot.domain.errors import (
     PastDueError,
     PermissionDeniedError,
 )
-from bot.domain.permissions import Actor
+from bot.domain.permissions import Actor, Policy
 from bot.domain.requests import SENSITIVE_AND_APPROVAL_MESSAGE
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
-from bot.services import JobCatalog, ScheduleInput, Services, hash_token
+from bot.services import ScheduleInput, Services, hash_token
+from storage.db import Database
 from storage.models import ApiToken, AuditEvent, Base, JobResult, OutboxEntry, ScheduledJob
-from tests.conftest import ADMIN, ALICE, APPROVER, APPROVER2, BOB, NOBODY, NOW, VIEWER
+from tests.conftest import ADMIN, ALICE, APPROVER, APPROVER2, BOB, NOBODY, NOW, VIEWER, build_test_core
 
 GOOD_DATA = {"var1": "x", "var2": 1, "var3": False, "var4": "role-a"}
 
@@ -39,23 +41,24 @@ def future(minutes: int = 5) -> ScheduleInput:
 
 
 def request_approval(services: Services, actor: Actor = ALICE, **kwargs: object) -> str:
-    outcome = services.request_job(actor=actor, job="testjobs.ApprovalJob", now=NOW, **kwargs)  # type: ignore[arg-type]
+    outcome = services.requests.request_job(actor=actor, job="testjobs.ApprovalJob", now=NOW,
+                                            **kwargs)  # type: ignore[arg-type]
     assert outcome.scheduled_job is not None
     return outcome.scheduled_job.id
 
 
-def rows(services: Services, model: type[Base]) -> list[object]:
-    with services.db.read() as session:
+def rows(database: Database, model: type[Base]) -> list[object]:
+    with database.read() as session:
         return list(session.scalars(select(model)))
 
 
-def audit_actions(services: Services) -> list[str]:
-    with services.db.read() as session:
+def audit_actions(database: Database) -> list[str]:
+    with database.read() as session:
         return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
 
 
-def outbox(services: Services) -> list[tuple[str, str]]:
-    with services.db.read() as session:
+def outbox(database: Database) -> list[tuple[str, str]]:
+    with database.read() as session:
         return [(e.kind, e.channel) for e in session.scalars(select(OutboxEntry).order_by(OutboxEntry.id))]
 
 
@@ -65,108 +68,108 @@ def outbox(services: Services) -> list[tuple[str, str]]:
 def test_new_jobs_start_disabled_and_vanished_jobs_are_kept_as_not_installed(
     database: object, settings: Settings, policy: object, jobs_dir: Path
 ) -> None:
-    svc = Services(db=database, settings=settings, policy=policy, catalog=JobCatalog())  # type: ignore[arg-type]
-    first = svc.sync_jobs(now=NOW)
+    svc = build_core(settings, db=database, policy=policy, migrate=False).services  # type: ignore[arg-type]
+    first = svc.management.sync_jobs(now=NOW)
     assert "testjobs.TestPass" in first.report.added
-    assert all(not job.enabled for job in svc.list_jobs())
+    assert all(not job.enabled for job in svc.listings.list_jobs())
 
-    svc.set_job_enabled("testjobs.TestPass", True, now=NOW)
+    svc.management.set_job_enabled("testjobs.TestPass", True, now=NOW)
     (jobs_dir / "testjobs.py").rename(jobs_dir / "renamed.py")
-    second = svc.sync_jobs(now=NOW)
+    second = svc.management.sync_jobs(now=NOW)
     assert "testjobs.TestPass" in second.report.uninstalled
-    old = svc.get_job("testjobs.TestPass")
+    old = svc.listings.get_job("testjobs.TestPass")
     assert not old.installed and old.enabled  # kept, switch untouched
-    assert not svc.get_job("renamed.TestPass").enabled
+    assert not svc.listings.get_job("renamed.TestPass").enabled
 
     (jobs_dir / "renamed.py").rename(jobs_dir / "testjobs.py")
-    third = svc.sync_jobs(now=NOW)
+    third = svc.management.sync_jobs(now=NOW)
     assert "testjobs.TestPass" in third.report.reinstalled
-    assert svc.get_job("testjobs.TestPass").installed
+    assert svc.listings.get_job("testjobs.TestPass").installed
 
 
 def test_a_module_that_fails_to_import_is_reported_and_the_others_load(
     database: object, settings: Settings, policy: object, jobs_dir: Path
 ) -> None:
     (jobs_dir / "broken.py").write_text("import not_a_module_anywhere\n")
-    svc = Services(db=database, settings=settings, policy=policy, catalog=JobCatalog())  # type: ignore[arg-type]
-    outcome = svc.sync_jobs(now=NOW)
+    svc = build_core(settings, db=database, policy=policy, migrate=False).services  # type: ignore[arg-type]
+    outcome = svc.management.sync_jobs(now=NOW)
     assert [e.module for e in outcome.errors] == ["broken"]
     assert "not_a_module_anywhere" in outcome.errors[0].error
-    assert svc.get_job("testjobs.APITestJob").name == "API test job"
+    assert svc.listings.get_job("testjobs.APITestJob").name == "API test job"
 
 
 def test_jobs_are_found_by_uuid_slug_or_name(services: Services) -> None:
-    job = services.get_job("testjobs.TestPass")
-    assert services.get_job(job.id).slug == services.get_job("Test pass").slug == "testjobs.TestPass"
+    job = services.listings.get_job("testjobs.TestPass")
+    assert services.listings.get_job(job.id).slug == services.listings.get_job("Test pass").slug == "testjobs.TestPass"
     with pytest.raises(NotFoundError):
-        services.get_job("nope.Nope")
+        services.listings.get_job("nope.Nope")
 
 
 # ------------------------------------------------------------------------------------------------------- requesting
 
 
-def test_run_now_creates_a_pending_job_result_and_no_scheduled_job(services: Services) -> None:
-    outcome = services.request_job(actor=ALICE, job="testjobs.APITestJob", data=dict(GOOD_DATA), now=NOW)
+def test_run_now_creates_a_pending_job_result_and_no_scheduled_job(database: Database, services: Services) -> None:
+    outcome = services.requests.request_job(actor=ALICE, job="testjobs.APITestJob", data=dict(GOOD_DATA), now=NOW)
     assert outcome.scheduled_job is None
     result = outcome.job_result
     assert result is not None
     assert result.status is JobResultStatus.PENDING and not result.dry_run and result.user_id == "UALICE"
-    with services.db.read() as session:
+    with database.read() as session:
         stored = session.get(JobResult, result.id)
         assert stored is not None and stored.data == GOOD_DATA
-    assert audit_actions(services)[-1] == "job.run"
-    assert rows(services, ScheduledJob) == []
+    assert audit_actions(database)[-1] == "job.run"
+    assert rows(database, ScheduledJob) == []
 
 
 def test_immediately_without_approval_is_the_same_as_now(services: Services) -> None:
-    outcome = services.request_job(actor=ALICE, job="testjobs.TestPass",
-                                   schedule=ScheduleInput(interval="immediately"), now=NOW)
+    outcome = services.requests.request_job(actor=ALICE, job="testjobs.TestPass",
+                                            schedule=ScheduleInput(interval="immediately"), now=NOW)
     assert outcome.job_result is not None and outcome.scheduled_job is None
 
 
-def test_sensitive_job_runs_now_and_its_data_is_never_stored(services: Services) -> None:
+def test_sensitive_job_runs_now_and_its_data_is_never_stored(database: Database, services: Services) -> None:
     secret = "hunter2-very-secret"
-    outcome = services.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": secret}, now=NOW)
+    outcome = services.requests.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": secret}, now=NOW)
     assert outcome.job_result is not None
     assert outcome.transient_data == {"password": secret}
     assert secret not in repr(outcome)
-    with services.db.read() as session:
+    with database.read() as session:
         for table in Base.metadata.sorted_tables:
             for row in session.execute(select(table)):
                 assert secret not in repr(tuple(row)), table.name
 
 
-def test_sensitive_job_cannot_be_scheduled(services: Services) -> None:
+def test_sensitive_job_cannot_be_scheduled(database: Database, services: Services) -> None:
     with pytest.raises(InvalidScheduleError) as err:
-        services.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": "x"}, schedule=future(),
-                             now=NOW)
+        services.requests.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": "x"}, schedule=future(),
+                                      now=NOW)
     assert err.value.errors == {"interval": ["Unable to schedule job: Job may have sensitive input variables"]}
-    assert rows(services, ScheduledJob) == []
+    assert rows(database, ScheduledJob) == []
 
 
 def test_sensitive_and_approval_required_job_cannot_run_at_all(services: Services) -> None:
     with pytest.raises(FieldErrors) as err:
-        services.request_job(actor=ALICE, job="testjobs.SensitiveApprovalJob",
-                             schedule=ScheduleInput(interval="immediately", name="test"), now=NOW)
+        services.requests.request_job(actor=ALICE, job="testjobs.SensitiveApprovalJob",
+                                      schedule=ScheduleInput(interval="immediately", name="test"), now=NOW)
     assert err.value.errors == [SENSITIVE_AND_APPROVAL_MESSAGE]
 
 
-def test_refusals_follow_nautobots_order(services: Services) -> None:
+def test_refusals_follow_nautobots_order(database: Database, services: Services) -> None:
     with pytest.raises(PermissionDeniedError, match="does not have permission to run jobs"):
-        services.request_job(actor=NOBODY, job="testjobs.TestPass", now=NOW)
+        services.requests.request_job(actor=NOBODY, job="testjobs.TestPass", now=NOW)
     with pytest.raises(NotFoundError):
-        services.request_job(actor=ALICE, job="testjobs.Nope", now=NOW)
-    services.set_job_enabled("testjobs.TestFail", False, now=NOW)
+        services.requests.request_job(actor=ALICE, job="testjobs.Nope", now=NOW)
+    services.management.set_job_enabled("testjobs.TestFail", False, now=NOW)
     with pytest.raises(JobDisabledError, match="not enabled"):
-        services.request_job(actor=ALICE, job="testjobs.TestFail", now=NOW)
-    assert rows(services, JobResult) == []
+        services.requests.request_job(actor=ALICE, job="testjobs.TestFail", now=NOW)
+    assert rows(database, JobResult) == []
 
 
 def test_a_job_whose_code_vanished_cannot_run(services: Services, jobs_dir: Path) -> None:
     (jobs_dir / "testjobs.py").unlink()
-    services.sync_jobs(now=NOW)
+    services.management.sync_jobs(now=NOW)
     with pytest.raises(NotRunnableError, match="not presently installed"):
-        services.request_job(actor=ALICE, job="testjobs.TestPass", now=NOW)
+        services.requests.request_job(actor=ALICE, job="testjobs.TestPass", now=NOW)
 
 
 @pytest.mark.parametrize(
@@ -177,39 +180,42 @@ def test_a_job_whose_code_vanished_cannot_run(services: Services, jobs_dir: Path
         ({"var1": "x", "var3": False}, {"var2": ["This field is required."], "var4": ["This field is required."]}),
     ],
 )
-def test_invalid_data_is_refused_and_nothing_is_stored(services: Services, data: object, errors: object) -> None:
+def test_invalid_data_is_refused_and_nothing_is_stored(database: Database, services: Services, data: object,
+                                                       errors: object) -> None:
     with pytest.raises(InvalidDataError) as err:
-        services.request_job(actor=ALICE, job="testjobs.APITestJob", data=data, now=NOW)
+        services.requests.request_job(actor=ALICE, job="testjobs.APITestJob", data=data, now=NOW)
     assert err.value.errors == errors
-    assert rows(services, JobResult) == [] and rows(services, ScheduledJob) == []
+    assert rows(database, JobResult) == [] and rows(database, ScheduledJob) == []
 
 
 def test_schedule_errors_come_before_data_errors(services: Services) -> None:
     with pytest.raises(InvalidScheduleError) as err:
-        services.request_job(actor=ALICE, job="testjobs.APITestJob", data="invalid",
-                             schedule=ScheduleInput(interval="future", start_time=NOW - timedelta(minutes=1)), now=NOW)
+        services.requests.request_job(actor=ALICE, job="testjobs.APITestJob", data="invalid",
+                                      schedule=ScheduleInput(interval="future",
+                                                             start_time=NOW - timedelta(minutes=1)), now=NOW)
     assert set(err.value.errors) == {"name", "start_time"}  # type: ignore[arg-type]
 
 
 def test_unknown_interval_is_refused(services: Services) -> None:
     with pytest.raises(InvalidScheduleError) as err:
-        services.request_job(actor=ALICE, job="testjobs.TestPass", schedule=ScheduleInput(interval="xyz"), now=NOW)
+        services.requests.request_job(actor=ALICE, job="testjobs.TestPass", schedule=ScheduleInput(interval="xyz"),
+                                      now=NOW)
     assert err.value.errors == {"interval": ['"xyz" is not a valid choice.']}
 
 
-def test_future_schedule_without_approval_is_active_at_once(services: Services) -> None:
-    outcome = services.request_job(actor=ALICE, job="testjobs.APITestJob", data=dict(GOOD_DATA),
-                                   schedule=future(10), now=NOW)
+def test_future_schedule_without_approval_is_active_at_once(database: Database, services: Services) -> None:
+    outcome = services.requests.request_job(actor=ALICE, job="testjobs.APITestJob", data=dict(GOOD_DATA),
+                                            schedule=future(10), now=NOW)
     job = outcome.scheduled_job
     assert job is not None and outcome.job_result is None
     assert job.approval_state is ApprovalState.NOT_REQUIRED
     assert job.next_run_at == NOW + timedelta(minutes=10)
     assert job.interval is IntervalType.FUTURE and job.data == GOOD_DATA
-    assert outbox(services) == []  # nobody needs to approve
+    assert outbox(database) == []  # nobody needs to approve
 
 
 def test_custom_schedule_without_start_runs_at_the_next_match_in_the_requesters_zone(services: Services) -> None:
-    outcome = services.request_job(
+    outcome = services.requests.request_job(
         actor=ALICE, job="testjobs.TestPass", time_zone="Europe/Berlin",
         schedule=ScheduleInput(interval="custom", name="nightly", crontab="0 2 * * *"), now=NOW,
     )
@@ -219,138 +225,142 @@ def test_custom_schedule_without_start_runs_at_the_next_match_in_the_requesters_
     assert job.next_run_at == NOW.replace(day=16, hour=1)
 
 
-def test_an_approval_required_request_waits_and_the_approvers_are_told(services: Services) -> None:
-    outcome = services.request_job(actor=ALICE, job="testjobs.ApprovalJob", now=NOW)
+def test_an_approval_required_request_waits_and_the_approvers_are_told(database: Database, services: Services) -> None:
+    outcome = services.requests.request_job(actor=ALICE, job="testjobs.ApprovalJob", now=NOW)
     job = outcome.scheduled_job
     assert job is not None and outcome.needs_approval and outcome.job_result is None
     assert job.approval_state is ApprovalState.PENDING and job.next_run_at is None
     assert job.interval is IntervalType.IMMEDIATELY and job.name.startswith("Approval job - ")
-    assert sorted(outbox(services)) == sorted([
+    assert sorted(outbox(database)) == sorted([
         ("approval_request", "UADMIN"), ("approval_request", "UAPPROVER"), ("approval_request", "UAPPROVER2"),
         ("approval_request", "@net-approvers"),
     ])
 
 
 def test_an_approval_channel_gets_the_request_instead_of_direct_messages(
-    services: Services, settings: Settings
+    database: Database, settings: Settings, policy: Policy
 ) -> None:
-    services.settings = Settings(**{**settings.__dict__, "approval_channel": "C0APPROVALS"})
-    request_approval(services)
-    assert outbox(services) == [("approval_request", "C0APPROVALS")]
+    core = build_test_core(database, Settings(**{**settings.__dict__, "approval_channel": "C0APPROVALS"}), policy)
+    request_approval(core.services)
+    assert outbox(database) == [("approval_request", "C0APPROVALS")]
 
 
 def test_a_dry_run_request_needs_no_approval(services: Services) -> None:
-    outcome = services.request_job(actor=ALICE, job="testjobs.ApprovalJob", commit=False, now=NOW)
+    outcome = services.requests.request_job(actor=ALICE, job="testjobs.ApprovalJob", commit=False, now=NOW)
     assert outcome.scheduled_job is None and outcome.job_result is not None and outcome.job_result.dry_run
 
 
 # -------------------------------------------------------------------------------------------------------- deciding
 
 
-def test_approve_records_the_decision_makes_it_due_and_tells_everyone(services: Services) -> None:
+def test_approve_records_the_decision_makes_it_due_and_tells_everyone(database: Database, services: Services) -> None:
     sj_id = request_approval(services)
-    approved = services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=NOW + timedelta(minutes=1))
+    approved = services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id,
+                                                        now=NOW + timedelta(minutes=1))
     assert approved.approval_state is ApprovalState.APPROVED
     assert approved.decided_by_id == "UAPPROVER" and approved.decided_at == NOW + timedelta(minutes=1)
     assert approved.next_run_at == NOW + timedelta(minutes=1)  # immediately: runs as soon as it is approved
-    kinds = outbox(services)
+    kinds = outbox(database)
     assert ("request_approved", "UALICE") in kinds
     assert sum(1 for kind, _ in kinds if kind == "approval_update") == 4
-    assert audit_actions(services)[-1] == "scheduled_job.approve"
-    assert services.list_approval_queue(APPROVER).count == 0
+    assert audit_actions(database)[-1] == "scheduled_job.approve"
+    assert services.listings.list_approval_queue(APPROVER).count == 0
 
 
 def test_nobody_approves_their_own_request_not_even_an_admin(services: Services) -> None:
     sj_id = request_approval(services, actor=ADMIN)
     with pytest.raises(PermissionDeniedError, match="You cannot approve your own job request!"):
-        services.approve_scheduled_job(actor=ADMIN, scheduled_job_id=sj_id, now=NOW)
-    assert services.get_scheduled_job(ADMIN, sj_id).approval_state is ApprovalState.PENDING
+        services.decisions.approve_scheduled_job(actor=ADMIN, scheduled_job_id=sj_id, now=NOW)
+    assert services.listings.get_scheduled_job(ADMIN, sj_id).approval_state is ApprovalState.PENDING
 
 
 def test_approving_needs_permission(services: Services) -> None:
     sj_id = request_approval(services)
     for actor in (BOB, NOBODY, VIEWER):
         with pytest.raises((PermissionDeniedError, NotFoundError)):
-            services.approve_scheduled_job(actor=actor, scheduled_job_id=sj_id, now=NOW)
-    assert services.get_scheduled_job(ALICE, sj_id).approval_state is ApprovalState.PENDING
+            services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=sj_id, now=NOW)
+    assert services.listings.get_scheduled_job(ALICE, sj_id).approval_state is ApprovalState.PENDING
 
 
 def test_a_second_decision_is_refused_and_names_the_first(services: Services) -> None:
     sj_id = request_approval(services)
-    services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=NOW)
+    services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=NOW)
     with pytest.raises(AlreadyDecidedError, match="UAPPROVER"):
-        services.approve_scheduled_job(actor=APPROVER2, scheduled_job_id=sj_id, now=NOW)
+        services.decisions.approve_scheduled_job(actor=APPROVER2, scheduled_job_id=sj_id, now=NOW)
     with pytest.raises(AlreadyDecidedError):
-        services.deny_scheduled_job(actor=APPROVER2, scheduled_job_id=sj_id, now=NOW)
-    assert services.get_scheduled_job(ALICE, sj_id).decided_by_id == "UAPPROVER"
+        services.decisions.deny_scheduled_job(actor=APPROVER2, scheduled_job_id=sj_id, now=NOW)
+    assert services.listings.get_scheduled_job(ALICE, sj_id).decided_by_id == "UAPPROVER"
 
 
 def test_a_past_due_future_request_needs_force_and_then_runs_at_once(services: Services) -> None:
     sj_id = request_approval(services, schedule=future(5))
     late = NOW + timedelta(minutes=30)
     with pytest.raises(PastDueError):
-        services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=late)
-    assert services.get_scheduled_job(ALICE, sj_id).approval_state is ApprovalState.PENDING
-    approved = services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, force=True, now=late)
+        services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=late)
+    assert services.listings.get_scheduled_job(ALICE, sj_id).approval_state is ApprovalState.PENDING
+    approved = services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, force=True, now=late)
     assert approved.next_run_at == late
 
 
 def test_a_future_request_approved_in_time_keeps_its_start(services: Services) -> None:
     sj_id = request_approval(services, schedule=future(60))
-    approved = services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=NOW + timedelta(minutes=1))
+    approved = services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id,
+                                                        now=NOW + timedelta(minutes=1))
     assert approved.next_run_at == NOW + timedelta(minutes=60)
 
 
 def test_a_recurring_request_approved_late_starts_at_the_next_slot(services: Services) -> None:
     sj_id = request_approval(services, schedule=ScheduleInput(interval="hourly", name="h",
                                                               start_time=NOW + timedelta(minutes=5)))
-    approved = services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id,
-                                              now=NOW + timedelta(hours=2, minutes=10))
+    approved = services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id,
+                                                        now=NOW + timedelta(hours=2, minutes=10))
     assert approved.next_run_at == NOW + timedelta(hours=3, minutes=5)
 
 
-def test_deny_keeps_the_request_with_who_when_and_why(services: Services) -> None:
+def test_deny_keeps_the_request_with_who_when_and_why(database: Database, services: Services) -> None:
     sj_id = request_approval(services)
-    denied = services.deny_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, reason="change freeze", now=NOW)
+    denied = services.decisions.deny_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, reason="change freeze",
+                                                   now=NOW)
     assert denied.approval_state is ApprovalState.DENIED and not denied.enabled
     assert denied.decided_by_id == "UAPPROVER" and denied.decision_reason == "change freeze"
-    assert ("request_denied", "UALICE") in outbox(services)
-    assert services.list_approval_queue(APPROVER).count == 0
-    assert services.list_scheduled_jobs(APPROVER).count == 0
-    assert services.get_scheduled_job(APPROVER, sj_id).decision_reason == "change freeze"
+    assert ("request_denied", "UALICE") in outbox(database)
+    assert services.listings.list_approval_queue(APPROVER).count == 0
+    assert services.listings.list_scheduled_jobs(APPROVER).count == 0
+    assert services.listings.get_scheduled_job(APPROVER, sj_id).decision_reason == "change freeze"
 
 
-def test_the_requester_may_withdraw_their_own_request(services: Services) -> None:
+def test_the_requester_may_withdraw_their_own_request(database: Database, services: Services) -> None:
     sj_id = request_approval(services)
-    withdrawn = services.deny_scheduled_job(actor=ALICE, scheduled_job_id=sj_id, now=NOW)
+    withdrawn = services.decisions.deny_scheduled_job(actor=ALICE, scheduled_job_id=sj_id, now=NOW)
     assert withdrawn.approval_state is ApprovalState.DENIED
-    assert audit_actions(services)[-1] == "scheduled_job.withdraw"
-    assert ("request_denied", "UALICE") not in outbox(services)  # nobody tells Alice what she did herself
+    assert audit_actions(database)[-1] == "scheduled_job.withdraw"
+    assert ("request_denied", "UALICE") not in outbox(database)  # nobody tells Alice what she did herself
 
 
 def test_deny_needs_permission(services: Services) -> None:
     sj_id = request_approval(services)
     with pytest.raises((PermissionDeniedError, NotFoundError)):
-        services.deny_scheduled_job(actor=BOB, scheduled_job_id=sj_id, now=NOW)
+        services.decisions.deny_scheduled_job(actor=BOB, scheduled_job_id=sj_id, now=NOW)
 
 
 def test_dry_run_runs_as_the_approver_and_leaves_the_request_pending(services: Services) -> None:
     sj_id = request_approval(services)
-    result = services.dry_run_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=NOW)
+    result = services.decisions.dry_run_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=NOW)
     assert result.dry_run and result.user_id == "UAPPROVER" and result.scheduled_job_id == sj_id
-    assert services.get_scheduled_job(ALICE, sj_id).approval_state is ApprovalState.PENDING
+    assert services.listings.get_scheduled_job(ALICE, sj_id).approval_state is ApprovalState.PENDING
     with pytest.raises(PermissionDeniedError):
-        services.dry_run_scheduled_job(actor=VIEWER, scheduled_job_id=sj_id, now=NOW)
+        services.decisions.dry_run_scheduled_job(actor=VIEWER, scheduled_job_id=sj_id, now=NOW)
 
 
 def test_unknown_ids_are_not_found(services: Services) -> None:
     for ident in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
         with pytest.raises(NotFoundError):
-            services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=ident, now=NOW)
+            services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=ident, now=NOW)
 
 
 @pytest.mark.parametrize("threads", [15])
-def test_fifteen_racing_decisions_leave_exactly_one_standing(services: Services, threads: int) -> None:
+def test_fifteen_racing_decisions_leave_exactly_one_standing(database: Database, services: Services,
+                                                             threads: int) -> None:
     sj_id = request_approval(services)
     approvers = [APPROVER, APPROVER2, ADMIN]
     barrier = threading.Barrier(threads)
@@ -362,10 +372,10 @@ def test_fifteen_racing_decisions_leave_exactly_one_standing(services: Services,
         barrier.wait()
         try:
             if i % 2:
-                services.approve_scheduled_job(actor=actor, scheduled_job_id=sj_id, now=NOW)
+                services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=sj_id, now=NOW)
                 outcome = "approved"
             else:
-                services.deny_scheduled_job(actor=actor, scheduled_job_id=sj_id, reason=f"no {i}", now=NOW)
+                services.decisions.deny_scheduled_job(actor=actor, scheduled_job_id=sj_id, reason=f"no {i}", now=NOW)
                 outcome = "denied"
         except AlreadyDecidedError:
             outcome = "refused"
@@ -380,9 +390,9 @@ def test_fifteen_racing_decisions_leave_exactly_one_standing(services: Services,
 
     assert sorted(outcomes).count("refused") == threads - 1
     winner = next(o for o in outcomes if o != "refused")
-    final = services.get_scheduled_job(ADMIN, sj_id)
+    final = services.listings.get_scheduled_job(ADMIN, sj_id)
     assert final.approval_state.value == winner
-    decisions = [a for a in audit_actions(services)
+    decisions = [a for a in audit_actions(database)
                  if a in ("scheduled_job.approve", "scheduled_job.deny", "scheduled_job.withdraw")]
     assert len(decisions) == 1
 
@@ -391,37 +401,38 @@ def test_fifteen_racing_decisions_leave_exactly_one_standing(services: Services,
 
 
 def test_cancel_ends_a_scheduled_job_but_keeps_it(services: Services) -> None:
-    sj = services.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(), now=NOW).scheduled_job
+    sj = services.requests.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(), now=NOW).scheduled_job
     assert sj is not None
     with pytest.raises((PermissionDeniedError, NotFoundError)):
-        services.cancel_scheduled_job(actor=BOB, scheduled_job_id=sj.id, now=NOW)
-    cancelled = services.cancel_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
+        services.management.cancel_scheduled_job(actor=BOB, scheduled_job_id=sj.id, now=NOW)
+    cancelled = services.management.cancel_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
     assert not cancelled.enabled and cancelled.end_reason == "cancelled" and cancelled.next_run_at is None
     with pytest.raises(InvalidStateError):
-        services.cancel_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
-    assert services.list_scheduled_jobs(ALICE).count == 0
+        services.management.cancel_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
+    assert services.listings.list_scheduled_jobs(ALICE).count == 0
 
 
 def test_pause_and_resume_skip_the_runs_missed_while_paused(services: Services) -> None:
-    sj = services.request_job(
+    sj = services.requests.request_job(
         actor=ALICE, job="testjobs.TestPass",
         schedule=ScheduleInput(interval="hourly", name="h", start_time=NOW + timedelta(minutes=5)), now=NOW,
     ).scheduled_job
     assert sj is not None
-    paused = services.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
+    paused = services.management.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
     assert paused.paused
     with pytest.raises(InvalidStateError, match="already paused"):
-        services.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
-    resumed = services.resume_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id, now=NOW + timedelta(hours=5))
+        services.management.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
+    resumed = services.management.resume_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id,
+                                                       now=NOW + timedelta(hours=5))
     assert not resumed.paused
     assert resumed.next_run_at == NOW + timedelta(hours=5, minutes=5)
 
 
 def test_one_off_jobs_cannot_be_paused(services: Services) -> None:
-    sj = services.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(), now=NOW).scheduled_job
+    sj = services.requests.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(), now=NOW).scheduled_job
     assert sj is not None
     with pytest.raises(InvalidStateError, match="recurring"):
-        services.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
+        services.management.pause_scheduled_job(actor=ALICE, scheduled_job_id=sj.id, now=NOW)
 
 
 # -------------------------------------------------------------------------------------------------------- listings
@@ -429,64 +440,64 @@ def test_one_off_jobs_cannot_be_paused(services: Services) -> None:
 
 def test_listings_show_what_each_person_may_see(services: Services) -> None:
     mine = request_approval(services, actor=ALICE)
-    services.request_job(actor=BOB, job="testjobs.TestPass", schedule=future(), now=NOW)
-    assert [sj.id for sj in services.list_approval_queue(APPROVER).items] == [mine]
-    assert services.list_scheduled_jobs(APPROVER).count == 2
-    assert services.list_scheduled_jobs(APPROVER, approval_state="pending").count == 1
-    assert services.list_scheduled_jobs(APPROVER, job="testjobs.TestPass").count == 1
-    assert services.list_scheduled_jobs(NOBODY).count == 0
+    services.requests.request_job(actor=BOB, job="testjobs.TestPass", schedule=future(), now=NOW)
+    assert [sj.id for sj in services.listings.list_approval_queue(APPROVER).items] == [mine]
+    assert services.listings.list_scheduled_jobs(APPROVER).count == 2
+    assert services.listings.list_scheduled_jobs(APPROVER, approval_state="pending").count == 1
+    assert services.listings.list_scheduled_jobs(APPROVER, job="testjobs.TestPass").count == 1
+    assert services.listings.list_scheduled_jobs(NOBODY).count == 0
     with pytest.raises(NotFoundError):
-        services.get_scheduled_job(NOBODY, mine)
+        services.listings.get_scheduled_job(NOBODY, mine)
     with pytest.raises(FieldErrors):
-        services.list_scheduled_jobs(APPROVER, approval_state="maybe")
+        services.listings.list_scheduled_jobs(APPROVER, approval_state="maybe")
 
 
 def test_pagination_counts_everything_and_returns_a_slice(services: Services) -> None:
     for _ in range(7):
-        services.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(), now=NOW)
-    page = services.list_scheduled_jobs(ALICE, limit=3, offset=6)
+        services.requests.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(), now=NOW)
+    page = services.listings.list_scheduled_jobs(ALICE, limit=3, offset=6)
     assert page.count == 7 and len(page.items) == 1
 
 
 def test_results_are_visible_to_their_owner_and_to_viewers(services: Services) -> None:
-    result = services.request_job(actor=ALICE, job="testjobs.TestPass", now=NOW).job_result
+    result = services.requests.request_job(actor=ALICE, job="testjobs.TestPass", now=NOW).job_result
     assert result is not None
-    assert services.get_job_result(ALICE, result.id).id == result.id
-    assert services.get_job_result(APPROVER, result.id).id == result.id
+    assert services.listings.get_job_result(ALICE, result.id).id == result.id
+    assert services.listings.get_job_result(APPROVER, result.id).id == result.id
     with pytest.raises(NotFoundError):
-        services.get_job_result(NOBODY, result.id)
-    assert services.list_job_results(NOBODY).count == 0
-    assert services.list_job_results(ALICE, job="testjobs.TestPass").count == 1
+        services.listings.get_job_result(NOBODY, result.id)
+    assert services.listings.list_job_results(NOBODY).count == 0
+    assert services.listings.list_job_results(ALICE, job="testjobs.TestPass").count == 1
 
 
 def test_job_listing_hides_jobs_the_user_may_not_see(services: Services) -> None:
-    assert services.list_jobs(NOBODY) == []
-    assert {j.slug for j in services.list_jobs(ALICE)} >= {"testjobs.TestPass", "testjobs.ApprovalJob"}
+    assert services.listings.list_jobs(NOBODY) == []
+    assert {j.slug for j in services.listings.list_jobs(ALICE)} >= {"testjobs.TestPass", "testjobs.ApprovalJob"}
 
 
 # ---------------------------------------------------------------------------------------------------------- tokens
 
 
-def test_api_tokens_are_stored_hashed_and_authenticate_their_user(services: Services) -> None:
-    token = services.create_api_token(user_id="UALICE", description="ci")
+def test_api_tokens_are_stored_hashed_and_authenticate_their_user(database: Database, services: Services) -> None:
+    token = services.tokens.create_api_token(user_id="UALICE", description="ci")
     assert len(token) == 40
-    with services.db.read() as session:
+    with database.read() as session:
         stored_hash = session.scalars(select(ApiToken)).one().key_hash
         dump = repr(list(session.execute(text("SELECT * FROM api_tokens"))))
     assert stored_hash == hash_token(token) and token not in dump
-    actor = services.authenticate_token(token)
+    actor = services.tokens.authenticate_token(token)
     assert actor is not None and actor.user_id == "UALICE"
-    assert services.authenticate_token("0" * 40) is None
+    assert services.tokens.authenticate_token("0" * 40) is None
 
 
 def test_tokens_are_only_for_slack_user_ids(services: Services) -> None:
     with pytest.raises(FieldErrors):
-        services.create_api_token(user_id="alice")
+        services.tokens.create_api_token(user_id="alice")
 
 
 def test_a_decision_returns_the_scheduled_job_exactly_as_stored(services: Services) -> None:
     approved_id, denied_id = request_approval(services), request_approval(services)
-    approved = services.approve_scheduled_job(actor=APPROVER, scheduled_job_id=approved_id, now=NOW)
-    denied = services.deny_scheduled_job(actor=APPROVER, scheduled_job_id=denied_id, reason="no", now=NOW)
-    assert approved == services.get_scheduled_job(ADMIN, approved_id)
-    assert denied == services.get_scheduled_job(ADMIN, denied_id)
+    approved = services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=approved_id, now=NOW)
+    denied = services.decisions.deny_scheduled_job(actor=APPROVER, scheduled_job_id=denied_id, reason="no", now=NOW)
+    assert approved == services.listings.get_scheduled_job(ADMIN, approved_id)
+    assert denied == services.listings.get_scheduled_job(ADMIN, denied_id)

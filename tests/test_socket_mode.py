@@ -25,7 +25,7 @@ from tests.conftest import ADMIN, FIXTURE_JOBS, POLICY_YAML
 from tests.fake_slack import FakeSlack, text_of
 from tests.fake_socket_mode import FakeSocketMode
 from tests.slack_requests import APP_ID, TEAM_ID, SlackActions
-from tests.test_serve import Server, open_services, wait_for
+from tests.test_serve import Server, open_core, wait_for
 
 ACK_DEADLINE = 3.0
 """Slack's deadline for an ack, in seconds: the same in Socket Mode as over HTTP."""
@@ -42,9 +42,9 @@ def workdir(tmp_path: Path) -> Path:
 @pytest.fixture
 def services(workdir: Path) -> Iterator[Services]:
     """The services over the server's database (test jobs synced and enabled), to read outcomes."""
-    services = open_services(f"sqlite:///{workdir / 'jobgate.db'}", workdir / "jobs")
-    yield services
-    services.db.dispose()
+    core = open_core(f"sqlite:///{workdir / 'jobgate.db'}", workdir / "jobs")
+    yield core.services
+    core.db.dispose()
 
 
 @pytest.fixture
@@ -108,8 +108,8 @@ def stop(server: Server, socket_mode: FakeSocketMode) -> None:
 
 
 def nothing_stored(services: Services) -> bool:
-    return (services.list_scheduled_jobs(ADMIN).count == 0
-            and services.list_job_results(ADMIN).count == 0)
+    return (services.listings.list_scheduled_jobs(ADMIN).count == 0
+            and services.listings.list_job_results(ADMIN).count == 0)
 
 
 # ------------------------------------------------------------------------------------------------------- tests
@@ -136,7 +136,7 @@ def test_over_socket_mode_envelopes_are_acked_on_the_websocket_and_the_work_gets
     dms = fake.wait_for("chat.postMessage", count=1, timeout=20)
     assert dms[0].params["channel"] in ("UALICE", "DALICE")
     assert "Test pass" in text_of(dms[0]) and "ompleted" in text_of(dms[0])
-    results = services.list_job_results(ADMIN).items
+    results = services.listings.list_job_results(ADMIN).items
     assert len(results) == 1 and results[0].user_id == "UALICE" and results[0].status == "completed"
 
     # /jobs list: acked empty, answered privately through response_url.
@@ -164,7 +164,7 @@ def test_over_socket_mode_envelopes_are_acked_on_the_websocket_and_the_work_gets
     assert ack.elapsed < ACK_DEADLINE
     assert ack.payload is not None and ack.payload["response_action"] == "update", ack.payload
     assert ack.payload["view"]["title"]["text"] == "Done"
-    wait_for(lambda: services.list_job_results(ADMIN).count == 2, timeout=10, what="the modal's run to start")
+    wait_for(lambda: services.listings.list_job_results(ADMIN).count == 2, timeout=10, what="the modal's run to start")
     fake.wait_for("chat.postMessage", count=2, timeout=20)
 
     stop(server, socket_mode)

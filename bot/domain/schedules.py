@@ -381,6 +381,38 @@ def next_run_at(schedule: Schedule, after: datetime) -> datetime | None:
     return _cron_next(expr, time_zone=schedule.time_zone, after=after - offset) + offset
 
 
+def first_run_from(schedule: Schedule, now: datetime) -> datetime | None:
+    """Return the first due instant at or after ``now``: where a schedule starts when it is approved or resumed.
+
+    Due times before ``now`` were never approved, or fell while the schedule was paused: they are not run.
+
+    Args:
+        schedule: a validated schedule.
+        now: the current instant (aware).
+
+    Returns:
+        The first due instant at or after ``now``, or None when a one-off's time has passed.
+    """
+    first = first_run_at(schedule)
+    if first >= now:
+        return first
+    return next_run_at(schedule, now)
+
+
+def parse_interval(value: str | None) -> IntervalType | None:
+    """Read a schedule type as typed or sent; None when none was given.
+
+    Raises:
+        InvalidScheduleError: not one of the schedule types.
+    """
+    if value is None:
+        return None
+    try:
+        return IntervalType(value)
+    except ValueError:
+        raise InvalidScheduleError({"interval": [f'"{value}" is not a valid choice.']}) from None
+
+
 def upcoming_runs(schedule: Schedule, *, after: datetime, count: int) -> list[datetime]:
     """Return the next ``count`` due instants strictly after ``after`` (fewer for one-offs).
 

@@ -15,13 +15,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from bot.app import Core
 from bot.config import Settings
 from bot.domain.permissions import Actor, Policy
 from bot.server import build_app
-from bot.services import JobCatalog, ScheduleInput, Services
+from bot.services import ScheduleInput, Services
 from handlers.api import install
 from storage.db import Database
-from tests.conftest import ADMIN, ALICE, APPROVER, APPROVER2, BOB, NOBODY, NOW, POLICY_YAML, VIEWER
+from tests.conftest import ADMIN, ALICE, APPROVER, APPROVER2, BOB, NOBODY, NOW, POLICY_YAML, VIEWER, build_test_core
 
 CONSTRAINED = Actor(user_id="UCONSTRAINED")
 """Runs, approves and manages scheduled jobs and results, but only of TestPass, TestFail and ConstrainedApprovalJob."""
@@ -129,24 +130,20 @@ def policy() -> Policy:
 
 
 @pytest.fixture
-def services(database: Database, settings: Settings, policy: Policy, clock: Clock) -> Services:
-    """The real services with the test jobs synced and enabled, on the movable clock."""
-    svc = Services(db=database, settings=settings, policy=policy, catalog=JobCatalog(), clock=clock)
-    svc.sync_jobs(now=NOW)
-    for job in svc.list_jobs():
-        svc.set_job_enabled(job.slug, True, now=NOW)
-    return svc
+def core(database: Database, settings: Settings, policy: Policy, clock: Clock) -> Core:
+    """The real parts with the test jobs synced and enabled, on the movable clock."""
+    return build_test_core(database, settings, policy, clock=clock)
 
 
 @pytest.fixture
 def tokens(services: Services) -> dict[str, str]:
     """A REST API token for every test user, by Slack user ID."""
-    return {user.user_id: services.create_api_token(user_id=user.user_id, description="tests") for user in USERS}
+    return {user.user_id: services.tokens.create_api_token(user_id=user.user_id, description="tests") for user in USERS}
 
 
 @pytest.fixture
-def app(settings: Settings, services: Services) -> FastAPI:
-    return build_app(settings=settings, services=services, installers=(install,))
+def app(settings: Settings, core: Core) -> FastAPI:
+    return build_app(settings=settings, services=core.services, db=core.db, installers=(install,))
 
 
 @dataclass
@@ -177,13 +174,13 @@ def api(app: FastAPI, tokens: dict[str, str]) -> Iterator[Api]:
 
 def job_id(services: Services, slug: str) -> str:
     """A job's UUID."""
-    return services.get_job(slug).id
+    return services.listings.get_job(slug).id
 
 
 def request_approval(services: Services, actor: Actor = ALICE, *, job: str = "testjobs.ApprovalJob",
                      schedule: ScheduleInput | None = None, data: object = None) -> str:
     """Create a pending request through the services (a fixture, like Nautobot's ORM-made ones); return its id."""
-    outcome = services.request_job(actor=actor, job=job, schedule=schedule, data=data)
+    outcome = services.requests.request_job(actor=actor, job=job, schedule=schedule, data=data)
     assert outcome.scheduled_job is not None and outcome.needs_approval
     return outcome.scheduled_job.id
 

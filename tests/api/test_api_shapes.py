@@ -12,10 +12,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from bot.app import build_core
 from bot.config import Settings
 from bot.domain.permissions import Policy
 from bot.server import build_app
-from bot.services import JobCatalog, ScheduleInput, Services
+from bot.services import ScheduleInput, Services
 from handlers.api import install
 from storage.db import Database
 from storage.models import JobResult
@@ -88,11 +89,11 @@ def test_scheduled_jobs_show_the_contract_fields(api: Api, services: Services) -
     assert approved["approved_by_user"] == approved["decided_by_user"] == {"id": "UAPPROVER", "name": "UAPPROVER"}
 
 
-def test_job_results_show_status_timestamps_and_log(api: Api, services: Services) -> None:
+def test_job_results_show_status_timestamps_and_log(database: Database, api: Api, services: Services) -> None:
     response = api.post(f"/api/extras/jobs/{job_id(services, 'testjobs.APITestJob')}/run/", ALICE,
                         json={"data": GOOD_DATA})
     result_id = response.json()["job_result"]["id"]
-    with services.db.write() as session:
+    with database.write() as session:
         repos = Repositories(session)
         repos.job_results.add_log(result_id, logged_at=NOW + timedelta(seconds=1), level="info",
                                   message="var1=x commit=True", obj=None)
@@ -167,7 +168,7 @@ def test_pagination_gives_absolute_next_and_previous_links(api: Api, services: S
 
 def test_scheduled_jobs_filter_by_job_uuid_slug_or_name_and_approval_state(api: Api, services: Services) -> None:
     pending = request_approval(services, ALICE)
-    other = services.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(30, name="other"))
+    other = services.requests.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(30, name="other"))
     assert other.scheduled_job is not None
     for ident in (job_id(services, "testjobs.ApprovalJob"), "testjobs.ApprovalJob", "Approval job"):
         listed = api.get("/api/extras/scheduled-jobs/", APPROVER, params={"job": ident}).json()
@@ -192,7 +193,7 @@ def test_job_results_filter_by_job(api: Api, services: Services) -> None:
 
 @pytest.mark.parametrize(("method", "template"), ROUTES)
 def test_the_trailing_slash_is_optional(api: Api, services: Services, method: str, template: str) -> None:
-    result = services.request_job(actor=ALICE, job="testjobs.TestPass").job_result
+    result = services.requests.request_job(actor=ALICE, job="testjobs.TestPass").job_result
     assert result is not None
     for slash in ("/", ""):
         path = template.format(job=job_id(services, "testjobs.TestPass"), sj=request_approval(services, ALICE),
@@ -296,8 +297,8 @@ def test_a_database_failure_is_a_500_json_too(caplog: pytest.LogCaptureFixture) 
     unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # nothing listens on port 1
     settings = Settings(database_url=unreachable)
     db = Database.from_url(unreachable)
-    services = Services(db=db, settings=settings, policy=Policy.empty(), catalog=JobCatalog())
-    app = build_app(settings=settings, services=services, installers=(install,))
+    core = build_core(settings, db=db, policy=Policy.empty(), migrate=False)
+    app = build_app(settings=settings, services=core.services, db=db, installers=(install,))
     with TestClient(app) as client, caplog.at_level(logging.ERROR, logger="handlers.api"):
         response = client.get("/api/extras/job-results/", headers={"Authorization": "Token " + "0" * 40})
     db.dispose()

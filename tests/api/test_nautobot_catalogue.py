@@ -41,6 +41,7 @@ from sqlalchemy import select
 from bot.domain.approvals import PAST_DUE_MESSAGE, SELF_APPROVAL_MESSAGE
 from bot.domain.requests import SENSITIVE_AND_APPROVAL_MESSAGE, SENSITIVE_SCHEDULE_MESSAGE
 from bot.services import ScheduleInput, Services
+from storage.db import Database
 from storage.models import JobResult, ScheduledJob
 from tests.api.conftest import (
     APPROVE_ONLY,
@@ -77,31 +78,31 @@ def state_of(api: Api, scheduled_job_id: str) -> dict[str, Any]:
     return body
 
 
-def _rows(services: Services, model: type[ScheduledJob] | type[JobResult]) -> list[SimpleNamespace]:
+def _rows(database: Database, model: type[ScheduledJob] | type[JobResult]) -> list[SimpleNamespace]:
     """Rows as read back from the database (plain values, usable after the session ends)."""
-    with services.db.read() as session:
+    with database.read() as session:
         return [
             SimpleNamespace(**{column.key: getattr(row, column.key) for column in model.__table__.columns})
             for row in session.scalars(select(model))
         ]
 
 
-def scheduled_job_rows(services: Services) -> list[SimpleNamespace]:
-    return _rows(services, ScheduledJob)
+def scheduled_job_rows(database: Database) -> list[SimpleNamespace]:
+    return _rows(database, ScheduledJob)
 
 
-def job_result_rows(services: Services) -> list[SimpleNamespace]:
-    return _rows(services, JobResult)
+def job_result_rows(database: Database) -> list[SimpleNamespace]:
+    return _rows(database, JobResult)
 
 
 # ------------------------------------------------------------------------------------- JobAPIRunTestMixin (1.6)
 
 
-def test_run_job_anonymous_not_permitted(api: Api, services: Services) -> None:
+def test_run_job_anonymous_not_permitted(database: Database, api: Api, services: Services) -> None:
     response = api.post(run_url(services, "testjobs.APITestJob"), json={"data": GOOD_DATA})
     assert response.status_code == 403
     assert response.json() == {"detail": "Authentication credentials were not provided."}
-    assert job_result_rows(services) == []
+    assert job_result_rows(database) == []
 
 
 def test_run_job_without_permission(api: Api, services: Services) -> None:
@@ -119,7 +120,7 @@ def test_run_job_object_permissions(api: Api, services: Services) -> None:
 
 
 def test_run_job_not_enabled(api: Api, services: Services) -> None:
-    services.set_job_enabled("testjobs.APITestJob", False)
+    services.management.set_job_enabled("testjobs.APITestJob", False)
     response = api.post(run_url(services, "testjobs.APITestJob"), ALICE, json={"data": GOOD_DATA})
     assert response.status_code == 403
     assert response.json() == {"detail": "This job is not enabled to be run."}
@@ -128,8 +129,8 @@ def test_run_job_not_enabled(api: Api, services: Services) -> None:
 def test_run_job_not_installed(api: Api, services: Services, jobs_dir: Path) -> None:
     url = run_url(services, "testjobs.APITestJob")
     (jobs_dir / "testjobs.py").rename(jobs_dir / "renamed_testjobs.py")
-    services.sync_jobs()
-    assert not services.get_job("testjobs.APITestJob").installed
+    services.management.sync_jobs()
+    assert not services.listings.get_job("testjobs.APITestJob").installed
     response = api.post(url, ALICE, json={"data": GOOD_DATA})
     assert response.status_code == 405
     assert response.json() == {"detail": "This job is not presently installed and cannot be run"}
@@ -152,12 +153,12 @@ def test_run_job_future(api: Api, services: Services) -> None:
     assert created["data"] == GOOD_DATA
 
 
-def test_run_job_future_schedule_kwargs_pk(api: Api, services: Services) -> None:
+def test_run_job_future_schedule_kwargs_pk(database: Database, api: Api, services: Services) -> None:
     schedule = {"name": "test", "interval": "future", "start_time": iso(1)}
     response = api.post(run_url(services, "testjobs.APITestJob"), ALICE, json={"data": GOOD_DATA, "schedule": schedule})
     assert response.status_code == 201
     created = response.json()["schedule"]
-    [row] = scheduled_job_rows(services)
+    [row] = scheduled_job_rows(database)
     assert row.id == created["id"]
     assert state_of(api, created["id"])["name"] == "test"
 
@@ -178,7 +179,7 @@ def test_run_a_job_with_sensitive_variables_and_requires_approval(api: Api, serv
     assert response.json() == {"detail": SENSITIVE_AND_APPROVAL_MESSAGE}
 
 
-def test_run_a_job_with_sensitive_variables_immediately(api: Api, services: Services) -> None:
+def test_run_a_job_with_sensitive_variables_immediately(database: Database, api: Api, services: Services) -> None:
     secret = "hunter2-sensitive"
     response = api.post(run_url(services, "testjobs.ExampleJob"), ALICE,
                         json={"data": {"password": secret}, "schedule": {"interval": "immediately"}})
@@ -186,7 +187,7 @@ def test_run_a_job_with_sensitive_variables_immediately(api: Api, services: Serv
     body = response.json()
     assert body["schedule"] is None and body["job_result"]["status"]["value"] == "pending"
     assert secret not in response.text
-    [row] = job_result_rows(services)
+    [row] = job_result_rows(database)
     assert row.data is None  # Nautobot: JobResult.job_kwargs is None
 
 
@@ -228,13 +229,13 @@ def test_run_job_with_missing_data(api: Api, services: Services) -> None:
     assert response.json() == {"errors": {"var2": ["This field is required."], "var4": ["This field is required."]}}
 
 
-def test_run_job_schedule_interval_is_required(api: Api, services: Services) -> None:
+def test_run_job_schedule_interval_is_required(database: Database, api: Api, services: Services) -> None:
     """Row 9 of the run checks: a schedule without ``interval`` is refused (never read as "run now")."""
     for schedule in ({}, {"name": "test", "start_time": iso(5)}):
         response = api.post(run_url(services, "testjobs.TestPass"), ALICE, json={"schedule": schedule})
         assert response.status_code == 400
         assert response.json() == {"schedule": {"interval": ["This field is required."]}}
-    assert job_result_rows(services) == [] and scheduled_job_rows(services) == []
+    assert job_result_rows(database) == [] and scheduled_job_rows(database) == []
 
 
 def test_run_job_response_job_result(api: Api, services: Services) -> None:
@@ -251,7 +252,8 @@ def test_run_job_response_job_result(api: Api, services: Services) -> None:
     assert api.get(f"/api/extras/job-results/{result['id']}/", ALICE).json() == result
 
 
-def test_run_approval_required_job_without_schedule_creates_a_pending_request(api: Api, services: Services) -> None:
+def test_run_approval_required_job_without_schedule_creates_a_pending_request(database: Database, api: Api,
+                                                                              services: Services) -> None:
     """Nautobot's ``test_run_job_object_var_no_schedule`` without its ObjectVar: no job result, a pending request."""
     response = api.post(run_url(services, "testjobs.ApprovalJob"), ALICE, json={"data": {"device": "core-9"}})
     assert response.status_code == 201
@@ -261,7 +263,7 @@ def test_run_approval_required_job_without_schedule_creates_a_pending_request(ap
     assert created["interval"] == "immediately"  # jobgate runs it as soon as it is approved (Nautobot 2.4 fix)
     assert created["approval_required"] is True and created["approval_state"] == "pending"
     assert created["data"] == {"device": "core-9"}
-    assert job_result_rows(services) == []
+    assert job_result_rows(database) == []
 
 
 # ---------------------------------------------------------------------------------------- JobApprovalTest (1.6)
@@ -460,7 +462,7 @@ def test_list_objects_with_constrained_permission(api: Api, services: Services, 
 
 
 def test_only_enabled_is_listed(api: Api, services: Services, three_requests: list[str]) -> None:
-    services.cancel_scheduled_job(actor=ALICE, scheduled_job_id=three_requests[2])
+    services.management.cancel_scheduled_job(actor=ALICE, scheduled_job_id=three_requests[2])
     listed = api.get("/api/extras/scheduled-jobs/", APPROVER).json()
     assert sorted(item["name"] for item in listed["results"]) == ["test1", "test2"]
     ended = api.get(sj_url(three_requests[2]), APPROVER).json()  # ended ones stay readable by id
@@ -471,13 +473,13 @@ def test_only_enabled_is_listed(api: Api, services: Services, three_requests: li
     "crontab",
     [None, "", "not_enough_values_to_unpack", "one too many values to unpack", "-1 * * * *", "invalid literal * * *"],
 )
-def test_non_valid_crontab_syntax(api: Api, services: Services, crontab: str | None) -> None:
+def test_non_valid_crontab_syntax(database: Database, api: Api, services: Services, crontab: str | None) -> None:
     schedule = {"name": "test", "interval": "custom", "crontab": crontab}
     response = api.post(run_url(services, "testjobs.TestPass"), ALICE, json={"schedule": schedule})
     assert response.status_code == 400
     errors = response.json()["schedule"]
     assert list(errors) == ["crontab"] and errors["crontab"][0]
-    assert scheduled_job_rows(services) == []
+    assert scheduled_job_rows(database) == []
 
 
 def test_valid_crontab_syntax(api: Api, services: Services) -> None:
@@ -495,7 +497,7 @@ QUEUE = "/api/extras/scheduled-jobs/?approval_state=pending"
 
 
 def test_only_approvable_is_listed(api: Api, services: Services, three_requests: list[str]) -> None:
-    services.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(10, name="test4"))
+    services.requests.request_job(actor=ALICE, job="testjobs.TestPass", schedule=future(10, name="test4"))
     queue = api.get(QUEUE, APPROVER).json()
     assert sorted(item["name"] for item in queue["results"]) == ["test1", "test2", "test3"]
     everything = api.get("/api/extras/scheduled-jobs/", APPROVER).json()
@@ -529,39 +531,40 @@ def test_get_object_with_constrained_permission_queue(api: Api, services: Servic
     assert [item["id"] for item in api.get(QUEUE, CONSTRAINED).json()["results"]] == [inside]
 
 
-def test_post_anonymous(api: Api, services: Services, pending: str) -> None:
+def test_post_anonymous(database: Database, api: Api, services: Services, pending: str) -> None:
     for action in ("dry-run", "approve", "deny"):
         assert api.post(sj_url(pending, action)).status_code == 403
-    assert job_result_rows(services) == []
+    assert job_result_rows(database) == []
 
 
-def test_post_dry_run_not_runnable(api: Api, services: Services, pending: str) -> None:
-    services.set_job_enabled("testjobs.ApprovalJob", False)
+def test_post_dry_run_not_runnable(database: Database, api: Api, services: Services, pending: str) -> None:
+    services.management.set_job_enabled("testjobs.ApprovalJob", False)
     response = api.post(sj_url(pending, "dry-run"), BOB)
     assert response.status_code == 405
     assert response.json()["detail"].startswith("This job cannot be dry-run at this time.")
-    assert job_result_rows(services) == []
+    assert job_result_rows(database) == []
 
 
-def test_post_dry_run_needs_job_run_permission(api: Api, services: Services, pending: str) -> None:
+def test_post_dry_run_needs_job_run_permission(database: Database, api: Api, services: Services, pending: str) -> None:
     response = api.post(sj_url(pending, "dry-run"), VIEWER)
     assert response.status_code == 403
     assert response.json() == {"detail": "You do not have permission to run this job."}
-    assert job_result_rows(services) == []
+    assert job_result_rows(database) == []
 
 
-def test_post_dry_run_needs_specific_job_run_permission(api: Api, services: Services, pending: str) -> None:
+def test_post_dry_run_needs_specific_job_run_permission(database: Database, api: Api, services: Services,
+                                                        pending: str) -> None:
     response = api.post(sj_url(pending, "dry-run"), CONSTRAINED)
     assert response.status_code == 403
     assert response.json() == {"detail": "You do not have permission to run this job."}
-    assert job_result_rows(services) == []
+    assert job_result_rows(database) == []
 
 
-def test_post_dry_run_success(api: Api, services: Services) -> None:
+def test_post_dry_run_success(database: Database, api: Api, services: Services) -> None:
     inside = request_approval(services, ALICE, job="apijobs.ConstrainedApprovalJob")
     response = api.post(sj_url(inside, "dry-run"), CONSTRAINED)
     assert response.status_code == 200
-    [row] = job_result_rows(services)
+    [row] = job_result_rows(database)
     assert row.id == response.json()["id"]
     assert row.job_id == job_id(services, "apijobs.ConstrainedApprovalJob")
     assert row.user_id == "UCONSTRAINED" and row.dry_run

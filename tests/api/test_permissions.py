@@ -33,7 +33,7 @@ class Targets:
 
 @pytest.fixture
 def targets(services: Services) -> Targets:
-    result = services.request_job(actor=ALICE, job="testjobs.APITestJob", data=dict(GOOD_DATA)).job_result
+    result = services.requests.request_job(actor=ALICE, job="testjobs.APITestJob", data=dict(GOOD_DATA)).job_result
     assert result is not None
     return Targets(
         job_id=job_id(services, "testjobs.ApprovalJob"),

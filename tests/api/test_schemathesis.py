@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from bot.app import build_core
 from bot.config import Settings
 from bot.domain.permissions import Policy
 from bot.server import build_app
@@ -39,8 +40,8 @@ JOBS = itertools.cycle(["testjobs.APITestJob", "testjobs.TestPass", "testjobs.Ap
 
 def _document() -> dict[str, Any]:
     """``/api/schema/`` as served (the document does not depend on the database, which is never opened here)."""
-    services = Services(db=Database.from_url("sqlite://"), settings=Settings(), policy=Policy.empty())
-    app = build_app(settings=Settings(), services=services, installers=(install,))
+    core = build_core(Settings(), db=Database.from_url("sqlite://"), policy=Policy.empty(), migrate=False)
+    app = build_app(settings=Settings(), services=core.services, db=core.db, installers=(install,))
     with TestClient(app) as client:
         document: dict[str, Any] = client.get("/api/schema/").json()
     return document
@@ -62,7 +63,7 @@ def _existing_id(path: str, services: Services) -> str:
     if path.startswith("/api/extras/scheduled-jobs/"):
         return request_approval(services, ALICE)
     if path.startswith("/api/extras/job-results/"):
-        result = services.request_job(actor=ALICE, job="testjobs.TestPass").job_result
+        result = services.requests.request_job(actor=ALICE, job="testjobs.TestPass").job_result
         assert result is not None
         return result.id
     return job_id(services, next(JOBS))

@@ -18,14 +18,15 @@ from typing import Any
 
 import pytest
 
+from bot.app import Core
 from bot.config import Settings
 from bot.domain.permissions import Policy
 from bot.notifier import Notifier
 from bot.server import build_app
-from bot.services import JobCatalog, Services
+from bot.services import Services
 from bot.slack import build_bolt_app, build_client, slack_installer
 from storage.db import Database
-from tests.conftest import NOW
+from tests.conftest import NOW, build_test_core
 from tests.fake_slack import Call, FakeSlack
 from tests.slack.limits import check_ack, check_call
 from tests.slack_requests import SlackActions, serve
@@ -63,6 +64,7 @@ class Clock:
 class Stack:
     """Everything a Slack scenario touches."""
 
+    core: Core
     services: Services
     fake: FakeSlack
     slack: SlackActions
@@ -102,17 +104,15 @@ def _make_stack(database: Database, settings: Settings, policy: Policy, fake: Fa
         slack_bot_token="xoxb-test-token", slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url,
         approval_channel=approval_channel,
     )
-    services = Services(db=database, settings=slack_settings, policy=policy, catalog=JobCatalog(), clock=clock)
-    services.sync_jobs(now=NOW)
-    for job in services.list_jobs():
-        services.set_job_enabled(job.slug, True, now=NOW)
+    core = build_test_core(database, slack_settings, policy, clock=clock)
+    services = core.services
     bolt_app = build_bolt_app(slack_settings, services)
-    app = build_app(settings=slack_settings, services=services, installers=(slack_installer(bolt_app),))
-    notifier = Notifier(services, build_client(slack_settings, retries=False), clock=clock)
+    app = build_app(settings=slack_settings, services=services, db=core.db, installers=(slack_installer(bolt_app),))
+    notifier = Notifier(core.db, build_client(slack_settings, retries=False), clock=clock)
     with serve(app) as url:
         slack = SlackActions(base_url=url, signing_secret=SIGNING_SECRET, fake=fake)
         try:
-            yield Stack(services=services, fake=fake, slack=slack, notifier=notifier, clock=clock,
+            yield Stack(core=core, services=services, fake=fake, slack=slack, notifier=notifier, clock=clock,
                         settings=slack_settings, bolt_app=bolt_app)
         finally:
             slack.close()
@@ -196,6 +196,6 @@ def run_jobs(stack: Stack) -> list[Any]:
     """Execute every pending job result with the real runner, at the stack's clock."""
     from bot.runner import Runner
 
-    runner = Runner(stack.services.db, stack.services.catalog, owner=stack.services.runner_id,
-                    transient=stack.services.transient, clock=stack.clock)
+    runner = Runner(stack.core.db, stack.core.catalog, owner=stack.core.handover.runner_id,
+                    transient=stack.core.handover, clock=stack.clock)
     return runner.run_pending(now=stack.clock.now)

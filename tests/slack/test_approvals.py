@@ -22,7 +22,7 @@ def request_approval(stack: Stack, *, at: str = "2030-01-16 09:00", user_id: str
     ack = stack.slack.command(f'run testjobs.ApprovalJob device=core-2 --at "{at}"', user_id=user_id)
     assert ack.status == 200
     stack.fake.wait_for("response_url")
-    page = stack.services.list_approval_queue(ADMIN)
+    page = stack.services.listings.list_approval_queue(ADMIN)
     assert page.count == 1
     return page.items[0].id
 
@@ -35,7 +35,7 @@ def approval_message(stack: Stack) -> object:
 
 
 def state(stack: Stack, scheduled_job_id: str) -> ApprovalState:
-    return stack.services.get_scheduled_job(ADMIN, scheduled_job_id).approval_state
+    return stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id).approval_state
 
 
 def test_request_posts_an_approval_message_with_the_three_buttons(stack: Stack) -> None:
@@ -96,7 +96,7 @@ def test_deny_asks_for_a_reason_and_records_it(stack: Stack) -> None:
     assert modal["callback_id"] == ids.DENY_MODAL
     ack = stack.slack.submit(modal, {ids.DENY_REASON_BLOCK: "Not during business hours"}, user_id="UAPPROVER")
     assert ack.status == 200 and ack.json is not None and ack.json["response_action"] == "update"
-    record = stack.services.get_scheduled_job(ADMIN, scheduled_job_id)
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
     assert record.approval_state is ApprovalState.DENIED and record.decision_reason == "Not during business hours"
 
     stack.deliver()
@@ -141,7 +141,7 @@ def test_past_due_when_drawn_carries_a_confirm_dialog(stack: Stack) -> None:
     assert approve["action_id"] == ids.APPROVE_CONFIRMED and "confirm" in approve
     press(stack, message, "Approve", user_id="UAPPROVER")  # Slack sends the click only once confirmed
     stack.fake.wait_for("response_url", 2)
-    record = stack.services.get_scheduled_job(ADMIN, scheduled_job_id)
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
     assert record.approval_state is ApprovalState.APPROVED and record.next_run_at == stack.clock.now
 
 
@@ -209,7 +209,7 @@ def test_fifteen_approvers_at_once_make_exactly_one_decision(stack: Stack) -> No
     deny_modals = stack.fake.wait_for("views.open", 8)  # the 8 Deny clicks each open the reason modal
     approvals = 7
     stack.fake.wait_for("response_url", 1 + approvals)
-    record = stack.services.get_scheduled_job(ADMIN, scheduled_job_id)
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
     assert record.approval_state is ApprovalState.APPROVED
     winners = [c for c in stack.fake.calls_to("response_url") if "you approved" in text_of(c)]
     losers = [c for c in stack.fake.calls_to("response_url") if "already approved by" in text_of(c)]
@@ -226,7 +226,7 @@ def test_fifteen_approvers_at_once_make_exactly_one_decision(stack: Stack) -> No
         thread.join()
     assert all(r.json is not None and r.json["response_action"] == "errors" for r in results)  # type: ignore
     assert state(stack, scheduled_job_id) is ApprovalState.APPROVED
-    assert len(stack.services.list_job_results(ADMIN).items) == 0
+    assert len(stack.services.listings.list_job_results(ADMIN).items) == 0
     stack.clock.advance(minutes=31)
     assert len(run_jobs_dispatched(stack)) == 1
 
@@ -235,5 +235,5 @@ def run_jobs_dispatched(stack: Stack) -> list[object]:
     """Dispatch due scheduled jobs with the real scheduler, then run them with the real runner."""
     from bot.scheduler import Dispatcher
 
-    Dispatcher(stack.services.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
+    Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
     return run_jobs(stack)

@@ -13,7 +13,7 @@ def schedule(stack: Stack, text: str, *, user_id: str = "UALICE") -> str:
     before = len(stack.fake.calls_to("response_url"))
     stack.slack.command(f"run {text}", user_id=user_id)
     stack.fake.wait_for("response_url", before + 1)
-    return stack.services.list_scheduled_jobs(ADMIN).items[0].id
+    return stack.services.listings.list_scheduled_jobs(ADMIN).items[0].id
 
 
 def reply(stack: Stack, text: str, *, user_id: str) -> str:
@@ -32,12 +32,12 @@ def test_scheduled_lists_what_the_commands_accept(stack: Stack) -> None:
 def test_pause_and_resume_by_the_id_shown(stack: Stack) -> None:
     scheduled_job_id = schedule(stack, 'testjobs.TestPass --cron "0 * * * *" --name Hourly')
     assert "you paused" in reply(stack, f"pause {scheduled_job_id}", user_id="UALICE")
-    assert stack.services.get_scheduled_job(ADMIN, scheduled_job_id).paused
+    assert stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id).paused
     assert "already paused" in reply(stack, f"pause {scheduled_job_id}", user_id="UALICE")
     assert "permission to resume" in reply(stack, f"resume {scheduled_job_id}", user_id="UBOB")
     stack.clock.advance(hours=5)
     assert "you resumed" in reply(stack, f"resume {scheduled_job_id}", user_id="UALICE")
-    record = stack.services.get_scheduled_job(ADMIN, scheduled_job_id)
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
     assert not record.paused and record.next_run_at is not None and record.next_run_at > stack.clock.now
 
 
@@ -45,7 +45,7 @@ def test_cancel_ends_it_and_a_second_cancel_is_refused(stack: Stack) -> None:
     scheduled_job_id = schedule(stack, 'testjobs.TestPass --at "2030-01-16 09:00"')
     assert "permission to cancel" in reply(stack, f"cancel {scheduled_job_id}", user_id="UBOB")
     assert "you cancelled" in reply(stack, f"cancel {scheduled_job_id}", user_id="UALICE")
-    assert not stack.services.get_scheduled_job(ADMIN, scheduled_job_id).enabled
+    assert not stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id).enabled
     assert "already ended" in reply(stack, f"cancel {scheduled_job_id}", user_id="UALICE")
 
 
@@ -63,12 +63,12 @@ def test_approve_deny_and_dry_run_commands(stack: Stack) -> None:
     assert "you approved" in reply(stack, f"approve {first}", user_id="UAPPROVER")
     assert "already approved by <@UAPPROVER>" in reply(stack, f"deny {first} too late", user_id="UAPPROVER2")
     second = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-17 09:00"', user_id="UBOB")
-    second = next(r.id for r in stack.services.list_approval_queue(ADMIN).items)
+    second = next(r.id for r in stack.services.listings.list_approval_queue(ADMIN).items)
     assert "Dry run" in reply(stack, f"dry-run {second}", user_id="UAPPROVER")
     stack.clock.advance(days=3)
     assert f"approve {second} --force" in reply(stack, f"approve {second}", user_id="UAPPROVER")
     assert "you approved" in reply(stack, f"approve {second} --force", user_id="UAPPROVER")
-    assert stack.services.get_scheduled_job(ADMIN, second).approval_state is ApprovalState.APPROVED
+    assert stack.services.listings.get_scheduled_job(ADMIN, second).approval_state is ApprovalState.APPROVED
 
 
 def test_results_lists_recent_runs(stack: Stack) -> None:
@@ -97,7 +97,7 @@ def test_app_home_shows_requests_approvals_upcoming_and_results(stack: Stack) ->
     stack.slack.click_in_home(approve["action_id"], approve["value"], user_id="UAPPROVER", view=home)
     notice = stack.fake.wait_for("views.open")[0]
     assert "you approved" in text_of(notice)
-    assert stack.services.get_scheduled_job(ADMIN, pending).approval_state is ApprovalState.APPROVED
+    assert stack.services.listings.get_scheduled_job(ADMIN, pending).approval_state is ApprovalState.APPROVED
 
     refresh = button(home_call, "Refresh")
     assert refresh["action_id"] == ids.HOME_REFRESH

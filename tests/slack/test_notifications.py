@@ -57,7 +57,7 @@ def test_a_dry_run_of_a_request_in_several_threads(stack: Stack) -> None:
     stack.fake.wait_for("response_url")
     stack.deliver()
     message = stack.posted()[0]
-    with stack.services.db.write() as session:
+    with stack.core.db.write() as session:
         entry = session.scalars(select(OutboxEntry)).first()
         assert entry is not None
         session.add(OutboxEntry(created_at=stack.clock.now, channel="UAPPROVER", kind="approval_request",
@@ -80,13 +80,13 @@ def test_after_an_outage_every_notification_arrives_in_order_once(stack: Stack) 
     stack.slack.command('run testjobs.ApprovalJob --at "2030-01-16 09:00"', user_id="UBOB")
     stack.fake.wait_for("response_url", 4)
     run_jobs(stack)
-    with stack.services.db.read() as session:
+    with stack.core.db.read() as session:
         expected = [e.payload["job_result_id"] for e in
                     session.scalars(select(OutboxEntry).where(OutboxEntry.kind == "run_finished")
                                     .order_by(OutboxEntry.id))]
     assert len(expected) == 3
 
-    notifier = Notifier(stack.services, WebClient(token="xoxb-test-token", base_url=stack.fake.url, timeout=0.5,
+    notifier = Notifier(stack.core.db, WebClient(token="xoxb-test-token", base_url=stack.fake.url, timeout=0.5,
                                                   retry_handlers=[]), clock=stack.clock)
     stack.fake.fail("chat.postMessage", status=500, times=4)
     stack.fake.fail("chat.postMessage", status=503, times=2, delay=0.8)  # also timeouts
@@ -106,7 +106,7 @@ def test_after_an_outage_every_notification_arrives_in_order_once(stack: Stack) 
     assert len(to_alice) == 6  # three results, three logs: nothing repeated
     assert len({c.params.get("thread_ts") for c in to_alice if c.params.get("thread_ts")}) == 3
     assert len(stack.posted("C0APPROVALS")) == 1
-    with stack.services.db.read() as session:
+    with stack.core.db.read() as session:
         assert {e.status for e in session.scalars(select(OutboxEntry))} == {"sent"}
 
 

@@ -15,8 +15,8 @@ from tests.slack.conftest import APPROVAL_CHANNEL, Stack
 
 
 def nothing_stored(stack: Stack) -> bool:
-    return (stack.services.list_scheduled_jobs(ADMIN).count == 0
-            and stack.services.list_job_results(ADMIN).count == 0)
+    return (stack.services.listings.list_scheduled_jobs(ADMIN).count == 0
+            and stack.services.listings.list_job_results(ADMIN).count == 0)
 
 
 def answer(stack: Stack, count: int = 1) -> str:
@@ -33,28 +33,28 @@ def test_run_now_starts_a_run(stack: Stack) -> None:
                               user_id="UALICE")
     assert ack.status == 200 and ack.body == ""
     assert "started" in answer(stack)
-    results = stack.services.list_job_results(ADMIN).items
+    results = stack.services.listings.list_job_results(ADMIN).items
     assert len(results) == 1 and not results[0].dry_run and results[0].user_id == "UALICE"
 
 
 def test_dry_run_flag_runs_with_commit_off_and_needs_no_approval(stack: Stack) -> None:
     stack.slack.command("run testjobs.ApprovalJob --dry-run", user_id="UALICE")
     assert "Dry run" in answer(stack)
-    results = stack.services.list_job_results(ADMIN).items
+    results = stack.services.listings.list_job_results(ADMIN).items
     assert len(results) == 1 and results[0].dry_run
-    assert stack.services.list_approval_queue(ADMIN).count == 0
+    assert stack.services.listings.list_approval_queue(ADMIN).count == 0
 
 
 def test_run_later_reads_the_time_in_the_users_slack_zone(stack: Stack) -> None:
     stack.slack.command('run testjobs.TestPass --at "2030-01-16 09:00"', user_id="UALICE")  # Europe/Berlin
     assert "Scheduled" in answer(stack)
-    record = stack.services.list_scheduled_jobs(ADMIN).items[0]
+    record = stack.services.listings.list_scheduled_jobs(ADMIN).items[0]
     assert record.interval is IntervalType.FUTURE and record.time_zone == "Europe/Berlin"
     assert record.start_time == datetime(2030, 1, 16, 8, 0, tzinfo=UTC)
     assert record.name == "testjobs.TestPass – 2030-01-16 09:00"
     stack.slack.command('run testjobs.TestPass --at 2030-01-16T09:00:00Z --name "UTC one"', user_id="UBOB")
     answer(stack, 2)
-    names = {r.name: r for r in stack.services.list_scheduled_jobs(ADMIN).items}
+    names = {r.name: r for r in stack.services.listings.list_scheduled_jobs(ADMIN).items}
     assert names["UTC one"].start_time == datetime(2030, 1, 16, 9, 0, tzinfo=UTC)
     assert names["UTC one"].time_zone == "America/New_York"
 
@@ -70,7 +70,7 @@ def test_run_later_reads_the_time_in_the_users_slack_zone(stack: Stack) -> None:
 def test_recurring_requests(stack: Stack, text: str, interval: IntervalType, expected_next: datetime) -> None:
     stack.slack.command(f"run testjobs.TestPass {text}", user_id="UALICE")
     assert "Scheduled" in answer(stack)
-    record = stack.services.list_scheduled_jobs(ADMIN).items[0]
+    record = stack.services.listings.list_scheduled_jobs(ADMIN).items[0]
     assert record.interval is interval and record.next_run_at == expected_next
     assert record.approval_state is ApprovalState.NOT_REQUIRED
 
@@ -122,7 +122,7 @@ def test_run_modal_follows_the_schedule_type_and_keeps_what_was_typed(stack: Sta
                                       ids.START_DATE_BLOCK: "2030-01-16", ids.START_TIME_BLOCK: "09:00"},
                              user_id="UALICE")
     assert ack.json is not None and ack.json["response_action"] == "update", ack.json
-    record = stack.services.list_scheduled_jobs(ADMIN).items[0]
+    record = stack.services.listings.list_scheduled_jobs(ADMIN).items[0]
     assert record.start_time == datetime(2030, 1, 16, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
     assert record.data == {"var1": "edge-7", "var2": 3, "var3": False, "var4": "role-a"}
     assert record.name == "API test job – 2030-01-16 09:00"
@@ -163,7 +163,7 @@ def test_run_modal_of_an_approval_job_says_request(stack: Stack) -> None:
     assert inputs["var:device"]["element"]["initial_value"] == "core-1"  # the default, filled in
     ack = stack.slack.submit(modal, user_id="UALICE")
     assert ack.json is not None and ack.json["response_action"] == "update"
-    assert stack.services.list_approval_queue(ADMIN).items[0].data == {"device": "core-1"}
+    assert stack.services.listings.list_approval_queue(ADMIN).items[0].data == {"device": "core-1"}
 
 
 def test_run_modal_of_a_sensitive_job_offers_only_immediately(stack: Stack) -> None:
@@ -176,7 +176,7 @@ def test_run_modal_of_a_sensitive_job_offers_only_immediately(stack: Stack) -> N
 
 
 def test_run_modal_of_a_disabled_job_says_why_and_offers_nothing(stack: Stack) -> None:
-    stack.services.set_job_enabled("testjobs.TestPass", False)
+    stack.services.management.set_job_enabled("testjobs.TestPass", False)
     stack.slack.command("run testjobs.TestPass", user_id="UALICE")
     stack.fake.wait_for("views.open")
     modal = stack.opened_view()

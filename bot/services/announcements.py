@@ -1,0 +1,50 @@
+"""The outbox entries a change implies: who is told about a request and its decision, in the same transaction.
+
+The notifier delivers them to Slack after the commit. Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.permissions import Actor
+from bot.domain.records import ScheduledJobRecord
+from bot.services.deps import ServiceDeps
+from storage.repositories import Repositories
+
+
+def announce_approval_request(
+    deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, now: datetime
+) -> None:
+    """Ask for a decision: in the approval channel, else by DM to each approver (never the requester)."""
+    payload = {"scheduled_job_id": record.id}
+    if deps.approval_channel:
+        targets = [deps.approval_channel]
+    else:
+        assert record.job is not None
+        users, handles = deps.policy.approver_targets(record.job.ref)
+        targets = sorted(u for u in users if u != record.user_id) + sorted(f"@{h}" for h in handles)
+    for target in targets:
+        repos.outbox.add(channel=target, kind="approval_request", payload=payload, now=now,
+                         ref_type="scheduled_job", ref_id=record.id)
+
+
+def announce_decision(
+    repos: Repositories, record: ScheduledJobRecord, *, kind: str, actor: Actor, now: datetime
+) -> None:
+    """Update every approval message of the request, and tell the requester (unless they acted themselves)."""
+    payload = {"scheduled_job_id": record.id, "actor_id": actor.user_id}
+    for entry in repos.outbox.list_for("scheduled_job", record.id):
+        if entry.kind == "approval_request":
+            repos.outbox.add(channel=entry.channel, kind="approval_update", payload=payload, now=now,
+                             ref_type="scheduled_job", ref_id=record.id)
+    tell_requester(repos, record, kind=kind, actor=actor, now=now)
+
+
+def tell_requester(repos: Repositories, record: ScheduledJobRecord, *, kind: str, actor: Actor,
+                   now: datetime) -> None:
+    """Tell the requester what someone else did to their scheduled job."""
+    if record.user_id and record.user_id != actor.user_id:
+        repos.outbox.add(channel=record.user_id, kind=kind,
+                         payload={"scheduled_job_id": record.id, "actor_id": actor.user_id}, now=now,
+                         ref_type="scheduled_job", ref_id=record.id)

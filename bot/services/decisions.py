@@ -1,0 +1,121 @@
+"""Decisions on a request awaiting approval: approve, deny (or withdraw), dry-run.
+
+Each is one write transaction: the domain decides (``bot.domain.approvals.decide``), a compare-and-set records the
+decision only if the request is still pending, and the audit event and outbox entries are written with it. Must not
+import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from bot.domain import approvals, schedules
+from bot.domain.approvals import Action, ApprovalState
+from bot.domain.errors import AlreadyDecidedError, FieldErrors, InvalidStateError
+from bot.domain.permissions import Actor
+from bot.domain.records import JobResultRecord, ScheduledJobRecord
+from bot.domain.results import JobResultStatus
+from bot.services.announcements import announce_decision
+from bot.services.deps import ServiceDeps, get_scheduled_job, request_facts
+from storage.repositories import Repositories
+
+MAX_REASON = 2000
+
+
+class Decisions:
+    """Approve, deny and dry-run requests awaiting approval.
+
+    Args:
+        deps: the database, policy, catalog and clock.
+    """
+
+    def __init__(self, deps: ServiceDeps) -> None:
+        self._deps = deps
+
+    def approve_scheduled_job(
+        self, *, actor: Actor, scheduled_job_id: str, force: bool = False, now: datetime | None = None
+    ) -> ScheduledJobRecord:
+        """Approve a pending request. A ``future`` request past its start needs ``force`` and then runs at once.
+
+        Raises:
+            PermissionDeniedError, NotFoundError, AlreadyDecidedError, PastDueError, NotRunnableError.
+        """
+        deps = self._deps
+        now = now or deps.clock()
+        with deps.db.write() as session:
+            repos = Repositories(session)
+            record = get_scheduled_job(repos, scheduled_job_id)
+            decision = approvals.decide(
+                request_facts(deps, record), Action.APPROVE, actor=actor, policy=deps.policy, now=now, force=force
+            )
+            next_run = now if decision.runs_at_once else schedules.first_run_from(record.schedule, now)
+            if not repos.scheduled_jobs.decide(
+                record.id, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
+                reason=None, next_run_at=next_run, end=False,
+            ):
+                self._refuse_lost_race(repos, record.id)
+            repos.audit.add(actor_id=actor.user_id, action="scheduled_job.approve", object_type="scheduled_job",
+                            object_id=record.id, now=now, detail={"force": force})
+            announce_decision(repos, record, kind="request_approved", actor=actor, now=now)
+            repos.scheduled_jobs.notify_wakeup()
+        deps.wakeups()
+        # The conditional update changed exactly these fields; no need to read the row back.
+        return replace(record, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
+                       decision_reason=None, next_run_at=next_run)
+
+    def deny_scheduled_job(
+        self, *, actor: Actor, scheduled_job_id: str, reason: str | None = None, now: datetime | None = None
+    ) -> ScheduledJobRecord:
+        """Deny a pending request (or withdraw one's own). The request is kept, with who, when and why."""
+        deps = self._deps
+        now = now or deps.clock()
+        reason = (reason or "").strip() or None
+        if reason is not None and len(reason) > MAX_REASON:
+            raise FieldErrors({"reason": [f"Ensure this value has at most {MAX_REASON} characters."]})
+        with deps.db.write() as session:
+            repos = Repositories(session)
+            record = get_scheduled_job(repos, scheduled_job_id)
+            approvals.decide(request_facts(deps, record), Action.DENY, actor=actor, policy=deps.policy, now=now)
+            if not repos.scheduled_jobs.decide(
+                record.id, approval_state=ApprovalState.DENIED, decided_by_id=actor.user_id, decided_at=now,
+                reason=reason, next_run_at=None, end=True,
+            ):
+                self._refuse_lost_race(repos, record.id)
+            withdrawn = actor.user_id == record.user_id
+            action = "scheduled_job.withdraw" if withdrawn else "scheduled_job.deny"
+            repos.audit.add(actor_id=actor.user_id, action=action, object_type="scheduled_job",
+                            object_id=record.id, now=now, detail={"reason": reason})
+            announce_decision(repos, record, kind="request_denied", actor=actor, now=now)
+        return replace(record, approval_state=ApprovalState.DENIED, decided_by_id=actor.user_id, decided_at=now,
+                       decision_reason=reason, next_run_at=None, enabled=False, end_reason="denied", ended_at=now,
+                       ended_by_id=actor.user_id)
+
+    def dry_run_scheduled_job(
+        self, *, actor: Actor, scheduled_job_id: str, now: datetime | None = None
+    ) -> JobResultRecord:
+        """Run a pending request now with ``commit=False``, as the actor; the request stays as it is."""
+        deps = self._deps
+        now = now or deps.clock()
+        with deps.db.write() as session:
+            repos = Repositories(session)
+            record = get_scheduled_job(repos, scheduled_job_id)
+            approvals.decide(request_facts(deps, record), Action.DRY_RUN, actor=actor, policy=deps.policy, now=now)
+            assert record.job is not None  # decide() refuses a request whose job is gone
+            result = repos.job_results.create(
+                job_id=record.job.id, scheduled_job_id=record.id, scheduled_for=None, name=record.job.name,
+                user_id=actor.user_id, approved_by_id=None, status=JobResultStatus.PENDING.value, dry_run=True,
+                data=record.data, created_at=now,
+            )
+            repos.audit.add(actor_id=actor.user_id, action="scheduled_job.dry_run", object_type="scheduled_job",
+                            object_id=record.id, now=now, detail={"job_result_id": result.id})
+            repos.scheduled_jobs.notify_wakeup()
+        deps.wakeups()
+        return result
+
+    def _refuse_lost_race(self, repos: Repositories, scheduled_job_id: str) -> None:
+        """Another decision (or a cancel) committed first: say what happened, from the row as it now stands."""
+        current = request_facts(self._deps, get_scheduled_job(repos, scheduled_job_id))
+        if current.approval_state is ApprovalState.PENDING:
+            raise InvalidStateError("This request was cancelled; there is nothing left to decide.")
+        raise AlreadyDecidedError(approvals.describe_decision(current))

@@ -1,0 +1,104 @@
+"""What the use cases depend on, in one small explicit object, and the helpers they share.
+
+``ServiceDeps`` is built once by the composition root (``bot/app.py``) and handed to each group of use cases. The
+helpers here turn records into the facts the domain rules take and look up what a use case acts on. Must not import
+Slack or handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bot.domain import requests
+from bot.domain.approvals import RequestFacts
+from bot.domain.errors import FieldErrors, NotFoundError
+from bot.domain.permissions import Actor, Perm, Policy
+from bot.domain.records import JobRecord, ScheduledJobRecord
+from bot.domain.requests import JobFacts
+from bot.loops import Wakeups
+from bot.registry import JobCatalog
+from bot.transient import SensitiveHandover
+from storage.db import Database
+from storage.repositories import Repositories
+
+MAX_PAGE = 1000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceDeps:
+    """The parts the use cases work with.
+
+    Attributes:
+        db: the database.
+        policy: the permissions policy.
+        catalog: the job classes available to this process.
+        clock: where ``now`` comes from when a call does not pass it.
+        time_zone: the zone of a schedule whose requester's zone is unknown (``JOBGATE_TIME_ZONE``).
+        approval_channel: where approval requests go (``JOBGATE_APPROVAL_CHANNEL``); None sends them to approvers.
+        handover: where the data of sensitive runs waits, in memory only, for this process's runner.
+        wakeups: called after a commit that may make work due sooner.
+    """
+
+    db: Database
+    policy: Policy
+    catalog: JobCatalog
+    clock: Callable[[], datetime] = utcnow
+    time_zone: str = "UTC"
+    approval_channel: str | None = None
+    handover: SensitiveHandover = field(default_factory=SensitiveHandover)
+    wakeups: Wakeups = field(default_factory=Wakeups)
+
+
+def job_facts(deps: ServiceDeps, job: JobRecord) -> JobFacts:
+    """What the run-request rules need to know about a job, with whether this process has its code."""
+    return job.facts(code_present=deps.catalog.get(job.slug) is not None)
+
+
+def request_facts(deps: ServiceDeps, record: ScheduledJobRecord) -> RequestFacts:
+    """What the approval rules need to know about a scheduled job."""
+    job = record.job
+    reason = requests.not_runnable_reason(job_facts(deps, job)) if job else "The job no longer exists."
+    return record.facts(not_runnable_reason=reason)
+
+
+def get_scheduled_job(repos: Repositories, scheduled_job_id: str) -> ScheduledJobRecord:
+    """The scheduled job, as the database has it now.
+
+    Raises:
+        NotFoundError: it does not exist.
+    """
+    record = repos.scheduled_jobs.get(scheduled_job_id)
+    if record is None:
+        raise NotFoundError("Scheduled job not found.")
+    return record
+
+
+def get_visible_scheduled_job(
+    deps: ServiceDeps, repos: Repositories, actor: Actor, scheduled_job_id: str
+) -> ScheduledJobRecord:
+    """The scheduled job, if the actor may see it.
+
+    Raises:
+        NotFoundError: it does not exist, or the actor may not see it.
+    """
+    record = get_scheduled_job(repos, scheduled_job_id)
+    requests.check_view(record.job.ref if record.job else None, actor=actor, policy=deps.policy,
+                        perm=Perm.VIEW_SCHEDULEDJOB, owner_id=record.user_id)
+    return record
+
+
+def page_bounds(limit: int, offset: int) -> tuple[int, int]:
+    """The page asked for, with ``limit`` capped at ``MAX_PAGE``.
+
+    Raises:
+        FieldErrors: a limit below 1 or a negative offset.
+    """
+    if limit < 1 or offset < 0:
+        raise FieldErrors({"limit": ["Ensure limit is at least 1 and offset at least 0."]})
+    return min(limit, MAX_PAGE), offset

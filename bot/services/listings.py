@@ -1,0 +1,166 @@
+"""Listings: what an actor may see of jobs, the approval queue, scheduled jobs and job results.
+
+Each call is one read transaction. Visibility follows one domain rule (``bot.domain.requests.may_view``): the owner
+sees their own, a job is visible to whoever may run it, else the view permission decides, within its ``jobs``
+constraint. Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain import approvals, requests
+from bot.domain.approvals import Action, ApprovalState
+from bot.domain.errors import FieldErrors, NotFoundError
+from bot.domain.permissions import Actor, Perm
+from bot.domain.records import JobRecord, JobResultRecord, Page, ScheduledJobRecord
+from bot.services.deps import ServiceDeps, get_visible_scheduled_job, page_bounds, request_facts
+from storage.repositories import Repositories
+
+
+class Listings:
+    """Read-only views, each limited to what the actor may see.
+
+    Args:
+        deps: the database, policy, catalog and clock.
+    """
+
+    def __init__(self, deps: ServiceDeps) -> None:
+        self._deps = deps
+
+    # -------------------------------------------------------------------------------------------------------- jobs
+
+    def list_jobs(self, actor: Actor | None = None) -> list[JobRecord]:
+        """Jobs the actor may see (``view_job`` or ``run_job`` on them); every job when no actor (CLI)."""
+        with self._deps.db.read() as session:
+            jobs = Repositories(session).jobs.list_all()
+        if actor is None:
+            return jobs
+        policy = self._deps.policy
+        return [
+            job for job in jobs
+            if job.installed and (not job.hidden or policy.is_admin(actor)) and self._may_see_job(actor, job)
+        ]
+
+    def get_job(self, ident: str, actor: Actor | None = None) -> JobRecord:
+        """A job by UUID, slug or name. Raises NotFoundError when it does not exist or the actor may not see it."""
+        with self._deps.db.read() as session:
+            job = Repositories(session).jobs.get(ident)
+        if job is None or (actor is not None and not self._may_see_job(actor, job)):
+            raise NotFoundError(f"Job {ident!r} not found.")
+        return job
+
+    def _may_see_job(self, actor: Actor, job: JobRecord) -> bool:
+        return requests.may_view(job.ref, actor=actor, policy=self._deps.policy, perm=Perm.VIEW_JOB)
+
+    # ---------------------------------------------------------------------------------------------- scheduled jobs
+
+    def list_approval_queue(self, actor: Actor, *, limit: int = 50, offset: int = 0) -> Page[ScheduledJobRecord]:
+        """Pending requests the actor may see, oldest start first."""
+        limit, offset = page_bounds(limit, offset)
+        with self._deps.db.read() as session:
+            return self._queue(Repositories(session), actor, limit=limit, offset=offset)
+
+    def _queue(self, repos: Repositories, actor: Actor, *, limit: int, offset: int) -> Page[ScheduledJobRecord]:
+        if not self._deps.policy.has_perm(actor, Perm.VIEW_SCHEDULEDJOB):
+            # Without view permission a user still sees their own pending requests.
+            return repos.scheduled_jobs.list_active(
+                limit=limit, offset=offset, approval_state=ApprovalState.PENDING.value, user_id=actor.user_id
+            )
+        job_ids = self._visible_job_ids(repos, actor, Perm.VIEW_SCHEDULEDJOB)
+        return repos.scheduled_jobs.list_queue(limit=limit, offset=offset, job_ids=job_ids)
+
+    def list_to_approve(self, actor: Actor, *, limit: int = 10,
+                        now: datetime | None = None) -> list[ScheduledJobRecord]:
+        """Pending requests the actor may approve now (never their own), oldest start first."""
+        deps = self._deps
+        now = now or deps.clock()
+        limit, _ = page_bounds(limit, 0)
+        with deps.db.read() as session:
+            queue = self._queue(Repositories(session), actor, limit=max(limit * 10, 100), offset=0)
+        return [
+            record for record in queue.items
+            if approvals.can_act(request_facts(deps, record), Action.APPROVE, actor=actor, policy=deps.policy, now=now)
+        ][:limit]
+
+    def list_my_requests(self, actor: Actor, *, limit: int = 10, offset: int = 0) -> Page[ScheduledJobRecord]:
+        """The actor's own pending and active scheduled jobs, soonest next run first."""
+        limit, offset = page_bounds(limit, offset)
+        with self._deps.db.read() as session:
+            return Repositories(session).scheduled_jobs.list_active(limit=limit, offset=offset, user_id=actor.user_id)
+
+    def list_scheduled_jobs(
+        self,
+        actor: Actor,
+        *,
+        job: str | None = None,
+        approval_state: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page[ScheduledJobRecord]:
+        """Pending and active scheduled jobs the actor may see, optionally for one job or approval state."""
+        limit, offset = page_bounds(limit, offset)
+        if approval_state is not None and approval_state not in {s.value for s in ApprovalState}:
+            choices = ", ".join(s.value for s in ApprovalState)
+            raise FieldErrors({"approval_state": [f'"{approval_state}" is not a valid choice ({choices}).']})
+        with self._deps.db.read() as session:
+            repos = Repositories(session)
+            job_ids, user_id = self._listing_scope(repos, actor, Perm.VIEW_SCHEDULEDJOB, job)
+            return repos.scheduled_jobs.list_active(
+                limit=limit, offset=offset, job_ids=job_ids, approval_state=approval_state, user_id=user_id
+            )
+
+    def get_scheduled_job(self, actor: Actor, scheduled_job_id: str) -> ScheduledJobRecord:
+        """One scheduled job, also denied or finished ones. NotFoundError when missing or not visible."""
+        with self._deps.db.read() as session:
+            return get_visible_scheduled_job(self._deps, Repositories(session), actor, scheduled_job_id)
+
+    # ------------------------------------------------------------------------------------------------- job results
+
+    def list_job_results(
+        self, actor: Actor, *, job: str | None = None, limit: int = 50, offset: int = 0
+    ) -> Page[JobResultRecord]:
+        """Recent job results the actor may see (``view_jobresult`` on the job, or their own runs), newest first."""
+        limit, offset = page_bounds(limit, offset)
+        with self._deps.db.read() as session:
+            repos = Repositories(session)
+            job_ids, user_id = self._listing_scope(repos, actor, Perm.VIEW_JOBRESULT, job)
+            return repos.job_results.list_page(limit=limit, offset=offset, job_ids=job_ids, user_id=user_id)
+
+    def get_job_result(self, actor: Actor, job_result_id: str) -> JobResultRecord:
+        """One job result with its log. NotFoundError when missing or not visible."""
+        with self._deps.db.read() as session:
+            result = Repositories(session).job_results.get(job_result_id)
+        if result is None:
+            raise NotFoundError("Job result not found.")
+        requests.check_view(result.job.ref if result.job else None, actor=actor, policy=self._deps.policy,
+                            perm=Perm.VIEW_JOBRESULT, owner_id=result.user_id)
+        return result
+
+    # ------------------------------------------------------------------------------------------------------ scopes
+
+    def _visible_job_ids(self, repos: Repositories, actor: Actor, perm: Perm) -> Sequence[str] | None:
+        """IDs of the jobs on which the actor holds ``perm``; None means every job (no constraint applies)."""
+        policy = self._deps.policy
+        if policy.is_admin(actor):
+            return None
+        return [job.id for job in repos.jobs.list_all() if policy.has_perm(actor, perm, job.ref)]
+
+    def _listing_scope(
+        self, repos: Repositories, actor: Actor, perm: Perm, job: str | None
+    ) -> tuple[Sequence[str] | None, str | None]:
+        """What a listing may show: (job ids, or None for all; a user id to restrict to their own rows, or None).
+
+        Without ``perm`` at all, an actor sees only their own rows; ``job`` narrows the listing to one job.
+        """
+        job_ids = self._visible_job_ids(repos, actor, perm)
+        user_id = None
+        if not self._deps.policy.has_perm(actor, perm):
+            job_ids, user_id = None, actor.user_id
+        if job is not None:
+            found = repos.jobs.get(job)
+            if found is None:
+                raise FieldErrors({"job": [f"Job {job!r} not found."]})
+            job_ids = [found.id] if job_ids is None or found.id in job_ids else []
+        return job_ids, user_id
