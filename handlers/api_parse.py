@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import DomainError, FieldErrors, InvalidScheduleError, NotFoundError, PermissionDeniedError
-from bot.domain.schedules import parse_time
+from bot.domain.times import parse_time
 from bot.services import ScheduleInput
 
 __all__ = [

@@ -15,7 +15,7 @@ from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
-from bot.domain import schedules
+from bot.domain import schedules, times
 from bot.domain.errors import PastDueError
 from bot.domain.permissions import Actor
 from bot.services import ScheduleInput, Services
@@ -64,7 +64,7 @@ def schedule_input(run: RunArgs, time_zone: str, now: datetime) -> ScheduleInput
     """
     if run.interval is None:
         return None
-    start = schedules.parse_time(run.at, time_zone) if run.at else schedules.default_start(run.interval, now)
+    start = times.parse_time(run.at, time_zone) if run.at else schedules.default_start(run.interval, now)
     return ScheduleInput(interval=run.interval.value, name=run.name or run.default_name(), start_time=start,
                          crontab=run.crontab, time_zone=time_zone)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.domain import schedules
+from bot.domain import times
 from bot.domain.errors import DomainError, FieldErrors
 from bot.domain.schedules import IntervalType
 from handlers import ids
@@ -255,7 +255,7 @@ def _run_args(job: str, data: dict[str, str], flags: dict[str, str | None]) -> R
     if dry_run and interval is not None:
         raise InputError("A dry run runs at once: `--dry-run` cannot be combined with `--at`, `--every` or `--cron`.")
     if at is not None:
-        schedules.parse_time(at, "UTC")  # the format alone; the zone is applied once the user's zone is known
+        times.parse_time(at, "UTC")  # the format alone; the zone is applied once the user's zone is known
     name = flags.get("--name")
     if name is not None and len(name) > 255:
         raise InputError(f"`--name` is {len(name)} characters long; the most is 255.")

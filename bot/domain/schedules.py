@@ -1,12 +1,13 @@
 """Schedules: the "when" of a scheduled job, its validation, next-run computation and description.
 
 This module owns the schedule value (`Schedule`), its validation with Nautobot's rules and messages
-(`validate_schedule`, `validate_crontab`, `parse_time`, `to_utc`), the due-time arithmetic (`first_run_at`,
-`next_run_at`, `upcoming_runs`) and the schedule in words (`describe`).
+(`validate_schedule`), the due-time arithmetic (`first_run_at`, `next_run_at`, `first_run_from`, `upcoming_runs`) and
+the schedule in words (`describe`). Reading typed times is ``bot.domain.times``; crontab validation and matching is
+``bot.domain.crontabs``.
 
-Pure: it imports only the standard library, croniter and cron-descriptor; never Slack (``slack_*``), SQLAlchemy,
-``storage`` or ``handlers``, and it never reads the clock: ``now`` is always passed in. Instants are timezone-aware
-UTC datetimes; each schedule carries the IANA time zone in which its wall-clock rules are read.
+Pure: it imports only the standard library and cron-descriptor (and the two modules above); never Slack (``slack_*``),
+SQLAlchemy, ``storage`` or ``handlers``, and it never reads the clock: ``now`` is always passed in. Instants are
+timezone-aware UTC datetimes; each schedule carries the IANA time zone in which its wall-clock rules are read.
 
 Time rules (a product promise; each is tested):
 
@@ -29,18 +30,16 @@ Time rules (a product promise; each is tested):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
-from typing import NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cron_descriptor import ExpressionDescriptor, FormatError, MissingFieldError, WrongArgumentError
-from croniter import croniter
 
+from bot.domain.crontabs import cron_next, validate_crontab
 from bot.domain.errors import InvalidScheduleError
+from bot.domain.times import require_aware, to_utc, zone_of
 
 
 class IntervalType(StrEnum):
@@ -105,24 +104,6 @@ _HOUR = timedelta(hours=1)
 _JUST_BEFORE = timedelta(microseconds=1)  # "strictly after start - 1 µs" is "at or after start"
 
 
-class _Field(NamedTuple):
-    """One crontab field: its name, its range and the names it accepts (numbered from ``low``)."""
-
-    name: str
-    low: int
-    high: int
-    names: tuple[str, ...] = ()
-
-
-_FIELDS = (
-    _Field("minute", 0, 59),
-    _Field("hour", 0, 23),
-    _Field("day-of-month", 1, 31),
-    _Field("month", 1, 12, ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")),
-    _Field("day-of-week", 0, 7, ("sun", "mon", "tue", "wed", "thu", "fri", "sat")),  # 0 and 7 are both Sunday
-)
-_NUMBER = re.compile(r"[0-9]+")
-_EXTENSION = re.compile(r"[#?]|(?<![a-z])[lwh](?![a-z])", re.IGNORECASE)
 _INTERVALS = frozenset(kind.value for kind in IntervalType)
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # not locale-dependent
 _START_TIME_MESSAGE = "Please enter a valid date and time greater than or equal to the current date and time."
@@ -132,20 +113,6 @@ LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 # --- time zones and parsing -------------------------------------------------------------------------------------
-
-
-def _zone(time_zone: str) -> ZoneInfo:
-    """Return the IANA zone, or raise ``InvalidScheduleError`` under ``time_zone``."""
-    try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):  # OSError: a folder ("America"), a long name
-        raise InvalidScheduleError({"time_zone": [f"Unknown time zone: {time_zone!r}."]}) from None
-
-
-def _require_aware(value: datetime, what: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be a timezone-aware datetime, got {value!r}")
-    return value.astimezone(UTC)
 
 
 def default_start(interval: IntervalType, now: datetime) -> datetime | None:
@@ -158,180 +125,17 @@ def default_start(interval: IntervalType, now: datetime) -> datetime | None:
     return rounded if rounded == earliest else rounded + timedelta(minutes=1)
 
 
-def to_utc(value: datetime, time_zone: str) -> datetime:
-    """Return ``value`` as an aware UTC instant.
-
-    Args:
-        value: an aware datetime (converted as is) or a naive wall-clock time in ``time_zone``.
-        time_zone: IANA zone name used to read a naive ``value``.
-
-    Returns:
-        The instant in UTC. A repeated (ambiguous) wall time means its first occurrence.
-
-    Raises:
-        InvalidScheduleError: the zone is unknown (``time_zone``), or the wall time does not exist because the
-            clocks skip it (``start_time``).
-    """
-    zone = _zone(time_zone)
-    if value.tzinfo is not None and value.utcoffset() is not None:
-        return value.astimezone(UTC)
-    first = value.replace(tzinfo=zone, fold=0)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != value:
-        skipped = value.replace(tzinfo=zone, fold=1).utcoffset() or timedelta()
-        gap = skipped - (first.utcoffset() or timedelta())
-        how = "the clocks skip that hour" if gap == _HOUR else f"the clocks skip {gap // timedelta(minutes=1)} minutes"
-        raise InvalidScheduleError({"start_time": [f"{value:%Y-%m-%d %H:%M} does not exist in {time_zone} ({how})."]})
-    return first.astimezone(UTC)
-
-
-def parse_time(text: str, time_zone: str) -> datetime:
-    """Parse a date and time typed by a person (ISO 8601, ``T`` or space, optional offset or ``Z``).
-
-    Args:
-        text: e.g. ``2030-01-01 09:00``, ``2030-01-01T09:00:00Z``, ``2030-01-01 09:00+02:00``.
-        time_zone: IANA zone in which a time without an offset is read.
-
-    Returns:
-        The instant in UTC.
-
-    Raises:
-        InvalidScheduleError: unparsable or date-only text, a wall time that does not exist (``start_time``), or an
-            unknown zone (``time_zone``).
-    """
-    stripped = text.strip()
-    try:
-        # A date alone ("2030-01-01") parses as midnight; a person meant no time, so refuse it.
-        if ":" not in stripped and "T" not in stripped.upper():
-            raise ValueError(stripped)
-        value = datetime.fromisoformat(stripped)
-    except ValueError:
-        raise InvalidScheduleError(
-            {
-                "start_time": [
-                    f"'{text}' is not a date and time; use ISO 8601, "
-                    "e.g. 2030-01-01 09:00 or 2030-01-01T09:00:00+02:00."
-                ]
-            }
-        ) from None
-    try:
-        return to_utc(value, time_zone)
-    except OverflowError:  # e.g. 9999-12-31T23:59-14:00 is past the last instant datetime can hold
-        raise InvalidScheduleError(
-            {"start_time": [f"'{text[:60]}' is out of range; enter a date and time before the year 9000."]}
-        ) from None
-
-
-# --- crontabs -----------------------------------------------------------------------------------------------------
-
-
-def _value_of(token: str, field: _Field) -> int | None:
-    """Return the number one crontab value stands for (a number or a name), or None if it is not valid here."""
-    if _NUMBER.fullmatch(token) and field.low <= int(token) <= field.high:
-        return int(token)
-    if token.lower() in field.names:
-        return field.names.index(token.lower()) + field.low
-    return None
-
-
-def _item_problem(item: str, field: _Field) -> str | None:
-    """Return why one comma-separated item of a crontab field is invalid, or None if it is fine."""
-    base, slash, step = item.partition("/")
-    if slash and not (_NUMBER.fullmatch(step) and int(step) >= 1):
-        return f"{field.name} step must be a whole number of 1 or more, got '{item}'"
-    if base == "*":
-        return None
-    bounds = base.split("-")
-    values = [_value_of(bound, field) for bound in bounds]
-    if len(bounds) > 2 or None in values:
-        allowed = f"{field.low}-{field.high}" + (f" or {field.names[0]}-{field.names[-1]}" if field.names else "")
-        extension = " (L, W, #, ? and H are not standard cron)" if _EXTENSION.search(base) else ""
-        return f"{field.name} must be {allowed}, got '{item}'{extension}"
-    if len(values) == 2 and values[0] is not None and values[1] is not None and values[0] > values[1]:
-        return f"{field.name} range '{base}' runs backwards"
-    if slash and len(bounds) == 1:
-        every = f"{field.low}-{field.high}/{step}"
-        return f"{field.name} step needs a range or *, e.g. '*/{step}' or '{every}', got '{item}'"
-    return None
-
-
-def validate_crontab(expr: str | None) -> str:
-    """Check a standard 5-field crontab and return it normalised to single spaces.
-
-    Accepted: numbers, ``*``, lists, ranges, ``*/n`` and ``a-b/n`` steps, month and weekday names (jan, mon...), and
-    day-of-week 0-7 where both 0 and 7 are Sunday (as in cron). Refused: @macros, 6/7 fields, ``L W # ? H``, reversed
-    ranges and ``n/step`` (whose meaning differs between cron implementations), and day/month pairs that never occur.
-
-    Args:
-        expr: the crontab as typed.
-
-    Returns:
-        The expression with its fields joined by single spaces.
-
-    Raises:
-        InvalidScheduleError: under ``crontab``, with a message that names the problem.
-    """
-    if expr is None or not expr.strip():
-        raise InvalidScheduleError({"crontab": ["Please enter a valid crontab."]})
-    fields = expr.split()
-    normalised = " ".join(fields)
-    if normalised.startswith("@"):
-        problem = (
-            f"Invalid crontab '{normalised}': macros such as @daily are not supported; use 5 fields, e.g. '0 0 * * *'."
-        )
-        raise InvalidScheduleError({"crontab": [problem]})
-    if len(fields) != 5:
-        problem = f"A crontab needs exactly 5 fields (minute hour day-of-month month day-of-week); got {len(fields)}."
-        raise InvalidScheduleError({"crontab": [problem]})
-    for text, field in zip(fields, _FIELDS, strict=True):
-        for item in text.split(","):
-            reason = _item_problem(item, field)
-            if reason:
-                raise InvalidScheduleError({"crontab": [f"Invalid crontab '{normalised}': {reason}."]})
-    if not croniter.is_valid(normalised, strict=True):
-        reason = "that day of the month never occurs in those months" if croniter.is_valid(normalised) else "not valid"
-        raise InvalidScheduleError({"crontab": [f"Invalid crontab '{normalised}': {reason}."]})
-    return normalised
-
-
 # --- next-run computation -----------------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1024)
-def _fires_every_hour(expr: str) -> bool:
-    """True if the crontab's hour field matches all 24 hours (``*``, ``*/1``, ``0-23``...)."""
-    hours = croniter.expand(expr)[0][1]
-    return bool(hours == ["*"] or len(set(hours)) == 24)
-
-
-def _is_second_occurrence(instant: datetime, zone: ZoneInfo) -> bool:
-    """True if ``instant``'s wall time in ``zone`` is repeated (fall back) and this is its later occurrence."""
-    local = instant.astimezone(zone)
-    return local.fold == 1 and local.replace(fold=0).utcoffset() != local.utcoffset()
-
-
-def _cron_next(expr: str, *, time_zone: str, after: datetime) -> datetime:
-    """First crontab match strictly after ``after``, read in ``time_zone``, with cron's DST rules.
-
-    croniter already runs a wall time inside a skipped hour at the end of the gap. At a fall-back it returns both
-    occurrences of a repeated wall time; a crontab with a fixed hour field keeps only the first (as cron does), while
-    one that fires every hour keeps both, since each is a real, different hour.
-    """
-    zone = _zone(time_zone)
-    matches = croniter(expr, after.astimezone(zone))
-    every_hour = _fires_every_hour(expr)
-    while True:
-        candidate: datetime = matches.get_next(datetime)
-        if every_hour or not _is_second_occurrence(candidate, zone):
-            return candidate.astimezone(UTC)
-
-
 def _wall_clock_rule(schedule: Schedule) -> tuple[str, timedelta]:
     """The daily/weekly/custom rule as a crontab plus the sub-minute offset of the start (daily/weekly only)."""
     if schedule.interval is IntervalType.CUSTOM:
         if not schedule.crontab:
             raise ValueError("a custom schedule needs a crontab")
         return schedule.crontab, timedelta()
-    local = schedule.start_at.astimezone(_zone(schedule.time_zone))
+    local = schedule.start_at.astimezone(zone_of(schedule.time_zone))
     day_of_week = str((local.weekday() + 1) % 7) if schedule.interval is IntervalType.WEEKLY else "*"
     offset = timedelta(seconds=local.second, microseconds=local.microsecond)
     return f"{local.minute} {local.hour} * * {day_of_week}", offset
@@ -348,7 +152,7 @@ def first_run_at(schedule: Schedule) -> datetime:
     """
     if schedule.interval is IntervalType.CUSTOM:
         expr, _ = _wall_clock_rule(schedule)
-        return _cron_next(expr, time_zone=schedule.time_zone, after=schedule.start_at - _JUST_BEFORE)
+        return cron_next(expr, time_zone=schedule.time_zone, after=schedule.start_at - _JUST_BEFORE)
     return schedule.start_at
 
 
@@ -367,10 +171,10 @@ def next_run_at(schedule: Schedule, after: datetime) -> datetime | None:
     Raises:
         ValueError: ``after`` is naive.
     """
-    after = _require_aware(after, "after")
+    after = require_aware(after, "after")
     if schedule.interval is IntervalType.CUSTOM:  # the first match at or after start_at, or after `after`
         expr, _ = _wall_clock_rule(schedule)
-        return _cron_next(expr, time_zone=schedule.time_zone, after=max(after, schedule.start_at - _JUST_BEFORE))
+        return cron_next(expr, time_zone=schedule.time_zone, after=max(after, schedule.start_at - _JUST_BEFORE))
     if after < schedule.start_at:
         return schedule.start_at
     if not schedule.is_recurring:
@@ -378,7 +182,7 @@ def next_run_at(schedule: Schedule, after: datetime) -> datetime | None:
     if schedule.interval is IntervalType.HOURLY:
         return schedule.start_at + ((after - schedule.start_at) // _HOUR + 1) * _HOUR
     expr, offset = _wall_clock_rule(schedule)
-    return _cron_next(expr, time_zone=schedule.time_zone, after=after - offset) + offset
+    return cron_next(expr, time_zone=schedule.time_zone, after=after - offset) + offset
 
 
 def first_run_from(schedule: Schedule, now: datetime) -> datetime | None:
@@ -465,7 +269,7 @@ def validate_schedule(
             a missing or unknown interval only the interval and time zone are checked.
         ValueError: ``now`` is naive (a programming error, not user input).
     """
-    now = _require_aware(now, "now")
+    now = require_aware(now, "now")
     errors: dict[str, list[str]] = {}
 
     def collect(error: InvalidScheduleError) -> None:
@@ -475,7 +279,7 @@ def validate_schedule(
 
     zone_ok = True
     try:
-        _zone(time_zone)
+        zone_of(time_zone)
     except InvalidScheduleError as error:
         collect(error)
         zone_ok = False
@@ -523,7 +327,7 @@ def validate_schedule(
 
     if start_at is None:  # custom without a start time (Nautobot 2.4 #8786): the next crontab match
         assert expr is not None
-        start_at = _cron_next(expr, time_zone=time_zone, after=now)
+        start_at = cron_next(expr, time_zone=time_zone, after=now)
     return Schedule(interval=kind, start_at=start_at, time_zone=time_zone, crontab=expr, name=clean_name)
 
 
@@ -542,7 +346,7 @@ def describe(schedule: Schedule) -> str:
     if schedule.interval is IntervalType.IMMEDIATELY:
         return "Once, as soon as possible"
     zone = schedule.time_zone
-    local = schedule.start_at.astimezone(_zone(zone))
+    local = schedule.start_at.astimezone(zone_of(zone))
     if schedule.interval is IntervalType.FUTURE:
         return f"Once, at {local:%Y-%m-%d %H:%M} ({zone})"
     if schedule.interval is IntervalType.HOURLY:

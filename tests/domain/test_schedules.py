@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.crontabs import validate_crontab
 from bot.domain.errors import InvalidScheduleError
 from bot.domain.schedules import (
     MIN_LEAD,
@@ -24,12 +25,10 @@ from bot.domain.schedules import (
     describe,
     first_run_at,
     next_run_at,
-    parse_time,
-    to_utc,
     upcoming_runs,
-    validate_crontab,
     validate_schedule,
 )
+from bot.domain.times import parse_time, to_utc
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
