@@ -1,0 +1,35 @@
+"""Job variables: the typed inputs a job declares, how submitted values are cleaned, and ``validate_data``.
+
+The package owns the variable classes (``StringVar``, ``TextVar``, ``IntegerVar``, ``BooleanVar``, ``ChoiceVar``,
+``MultiChoiceVar``), their user-facing error messages (Django/Nautobot wording) and the validation of a job's data as a
+whole. Job authors import the classes through ``bot.jobs``; the definition lives here, once.
+
+Values arrive as JSON from the REST API and as strings from Slack (modal inputs and the one-line ``/jobs run`` command),
+so every ``clean`` accepts both ``12`` and ``"12"``, ``True`` and ``"true"``. Cleaned values are JSON-serialisable.
+
+Pure: standard library only. Must not import Slack, SQLAlchemy, ``storage`` or ``handlers``.
+"""
+
+from __future__ import annotations
+
+from bot.domain.variables.base import REQUIRED_MESSAGE, Variable, VariableKind, pretty_name
+from bot.domain.variables.choices import ChoiceValue, ChoiceVar, MultiChoiceVar
+from bot.domain.variables.data import NOT_A_DICT_MESSAGE, UNKNOWN_PROPERTY_MESSAGE, validate_data
+from bot.domain.variables.scalars import BooleanVar, IntegerVar, StringVar, TextVar
+
+__all__ = [
+    "NOT_A_DICT_MESSAGE",
+    "REQUIRED_MESSAGE",
+    "UNKNOWN_PROPERTY_MESSAGE",
+    "BooleanVar",
+    "ChoiceValue",
+    "ChoiceVar",
+    "IntegerVar",
+    "MultiChoiceVar",
+    "StringVar",
+    "TextVar",
+    "Variable",
+    "VariableKind",
+    "pretty_name",
+    "validate_data",
+]
