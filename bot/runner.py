@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.domain import requests
 from bot.domain.results import JobResultStatus
 from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded
 from bot.registry import JobCatalog
@@ -179,24 +180,14 @@ class Runner:
         return self._record(claimed, status, entries, error=reason, now=now)
 
     def _refusal(self, claimed: ClaimedJobResult) -> str | None:
-        """Why this run must not start now (re-checked at run time), or None."""
+        """Why this run must not start now (the request's rules, re-checked at run time), or None."""
         job = claimed.job
-        if job is None:
-            return "The job no longer exists."
-        if not job.installed:
-            return f"Job {job.name} is not presently installed and cannot be run."
-        if not job.enabled:
-            return f"Job {job.name} is not enabled to be run!"
-        if job.has_sensitive_variables and job.approval_required:
-            return "This job is flagged as having sensitive variables and as requiring approval; it cannot run."
-        if self.catalog.get(job.slug) is None:
-            return f'Unable to locate job "{job.slug}" to run it!'
-        if claimed.scheduled_job_cancelled and not claimed.dry_run:
-            return "The scheduled job was cancelled before this run started."
-        if job.has_sensitive_variables and claimed.id not in self.transient:
-            return ("The data of this run is gone: a job with sensitive variables keeps its data only in the memory "
-                    "of the process that received the request, and that process stopped before running it.")
-        return None
+        return requests.run_refusal_reason(
+            job.facts(code_present=self.catalog.get(job.slug) is not None) if job else None,
+            scheduled_job_cancelled=claimed.scheduled_job_cancelled,
+            dry_run=claimed.dry_run,
+            sensitive_data_present=claimed.id in self.transient,
+        )
 
     def _run_job(self, claimed: ClaimedJobResult) -> tuple[JobResultStatus, list[LogEntry]]:
         assert claimed.job is not None

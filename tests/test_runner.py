@@ -87,7 +87,7 @@ def test_a_job_disabled_since_it_was_approved_does_not_run_and_says_why(core: Co
     [outcome] = runner(core).run_pending(now=NOW)
     result = services.listings.get_job_result(ALICE, outcome.job_result_id)
     assert result.status is JobResultStatus.ERRORED
-    assert result.log[0].message == "Job Approval job is not enabled to be run!"
+    assert result.log[0].message == result.error == "This job is not enabled to be run."  # as a request is told
 
 
 def test_a_cancelled_scheduled_job_does_not_run_its_dispatched_result(core: Core, services: Services) -> None:

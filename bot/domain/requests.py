@@ -1,8 +1,9 @@
 """Requests: the rules for asking to run a job, and for managing a scheduled job once it exists.
 
 Owns whether a job is runnable (:func:`not_runnable_reason`), the checks on a run request in Nautobot's order and what
-the request becomes (:func:`check_run_request` → :class:`RunPlan`), the checks on cancelling, pausing and resuming a
-scheduled job, and the "you may not see it, so it is not found" rule (:func:`check_view`). Deciding on a request that
+the request becomes (:func:`check_run_request` → :class:`RunPlan`), the same checks again when a run is about to start
+(:func:`run_refusal_reason`), the checks on cancelling, pausing and resuming a scheduled job, and the "you may not see
+it, so it is not found" rule (:func:`check_view`). Deciding on a request that
 awaits approval lives in ``approvals.py``.
 
 Pure: stdlib only (plus the other domain modules). Must not import Slack, SQLAlchemy, storage or handlers.
@@ -26,13 +27,16 @@ from bot.domain.permissions import Actor, JobRef, Perm, Policy
 from bot.domain.schedules import IntervalType
 
 __all__ = [
+    "CANCELLED_BEFORE_RUN_MESSAGE",
     "CODE_MISSING_MESSAGE",
     "DISABLED_MESSAGE",
     "DRY_RUN_SCHEDULED_MESSAGE",
     "ENDED_MESSAGE",
+    "JOB_GONE_MESSAGE",
     "NOT_INSTALLED_MESSAGE",
     "NO_RUN_PERMISSION_MESSAGE",
     "SENSITIVE_AND_APPROVAL_MESSAGE",
+    "SENSITIVE_DATA_GONE_MESSAGE",
     "SENSITIVE_SCHEDULE_MESSAGE",
     "JobFacts",
     "RunPlan",
@@ -43,6 +47,7 @@ __all__ = [
     "check_view",
     "may_view",
     "not_runnable_reason",
+    "run_refusal_reason",
 ]
 
 NO_RUN_PERMISSION_MESSAGE = "This user does not have permission to run jobs."
@@ -55,6 +60,13 @@ SENSITIVE_AND_APPROVAL_MESSAGE = (
     "requiring approval.One of these two flags must be removed before this job can be scheduled or run."
 )
 """Nautobot's text, including the missing space after "approval."."""
+JOB_GONE_MESSAGE = "The job no longer exists."
+"""Why a scheduled job or run whose job record was deleted cannot run."""
+CANCELLED_BEFORE_RUN_MESSAGE = "The scheduled job was cancelled before this run started."
+SENSITIVE_DATA_GONE_MESSAGE = (
+    "The data of this run is gone: a job with sensitive variables keeps its data only in the memory of the process "
+    "that received the request, and that process stopped before running it."
+)
 DRY_RUN_SCHEDULED_MESSAGE = "A dry run runs at once; it cannot be scheduled."
 ENDED_MESSAGE = "This scheduled job has already ended."
 
@@ -103,11 +115,16 @@ class RunPlan:
     runs_at_once: bool
 
 
-def not_runnable_reason(job: JobFacts) -> str | None:
+def not_runnable_reason(job: JobFacts | None) -> str | None:
     """Why the job cannot run now, or None if it can.
 
     The checks follow Nautobot's order: enabled, installed, sensitive and approval-required together, source code.
+
+    Args:
+        job: the job, or None when its record was deleted (it then never runs: :data:`JOB_GONE_MESSAGE`).
     """
+    if job is None:
+        return JOB_GONE_MESSAGE
     if not job.enabled:
         return DISABLED_MESSAGE
     if not job.installed:
@@ -116,6 +133,42 @@ def not_runnable_reason(job: JobFacts) -> str | None:
         return SENSITIVE_AND_APPROVAL_MESSAGE
     if not job.code_present:
         return CODE_MISSING_MESSAGE
+    return None
+
+
+def run_refusal_reason(
+    job: JobFacts | None,
+    *,
+    scheduled_job_cancelled: bool,
+    dry_run: bool,
+    sensitive_data_present: bool,
+) -> str | None:
+    """Why a run that is about to start must not start, or None: the request's rules, checked again at run time.
+
+    Between a request and its run the job may have been disabled, uninstalled, deleted or had its code removed, and the
+    scheduled job may have been cancelled. The checks, in order: :func:`not_runnable_reason` (the job exists, is
+    enabled, is installed, is not both sensitive and approval-required, its code is present: the same order and words
+    as a request gets), then the scheduled job was not cancelled (a dry run of it may still run), then the data of a
+    job with sensitive variables is still at hand (it lives only in the memory of the process that took the request).
+
+    Args:
+        job: the job, with ``code_present`` saying whether the runner can load its class; None if it was deleted.
+        scheduled_job_cancelled: the run comes from a scheduled job that has since been cancelled.
+        dry_run: the run is a dry run (``commit=False``).
+        sensitive_data_present: the run's data is in this process's memory. It matters only for a job with sensitive
+            variables, whose data is never stored: it is gone when the process that received the request stopped.
+
+    Returns:
+        The sentence to record as the run's error and log, or None when the run may start.
+    """
+    reason = not_runnable_reason(job)
+    if reason is not None:
+        return reason
+    if scheduled_job_cancelled and not dry_run:
+        return CANCELLED_BEFORE_RUN_MESSAGE
+    assert job is not None  # not_runnable_reason refused a deleted job
+    if job.has_sensitive_variables and not sensitive_data_present:
+        return SENSITIVE_DATA_GONE_MESSAGE
     return None
 
 

@@ -63,7 +63,7 @@ def job_facts(deps: ServiceDeps, job: JobRecord) -> JobFacts:
 def request_facts(deps: ServiceDeps, record: ScheduledJobRecord) -> RequestFacts:
     """What the approval rules need to know about a scheduled job."""
     job = record.job
-    reason = requests.not_runnable_reason(job_facts(deps, job)) if job else "The job no longer exists."
+    reason = requests.not_runnable_reason(job_facts(deps, job) if job else None)
     return record.facts(not_runnable_reason=reason)
 
 

@@ -21,7 +21,10 @@ from bot.domain.errors import (
 )
 from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyEntry
 from bot.domain.requests import (
+    CANCELLED_BEFORE_RUN_MESSAGE,
+    JOB_GONE_MESSAGE,
     SENSITIVE_AND_APPROVAL_MESSAGE,
+    SENSITIVE_DATA_GONE_MESSAGE,
     JobFacts,
     RunPlan,
     check_cancel,
@@ -31,6 +34,7 @@ from bot.domain.requests import (
     check_view,
     may_view,
     not_runnable_reason,
+    run_refusal_reason,
 )
 from bot.domain.schedules import IntervalType
 
@@ -111,6 +115,92 @@ def test_sensitive_and_approval_message_is_nautobots() -> None:
 )
 def test_not_runnable_reason(overrides: dict[str, object], expected: str | None) -> None:
     assert not_runnable_reason(make_job(**overrides)) == expected
+
+
+def test_a_deleted_job_is_not_runnable() -> None:
+    assert not_runnable_reason(None) == JOB_GONE_MESSAGE == "The job no longer exists."
+
+
+# --- run_refusal_reason: the same rules at run time -----------------------------------------------------------------
+
+DISABLED = "This job is not enabled to be run."
+NOT_INSTALLED = "This job is not presently installed and cannot be run"
+CODE_MISSING = "This job's source code could not be located and cannot be run"
+
+
+def _at_run_time(
+    job: JobFacts | None,
+    *,
+    cancelled: bool = False,
+    dry_run: bool = False,
+    data_present: bool = True,
+) -> str | None:
+    return run_refusal_reason(job, scheduled_job_cancelled=cancelled, dry_run=dry_run,
+                              sensitive_data_present=data_present)
+
+
+@pytest.mark.parametrize(
+    ("job", "kwargs", "expected"),
+    [
+        (make_job(), {}, None),
+        (None, {}, JOB_GONE_MESSAGE),
+        (make_job(enabled=False), {}, DISABLED),
+        (make_job(installed=False), {}, NOT_INSTALLED),
+        (make_job(has_sensitive_variables=True, approval_required=True), {}, SENSITIVE_AND_APPROVAL_MESSAGE),
+        (make_job(code_present=False), {}, CODE_MISSING),
+        (make_job(), {"cancelled": True}, CANCELLED_BEFORE_RUN_MESSAGE),
+        (make_job(), {"cancelled": True, "dry_run": True}, None),  # a dry run of a cancelled request still runs
+        (make_job(has_sensitive_variables=True), {"data_present": False}, SENSITIVE_DATA_GONE_MESSAGE),
+        (make_job(has_sensitive_variables=True), {}, None),
+        (make_job(), {"data_present": False}, None),  # the data of other jobs is stored: never "gone"
+        (make_job(has_sensitive_variables=True), {"data_present": False, "dry_run": True},
+         SENSITIVE_DATA_GONE_MESSAGE),
+    ],
+)
+def test_run_refusal_reason_each_case(job: JobFacts | None, kwargs: dict[str, bool], expected: str | None) -> None:
+    assert _at_run_time(job, **kwargs) == expected
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"enabled": False},
+        {"installed": False},
+        {"code_present": False},
+        {"has_sensitive_variables": True, "approval_required": True},
+        {"enabled": False, "installed": False, "code_present": False},
+        {"installed": False, "has_sensitive_variables": True, "approval_required": True},
+    ],
+)
+def test_run_time_starts_with_what_a_request_gets(overrides: dict[str, object]) -> None:
+    """The job's own reasons come first, in the request's order and words, whatever else is wrong with the run."""
+    job = make_job(**overrides)
+    assert _at_run_time(job) == not_runnable_reason(job)
+    everything_wrong = _at_run_time(job, cancelled=True, data_present=False)
+    assert everything_wrong == (not_runnable_reason(job) or CANCELLED_BEFORE_RUN_MESSAGE)
+
+
+def test_run_refusal_reason_full_order() -> None:
+    """Start with every fault at once; fixing them one by one reveals the next."""
+    job: JobFacts | None = None
+    faults = {"cancelled": True, "data_present": False}
+    assert _at_run_time(job, **faults) == JOB_GONE_MESSAGE
+    job = make_job(enabled=False, installed=False, has_sensitive_variables=True, approval_required=True,
+                   code_present=False)
+    assert _at_run_time(job, **faults) == DISABLED
+    job = replace(job, enabled=True)
+    assert _at_run_time(job, **faults) == NOT_INSTALLED
+    job = replace(job, installed=True)
+    assert _at_run_time(job, **faults) == SENSITIVE_AND_APPROVAL_MESSAGE
+    job = replace(job, approval_required=False)
+    assert _at_run_time(job, **faults) == CODE_MISSING
+    job = replace(job, code_present=True)
+    assert _at_run_time(job, **faults) == CANCELLED_BEFORE_RUN_MESSAGE
+    faults["cancelled"] = False
+    assert _at_run_time(job, **faults) == SENSITIVE_DATA_GONE_MESSAGE
+    faults["data_present"] = True
+    assert _at_run_time(job, **faults) is None
 
 
 # --- check_run_request: Nautobot's order (§2a) ---------------------------------------------------------------------
