@@ -65,8 +65,10 @@ def schedule_input(run: RunArgs, time_zone: str, now: datetime) -> ScheduleInput
     if run.interval is None:
         return None
     start = times.parse_time(run.at, time_zone) if run.at else schedules.default_start(run.interval, now)
-    return ScheduleInput(interval=run.interval.value, name=run.name or run.default_name(), start_time=start,
-                         crontab=run.crontab, time_zone=time_zone)
+    name = run.name or schedules.default_schedule_name(run.job, start=start, crontab=run.crontab,
+                                                       time_zone=time_zone, now=now)
+    return ScheduleInput(interval=run.interval.value, name=name, start_time=start, crontab=run.crontab,
+                         time_zone=time_zone)
 
 
 def _run(parsed: Command, actor: Actor, services: Services, zone: Callable[[], str]) -> Message:

@@ -75,11 +75,6 @@ class RunArgs:
     dry_run: bool = False
     opens_modal: bool = False
 
-    def default_name(self) -> str:
-        """The name jobgate gives a schedule when ``--name`` is missing: ``<job> – <when>``."""
-        when = self.at or self.crontab or (self.interval.value if self.interval else "now")
-        return f"{self.job} – {when}"[:255]
-
 
 @dataclass(frozen=True, kw_only=True)
 class Command:

@@ -7,11 +7,13 @@ modal into a short confirmation. Must not import SQLAlchemy or storage.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
 
 from bot.domain.errors import DomainError
+from bot.domain.schedules import default_schedule_name
 from bot.services import ScheduleInput, Services
 from handlers import blocks, ids
 from handlers.actions import Directory
@@ -32,13 +34,14 @@ def register(app: App) -> None:
     app.view(ids.PAST_DUE_MODAL)(handle_past_due_confirmation)
 
 
-def _schedule(submitted: RunModalInput, *, job_name: str, time_zone: str) -> ScheduleInput | None:
+def _schedule(submitted: RunModalInput, *, job_name: str, time_zone: str, now: datetime) -> ScheduleInput | None:
     if submitted.interval.value == "immediately":
         return None
     start = submitted.start()
-    when = f"{submitted.start_date} {submitted.start_time}" if start else (submitted.crontab or "")
-    return ScheduleInput(interval=submitted.interval.value, name=submitted.name or f"{job_name} – {when}"[:255],
-                         start_time=start, crontab=submitted.crontab, time_zone=time_zone)
+    name = submitted.name or default_schedule_name(job_name, start=start, crontab=submitted.crontab,
+                                                   time_zone=time_zone, now=now)
+    return ScheduleInput(interval=submitted.interval.value, name=name, start_time=start, crontab=submitted.crontab,
+                         time_zone=time_zone)
 
 
 def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltContext, services: Services,
@@ -51,7 +54,8 @@ def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltC
         job_name = str(parse_private_metadata(view).get("job_name") or "")
         outcome = services.requests.request_job(actor=directory.actor(user_id), job=submitted.job_id,
                                                 data=submitted.data,
-                                                schedule=_schedule(submitted, job_name=job_name, time_zone=time_zone),
+                                                schedule=_schedule(submitted, job_name=job_name, time_zone=time_zone,
+                                                                   now=services.clock()),
                                                 time_zone=time_zone)
     except DomainError as error:
         ack(response_action="errors", errors=block_errors(error, blocks.input_block_ids(view)))

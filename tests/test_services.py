@@ -230,7 +230,8 @@ def test_an_approval_required_request_waits_and_the_approvers_are_told(database:
     job = outcome.scheduled_job
     assert job is not None and outcome.needs_approval and outcome.job_result is None
     assert job.approval_state is ApprovalState.PENDING and job.next_run_at is None
-    assert job.interval is IntervalType.IMMEDIATELY and job.name.startswith("Approval job - ")
+    assert job.interval is IntervalType.IMMEDIATELY and job.time_zone == "UTC"
+    assert job.name == "Approval job – 2030-01-15 12:00"  # "<job name> – <time>", as Slack names one
     assert sorted(outbox(database)) == sorted([
         ("approval_request", "UADMIN"), ("approval_request", "UAPPROVER"), ("approval_request", "UAPPROVER2"),
         ("approval_request", "@net-approvers"),

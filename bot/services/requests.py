@@ -164,7 +164,8 @@ class Requests:
         needs_approval: bool,
         now: datetime,
     ) -> RequestOutcome:
-        name = schedule.name or f"{job.name} - {now.strftime('%Y-%m-%d %H:%M:%S')} UTC"
+        name = schedule.name or schedules.default_schedule_name(
+            job.name, start=schedule.start_at, time_zone=schedule.time_zone, now=now)
         next_run = None if needs_approval else schedules.first_run_at(schedule)
         record = repos.scheduled_jobs.create(
             name=name, job_id=job.id, user_id=actor.user_id, interval=schedule.interval.value,

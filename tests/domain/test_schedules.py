@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 from bot.domain.crontabs import validate_crontab
 from bot.domain.errors import InvalidScheduleError
 from bot.domain.schedules import (
+    MAX_NAME_LENGTH,
     MIN_LEAD,
     IntervalType,
     Schedule,
+    default_schedule_name,
     default_start,
     describe,
     first_run_at,
@@ -967,3 +969,44 @@ def test_start_times_beyond_the_year_9000_are_refused(year: int) -> None:
         validate_schedule(interval="weekly", name="n", start_time=datetime(year, 12, 31, 23, 59, tzinfo=UTC),
                           crontab=None, time_zone="Pacific/Kiritimati", now=datetime(2030, 1, 1, tzinfo=UTC))
     assert err.value.errors == {"start_time": ["Please enter a date and time before the year 9000."]}
+
+
+# --- default_schedule_name ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "crontab", "time_zone", "expected"),
+    [
+        # a naive start is already a wall-clock time in the schedule's zone (the run modal's date and time pickers)
+        (datetime(2030, 1, 16, 9, 0), None, BERLIN, "Backup – 2030-01-16 09:00"),
+        # an aware start is shown as the wall-clock time in the schedule's zone
+        (datetime(2030, 1, 16, 8, 0, tzinfo=UTC), None, BERLIN, "Backup – 2030-01-16 09:00"),
+        (datetime(2030, 7, 16, 8, 0, tzinfo=UTC), None, BERLIN, "Backup – 2030-07-16 10:00"),  # summer time
+        (datetime(2030, 1, 16, 8, 0, tzinfo=UTC), None, NEW_YORK, "Backup – 2030-01-16 03:00"),
+        (datetime(2030, 1, 16, 8, 0, 59, tzinfo=UTC), None, "UTC", "Backup – 2030-01-16 08:00"),
+        # a custom schedule without a start time is named by its crontab; with one, by its start
+        (None, "0 9 * * 1-5", BERLIN, "Backup – 0 9 * * 1-5"),
+        (datetime(2030, 1, 16, 9, 0), "0 9 * * 1-5", BERLIN, "Backup – 2030-01-16 09:00"),
+        # nothing given (as soon as possible): now, in the schedule's zone
+        (None, None, BERLIN, "Backup – 2030-01-01 13:00"),
+        (None, "", BERLIN, "Backup – 2030-01-01 13:00"),
+        # an unknown zone is refused by validation, not here: the time is shown in UTC
+        (datetime(2030, 1, 16, 8, 0, tzinfo=UTC), None, "Mars/Olympus_Mons", "Backup – 2030-01-16 08:00"),
+        (datetime(2030, 1, 16, 8, 0, tzinfo=UTC), None, "../etc/passwd", "Backup – 2030-01-16 08:00"),
+    ],
+)
+def test_default_schedule_name(start: datetime | None, crontab: str | None, time_zone: str, expected: str) -> None:
+    assert default_schedule_name("Backup", start=start, crontab=crontab, time_zone=time_zone, now=NOW) == expected
+
+
+def test_default_schedule_name_is_cut_to_the_longest_name() -> None:
+    name = default_schedule_name("j" * 300, start=None, time_zone="UTC", now=NOW)
+    assert len(name) == MAX_NAME_LENGTH == 255 and name == "j" * 255
+
+
+def test_default_schedule_name_is_a_valid_name() -> None:
+    start = NOW + timedelta(hours=1)
+    name = default_schedule_name("Backup", start=start, time_zone=BERLIN, now=NOW)
+    schedule = validate_schedule(interval="future", name=name, start_time=start, crontab=None, time_zone=BERLIN,
+                                 now=NOW)
+    assert schedule.name == "Backup – 2030-01-01 14:00"
