@@ -38,6 +38,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
+from bot.domain.permissions import group_approvers
 from bot.loops import WakeableLoop
 from bot.services import utcnow
 from bot.slack import SlackDirectory, build_client
@@ -228,7 +229,8 @@ class Notifier:
             if group_id is None:
                 raise _Permanent(f"no Slack user group {entry.channel}")
             members = self._call(lambda: self.client.usergroups_users_list(usergroup=group_id)).get("users") or []
-            children = tuple((str(m), payload) for m in members if m != record.user_id)
+            approvers = group_approvers([str(m) for m in members], requester_id=record.user_id)
+            children = tuple((member, payload) for member in approvers)
             return _Done("expanded", children=children)
         return self._post(entry.channel, blocks.build_approval_message(record, now=now))
 

@@ -2,7 +2,7 @@
 
 Owns the permission names (Nautobot's, e.g. ``extras.approve_job``), the acting user as the domain sees it
 (:class:`Actor`), the rules for loading and validating the permissions file, and the checks built on it
-(:meth:`Policy.has_perm`, :meth:`Policy.is_admin`, :meth:`Policy.approver_targets`).
+(:meth:`Policy.has_perm`, :meth:`Policy.is_admin`, :meth:`Policy.approver_targets`, :func:`group_approvers`).
 
 The file format is described in CONTRACT.md ("Permissions file"). In short: ``admins`` hold every permission; ``groups``
 name sets of Slack user IDs and Slack user-group handles; each entry of ``permissions`` grants some ``actions`` on some
@@ -37,6 +37,7 @@ __all__ = [
     "Policy",
     "PolicyEntry",
     "PolicyError",
+    "group_approvers",
 ]
 
 
@@ -293,16 +294,19 @@ class Policy:
             return True
         return any(grant.covers(actor) and grant.allows(job) for grant in self._grants.get(perm, ()))
 
-    def approver_targets(self, job: JobRef) -> tuple[frozenset[str], frozenset[str]]:
-        """Who could approve requests to run ``job``: ``approve_job`` on it and ``change_scheduledjob`` on its requests.
+    def approver_targets(self, job: JobRef, *, requester_id: str | None) -> tuple[frozenset[str], frozenset[str]]:
+        """Whom to ask to approve a request to run ``job``: who holds ``approve_job`` on it and
+        ``change_scheduledjob`` on its requests, never the requester.
 
         Used to notify approvers. A principal counts when it holds both permissions on its own: a user ID (listed
         directly or through a group, or an admin) or a user-group handle whose membership alone grants both. A user
         who gets one permission by ID and the other only through a user group is not listed; the edge can find such
-        users by expanding handles and checking :meth:`has_perm`.
+        users by expanding handles and checking :meth:`has_perm`. Nobody approves their own request, so the requester
+        is left out; the edge that expands a handle into its members leaves them out with :func:`group_approvers`.
 
         Args:
             job: the job to be approved.
+            requester_id: Slack user ID of who asked (None if unknown): never a target.
 
         Returns:
             ``(user_ids, usergroup_handles)``; handles are without the leading ``@``.
@@ -317,9 +321,20 @@ class Policy:
             return self.has_perm(actor, Perm.APPROVE_JOB, job) and self.has_perm(actor, Perm.CHANGE_SCHEDULEDJOB, job)
 
         return (
-            frozenset(u for u in user_ids if can_approve(Actor(u))),
+            frozenset(group_approvers((u for u in user_ids if can_approve(Actor(u))), requester_id=requester_id)),
             frozenset(h for h in handles if can_approve(Actor("", frozenset({h})))),
         )
+
+
+def group_approvers(members: Iterable[str], *, requester_id: str | None) -> tuple[str, ...]:
+    """The approvers among ``members`` (users who may approve a request, e.g. a user group's members): all but the
+    requester, who never approves their own request. Their order is kept.
+
+    Args:
+        members: Slack user IDs.
+        requester_id: Slack user ID of who asked (None if unknown).
+    """
+    return tuple(m for m in members if requester_id is None or m != requester_id)
 
 
 class _StrictLoader(yaml.SafeLoader):

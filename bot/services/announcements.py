@@ -22,8 +22,8 @@ def announce_approval_request(
         targets = [deps.approval_channel]
     else:
         assert record.job is not None
-        users, handles = deps.policy.approver_targets(record.job.ref)
-        targets = sorted(u for u in users if u != record.user_id) + sorted(f"@{h}" for h in handles)
+        users, handles = deps.policy.approver_targets(record.job.ref, requester_id=record.user_id)
+        targets = sorted(users) + sorted(f"@{h}" for h in handles)
     for target in targets:
         repos.outbox.add(channel=target, kind="approval_request", payload=payload, now=now,
                          ref_type="scheduled_job", ref_id=record.id)

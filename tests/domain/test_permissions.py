@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyError
+from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyError, group_approvers
 
 CONTRACT_EXAMPLE = """\
 admins: [U0ADMIN1]                 # every permission, like a superuser
@@ -107,7 +107,7 @@ def test_empty_policy_grants_nothing() -> None:
     policy = Policy.empty()
     assert not policy.is_admin(ADMIN)
     assert not any(policy.has_perm(ADMIN, perm) for perm in Perm)
-    assert policy.approver_targets(MAINTENANCE) == (frozenset(), frozenset())
+    assert policy.approver_targets(MAINTENANCE, requester_id=None) == (frozenset(), frozenset())
 
 
 @pytest.mark.parametrize("text", ["", "   \n", "# only a comment\n", "{}", "admins:\ngroups:\npermissions:\n", "---\n"])
@@ -267,9 +267,12 @@ def test_combinations_without_a_jobgate_permission_are_ignored() -> None:
 
 
 def test_approver_targets_on_contract_example(policy: Policy) -> None:
-    assert policy.approver_targets(MAINTENANCE) == (frozenset({"U0ADMIN1"}), frozenset({"net-approvers"}))
+    assert policy.approver_targets(MAINTENANCE, requester_id=None) == (
+        frozenset({"U0ADMIN1"}),
+        frozenset({"net-approvers"}),
+    )
     # the approvers' approve_job is constrained to maintenance.*: only admins remain
-    assert policy.approver_targets(BACKUP) == (frozenset({"U0ADMIN1"}), frozenset())
+    assert policy.approver_targets(BACKUP, requester_id=None) == (frozenset({"U0ADMIN1"}), frozenset())
 
 
 def test_approver_targets_need_both_permissions() -> None:
@@ -298,10 +301,10 @@ permissions:
     jobs: ["backup*"]
 """
     )
-    users, handles = policy.approver_targets(MAINTENANCE)
+    users, handles = policy.approver_targets(MAINTENANCE, requester_id=None)
     assert users == frozenset({"U0ADMIN1", "U0ADMIN2", "U0LEAD", "U0DIRECT"})
     assert handles == frozenset({"leads"})
-    users, handles = policy.approver_targets(BACKUP)
+    users, handles = policy.approver_targets(BACKUP, requester_id=None)
     assert users == frozenset({"U0ADMIN1", "U0ADMIN2", "U0LEAD", "U0DIRECT", "U0BACKUP"})
     assert handles == frozenset({"leads"})
 
@@ -314,8 +317,51 @@ permissions:
   - {name: change, actions: [change], object_types: [extras.scheduledjob], users: [U0AAA], jobs: ["backup"]}
 """
     )
-    assert policy.approver_targets(BACKUP) == (frozenset({"U0AAA"}), frozenset())
-    assert policy.approver_targets(MAINTENANCE) == (frozenset(), frozenset())
+    assert policy.approver_targets(BACKUP, requester_id=None) == (frozenset({"U0AAA"}), frozenset())
+    assert policy.approver_targets(MAINTENANCE, requester_id=None) == (frozenset(), frozenset())
+
+
+REQUESTERS_POLICY = """
+admins: [U0ADMIN1]
+groups:
+  leads: [U0LEAD, U0LEAD2, "@leads"]
+permissions:
+  - {name: approve, actions: [approve], object_types: [extras.job], groups: [leads], users: [U0DIRECT]}
+  - {name: change, actions: [change], object_types: [extras.scheduledjob], groups: [leads], users: [U0DIRECT]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("requester_id", "users"),
+    [
+        (None, {"U0ADMIN1", "U0LEAD", "U0LEAD2", "U0DIRECT"}),
+        ("U0NOBODY", {"U0ADMIN1", "U0LEAD", "U0LEAD2", "U0DIRECT"}),
+        ("U0ADMIN1", {"U0LEAD", "U0LEAD2", "U0DIRECT"}),  # an admin who asked is not asked either
+        ("U0LEAD", {"U0ADMIN1", "U0LEAD2", "U0DIRECT"}),  # a member of a group of user IDs
+        ("U0DIRECT", {"U0ADMIN1", "U0LEAD", "U0LEAD2"}),  # a user listed directly
+    ],
+)
+def test_approver_targets_never_include_the_requester(requester_id: str | None, users: set[str]) -> None:
+    policy = Policy.from_yaml(REQUESTERS_POLICY)
+    targets = policy.approver_targets(MAINTENANCE, requester_id=requester_id)
+    assert targets == (frozenset(users), frozenset({"leads"}))  # a handle is expanded, and filtered, by the edge
+    assert requester_id not in targets[0]
+
+
+@pytest.mark.parametrize(
+    ("members", "requester_id", "expected"),
+    [
+        (["U0B", "U0A", "U0C"], None, ("U0B", "U0A", "U0C")),  # Slack's order is kept
+        (["U0B", "U0A", "U0C"], "U0A", ("U0B", "U0C")),
+        (["U0A"], "U0A", ()),
+        ([], "U0A", ()),
+        (["U0B", "U0C"], "U0A", ("U0B", "U0C")),
+    ],
+)
+def test_group_approvers_leave_out_the_requester(
+    members: list[str], requester_id: str | None, expected: tuple[str, ...]
+) -> None:
+    assert group_approvers(members, requester_id=requester_id) == expected
 
 
 # --- malformed files -----------------------------------------------------------------------------------------------
