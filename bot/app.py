@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from bot.config import Settings
-from bot.domain.permissions import Policy
+from bot.domain.permissions import Policy, PolicyError
 from bot.loops import Wakeups
 from bot.registry import JobCatalog
 from bot.services import ServiceDeps, Services, utcnow
@@ -22,9 +23,26 @@ def load_policy(settings: Settings) -> Policy:
     """The permissions policy named by the settings; an empty one when there is no file.
 
     Raises:
-        PolicyError: the file is malformed (the message names the entry).
+        PolicyError: the file is missing, unreadable or malformed (the message names the file and the entry).
     """
-    return Policy.load(settings.policy_file) if settings.policy_file else Policy.empty()
+    return read_policy_file(settings.policy_file) if settings.policy_file else Policy.empty()
+
+
+def read_policy_file(path: Path) -> Policy:
+    """Read the permissions file at ``path`` and parse it (the domain parses text; reading files is the edge's job).
+
+    Raises:
+        PolicyError: the file is missing or unreadable, or its content is invalid (see ``Policy.from_yaml``).
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyError(f"{path}: the permissions file does not exist") from None
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: the permissions file is not UTF-8 text") from None
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot read the permissions file ({exc.strerror or exc})") from None
+    return Policy.from_yaml(text, source=str(path))
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""Permissions: who may do what, read from the permissions file (``JOBGATE_POLICY_FILE``).
+"""Permissions: who may do what, parsed from the permissions file's text (``JOBGATE_POLICY_FILE``; the edge reads it).
 
 Owns the permission names (Nautobot's, e.g. ``extras.approve_job``), the acting user as the domain sees it
-(:class:`Actor`), the rules for loading and validating the permissions file, and the checks built on it
-(:meth:`Policy.has_perm`, :meth:`Policy.is_admin`, :meth:`Policy.approver_targets`, :func:`group_approvers`).
+(:class:`Actor`), the rules for parsing and validating the permissions file (:meth:`Policy.from_yaml`; the file itself
+is read by the edge, ``bot.app.load_policy``), and the checks built on it (:meth:`Policy.has_perm`,
+:meth:`Policy.is_admin`, :meth:`Policy.approver_targets`, :func:`group_approvers`).
 
 The file format is described in CONTRACT.md ("Permissions file"). In short: ``admins`` hold every permission; ``groups``
 name sets of Slack user IDs and Slack user-group handles; each entry of ``permissions`` grants some ``actions`` on some
@@ -21,7 +22,6 @@ import re
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -122,7 +122,7 @@ class JobRef:
 
 
 class PolicyError(ValueError):
-    """The permissions file is missing, unreadable or malformed.
+    """The permissions file is malformed (or, raised by the edge that reads it, missing or unreadable).
 
     The message is one line: the file, the entry that is wrong, what is wrong and what is expected.
     """
@@ -176,7 +176,7 @@ class _Grant:
 
 
 class Policy:
-    """Who may do what: admins plus permission entries. Immutable; build it with :meth:`from_yaml` or :meth:`load`.
+    """Who may do what: admins plus permission entries. Immutable; build it with :meth:`from_yaml`.
 
     Lookups are precomputed per permission, so :meth:`has_perm` costs a few set lookups (it runs on every Slack click).
     """
@@ -188,7 +188,7 @@ class Policy:
     _grants: Mapping[Perm, tuple[_Grant, ...]]
 
     def __init__(self, *, admins: Iterable[str] = (), entries: Iterable[PolicyEntry] = ()) -> None:
-        """Build a policy from validated parts (the loaders validate; this does not).
+        """Build a policy from validated parts (:meth:`from_yaml` validates; this does not).
 
         Args:
             admins: Slack user IDs that hold every permission.
@@ -241,23 +241,6 @@ class Policy:
         except yaml.YAMLError as exc:
             raise PolicyError(f"{source}: invalid YAML: {exc}") from None
         return _build_policy(data, source=source)
-
-    @classmethod
-    def load(cls, path: Path) -> Policy:
-        """Read, parse and validate the permissions file at ``path``.
-
-        Raises:
-            PolicyError: the file is missing or unreadable, or its content is invalid (see :meth:`from_yaml`).
-        """
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PolicyError(f"{path}: the permissions file does not exist") from None
-        except UnicodeDecodeError:
-            raise PolicyError(f"{path}: the permissions file is not UTF-8 text") from None
-        except OSError as exc:
-            raise PolicyError(f"{path}: cannot read the permissions file ({exc.strerror or exc})") from None
-        return cls.from_yaml(text, source=str(path))
 
     @property
     def admins(self) -> frozenset[str]:
