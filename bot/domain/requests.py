@@ -285,20 +285,21 @@ def check_resume(request: RequestFacts, *, actor: Actor, policy: Policy, paused:
         raise InvalidStateError("This scheduled job is not paused.")
 
 
-def may_view(job: JobRef | None, *, actor: Actor, policy: Policy, perm: Perm, owner_id: str | None = None) -> bool:
+def may_view(job: JobRef | None, *, actor: Actor, policy: Policy, perm: Perm, user_id: str | None = None) -> bool:
     """Whether the actor may see an object of ``job`` (the job, or a scheduled job or job result of it).
 
-    The owner of a scheduled job or job result (its requester, or the user it ran as) always sees it. A job is also
-    visible to whoever may run it. Otherwise ``perm`` is needed on the job (model-level when the job is gone).
+    The user of a scheduled job or job result (the scheduled job's requester; the user the job result ran as, who is
+    the requester or, for a dry run of a pending request, whoever asked for it) always sees it. A job is also visible
+    to whoever may run it. Otherwise ``perm`` is needed on the job (model-level when the job is gone).
 
     Args:
         job: the job (for a scheduled job or job result: the job it runs), or None if it was deleted.
         actor: who asks.
         policy: the permissions.
         perm: the view permission, e.g. ``Perm.VIEW_SCHEDULEDJOB``.
-        owner_id: the Slack user ID of the object's owner, if it has one.
+        user_id: the Slack user ID the object belongs to (the record's ``user_id``), if it has one.
     """
-    if owner_id is not None and owner_id == actor.user_id:
+    if user_id is not None and user_id == actor.user_id:
         return True
     if policy.has_perm(actor, perm, job):
         return True
@@ -306,7 +307,7 @@ def may_view(job: JobRef | None, *, actor: Actor, policy: Policy, perm: Perm, ow
 
 
 def check_view(
-    job: JobRef | None, *, actor: Actor, policy: Policy, perm: Perm, owner_id: str | None = None
+    job: JobRef | None, *, actor: Actor, policy: Policy, perm: Perm, user_id: str | None = None
 ) -> None:
     """Check :func:`may_view`.
 
@@ -314,7 +315,7 @@ def check_view(
         NotFoundError: the actor may not see it; like Nautobot, an object outside the actor's constraints is not
             found rather than forbidden.
     """
-    if not may_view(job, actor=actor, policy=policy, perm=perm, owner_id=owner_id):
+    if not may_view(job, actor=actor, policy=policy, perm=perm, user_id=user_id):
         raise NotFoundError(_NOT_FOUND.get(perm.object_type, "Not found."))
 
 

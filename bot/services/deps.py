@@ -89,7 +89,7 @@ def get_visible_scheduled_job(
     """
     record = get_scheduled_job(repos, scheduled_job_id)
     requests.check_view(record.job.ref if record.job else None, actor=actor, policy=deps.policy,
-                        perm=Perm.VIEW_SCHEDULEDJOB, owner_id=record.user_id)
+                        perm=Perm.VIEW_SCHEDULEDJOB, user_id=record.user_id)
     return record
 
 

@@ -135,7 +135,7 @@ class Listings:
         if result is None:
             raise NotFoundError("Job result not found.")
         requests.check_view(result.job.ref if result.job else None, actor=actor, policy=self._deps.policy,
-                            perm=Perm.VIEW_JOBRESULT, owner_id=result.user_id)
+                            perm=Perm.VIEW_JOBRESULT, user_id=result.user_id)
         return result
 
     # ------------------------------------------------------------------------------------------------------ scopes

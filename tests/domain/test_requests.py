@@ -493,11 +493,11 @@ def test_check_view(perm: Perm, message: str) -> None:
 
 
 @pytest.mark.parametrize("perm", [Perm.VIEW_SCHEDULEDJOB, Perm.VIEW_JOBRESULT])
-def test_the_owner_always_sees_their_own_request_or_run(perm: Perm) -> None:
-    assert may_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, owner_id=CALLER.user_id)
-    assert not may_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, owner_id="USOMEONEELSE")
+def test_its_user_always_sees_their_own_request_or_run(perm: Perm) -> None:
+    assert may_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, user_id=CALLER.user_id)
+    assert not may_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, user_id="USOMEONEELSE")
     with pytest.raises(NotFoundError):
-        check_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, owner_id="USOMEONEELSE")
+        check_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm, user_id="USOMEONEELSE")
 
 
 def test_whoever_may_run_a_job_may_see_it() -> None:
