@@ -35,7 +35,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
-from bot.domain.errors import DomainError, FieldErrors, InvalidDataError, InvalidScheduleError, PermissionDeniedError
+from bot.domain.errors import (
+    DomainError,
+    ErrorKind,
+    FieldErrors,
+    InvalidDataError,
+    InvalidScheduleError,
+    PermissionDeniedError,
+)
 from bot.domain.permissions import Actor
 from bot.services import Services
 from handlers.api_models import (
@@ -75,7 +82,7 @@ from handlers.api_parse import (
     parse_token,
 )
 
-__all__ = ["API_PREFIX", "install"]
+__all__ = ["API_PREFIX", "HTTP_STATUS", "error_body", "http_status", "install"]
 
 log = logging.getLogger(__name__)
 
@@ -396,6 +403,25 @@ def _json(request: Request, body: object, status_code: int, headers: dict[str, s
                     headers=headers)
 
 
+HTTP_STATUS: dict[ErrorKind, int] = {
+    ErrorKind.INVALID_INPUT: 400,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.JOB_DISABLED: 403,  # Nautobot: "This job is not enabled to be run." is a 403
+    ErrorKind.NOT_RUNNABLE: 405,  # Nautobot: not installed, source code missing
+    ErrorKind.NEEDS_CONFIRMATION: 400,  # Nautobot: a past-due approval without force
+    ErrorKind.CONFLICT: 409,
+}
+"""The HTTP status of each kind of refusal (the statuses Nautobot answers; a second decision is jobgate's 409)."""
+
+
+def http_status(error: DomainError) -> int:
+    """The HTTP status of a refusal: by its kind (:data:`HTTP_STATUS`); 413 for a body that is too large."""
+    if isinstance(error, PayloadTooLargeError):
+        return 413
+    return HTTP_STATUS[error.kind]
+
+
 def error_body(error: DomainError) -> object:
     """The JSON body of a refusal: per-field lists where the error has fields, else ``{"detail": message}``."""
     if isinstance(error, FieldErrors):
@@ -411,7 +437,7 @@ def error_body(error: DomainError) -> object:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return _json(request, error_body(exc), exc.http_status)
+    return _json(request, error_body(exc), http_status(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

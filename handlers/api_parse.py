@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.domain.errors import DomainError, FieldErrors, InvalidScheduleError, NotFoundError, PermissionDeniedError
+from bot.domain.errors import (
+    DomainError,
+    ErrorKind,
+    FieldErrors,
+    InvalidScheduleError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from bot.domain.times import parse_time
 from bot.services import ScheduleInput
 
@@ -72,13 +79,13 @@ _DATETIME_FORMAT_MESSAGE = (
 class MalformedRequestError(DomainError):
     """The request cannot be read at all (not JSON, nested too deep): ``{"detail": "JSON parse error - ..."}``."""
 
-    http_status = 400
+    kind = ErrorKind.INVALID_INPUT
 
 
 class PayloadTooLargeError(DomainError):
-    """The request body is larger than :data:`MAX_BODY_BYTES`."""
+    """The request body is larger than :data:`MAX_BODY_BYTES` (the API answers 413)."""
 
-    http_status = 413
+    kind = ErrorKind.INVALID_INPUT
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -23,6 +23,7 @@ from bot.domain.approvals import (
 from bot.domain.errors import (
     AlreadyDecidedError,
     DomainError,
+    ErrorKind,
     InvalidStateError,
     NotRunnableError,
     PastDueError,
@@ -389,7 +390,7 @@ def test_second_decision_is_refused_naming_the_decider(state: ApprovalState, exp
     with pytest.raises(AlreadyDecidedError) as excinfo:
         decide(request, action, actor=CALLER_ACTOR, policy=policy, now=NOW)
     assert excinfo.value.message == expected
-    assert excinfo.value.http_status == 409
+    assert excinfo.value.kind is ErrorKind.CONFLICT
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 from bot.domain.approvals import ApprovalState, RequestFacts
 from bot.domain.errors import (
     DomainError,
+    ErrorKind,
     FieldErrors,
     InvalidScheduleError,
     InvalidStateError,
@@ -221,49 +222,49 @@ def test_run_request_full_order() -> None:
 
     # 1. no model-level run_job
     error = _run_error(job, policy_with(Perm.VIEW_JOB), interval)
-    assert (type(error), error.message, error.http_status) == (
+    assert (type(error), error.message, error.kind) == (
         PermissionDeniedError,
         "This user does not have permission to run jobs.",
-        403,
+        ErrorKind.FORBIDDEN,
     )
     # 2. run_job constrained to other jobs: the job is "not found"
     error = _run_error(job, policy_with((Perm.RUN_JOB, ("other",))), interval)
-    assert (type(error), error.message, error.http_status) == (NotFoundError, "Job not found.", 404)
+    assert (type(error), error.message, error.kind) == (NotFoundError, "Job not found.", ErrorKind.NOT_FOUND)
     policy = policy_with((Perm.RUN_JOB, ("back*",)))
     # 3. not enabled
     error = _run_error(job, policy, interval)
-    assert (type(error), error.message, error.http_status) == (
+    assert (type(error), error.message, error.kind) == (
         JobDisabledError,
         "This job is not enabled to be run.",
-        403,
+        ErrorKind.JOB_DISABLED,
     )
     job = replace(job, enabled=True)
     # 4. not installed
     error = _run_error(job, policy, interval)
-    assert (type(error), error.message, error.http_status) == (
+    assert (type(error), error.message, error.kind) == (
         NotRunnableError,
         "This job is not presently installed and cannot be run",
-        405,
+        ErrorKind.NOT_RUNNABLE,
     )
     job = replace(job, installed=True)
     # 5. sensitive and scheduled
     error = _run_error(job, policy, interval)
     assert isinstance(error, InvalidScheduleError)
     assert error.errors == {"interval": [SENSITIVE_SCHEDULE]}
-    assert error.http_status == 400
+    assert error.kind is ErrorKind.INVALID_INPUT
     interval = IntervalType.IMMEDIATELY
     # 6. sensitive and approval-required (any interval)
     error = _run_error(job, policy, interval)
     assert type(error) is FieldErrors
     assert error.errors == [SENSITIVE_AND_APPROVAL_MESSAGE]
-    assert error.http_status == 400
+    assert error.kind is ErrorKind.INVALID_INPUT
     job = replace(job, approval_required=False)
     # 7. source code missing
     error = _run_error(job, policy, interval)
-    assert (type(error), error.message, error.http_status) == (
+    assert (type(error), error.message, error.kind) == (
         NotRunnableError,
         "This job's source code could not be located and cannot be run",
-        405,
+        ErrorKind.NOT_RUNNABLE,
     )
     job = replace(job, code_present=True)
     # and then it runs
@@ -484,7 +485,7 @@ def test_check_view(perm: Perm, message: str) -> None:
     check_view(BACKUP, actor=CALLER, policy=constrained, perm=perm)
     with pytest.raises(NotFoundError, match=f"^{message}$") as excinfo:
         check_view(OTHER, actor=CALLER, policy=constrained, perm=perm)
-    assert excinfo.value.http_status == 404
+    assert excinfo.value.kind is ErrorKind.NOT_FOUND
     # no permission at all: not found either
     with pytest.raises(NotFoundError, match=f"^{message}$"):
         check_view(BACKUP, actor=CALLER, policy=Policy.empty(), perm=perm)
