@@ -3,7 +3,9 @@
 ``install(app, services)`` adds the routes of CONTRACT.md ("REST API"), each with and without its trailing slash,
 the JSON error handling, and the request-body schemas of ``/api/schema/``. Every route does what a Slack listener
 does: authenticate, parse (``handlers/api_parse.py``), call exactly one service, render (``handlers/api_models.py``).
-The services decide everything (permissions, validation order, messages), so the API and Slack cannot disagree.
+The services decide everything (permissions, validation order, messages), so the API and Slack cannot disagree. The
+API only words what depends on the edge: the status of each kind of refusal, a user named by ID (not a Slack
+mention), and Nautobot's past-due text naming the ``force`` parameter.
 
 Authentication is ``Authorization: Token <token>`` (tokens from ``jobgate token create``). An API caller acts as the
 Slack user the token was made for, without Slack user-group memberships: permissions granted through a user-group
@@ -36,11 +38,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import (
+    AlreadyDecidedError,
     DomainError,
     ErrorKind,
     FieldErrors,
     InvalidDataError,
     InvalidScheduleError,
+    PastDueError,
     PermissionDeniedError,
 )
 from bot.domain.permissions import Actor
@@ -82,7 +86,7 @@ from handlers.api_parse import (
     parse_token,
 )
 
-__all__ = ["API_PREFIX", "HTTP_STATUS", "error_body", "http_status", "install"]
+__all__ = ["API_PREFIX", "HTTP_STATUS", "PAST_DUE_DETAIL", "error_body", "error_message", "http_status", "install"]
 
 log = logging.getLogger(__name__)
 
@@ -414,12 +418,26 @@ HTTP_STATUS: dict[ErrorKind, int] = {
 }
 """The HTTP status of each kind of refusal (the statuses Nautobot answers; a second decision is jobgate's 409)."""
 
+PAST_DUE_DETAIL = (
+    "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."
+)
+"""The refusal of a past-due approval without ``force``: Nautobot's text, verbatim."""
+
 
 def http_status(error: DomainError) -> int:
     """The HTTP status of a refusal: by its kind (:data:`HTTP_STATUS`); 413 for a body that is too large."""
     if isinstance(error, PayloadTooLargeError):
         return 413
     return HTTP_STATUS[error.kind]
+
+
+def error_message(error: DomainError) -> str:
+    """A refusal worded for an API client: users by their Slack user ID, the past-due hint naming ``force``."""
+    if isinstance(error, PastDueError):
+        return PAST_DUE_DETAIL
+    if isinstance(error, AlreadyDecidedError):
+        return error.describe()
+    return error.message
 
 
 def error_body(error: DomainError) -> object:
@@ -432,7 +450,7 @@ def error_body(error: DomainError) -> object:
         if isinstance(error.errors, dict):
             return error.errors
         return {"detail": error.message}
-    return {"detail": error.message}
+    return {"detail": error_message(error)}
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.domain import approvals, requests, schedules
 from bot.domain.approvals import ApprovalState
-from bot.domain.errors import DomainError, FieldErrors
+from bot.domain.errors import AlreadyDecidedError, DomainError, FieldErrors, PastDueError
 from bot.domain.records import JobRecord, JobResultRecord, Page, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
@@ -181,15 +181,33 @@ def build_help() -> Message:
 
 
 def build_refusal(error: DomainError) -> Message:
-    """A refusal or input error, for the user alone."""
+    """A refusal or input error, for the user alone, worded for Slack (:func:`refusal_text`)."""
+    fallback = error.message
     if isinstance(error, FieldErrors) and isinstance(error.errors, dict):
         lines = [f"• *{escape(clip(k, 80))}*: {escape(clip(' '.join(v), 500))}" for k, v in error.errors.items()]
         text = "\n".join(lines)
     elif isinstance(error, FieldErrors):
         text = escape(" ".join(error.errors))
+    elif isinstance(error, AlreadyDecidedError | PastDueError):  # worded by Slack, nothing typed in them
+        text = fallback = refusal_text(error)
     else:
-        text = escape(error.message)
-    return _message(f"⚠️ {clip(error.message, 2900)}", [_section(f"⚠️ {text}")])
+        text = refusal_text(error)
+    return _message(f"⚠️ {clip(fallback, 2900)}", [_section(f"⚠️ {text}")])
+
+
+def refusal_text(error: DomainError) -> str:
+    """A refusal's sentence as Slack shows it (mrkdwn, escaped).
+
+    The domain's message, except where Slack words its own: the user who already decided is a mention, and a past-due
+    approval says how to confirm it here (``--force``; a button opens a confirmation instead).
+    """
+    if isinstance(error, AlreadyDecidedError):
+        return error.describe(user=lambda user_id: user(escape(user_id)))
+    if isinstance(error, PastDueError):
+        target = escape(error.scheduled_job_id)
+        return (f"The start time of `{target}` has passed. To approve it and run it at once, use "
+                f"`/jobs approve {target} --force`.")
+    return escape(error.message)
 
 
 def build_notice(text: str) -> Message:

@@ -99,9 +99,8 @@ def _approve(parsed: Command, actor: Actor, services: Services, _zone: Callable[
     try:
         record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=parsed.target,
                                                           force=parsed.force)
-    except PastDueError:
-        return blocks.build_notice(f"⚠️ The start time of `{parsed.target}` has passed. To approve it and run it at "
-                                   f"once, use `/jobs approve {parsed.target} --force`.")
+    except PastDueError as error:
+        return blocks.build_refusal(error)
     return blocks.build_decision_notice(record, verb="approved")
 
 

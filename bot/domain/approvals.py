@@ -12,7 +12,7 @@ always passed in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.errors import (
@@ -37,16 +37,15 @@ __all__ = [
     "ApprovalState",
     "Decision",
     "RequestFacts",
+    "already_decided",
     "can_act",
     "decide",
-    "describe_decision",
     "is_past_due",
 ]
 
-PAST_DUE_MESSAGE = (
-    "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."
-)
-"""Refusal of a past-due approval without ``force`` (Nautobot's text; the Slack edge asks for confirmation instead)."""
+PAST_DUE_MESSAGE = "The job's start time is in the past."
+"""Refusal of a past-due approval that was not confirmed. Each edge adds how to confirm: the REST API Nautobot's
+"If you want to force a run anyway, add the `force` query parameter.", Slack its confirmation or ``--force``."""
 
 SELF_APPROVAL_MESSAGE = "You cannot approve your own job request!"
 APPROVE_DENIED_MESSAGE = "You do not have permission to approve this request."
@@ -140,21 +139,15 @@ def is_past_due(request: RequestFacts, now: datetime) -> bool:
     return request.interval == IntervalType.FUTURE and request.start_at < now
 
 
-def describe_decision(request: RequestFacts) -> str:
-    """The sentence refusing a second decision: who decided, and when.
+def already_decided(request: RequestFacts) -> AlreadyDecidedError:
+    """The refusal of a second decision on ``request``: its state, who decided it and when.
 
-    Example: ``"This request was already approved by <@U123> at 2030-01-01 09:00 UTC."``
+    Its message names the decider by Slack user ID, e.g. ``"This request was already approved by U123 at 2030-01-01
+    09:00 UTC."``; :meth:`AlreadyDecidedError.describe` words it with a Slack mention instead.
     """
-    if request.approval_state == ApprovalState.NOT_REQUIRED:
-        return "This request does not need approval."
-    if request.approval_state == ApprovalState.PENDING:
-        return "This request has not been decided yet."
-    sentence = f"This request was already {request.approval_state.value}"
-    if request.decided_by_id:
-        sentence += f" by <@{request.decided_by_id}>"
-    if request.decided_at is not None:
-        sentence += f" at {_format_time(request.decided_at)}"
-    return sentence + "."
+    return AlreadyDecidedError(
+        approval_state=request.approval_state, decided_by_id=request.decided_by_id, decided_at=request.decided_at
+    )
 
 
 def decide(
@@ -224,14 +217,14 @@ def _approve(request: RequestFacts, *, actor: Actor, policy: Policy, now: dateti
     if not policy.has_perm(actor, Perm.CHANGE_SCHEDULEDJOB, request.job):
         raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
     if request.approval_state != ApprovalState.PENDING:
-        raise AlreadyDecidedError(describe_decision(request))
+        raise already_decided(request)
     if not request.is_active:
         raise InvalidStateError("This request was cancelled; there is nothing left to approve.")
     if request.requester_id is not None and request.requester_id == actor.user_id:
         raise PermissionDeniedError(SELF_APPROVAL_MESSAGE)
     past_due = is_past_due(request, now)
     if past_due and not force:
-        raise PastDueError(PAST_DUE_MESSAGE)
+        raise PastDueError(PAST_DUE_MESSAGE, scheduled_job_id=request.scheduled_job_id, start_at=request.start_at)
     if request.not_runnable_reason is not None:
         raise NotRunnableError(request.not_runnable_reason)
     runs_at_once = request.interval == IntervalType.IMMEDIATELY or past_due
@@ -246,7 +239,7 @@ def _deny(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision:
     ):
         raise PermissionDeniedError(DENY_DENIED_MESSAGE)
     if request.approval_state != ApprovalState.PENDING:
-        raise AlreadyDecidedError(describe_decision(request))
+        raise already_decided(request)
     if not request.is_active:
         raise InvalidStateError("This request was cancelled; there is nothing left to deny.")
     return Decision(Action.DENY, ApprovalState.DENIED, False)
@@ -264,9 +257,3 @@ def _dry_run(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision
     if not request.is_active:
         raise InvalidStateError("This request was cancelled or has finished; it cannot be dry-run.")
     return Decision(Action.DRY_RUN, request.approval_state, True)
-
-
-def _format_time(instant: datetime) -> str:
-    """``2030-01-01 09:00 UTC`` (a naive datetime is taken to be UTC already)."""
-    aware = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
-    return aware.strftime("%Y-%m-%d %H:%M UTC")

@@ -1,13 +1,16 @@
 """Domain errors: every refusal jobgate can give, as one small hierarchy.
 
-Each error says what kind of refusal it is (:class:`ErrorKind`) and carries a message: a sentence safe to show to a
-Slack user or an API client. Edges map the kind to a status (``handlers/api.py``) and a shape; they never invent
-their own wording. Must not import Slack, SQLAlchemy or storage.
+Each error says what kind of refusal it is (:class:`ErrorKind`) and carries a message: a neutral sentence safe to
+show to a Slack user or an API client, naming users by their Slack user ID. Errors whose wording depends on the edge
+(a Slack mention, a hint naming the REST ``force`` parameter or Slack's confirmation) also carry the facts, so that
+each edge can word its own answer. Edges map the kind to a status (``handlers/api.py``) and a shape. Must not import
+Slack, SQLAlchemy or storage.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from enum import StrEnum
 
 __all__ = [
@@ -118,15 +121,66 @@ class JobDisabledError(NotRunnableError):
 
 
 class PastDueError(DomainError):
-    """A ``future`` request is past its start time and the approval was not confirmed (``force``)."""
+    """A ``future`` request is past its start time and the approval was not confirmed.
+
+    The message only states the fact; each edge adds how to confirm (Slack: the confirmation dialog or
+    ``/jobs approve ID --force``; the REST API: the ``force`` query parameter).
+
+    Attributes:
+        scheduled_job_id: the request.
+        start_at: its start time, now past (aware UTC).
+    """
 
     kind = ErrorKind.NEEDS_CONFIRMATION
 
+    def __init__(self, message: str, *, scheduled_job_id: str, start_at: datetime) -> None:
+        super().__init__(message)
+        self.scheduled_job_id = scheduled_job_id
+        self.start_at = start_at
+
 
 class AlreadyDecidedError(DomainError):
-    """A decision was already made on this request; a second one changes nothing."""
+    """A decision was already made on this request; a second one changes nothing.
+
+    The message names the decider by Slack user ID (``"... approved by U0123ABCD at 2030-01-01 09:00 UTC."``), as
+    the REST API shows it; :meth:`describe` words it with another way of naming a user (Slack: a mention).
+
+    Attributes:
+        approval_state: the request's approval state, an ``ApprovalState`` value (``approved``, ``denied`` or
+            ``not_required``; ``pending`` reads "not decided yet"). Kept as its string value, since ``approvals.py``
+            (which defines the states) imports this module.
+        decided_by_id: Slack user ID of who decided, if known.
+        decided_at: when it was decided, if known.
+    """
 
     kind = ErrorKind.CONFLICT
+
+    def __init__(self, *, approval_state: str, decided_by_id: str | None = None,
+                 decided_at: datetime | None = None) -> None:
+        self.approval_state = str(approval_state)
+        self.decided_by_id = decided_by_id
+        self.decided_at = decided_at
+        super().__init__(self.describe())
+
+    def describe(self, user: Callable[[str], str] = str) -> str:
+        """The sentence refusing a second decision: who decided, and when.
+
+        Args:
+            user: how to name the decider, given their Slack user ID (default: the ID itself).
+
+        Returns:
+            e.g. ``"This request was already approved by U0123ABCD at 2030-01-01 09:00 UTC."``
+        """
+        if self.approval_state == "not_required":
+            return "This request does not need approval."
+        if self.approval_state == "pending":
+            return "This request has not been decided yet."
+        sentence = f"This request was already {self.approval_state}"
+        if self.decided_by_id:
+            sentence += f" by {user(self.decided_by_id)}"
+        if self.decided_at is not None:
+            sentence += f" at {_format_utc(self.decided_at)}"
+        return sentence + "."
 
 
 class InvalidStateError(DomainError):
@@ -134,3 +188,8 @@ class InvalidStateError(DomainError):
 
     kind = ErrorKind.CONFLICT
 
+
+def _format_utc(instant: datetime) -> str:
+    """``2030-01-01 09:00 UTC`` (a naive datetime is taken to be UTC already)."""
+    aware = instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
+    return aware.strftime("%Y-%m-%d %H:%M UTC")

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.domain import approvals, schedules
 from bot.domain.approvals import Action, ApprovalState
-from bot.domain.errors import AlreadyDecidedError, FieldErrors, InvalidStateError
+from bot.domain.errors import FieldErrors, InvalidStateError
 from bot.domain.permissions import Actor
 from bot.domain.records import JobResultRecord, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
@@ -118,4 +118,4 @@ class Decisions:
         current = request_facts(self._deps, get_scheduled_job(repos, scheduled_job_id))
         if current.approval_state is ApprovalState.PENDING:
             raise InvalidStateError("This request was cancelled; there is nothing left to decide.")
-        raise AlreadyDecidedError(approvals.describe_decision(current))
+        raise approvals.already_decided(current)

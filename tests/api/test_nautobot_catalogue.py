@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.domain.approvals import PAST_DUE_MESSAGE, SELF_APPROVAL_MESSAGE
+from bot.domain.approvals import SELF_APPROVAL_MESSAGE
 from bot.domain.requests import SENSITIVE_AND_APPROVAL_MESSAGE, SENSITIVE_SCHEDULE_MESSAGE
 from bot.services import ScheduleInput, Services
 from storage.db import Database
@@ -57,6 +57,9 @@ from tests.api.conftest import (
 from tests.conftest import ADMIN, ALICE, APPROVER, BOB, NOBODY, NOW, VIEWER
 
 START_TIME_MESSAGE = "Please enter a valid date and time greater than or equal to the current date and time."
+PAST_DUE_MESSAGE = (
+    "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."
+)
 
 
 def iso(minutes: int) -> str:
@@ -619,7 +622,10 @@ def test_a_second_decision_is_409_and_changes_nothing(api: Api, pending: str) ->
     for user, action in ((APPROVER, "approve"), (ADMIN, "approve"), (ADMIN, "deny")):
         response = api.post(sj_url(pending, action), user)
         assert response.status_code == 409
-        assert response.json()["detail"].startswith("This request was already approved by <@UAPPROVER>")
+        # the user as their ID, not a Slack mention (CONTRACT: API answers name users by ID)
+        assert response.json() == {
+            "detail": f"This request was already approved by UAPPROVER at {NOW:%Y-%m-%d %H:%M} UTC."
+        }
     after = state_of(api, pending)
     assert after["approval_state"] == "approved" and after["approved_by_user"]["id"] == "UAPPROVER"
 

@@ -15,9 +15,9 @@ from bot.domain.approvals import (
     ApprovalState,
     Decision,
     RequestFacts,
+    already_decided,
     can_act,
     decide,
-    describe_decision,
     is_past_due,
 )
 from bot.domain.errors import (
@@ -133,10 +133,10 @@ def test_approve_job_in_past() -> None:
             policy=policy_with(*ALL_APPROVE),
             now=NOW + timedelta(seconds=1),
         )
-    assert excinfo.value.message == PAST_DUE_MESSAGE
-    assert PAST_DUE_MESSAGE == (
-        "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."
-    )
+    assert excinfo.value.message == PAST_DUE_MESSAGE == "The job's start time is in the past."
+    # the facts each edge words its own hint from (REST: the `force` parameter; Slack: `--force` or a confirmation)
+    assert (excinfo.value.scheduled_job_id, excinfo.value.start_at) == ("sj-1", NOW)
+    assert excinfo.value.kind is ErrorKind.NEEDS_CONFIRMATION
 
 
 def test_approve_job_in_past_force() -> None:
@@ -351,7 +351,7 @@ def test_requester_cannot_withdraw_a_decided_request() -> None:
     request = make_request(
         requester_id=CALLER, approval_state=ApprovalState.APPROVED, decided_by_id="U0BOSS", decided_at=NOW
     )
-    with pytest.raises(AlreadyDecidedError, match=r"already approved by <@U0BOSS>"):
+    with pytest.raises(AlreadyDecidedError, match=r"already approved by U0BOSS"):
         decide(request, Action.DENY, actor=CALLER_ACTOR, policy=Policy.empty(), now=NOW)
 
 
@@ -378,8 +378,8 @@ DECIDED_AT = datetime(2030, 1, 1, 8, 30, tzinfo=UTC)
 @pytest.mark.parametrize(
     ("state", "expected"),
     [
-        (ApprovalState.APPROVED, "This request was already approved by <@U0BOSS> at 2030-01-01 08:30 UTC."),
-        (ApprovalState.DENIED, "This request was already denied by <@U0BOSS> at 2030-01-01 08:30 UTC."),
+        (ApprovalState.APPROVED, "This request was already approved by U0BOSS at 2030-01-01 08:30 UTC."),
+        (ApprovalState.DENIED, "This request was already denied by U0BOSS at 2030-01-01 08:30 UTC."),
         (ApprovalState.NOT_REQUIRED, "This request does not need approval."),
     ],
 )
@@ -391,6 +391,11 @@ def test_second_decision_is_refused_naming_the_decider(state: ApprovalState, exp
         decide(request, action, actor=CALLER_ACTOR, policy=policy, now=NOW)
     assert excinfo.value.message == expected
     assert excinfo.value.kind is ErrorKind.CONFLICT
+    assert (excinfo.value.approval_state, excinfo.value.decided_by_id, excinfo.value.decided_at) == (
+        state,
+        "U0BOSS",
+        DECIDED_AT,
+    )
 
 
 @pytest.mark.parametrize(
@@ -399,22 +404,38 @@ def test_second_decision_is_refused_naming_the_decider(state: ApprovalState, exp
         (
             "U0BOSS",
             datetime(2030, 1, 1, 10, 30, tzinfo=timezone(timedelta(hours=2))),
-            " by <@U0BOSS> at 2030-01-01 08:30 UTC.",
+            " by U0BOSS at 2030-01-01 08:30 UTC.",
         ),
-        ("U0BOSS", datetime(2030, 1, 1, 8, 30), " by <@U0BOSS> at 2030-01-01 08:30 UTC."),  # naive = UTC
-        ("U0BOSS", None, " by <@U0BOSS>."),
+        ("U0BOSS", datetime(2030, 1, 1, 8, 30), " by U0BOSS at 2030-01-01 08:30 UTC."),  # naive = UTC
+        ("U0BOSS", None, " by U0BOSS."),
         (None, DECIDED_AT, " at 2030-01-01 08:30 UTC."),
         (None, None, "."),
     ],
 )
-def test_describe_decision_variants(decided_by_id: str | None, decided_at: datetime | None, expected: str) -> None:
+def test_already_decided_variants(decided_by_id: str | None, decided_at: datetime | None, expected: str) -> None:
     request = make_request(approval_state=ApprovalState.APPROVED, decided_by_id=decided_by_id, decided_at=decided_at)
-    assert describe_decision(request) == "This request was already approved" + expected
+    assert already_decided(request).message == "This request was already approved" + expected
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        (ApprovalState.APPROVED, "This request was already approved by <@U0BOSS> at 2030-01-01 08:30 UTC."),
+        (ApprovalState.DENIED, "This request was already denied by <@U0BOSS> at 2030-01-01 08:30 UTC."),
+        (ApprovalState.NOT_REQUIRED, "This request does not need approval."),
+        (ApprovalState.PENDING, "This request has not been decided yet."),
+    ],
+)
+def test_already_decided_is_worded_by_each_edge(state: ApprovalState, expected: str) -> None:
+    """The domain keeps the facts; an edge names the decider its own way (Slack: a mention)."""
+    error = already_decided(make_request(approval_state=state, decided_by_id="U0BOSS", decided_at=DECIDED_AT))
+    assert error.describe(user=lambda user_id: f"<@{user_id}>") == expected
+    assert error.describe() == error.message == expected.replace("<@U0BOSS>", "U0BOSS")
 
 
 def test_approve_racing_deny_is_refused() -> None:
     denied = make_request(approval_state=ApprovalState.DENIED, decided_by_id="U0OTHER", decided_at=DECIDED_AT)
-    with pytest.raises(AlreadyDecidedError, match=r"^This request was already denied by <@U0OTHER> at "):
+    with pytest.raises(AlreadyDecidedError, match=r"^This request was already denied by U0OTHER at "):
         decide(denied, Action.APPROVE, actor=CALLER_ACTOR, policy=policy_with(*ALL_APPROVE), now=NOW)
 
 

@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.approvals import ApprovalState
+from bot.domain.errors import AlreadyDecidedError, PastDueError
 from bot.domain.records import JobResultRecord, LogRecord, Page, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
@@ -54,3 +55,18 @@ def test_long_user_text_stays_within_slacks_limits_and_cannot_mention() -> None:
     home = blocks.build_home(my_requests=Page(count=60, items=many), to_approve=many,
                              upcoming=Page(count=0, items=[]), results=Page(count=1, items=[result(3)]), now=NOW)
     assert check_view(home, "home") == []
+
+
+def test_refusals_are_worded_for_slack() -> None:
+    """The domain keeps the facts; Slack names the decider with a mention and says how to confirm a past-due request."""
+    decided = AlreadyDecidedError(approval_state="approved", decided_by_id="UAPPROVER", decided_at=NOW)
+    message = blocks.build_refusal(decided)
+    expected = "⚠️ This request was already approved by <@UAPPROVER> at 2030-01-15 12:00 UTC."
+    assert message["text"] == message["blocks"][0]["text"]["text"] == expected
+    past_due = PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_at=NOW)
+    message = blocks.build_refusal(past_due)
+    expected = ("⚠️ The start time of `sj-1` has passed. To approve it and run it at once, use "
+                "`/jobs approve sj-1 --force`.")
+    assert message["text"] == message["blocks"][0]["text"]["text"] == expected
+    assert "query parameter" not in str(message)
+    check_message(message, "past-due refusal")
