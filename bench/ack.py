@@ -72,7 +72,7 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
 
     from bot.app import build_core
     from bot.config import Settings
-    from bot.domain.permissions import Policy
+    from bot.domain.policy_file import parse_policy
     from bot.server import build_app
     from bot.slack import build_bolt_app, build_client, slack_installer
     from storage.db import Database
@@ -80,7 +80,7 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
     logging.basicConfig(level=logging.WARNING)
     settings = Settings(database_url=database_url, jobs_paths=(JOBS,), slack_bot_token="xoxb-bench",
                         slack_signing_secret=SECRET, slack_api_url=fake_url, approval_channel="C0APPROVALS")
-    core = build_core(settings, db=Database.from_url(database_url), policy=Policy.from_yaml(POLICY), migrate=False)
+    core = build_core(settings, db=Database.from_url(database_url), policy=parse_policy(POLICY), migrate=False)
     services = core.services
     services.management.sync_jobs()
     if kind == "jobgate":
@@ -113,13 +113,13 @@ def seed(database_url: str) -> list[str]:
 
     from bot.app import build_core
     from bot.config import Settings
-    from bot.domain.permissions import Policy
+    from bot.domain.policy_file import parse_policy
     from storage.db import Database
     from storage.models import ScheduledJob
 
     db = Database.from_url(database_url)
     services = build_core(Settings(database_url=database_url, jobs_paths=(JOBS,)), db=db,
-                          policy=Policy.from_yaml(POLICY)).services
+                          policy=parse_policy(POLICY)).services
     services.management.sync_jobs()
     for job in services.listings.list_jobs():
         services.management.set_job_enabled(job.slug, True)

@@ -54,7 +54,8 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 from bot.app import Core, build_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.domain.permissions import Actor, Policy  # noqa: E402
+from bot.domain.permissions import Actor  # noqa: E402
+from bot.domain.policy_file import parse_policy  # noqa: E402
 from bot.server import build_app  # noqa: E402
 from bot.services import ScheduleInput, Services  # noqa: E402
 from handlers.api import install  # noqa: E402
@@ -242,7 +243,7 @@ def measure(backend: str, *, iterations: int, postgres_url: str) -> list[Figure]
         (jobs / "benchjobs.py").write_text(JOBS_MODULE)
         with database(backend, postgres_url, workdir) as (url, db):
             settings = Settings(database_url=url, jobs_paths=(jobs,), time_zone="UTC")
-            core = build_core(settings, db=db, policy=Policy.from_yaml(POLICY), migrate=False)
+            core = build_core(settings, db=db, policy=parse_policy(POLICY), migrate=False)
             services = core.services
             services.management.sync_jobs()
             services.management.set_job_enabled(JOB, True)

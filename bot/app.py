@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.domain.permissions import Policy, PolicyError
+from bot.domain.policy_file import parse_policy
 from bot.loops import Wakeups
 from bot.registry import JobCatalog
 from bot.services import ServiceDeps, Services, utcnow
@@ -42,7 +43,7 @@ def read_policy_file(path: Path) -> Policy:
         raise PolicyError(f"{path}: the permissions file is not UTF-8 text") from None
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read the permissions file ({exc.strerror or exc})") from None
-    return Policy.from_yaml(text, source=str(path))
+    return parse_policy(text, source=str(path))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from bot.app import Core, build_core
 from bot.config import Settings
 from bot.domain.permissions import Actor, Policy
+from bot.domain.policy_file import parse_policy
 from bot.services import Services
 from storage.db import Database, upgrade
 from storage.models import Base
@@ -126,7 +127,7 @@ def settings(jobs_dir: Path, database_url: str) -> Settings:
 
 @pytest.fixture
 def policy() -> Policy:
-    return Policy.from_yaml(POLICY_YAML, source="test policy")
+    return parse_policy(POLICY_YAML, source="test policy")
 
 
 def build_test_core(database: Database, settings: Settings, policy: Policy, *,

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 
 from bot.app import Core, build_core
 from bot.config import Settings
-from bot.domain.permissions import Policy
+from bot.domain.policy_file import parse_policy
 from bot.runner import INTERRUPTED, SHUTDOWN_INTERRUPTED
 from bot.services import ScheduleInput
 from storage.db import Database
@@ -105,7 +105,7 @@ def open_core(url: str, jobs: Path) -> Core:
     settings = Settings(database_url=url, jobs_paths=(jobs,))
     db = Database.from_url(url)
     _opened.append(db)
-    core = build_core(settings, db=db, policy=Policy.from_yaml(POLICY_YAML))
+    core = build_core(settings, db=db, policy=parse_policy(POLICY_YAML))
     core.services.management.sync_jobs()
     for job in core.services.listings.list_jobs():
         core.services.management.set_job_enabled(job.slug, True)

@@ -1,8 +1,8 @@
-"""Permissions: who may do what, parsed from the permissions file's text (``JOBGATE_POLICY_FILE``; the edge reads it).
+"""Permissions: who may do what (the policy of ``JOBGATE_POLICY_FILE``).
 
 Owns the permission names (Nautobot's, e.g. ``extras.approve_job``), the acting user as the domain sees it
-(:class:`Actor`), the rules for parsing and validating the permissions file (:meth:`Policy.from_yaml`; the file itself
-is read by the edge, ``bot.app.load_policy``), and the checks built on it (:meth:`Policy.has_perm`,
+(:class:`Actor`), the policy (:class:`Policy`: parsed from the file's text by ``bot.domain.policy_file``; the file
+itself is read by the edge, ``bot.app.load_policy``), and the checks built on it (:meth:`Policy.has_perm`,
 :meth:`Policy.is_admin`, :meth:`Policy.approver_targets`, :func:`group_approvers`).
 
 The file format is described in CONTRACT.md ("Permissions file"). In short: ``admins`` hold every permission; ``groups``
@@ -11,7 +11,7 @@ name sets of Slack user IDs and Slack user-group handles; each entry of ``permis
 ``jobs`` glob patterns. That ``jobs`` constraint applies to every object type: for scheduled jobs and job results
 it is the job they run that must match.
 
-Pure: stdlib and PyYAML only. Must not import Slack, SQLAlchemy, storage or handlers. Membership of Slack user groups
+Pure: stdlib only. Must not import Slack, SQLAlchemy, storage or handlers. Membership of Slack user groups
 is resolved by the edge and passed in on the :class:`Actor`.
 """
 
@@ -19,14 +19,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
-
-import yaml
-import yaml.constructor
-import yaml.nodes
 
 __all__ = [
     "ACTIONS",
@@ -82,17 +77,6 @@ ACTIONS: tuple[str, ...] = ("add", "approve", "change", "delete", "run", "view")
 
 OBJECT_TYPES: tuple[str, ...] = ("extras.job", "extras.scheduledjob", "extras.jobresult")
 """The object types a permissions-file entry may name."""
-
-_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_HANDLE = re.compile(r"^@[a-z0-9][a-z0-9._-]*$")
-_TOP_LEVEL_KEYS = ("admins", "groups", "permissions")
-_ENTRY_KEYS = ("name", "actions", "object_types", "groups", "users", "jobs")
-_USER_ID_EXPECTED = "expected a Slack user ID such as U0123ABCD (U or W, then capital letters and digits)"
-_MEMBER_EXPECTED = (
-    "expected a Slack user ID such as U0123ABCD or a user-group handle such as @net-approvers"
-    " (lower-case letters, digits, '.', '_' or '-')"
-)
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -176,7 +160,7 @@ class _Grant:
 
 
 class Policy:
-    """Who may do what: admins plus permission entries. Immutable; build it with :meth:`from_yaml`.
+    """Who may do what: admins plus permission entries. Immutable; ``bot.domain.policy_file.parse_policy`` builds it.
 
     Lookups are precomputed per permission, so :meth:`has_perm` costs a few set lookups (it runs on every Slack click).
     """
@@ -188,7 +172,7 @@ class Policy:
     _grants: Mapping[Perm, tuple[_Grant, ...]]
 
     def __init__(self, *, admins: Iterable[str] = (), entries: Iterable[PolicyEntry] = ()) -> None:
-        """Build a policy from validated parts (:meth:`from_yaml` validates; this does not).
+        """Build a policy from validated parts (``parse_policy`` validates; this does not).
 
         Args:
             admins: Slack user IDs that hold every permission.
@@ -216,31 +200,6 @@ class Policy:
         """A policy with no admins in which nobody has any permission."""
         return cls()
 
-    @classmethod
-    def from_yaml(cls, text: str, *, source: str = "policy file") -> Policy:
-        """Parse and validate the permissions file's text.
-
-        Args:
-            text: the YAML text. An empty document or ``{}`` is an empty policy.
-            source: how to name the file in error messages (usually its path).
-
-        Returns:
-            The policy.
-
-        Raises:
-            PolicyError: the YAML is invalid (the message gives the line), or an entry is malformed (the message
-                names the entry and what is expected).
-        """
-        try:
-            data = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            where = f"line {mark.line + 1}" if mark is not None else "somewhere"
-            problem = exc.problem or exc.context or "cannot be parsed"
-            raise PolicyError(f"{source}: {where}: invalid YAML: {problem}") from None
-        except yaml.YAMLError as exc:
-            raise PolicyError(f"{source}: invalid YAML: {exc}") from None
-        return _build_policy(data, source=source)
 
     @property
     def admins(self) -> frozenset[str]:
@@ -318,180 +277,3 @@ def group_approvers(members: Iterable[str], *, requester_id: str | None) -> tupl
         requester_id: Slack user ID of who asked (None if unknown).
     """
     return tuple(m for m in members if requester_id is None or m != requester_id)
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """A SafeLoader that refuses duplicate mapping keys (a second ``netops:`` would silently replace the first)."""
-
-    def construct_mapping(self, node: yaml.nodes.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: set[Hashable] = set()
-        for key_node, _value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, Hashable):
-                if key in seen:
-                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-                seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _build_policy(data: object, *, source: str) -> Policy:
-    """Validate the parsed permissions file and build the policy. All the loading rules live here.
-
-    Args:
-        data: what the YAML parser returned.
-        source: how to name the file in messages.
-
-    Raises:
-        PolicyError: naming the entry that is wrong and what is expected.
-    """
-
-    def fail(where: str, problem: str) -> PolicyError:
-        return PolicyError(f"{source}: {where}: {problem}")
-
-    def describe(value: object) -> str:
-        kinds = {
-            str: "a string",
-            bool: "a boolean",
-            int: "a number",
-            float: "a number",
-            list: "a list",
-            dict: "a mapping",
-        }
-        if value is None:
-            return "nothing"
-        kind = kinds.get(type(value), type(value).__name__)
-        return f"{kind} {value!r}" if isinstance(value, str | int | float) else kind
-
-    def shown(value: object) -> str:
-        return repr(value) if isinstance(value, str) else describe(value)
-
-    def string_list(value: object, where: str, what: str, *, required: bool) -> list[str]:
-        example = {"actions": "[run, view]", "object_types": "[extras.job]"}.get(what, "[...]")
-        if not isinstance(value, list):
-            raise fail(where, f"'{what}' must be a list, e.g. {what}: {example}; got {describe(value)}")
-        if required and not value:
-            raise fail(where, f"'{what}' must not be empty, e.g. {what}: {example}")
-        for item in value:
-            if not isinstance(item, str) or not item:
-                raise fail(where, f"'{what}' must list non-empty strings; got {describe(item)}")
-        return value
-
-    if data is None:
-        return Policy.empty()
-    if not isinstance(data, dict):
-        raise PolicyError(
-            f"{source}: the top level must be a mapping with keys {', '.join(_TOP_LEVEL_KEYS)}; got {describe(data)}"
-        )
-    for key in data:
-        if key not in _TOP_LEVEL_KEYS:
-            raise fail(f"top-level key {key!r}", f"unknown key; expected one of {', '.join(_TOP_LEVEL_KEYS)}")
-
-    # admins: a list of Slack user IDs (absent or empty: none).
-    admins_value = data.get("admins")
-    if admins_value is None:
-        admins_value = []
-    if not isinstance(admins_value, list):
-        raise fail("admins", f"must be a list of Slack user IDs, e.g. admins: [U0ADMIN1]; got {describe(admins_value)}")
-    for admin in admins_value:
-        if not isinstance(admin, str) or not _USER_ID.match(admin):
-            raise fail("admins", f"{shown(admin)} is not a Slack user ID; {_USER_ID_EXPECTED}")
-    admins = frozenset(admins_value)
-
-    # groups: name -> members (user IDs or @handles).
-    groups_value = data.get("groups")
-    if groups_value is None:
-        groups_value = {}
-    if not isinstance(groups_value, dict):
-        raise fail(
-            "groups", f"must be a mapping of group name to members, e.g. netops: [U0AAA]; got {describe(groups_value)}"
-        )
-    groups: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
-    for group_name, members in groups_value.items():
-        if not isinstance(group_name, str) or not group_name:
-            raise fail("groups", f"group name {describe(group_name)} is not valid; expected a non-empty string")
-        where = f"groups.{group_name}"
-        if not isinstance(members, list):
-            raise fail(where, f'must be a list of members, e.g. [U0AAA, "@net-approvers"]; got {describe(members)}')
-        ids: set[str] = set()
-        handles: set[str] = set()
-        for member in members:
-            if isinstance(member, str) and _USER_ID.match(member):
-                ids.add(member)
-            elif isinstance(member, str) and _HANDLE.match(member):
-                handles.add(member[1:])
-            else:
-                raise fail(where, f"member {shown(member)} is not valid; {_MEMBER_EXPECTED}")
-        groups[group_name] = (frozenset(ids), frozenset(handles))
-
-    # permissions: a list of entries.
-    permissions_value = data.get("permissions")
-    if permissions_value is None:
-        permissions_value = []
-    if not isinstance(permissions_value, list):
-        raise fail(
-            "permissions",
-            f"must be a list of entries (each with name, actions, object_types, groups); "
-            f"got {describe(permissions_value)}",
-        )
-    entries: list[PolicyEntry] = []
-    for number, raw in enumerate(permissions_value, start=1):
-        where = f"permissions[{number}]"
-        if not isinstance(raw, dict):
-            raise fail(where, f"must be a mapping with keys {', '.join(_ENTRY_KEYS)}; got {describe(raw)}")
-        name = raw.get("name")
-        if not isinstance(name, str) or not name.strip():
-            raise fail(where, f"'name' is required; expected a non-empty string, got {describe(name)}")
-        where = f"{where} ({name!r})"
-        for key in raw:
-            if key not in _ENTRY_KEYS:
-                raise fail(where, f"unknown key {key!r}; expected one of {', '.join(_ENTRY_KEYS)}")
-        if "actions" not in raw:
-            raise fail(where, f"'actions' is required; expected a list of {', '.join(ACTIONS)}")
-        actions = string_list(raw["actions"], where, "actions", required=True)
-        for action in actions:
-            if action not in ACTIONS:
-                raise fail(where, f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
-        if "object_types" not in raw:
-            raise fail(where, f"'object_types' is required; expected a list of {', '.join(OBJECT_TYPES)}")
-        object_types = string_list(raw["object_types"], where, "object_types", required=True)
-        for object_type in object_types:
-            if object_type not in OBJECT_TYPES:
-                raise fail(where, f"unknown object type {object_type!r}; expected one of {', '.join(OBJECT_TYPES)}")
-        group_names = string_list(raw.get("groups", []), where, "groups", required=False)
-        for group_name in group_names:
-            if group_name not in groups:
-                known = ", ".join(sorted(groups)) or "none defined"
-                raise fail(where, f"unknown group {group_name!r}; expected a name under 'groups' ({known})")
-        users = string_list(raw.get("users", []), where, "users", required=False)
-        for user in users:
-            if not _USER_ID.match(user):
-                raise fail(where, f"user {user!r} is not a Slack user ID; {_USER_ID_EXPECTED}")
-        if not group_names and not users:
-            raise fail(where, "grants nobody; expected 'groups' or 'users' (or both) to list who it applies to")
-        jobs: list[str] = []
-        if "jobs" in raw:
-            if raw["jobs"] == []:
-                raise fail(
-                    where,
-                    "'jobs' must not be empty; list glob patterns of job slugs or names, or omit it to allow every job",
-                )
-            jobs = string_list(raw["jobs"], where, "jobs", required=True)
-        member_ids = set(users)
-        member_handles: set[str] = set()
-        for group_name in group_names:
-            member_ids.update(groups[group_name][0])
-            member_handles.update(groups[group_name][1])
-        entries.append(
-            PolicyEntry(
-                name=name,
-                actions=frozenset(actions),
-                object_types=frozenset(object_types),
-                user_ids=frozenset(member_ids),
-                usergroups=frozenset(member_handles),
-                groups=tuple(group_names),
-                jobs=tuple(jobs),
-            )
-        )
-    return Policy(admins=admins, entries=entries)

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from bot.app import Core
 from bot.config import Settings
 from bot.domain.permissions import Actor, Policy
+from bot.domain.policy_file import parse_policy
 from bot.server import build_app
 from bot.services import ScheduleInput, Services
 from handlers.api import install
@@ -126,7 +127,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def policy() -> Policy:
-    return Policy.from_yaml(API_POLICY_YAML, source="API test policy")
+    return parse_policy(API_POLICY_YAML, source="API test policy")
 
 
 @pytest.fixture

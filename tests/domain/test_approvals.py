@@ -30,6 +30,7 @@ from bot.domain.errors import (
     PermissionDeniedError,
 )
 from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyEntry
+from bot.domain.policy_file import parse_policy
 from bot.domain.schedules import IntervalType
 
 NOW = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
@@ -613,7 +614,7 @@ def test_can_act(request_: RequestFacts, action: Action, actor: Actor, expected:
 
 
 def test_decide_with_a_policy_file_and_usergroups() -> None:
-    policy = Policy.from_yaml(
+    policy = parse_policy(
         """
 groups:
   approvers: ["@net-approvers"]
