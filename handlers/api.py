@@ -12,43 +12,31 @@ Slack user the token was made for, without Slack user-group memberships: permiss
 handle (``"@net-approvers"``) apply in Slack only; grant API users by user ID or through a group of user IDs.
 
 Errors are JSON objects: ``{"detail": "..."}``, or per-field lists for invalid input (``{"schedule": {"interval":
-[...]}}``, ``{"errors": {...}}`` for job data). Anything unexpected is logged and answered with a 500 that shows no
-internals.
+[...]}}``, ``{"errors": {...}}`` for job data), answered by ``handlers/api_errors.py``. Anything unexpected is logged
+and answered with a 500 that shows no internals.
 
 Must not import sqlalchemy or storage.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import (
-    AlreadyDecidedError,
-    DomainError,
-    ErrorKind,
-    FieldErrors,
-    InvalidDataError,
-    InvalidScheduleError,
-    PastDueError,
     PermissionDeniedError,
 )
 from bot.domain.permissions import Actor
 from bot.services import Services
+from handlers.api_errors import install_error_handling
 from handlers.api_models import (
     BriefScheduledJobListOut,
     DenyRequestIn,
@@ -86,13 +74,12 @@ from handlers.api_parse import (
     parse_token,
 )
 
-__all__ = ["API_PREFIX", "HTTP_STATUS", "PAST_DUE_DETAIL", "error_body", "error_message", "http_status", "install"]
+__all__ = ["API_PREFIX", "install"]
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api"
 API_VERSION = "1.3"
-INTERNAL_ERROR_MESSAGE = "Internal server error."
 
 _token_header = APIKeyHeader(
     name="Authorization",
@@ -358,10 +345,7 @@ def install(app: FastAPI, services: Services) -> None:
                 response_model=route.model, responses=_errors(*route.errors), include_in_schema=documented,
                 tags=["extras"], openapi_extra=_body(route.body) if route.body else None,
             )
-    app.add_exception_handler(DomainError, _domain_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(_ServerErrors)
+    install_error_handling(app, prefix=API_PREFIX)
     _document_bodies(app, (RunRequestIn, DenyRequestIn))
 
 
@@ -390,123 +374,3 @@ def _document_bodies(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-# ------------------------------------------------------------------------------------------------------ errors
-
-
-def _is_api(request: Request) -> bool:
-    path: str = request.scope.get("path", "")
-    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
-
-
-def _json(request: Request, body: object, status_code: int, headers: dict[str, str] | None = None) -> Response:
-    indent = parse_indent(request.headers.get("accept"))
-    text = json.dumps(body, indent=indent, ensure_ascii=False)
-    return Response(content=text.encode("utf-8", "replace"), status_code=status_code, media_type="application/json",
-                    headers=headers)
-
-
-HTTP_STATUS: dict[ErrorKind, int] = {
-    ErrorKind.INVALID_INPUT: 400,
-    ErrorKind.FORBIDDEN: 403,
-    ErrorKind.NOT_FOUND: 404,
-    ErrorKind.JOB_DISABLED: 403,  # Nautobot: "This job is not enabled to be run." is a 403
-    ErrorKind.NOT_RUNNABLE: 405,  # Nautobot: not installed, source code missing
-    ErrorKind.NEEDS_CONFIRMATION: 400,  # Nautobot: a past-due approval without force
-    ErrorKind.CONFLICT: 409,
-}
-"""The HTTP status of each kind of refusal (the statuses Nautobot answers; a second decision is jobgate's 409)."""
-
-PAST_DUE_DETAIL = (
-    "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."
-)
-"""The refusal of a past-due approval without ``force``: Nautobot's text, verbatim."""
-
-
-def http_status(error: DomainError) -> int:
-    """The HTTP status of a refusal: by its kind (:data:`HTTP_STATUS`); 413 for a body that is too large."""
-    if isinstance(error, PayloadTooLargeError):
-        return 413
-    return HTTP_STATUS[error.kind]
-
-
-def error_message(error: DomainError) -> str:
-    """A refusal worded for an API client: users by their Slack user ID, the past-due hint naming ``force``."""
-    if isinstance(error, PastDueError):
-        return PAST_DUE_DETAIL
-    if isinstance(error, AlreadyDecidedError):
-        return error.describe()
-    return error.message
-
-
-def error_body(error: DomainError) -> object:
-    """The JSON body of a refusal: per-field lists where the error has fields, else ``{"detail": message}``."""
-    if isinstance(error, FieldErrors):
-        if isinstance(error, InvalidDataError):
-            return {"errors": error.errors}
-        if isinstance(error, InvalidScheduleError):
-            return {"schedule": error.errors}
-        if isinstance(error.errors, dict):
-            return error.errors
-        return {"detail": error.message}
-    return {"detail": error_message(error)}
-
-
-async def _domain_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
-    return _json(request, error_body(exc), http_status(exc))
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    if not _is_api(request):
-        return await request_validation_exception_handler(request, exc)
-    fields: dict[str, list[str]] = {}
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part not in ("query", "path", "header", "body")]
-        fields.setdefault(".".join(location) or "non_field_errors", []).append(str(error.get("msg", "Invalid.")))
-    return _json(request, fields, 400)
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    if not _is_api(request):
-        return await http_exception_handler(request, exc)
-    if exc.status_code == 404:
-        detail = "Not found."
-    elif exc.status_code == 405:
-        detail = f'Method "{request.method}" not allowed.'
-    else:
-        detail = str(exc.detail)
-    return _json(request, {"detail": detail}, exc.status_code, headers=dict(exc.headers or {}))
-
-
-class _ServerErrors:
-    """Under ``/api``, turn an unexpected exception into a logged 500 ``{"detail": "Internal server error."}``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == API_PREFIX or path.startswith(API_PREFIX + "/")):
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception:
-            log.exception("Unexpected error answering %s %s", scope.get("method"), path)
-            if started:
-                raise
-            response = JSONResponse({"detail": INTERNAL_ERROR_MESSAGE}, status_code=500)
-            await response(scope, receive, send)
-

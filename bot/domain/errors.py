@@ -3,8 +3,8 @@
 Each error says what kind of refusal it is (:class:`ErrorKind`) and carries a message: a neutral sentence safe to
 show to a Slack user or an API client, naming users by their Slack user ID. Errors whose wording depends on the edge
 (a Slack mention, a hint naming the REST ``force`` parameter or Slack's confirmation) also carry the facts, so that
-each edge can word its own answer. Edges map the kind to a status (``handlers/api.py``) and a shape. Must not import
-Slack, SQLAlchemy or storage.
+each edge can word its own answer. Edges map the kind to a status (``handlers/api_errors.py``) and a shape. Must not
+import Slack, SQLAlchemy or storage.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from bot.domain.errors import (
     PastDueError,
     PermissionDeniedError,
 )
-from handlers.api import HTTP_STATUS, PAST_DUE_DETAIL, error_body, http_status
+from handlers.api_errors import HTTP_STATUS, PAST_DUE_DETAIL, error_body, http_status
 from handlers.api_parse import MalformedRequestError, PayloadTooLargeError
 
 AT = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)

@@ -46,7 +46,7 @@ AT = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
 def test_each_error_has_its_kind(error: DomainError, kind: ErrorKind) -> None:
     assert error.kind is kind
     assert isinstance(error.message, str) and error.message
-    assert not hasattr(error, "http_status")  # statuses are the REST API's business (handlers/api.py)
+    assert not hasattr(error, "http_status")  # statuses are the REST API's business (handlers/api_errors.py)
 
 
 def test_a_disabled_job_is_a_kind_of_not_runnable() -> None:
