@@ -2,7 +2,7 @@
 
 ``install(app, services)`` adds the routes of CONTRACT.md ("REST API"), each with and without its trailing slash,
 the JSON error handling, and the request-body schemas of ``/api/schema/``. Every route does what a Slack listener
-does: authenticate, parse (``handlers/api_parse.py``), call exactly one service, render (``handlers/api_models.py``).
+does: authenticate, parse (``handlers/api_parse.py``), call exactly one service, render (``handlers/api_render.py``).
 The services decide everything (permissions, validation order, messages), so the API and Slack cannot disagree. The
 API only words what depends on the edge: the status of each kind of refusal, a user named by ID (not a Slack
 mention), and Nautobot's past-due text naming the ``force`` parameter.
@@ -50,13 +50,6 @@ from handlers.api_models import (
     RunResultOut,
     ScheduledJobListOut,
     ScheduledJobOut,
-    build_job,
-    build_job_list,
-    build_job_result,
-    build_job_result_list,
-    build_run_result,
-    build_scheduled_job,
-    build_scheduled_job_list,
 )
 from handlers.api_parse import (
     INVALID_TOKEN_MESSAGE,
@@ -72,6 +65,15 @@ from handlers.api_parse import (
     parse_page,
     parse_run_request,
     parse_token,
+)
+from handlers.api_render import (
+    build_job,
+    build_job_list,
+    build_job_result,
+    build_job_result_list,
+    build_run_result,
+    build_scheduled_job,
+    build_scheduled_job_list,
 )
 
 __all__ = ["API_PREFIX", "install"]
