@@ -1,7 +1,9 @@
-"""Read models: what services hand to the edges (Slack, REST API, CLI) to render.
+"""Records: what storage reads back and services hand to the edges (Slack, REST API, CLI) to render, and the new
+records services, the dispatcher and the runner hand to storage to write.
 
-Plain frozen dataclasses built by ``storage.repositories`` from rows. Pure: must not import Slack, SQLAlchemy or
-storage. Values of jobs with sensitive variables never appear here.
+Plain frozen dataclasses; ``storage.repositories`` turns rows into records and new records into rows, so no column
+list is spelt out anywhere else. Pure: must not import Slack, SQLAlchemy or storage. Values of jobs with sensitive
+variables never appear here.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from bot.domain.approvals import ApprovalState, RequestFacts
+from bot.domain.dispatch import MisfirePolicy
 from bot.domain.permissions import JobRef
 from bot.domain.requests import JobFacts
 from bot.domain.results import JobResultStatus
@@ -21,6 +25,34 @@ T = TypeVar("T")
 
 DELETED_JOB = JobRef(slug="(deleted job)", name="(deleted job)")
 """Stands for the job of a scheduled job whose job record was deleted."""
+
+
+class ObjectType(StrEnum):
+    """The kinds of stored object an audit event or an outbox entry refers to.
+
+    JOB: a job (``jobs``).
+    SCHEDULED_JOB: a scheduled job (``scheduled_jobs``).
+    JOB_RESULT: a job result (``job_results``).
+    API_TOKEN: a REST API token (``api_tokens``).
+    """
+
+    JOB = "job"
+    SCHEDULED_JOB = "scheduled_job"
+    JOB_RESULT = "job_result"
+    API_TOKEN = "api_token"
+
+
+class EndReason(StrEnum):
+    """Why a scheduled job ended. An ended scheduled job is kept, inactive, for the record.
+
+    DENIED: its request was denied by an approver, or withdrawn by the requester.
+    CANCELLED: cancelled by the requester or someone allowed to delete scheduled jobs.
+    FINISHED: a one-off whose due time was handled (run or recorded as missed): it has no next run.
+    """
+
+    DENIED = "denied"
+    CANCELLED = "cancelled"
+    FINISHED = "finished"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +116,7 @@ class ScheduledJobRecord:
     decision_reason: str | None
     enabled: bool
     paused: bool
-    end_reason: str | None
+    end_reason: EndReason | None
     ended_at: datetime | None
     ended_by_id: str | None
     next_run_at: datetime | None
@@ -124,8 +156,34 @@ class ScheduledJobRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class NewScheduledJob:
+    """A scheduled job to store: a run request that waits for approval or for its schedule.
+
+    It starts active (enabled, not paused) with no runs; storage assigns its id.
+
+    Attributes:
+        name: its name (the schedule's, or the default one for a request without).
+        schedule: when it runs (interval, start, crontab, time zone).
+        next_run_at: its first due time, or None while it waits for approval.
+        created_at: when it was requested.
+    """
+
+    name: str
+    job_id: str
+    user_id: str | None
+    schedule: Schedule
+    data: dict[str, Any] | None
+    commit: bool
+    approval_required: bool
+    approval_state: ApprovalState
+    next_run_at: datetime | None
+    misfire_policy: MisfirePolicy = MisfirePolicy.RUN_ONCE
+    created_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
 class LogRecord:
-    """One line of a job result's log."""
+    """One line of a job result's log (written as it is read back)."""
 
     logged_at: datetime
     level: str
@@ -151,6 +209,40 @@ class JobResultRecord:
     scheduled_for: datetime | None
     error: str | None
     log: tuple[LogRecord, ...] = field(default=())
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewJobResult:
+    """A job result to store: a run asked for now, or one due time of a scheduled job (to run, or missed).
+
+    Storage assigns its id. A due time that already has a job result is never stored twice.
+
+    Attributes:
+        name: the job's name, shown with the result.
+        approved_by_id: who approved the scheduled job it comes from, if anyone.
+        data: the job's data; None for a job with sensitive variables (never stored) and for a missed due time.
+        scheduled_job_id: the scheduled job it comes from (a due time, or a dry run of a pending request).
+        scheduled_for: the due time it is for (None for a run asked for now and for a dry run).
+        completed_at: set for a result created final (``missed``).
+        error: why a result created final did not run.
+        runner_id: the runner process it is pinned to (a job with sensitive variables: only that process has its data).
+        lease_expires_at: when a pinned result that was not claimed in time may be errored.
+    """
+
+    job_id: str | None
+    name: str
+    user_id: str | None
+    status: JobResultStatus = JobResultStatus.PENDING
+    dry_run: bool = False
+    data: dict[str, Any] | None = None
+    created_at: datetime
+    approved_by_id: str | None = None
+    scheduled_job_id: str | None = None
+    scheduled_for: datetime | None = None
+    completed_at: datetime | None = None
+    error: str | None = None
+    runner_id: str | None = None
+    lease_expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Job result statuses and their allowed transitions.
 
-Pure: must not import Slack, SQLAlchemy or storage.
+The transitions are written once, here: storage makes every status change conditional on the statuses allowed to move
+to the target (``sources_of``). Pure: must not import Slack, SQLAlchemy or storage.
 """
 
 from __future__ import annotations
@@ -39,12 +40,23 @@ FINAL_STATUSES = frozenset(
     {JobResultStatus.COMPLETED, JobResultStatus.FAILED, JobResultStatus.ERRORED, JobResultStatus.MISSED}
 )
 
+UNFINISHED_STATUSES = frozenset(status for status in JobResultStatus if status not in FINAL_STATUSES)
+
 ALLOWED_TRANSITIONS: dict[JobResultStatus, frozenset[JobResultStatus]] = {
+    # Claimed by a runner; or errored before it ran (its process died while it waited, the lease ran out).
     JobResultStatus.PENDING: frozenset({JobResultStatus.RUNNING, JobResultStatus.ERRORED}),
+    # Finished; or errored because its runner stopped (interrupted) or refused to run it.
     JobResultStatus.RUNNING: frozenset({JobResultStatus.COMPLETED, JobResultStatus.FAILED, JobResultStatus.ERRORED}),
 }
+"""Which status a job result may move to from each unfinished one. A new result starts ``pending`` (or ``missed``,
+which is final); final statuses never change."""
 
 
 def can_transition(current: JobResultStatus, new: JobResultStatus) -> bool:
     """True when a job result may move from ``current`` to ``new``; final states never change."""
     return new in ALLOWED_TRANSITIONS.get(current, frozenset())
+
+
+def sources_of(target: JobResultStatus) -> frozenset[JobResultStatus]:
+    """The statuses from which a job result may move to ``target`` (empty for ``pending`` and ``missed``)."""
+    return frozenset(current for current, targets in ALLOWED_TRANSITIONS.items() if target in targets)

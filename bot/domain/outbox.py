@@ -1,0 +1,110 @@
+"""The outbox: notifications written in the same transaction as the change they report, delivered to Slack afterwards.
+
+Owns the outbox's vocabulary (kinds, statuses), what services and the runner write (``OutboxMessage``) and what the
+notifier reads back (``OutboxEntry``). How each kind is delivered is the notifier's business (``bot.notifier``).
+Pure: must not import Slack, SQLAlchemy or storage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from bot.domain.records import ObjectType
+
+
+class OutboxKind(StrEnum):
+    """What a notification tells, and so how it is delivered (payloads in ``bot.notifier``).
+
+    APPROVAL_REQUEST: a request awaits approval: the message with the buttons, to a channel, a user (DM) or a user
+        group (``@handle``, expanded into one entry per member).
+    APPROVAL_UPDATE: a request was decided or cancelled: its approval messages are updated in place, without buttons.
+    REQUEST_APPROVED: a DM telling the requester their request was approved.
+    REQUEST_DENIED: a DM telling the requester their request was denied.
+    REQUEST_CANCELLED: a DM telling the requester their scheduled job was cancelled.
+    RUN_FINISHED: a DM telling who a job ran as how it went, then its log in the thread (a dry run of a request goes
+        into the thread of its approval message instead).
+    """
+
+    APPROVAL_REQUEST = "approval_request"
+    APPROVAL_UPDATE = "approval_update"
+    REQUEST_APPROVED = "request_approved"
+    REQUEST_DENIED = "request_denied"
+    REQUEST_CANCELLED = "request_cancelled"
+    RUN_FINISHED = "run_finished"
+
+
+class OutboxStatus(StrEnum):
+    """Where a notification is on its way to Slack.
+
+    PENDING: waiting to be sent, from ``next_attempt_at`` on (new, released for a retry, or half sent).
+    SENDING: claimed by a sender until ``next_attempt_at`` (its lease); tried again by anyone after that.
+    SENT: delivered.
+    FAILED: refused by Slack for good (unknown channel, invalid message); kept for the record.
+    EXPANDED: replaced by one entry per recipient or thread (a user group's members, several approval threads).
+    """
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    EXPANDED = "expanded"
+
+    @property
+    def is_undelivered(self) -> bool:
+        return self in UNDELIVERED
+
+
+UNDELIVERED = frozenset({OutboxStatus.PENDING, OutboxStatus.SENDING})
+"""The statuses of a notification that still has to reach Slack; delivery keeps their order per channel."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxMessage:
+    """A notification to write to the outbox.
+
+    Attributes:
+        channel: where it goes: a channel ID, a user ID (a DM) or ``@handle`` (a user group).
+        kind: what it tells.
+        payload: the IDs the notifier renders it from at delivery time (JSON).
+        ref_type: the kind of object it is about (a later notification finds the messages of an earlier one by it).
+        ref_id: the ID of that object.
+    """
+
+    channel: str
+    kind: OutboxKind
+    payload: dict[str, Any]
+    ref_type: ObjectType | None = None
+    ref_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboxEntry:
+    """A notification in the outbox, with its delivery state.
+
+    Attributes:
+        id: its place in the outbox: delivery keeps the order of ``id`` within one ``channel``.
+        attempts: how many times it was claimed for sending.
+        next_attempt_at: when it may be tried (``pending``), or when its sender's claim runs out (``sending``).
+        sent_at: when it was sent, given up or expanded.
+        message_channel: the channel of the Slack message it created (a DM's differs from the user ID it went to).
+        message_ts: the ``ts`` of that message, so a later notification can update it or reply in its thread.
+        error: the last delivery error.
+    """
+
+    id: int
+    created_at: datetime
+    channel: str
+    kind: OutboxKind
+    payload: dict[str, Any]
+    ref_type: ObjectType | None
+    ref_id: str | None
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime | None
+    sent_at: datetime | None
+    message_channel: str | None
+    message_ts: str | None
+    error: str | None
