@@ -94,7 +94,7 @@ class Background(Lifecycle):
         self.timings = timings or Timings()
         t = self.timings
         self.runner = Runner(
-            core.db, core.catalog, owner=core.handover.runner_id, transient=core.handover,
+            core.db, core.catalog, runner_id=core.handover.runner_id, transient=core.handover,
             workers=t.workers, lease=t.lease, clock=clock, on_finished=self._run_finished,
             pinned_only=not scheduler_enabled,
         )
@@ -145,7 +145,7 @@ class Background(Lifecycle):
         if self.notifier is not None:
             self.notifier.start()
         log.info("background started: scheduler %s, %d workers, runner %s",
-                 "on" if self.scheduler_enabled else "off (web-only replica)", t.workers, self.runner.owner)
+                 "on" if self.scheduler_enabled else "off (web-only replica)", t.workers, self.runner.runner_id)
 
     def stop(self) -> None:
         """Stop claiming, let running jobs finish within the grace period, record the rest as interrupted."""
@@ -188,7 +188,7 @@ class Background(Lifecycle):
                 "listening": bool(self.listener and self.listener.connected),
             },
             "runner": {
-                "id": self.runner.owner,
+                "id": self.runner.runner_id,
                 "running": self.runner_loop.running,
                 "workers": self.runner.workers,
                 "busy": self.runner.busy,

@@ -10,7 +10,7 @@ accept (unknown channel, invalid blocks) marks the entry ``failed`` and is logge
 twice only if the process dies between Slack's answer and the commit that records it (the lease then expires and the
 entry is tried again).
 
-Kinds (payloads written by the services and the runner):
+Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and the runner):
 - ``approval_request`` ``{scheduled_job_id}`` to a channel ID, a user ID (DM), or ``@handle``: a user group, expanded
   through ``usergroups.users.list`` into one entry per member (not the requester).
 - ``approval_update`` ``{scheduled_job_id, actor_id}``: ``chat.update`` of the approval messages delivered to that
@@ -38,13 +38,14 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
+from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxStatus
 from bot.domain.permissions import group_approvers
+from bot.domain.records import ObjectType, ScheduledJobRecord
 from bot.loops import WakeableLoop
 from bot.services import utcnow
 from bot.slack import SlackDirectory, build_client
 from handlers import blocks
 from storage.db import Database
-from storage.models import OutboxEntry
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ MIN_GAP = timedelta(seconds=1)
 LEASE = timedelta(seconds=60)
 """How long a claimed entry is reserved for its sender; after that another sender may try it."""
 MAX_BACKOFF = timedelta(minutes=5)
+DECISION_KINDS = frozenset({OutboxKind.REQUEST_APPROVED, OutboxKind.REQUEST_DENIED, OutboxKind.REQUEST_CANCELLED})
+"""Kinds that tell a requester what became of their request: one direct message each."""
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
                               "ratelimited", "rate_limited", "team_added_to_org"})
 
@@ -76,7 +79,7 @@ class _Permanent(Exception):
 class _Done:
     """What a delivery achieved."""
 
-    state: str  # "sent", "progress", "expanded"
+    state: OutboxStatus  # the entry's next status: sent, expanded, or pending again when half sent
     message_channel: str | None = None
     message_ts: str | None = None
     children: tuple[tuple[str, dict[str, Any]], ...] = ()
@@ -195,11 +198,11 @@ class Notifier:
     def _record(self, entry: OutboxEntry, done: _Done, now: datetime) -> None:
         with self.db.write() as session:
             outbox = Repositories(session).outbox
-            if done.state == "expanded":
+            if done.state is OutboxStatus.EXPANDED:
                 outbox.expand(entry.id, children=done.children, now=now)
                 return
             self._last_sent[entry.channel] = now
-            if done.state == "progress":
+            if done.state is OutboxStatus.PENDING:
                 assert done.message_channel is not None and done.message_ts is not None
                 outbox.mark_progress(entry.id, message_channel=done.message_channel, message_ts=done.message_ts,
                                      next_attempt_at=now + MIN_GAP)
@@ -207,16 +210,16 @@ class Notifier:
                 outbox.mark_sent(entry.id, now=now, message_channel=done.message_channel, message_ts=done.message_ts)
 
     def _deliver(self, entry: OutboxEntry, now: datetime) -> _Done:
-        payload = dict(entry.payload or {})
-        if entry.kind == "approval_request":
+        payload = dict(entry.payload)
+        if entry.kind is OutboxKind.APPROVAL_REQUEST:
             return self._approval_request(entry, payload, now)
-        if entry.kind == "approval_update":
+        if entry.kind is OutboxKind.APPROVAL_UPDATE:
             return self._approval_update(entry, payload, now)
-        if entry.kind in ("request_approved", "request_denied", "request_cancelled"):
+        if entry.kind in DECISION_KINDS:
             record = self._scheduled_job(payload)
             message = blocks.build_request_decided(record, kind=entry.kind, actor_id=payload.get("actor_id"), now=now)
             return self._post(entry.channel, message)
-        if entry.kind == "run_finished":
+        if entry.kind is OutboxKind.RUN_FINISHED:
             return self._run_finished(entry, payload)
         raise _Permanent(f"unknown outbox kind {entry.kind!r}")
 
@@ -231,7 +234,7 @@ class Notifier:
             members = self._call(lambda: self.client.usergroups_users_list(usergroup=group_id)).get("users") or []
             approvers = group_approvers([str(m) for m in members], requester_id=record.user_id)
             children = tuple((member, payload) for member in approvers)
-            return _Done("expanded", children=children)
+            return _Done(OutboxStatus.EXPANDED, children=children)
         return self._post(entry.channel, blocks.build_approval_message(record, now=now))
 
     def _approval_update(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
@@ -241,13 +244,13 @@ class Notifier:
         covered: set[str] = set()
         if group:  # members' messages not covered by an update of their own
             with self.db.read() as session:
-                covered = {str(e.channel) for e in Repositories(session).outbox.list_for("scheduled_job", record.id)
-                           if e.kind == "approval_update"}
+                covered = {e.channel for e in Repositories(session).outbox.list_for(ObjectType.SCHEDULED_JOB, record.id)
+                           if e.kind is OutboxKind.APPROVAL_UPDATE}
         for channel, message_channel, message_ts in self._approval_messages(record.id):
             member = group and not channel.startswith(("C", "G", "@")) and channel not in covered
             if channel == entry.channel or member:
                 self._update(message_channel, message_ts, message)
-        return _Done("sent")
+        return _Done(OutboxStatus.SENT)
 
     def _update(self, channel: str, ts: str, message: blocks.Message) -> None:
         self._call(lambda: self.client.chat_update(channel=channel, ts=ts, text=message["text"],
@@ -256,8 +259,9 @@ class Notifier:
     def _approval_messages(self, scheduled_job_id: str) -> list[tuple[str, str, str]]:
         """``(outbox channel, message channel, message ts)`` of every approval message posted for a request."""
         with self.db.read() as session:
-            return [(str(e.channel), str(e.message_channel), str(e.message_ts)) for e in
-                    Repositories(session).outbox.delivered("scheduled_job", scheduled_job_id, kind="approval_request")]
+            delivered = Repositories(session).outbox.delivered(ObjectType.SCHEDULED_JOB, scheduled_job_id,
+                                                               kind=OutboxKind.APPROVAL_REQUEST)
+        return [(e.channel, str(e.message_channel), str(e.message_ts)) for e in delivered]
 
     def _run_finished(self, entry: OutboxEntry, payload: dict[str, Any]) -> _Done:
         with self.db.read() as session:
@@ -278,16 +282,16 @@ class Notifier:
                 (thread_channel, {**payload, "thread_channel": thread_channel, "thread_ts": thread_ts})
                 for _, thread_channel, thread_ts in threads
             )
-            return _Done("expanded", children=children)
+            return _Done(OutboxStatus.EXPANDED, children=children)
         if entry.message_ts is None:  # first the result, then (next attempt) its log in the thread
             done = self._post(entry.channel, blocks.build_run_finished(result))
-            return _Done("progress", done.message_channel, done.message_ts)
+            return _Done(OutboxStatus.PENDING, done.message_channel, done.message_ts)
         self._post(str(entry.message_channel), blocks.build_run_log(result), thread_ts=entry.message_ts)
-        return _Done("sent", entry.message_channel, entry.message_ts)
+        return _Done(OutboxStatus.SENT, entry.message_channel, entry.message_ts)
 
     # ----------------------------------------------------------------------------------------------- Slack I/O
 
-    def _scheduled_job(self, payload: dict[str, Any]) -> Any:
+    def _scheduled_job(self, payload: dict[str, Any]) -> ScheduledJobRecord:
         with self.db.read() as session:
             record = Repositories(session).scheduled_jobs.get(str(payload.get("scheduled_job_id", "")))
         if record is None:
@@ -298,7 +302,7 @@ class Notifier:
         response = self._call(lambda: self.client.chat_postMessage(channel=channel, text=message["text"],
                                                                    blocks=message["blocks"], thread_ts=thread_ts,
                                                                    unfurl_links=False))
-        return _Done("sent", str(response.get("channel") or channel), str(response.get("ts")))
+        return _Done(OutboxStatus.SENT, str(response.get("channel") or channel), str(response.get("ts")))
 
     @staticmethod
     def _call(call: Callable[[], Any]) -> Any:

@@ -1,8 +1,8 @@
 """The runner: executes pending job results, at most once each, and records their outcome and log.
 
-A run is claimed by compare-and-set (pending → running, owner, lease), kept alive by a heartbeat, and completed only
-while this runner still owns it, so a process presumed dead can never overwrite an outcome. A reaper marks runs whose
-lease expired as ``errored`` ("interrupted"); they are not retried. Each run executes in its own thread, as the
+A run is claimed by compare-and-set (pending → running, runner id, lease), kept alive by a heartbeat, and completed
+only while this runner still holds it, so a process presumed dead can never overwrite an outcome. A reaper marks runs
+whose lease expired as ``errored`` ("interrupted"); they are not retried. Each run executes in its own thread, as the
 requester, with ``commit=False`` for dry runs; ``Meta.soft_time_limit`` raises ``SoftTimeLimitExceeded`` inside the job
 and ``Meta.time_limit`` abandons it as ``errored``. Must not import Slack or handlers.
 """
@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain import requests
+from bot.domain.outbox import OutboxKind, OutboxMessage
+from bot.domain.records import LogRecord, ObjectType
 from bot.domain.results import JobResultStatus
 from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded
 from bot.registry import JobCatalog
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the process running it stopped"
 SHUTDOWN_INTERRUPTED = "interrupted: the server stopped before the job finished"
 INTERRUPTED_MESSAGE = "Interrupted: the process running this job stopped before it finished; it was not retried."
+SHUTDOWN_INTERRUPTED_MESSAGE = "Interrupted: the server stopped before the job finished."
 DEFAULT_LEASE = timedelta(seconds=60)
 
 
@@ -62,7 +65,7 @@ class Runner:
     Args:
         db: the database.
         catalog: the job classes this process can run.
-        owner: this runner's identity (``SensitiveHandover.runner_id``: runs of sensitive jobs are pinned to it).
+        runner_id: this runner's identity (``SensitiveHandover.runner_id``: runs of sensitive jobs are pinned to it).
         transient: where the data of sensitive runs waits in memory.
         workers: how many jobs run at once.
         lease: how long a claim lasts without a heartbeat.
@@ -76,7 +79,7 @@ class Runner:
         db: Database,
         catalog: JobCatalog,
         *,
-        owner: str,
+        runner_id: str,
         transient: SensitiveHandover,
         workers: int = 8,
         lease: timedelta = DEFAULT_LEASE,
@@ -87,7 +90,7 @@ class Runner:
         self.db = db
         self.pinned_only = pinned_only
         self.catalog = catalog
-        self.owner = owner
+        self.runner_id = runner_id
         self.transient = transient
         self.workers = workers
         self.lease = lease
@@ -116,7 +119,7 @@ class Runner:
             return 0
         with self.db.write() as session:
             claimed = Repositories(session).job_results.claim(
-                owner=self.owner, clock=_fixed(now) if now else self.clock, lease=self.lease, limit=free,
+                runner_id=self.runner_id, clock=_fixed(now) if now else self.clock, lease=self.lease, limit=free,
                 pinned_only=self.pinned_only,
             )
         for item in claimed:
@@ -129,7 +132,7 @@ class Runner:
         while True:
             with self.db.write() as session:
                 claimed = Repositories(session).job_results.claim(
-                    owner=self.owner, clock=_fixed(now) if now else self.clock, lease=self.lease, limit=50,
+                    runner_id=self.runner_id, clock=_fixed(now) if now else self.clock, lease=self.lease, limit=50,
                     pinned_only=self.pinned_only,
                 )
             if not claimed:
@@ -222,13 +225,15 @@ class Runner:
         now = now or self.clock()
         with self.db.write() as session:
             repos = Repositories(session)
-            if not repos.job_results.complete(claimed.id, owner=self.owner, status=status, now=now, error=error):
+            if not repos.job_results.complete(claimed.id, runner_id=self.runner_id, status=status, now=now,
+                                              error=error):
                 log.warning("job result %s was no longer ours (reaped or abandoned); its outcome is dropped",
                             claimed.id)
                 return RunOutcome(claimed.id, status, recorded=False)
-            for entry in entries:
-                repos.job_results.add_log(claimed.id, logged_at=entry.logged_at, level=entry.level.value,
-                                          message=entry.message, obj=entry.obj)
+            repos.job_results.add_log(claimed.id, [
+                LogRecord(logged_at=entry.logged_at, level=entry.level.value, message=entry.message, obj=entry.obj)
+                for entry in entries
+            ])
             _announce(repos, claimed.id, claimed.user_id, now=now)
         self.completed += 1
         return RunOutcome(claimed.id, status, recorded=True)
@@ -243,7 +248,8 @@ class Runner:
             return 0
         now = now or self.clock()
         with self.db.write() as session:
-            return Repositories(session).job_results.renew_leases(ids, owner=self.owner, lease_until=now + self.lease)
+            return Repositories(session).job_results.renew_leases(ids, runner_id=self.runner_id,
+                                                                  lease_until=now + self.lease)
 
     def enforce_time_limits(self, now: datetime | None = None) -> None:
         """Raise ``SoftTimeLimitExceeded`` in runs past their soft limit; abandon runs past their hard limit."""
@@ -272,8 +278,7 @@ class Runner:
             repos = Repositories(session)
             reaped = repos.job_results.fail_expired(now=now, error=INTERRUPTED)
             for result in reaped:
-                repos.job_results.add_log(result.id, logged_at=now, level=LogLevel.FAILURE.value,
-                                          message=INTERRUPTED_MESSAGE, obj=None)
+                repos.job_results.add_log(result.id, [_failure(INTERRUPTED_MESSAGE, now)])
                 _announce(repos, result.id, result.user_id, now=now)
         for result in reaped:
             log.warning("job result %s interrupted: its runner stopped (lease expired)", result.id)
@@ -285,23 +290,22 @@ class Runner:
         This spares a restarted server from waiting for the lease to expire; runs held by other hosts are left
         to the lease.
         """
-        host = self.owner.split(":", 1)[0]
+        host = self.runner_id.split(":", 1)[0]
         with self.db.read() as session:
-            held = Repositories(session).job_results.owners_of_unfinished(f"{host}:")
+            held = Repositories(session).job_results.runners_of_unfinished(f"{host}:")
         dead: dict[str, list[str]] = {}
-        for job_result_id, owner in held.items():
-            if owner != self.owner and not _process_alive(owner):
-                dead.setdefault(owner, []).append(job_result_id)
+        for job_result_id, runner_id in held.items():
+            if runner_id != self.runner_id and not _process_alive(runner_id):
+                dead.setdefault(runner_id, []).append(job_result_id)
         if not dead:
             return 0
         now = now or self.clock()
         count = 0
         with self.db.write() as session:
             repos = Repositories(session)
-            for owner, ids in dead.items():
-                for result in repos.job_results.fail_unfinished(ids, owner=owner, now=now, error=INTERRUPTED):
-                    repos.job_results.add_log(result.id, logged_at=now, level=LogLevel.FAILURE.value,
-                                              message=INTERRUPTED_MESSAGE, obj=None)
+            for runner_id, ids in dead.items():
+                for result in repos.job_results.fail_unfinished(ids, runner_id=runner_id, now=now, error=INTERRUPTED):
+                    repos.job_results.add_log(result.id, [_failure(INTERRUPTED_MESSAGE, now)])
                     _announce(repos, result.id, result.user_id, now=now)
                     count += 1
         if count:
@@ -321,11 +325,9 @@ class Runner:
             self._running.clear()
         with self.db.write() as session:
             repos = Repositories(session)
-            released = repos.job_results.fail_owned(owner=self.owner, now=now, error=SHUTDOWN_INTERRUPTED)
+            released = repos.job_results.fail_held(runner_id=self.runner_id, now=now, error=SHUTDOWN_INTERRUPTED)
             for result in released:
-                repos.job_results.add_log(result.id, logged_at=now, level=LogLevel.FAILURE.value,
-                                          message="Interrupted: the server stopped before the job finished.",
-                                          obj=None)
+                repos.job_results.add_log(result.id, [_failure(SHUTDOWN_INTERRUPTED_MESSAGE, now)])
                 _announce(repos, result.id, result.user_id, now=now)
         return len(released)
 
@@ -333,18 +335,19 @@ class Runner:
 def _announce(repos: Repositories, job_result_id: str, user_id: str | None, *, now: datetime) -> None:
     """Tell the person the run ran as how it went (the notifier delivers it)."""
     if user_id:
-        repos.outbox.add(channel=user_id, kind="run_finished", payload={"job_result_id": job_result_id}, now=now,
-                         ref_type="job_result", ref_id=job_result_id)
+        repos.outbox.add(OutboxMessage(channel=user_id, kind=OutboxKind.RUN_FINISHED,
+                                       payload={"job_result_id": job_result_id}, ref_type=ObjectType.JOB_RESULT,
+                                       ref_id=job_result_id), now=now)
 
 
 def _fixed(now: datetime) -> Callable[[], datetime]:
     return lambda: now
 
 
-def _process_alive(owner: str) -> bool:
+def _process_alive(runner_id: str) -> bool:
     """Whether the process named in a runner id (``host:pid:nonce``) on this host still exists."""
     try:
-        pid = int(owner.split(":")[1])
+        pid = int(runner_id.split(":")[1])
     except (IndexError, ValueError):
         return True  # not one of ours: leave it to the lease
     try:
@@ -354,6 +357,11 @@ def _process_alive(owner: str) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _failure(message: str, now: datetime) -> LogRecord:
+    """A failure line the runner adds to a job result's log."""
+    return LogRecord(logged_at=now, level=LogLevel.FAILURE.value, message=message)
 
 
 def _entry(level: LogLevel, message: str) -> LogEntry:

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from bot.domain.dispatch import MisfirePolicy, plan_dispatch
+from bot.domain.dispatch import plan_dispatch
+from bot.domain.records import NewJobResult
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import Schedule
 from bot.loops import WakeableLoop
@@ -24,6 +24,7 @@ from storage.repositories import Advance, DueScheduledJob, Repositories
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
+MISSED_ERROR = "missed: the scheduler was not running at this due time"
 
 
 @dataclass(frozen=True)
@@ -70,12 +71,12 @@ class Dispatcher:
             if now is None:
                 now = repos.scheduled_jobs.database_now() if self.db.is_postgresql else self.clock()
             due = repos.scheduled_jobs.lock_due(now, limit=self.batch_size)
-            slots: list[dict[str, Any]] = []
+            slots: list[NewJobResult] = []
             advances: list[Advance] = []
             finished = missed = 0
             for row in due:
                 plan = plan_dispatch(
-                    _schedule(row), due_at=row.next_run_at, now=now, policy=_policy(row), grace=self.grace
+                    _schedule(row), due_at=row.next_run_at, now=now, policy=row.misfire_policy, grace=self.grace
                 )
                 if plan.run_at is not None:
                     slots.append(_result(row, plan.run_at, JobResultStatus.PENDING, now))
@@ -155,26 +156,20 @@ def _schedule(row: DueScheduledJob) -> Schedule:
                     name=row.name)
 
 
-def _policy(row: DueScheduledJob) -> MisfirePolicy:
-    try:
-        return MisfirePolicy(row.misfire_policy)
-    except ValueError:
-        return MisfirePolicy.RUN_ONCE
-
-
-def _result(row: DueScheduledJob, at: datetime, status: JobResultStatus, now: datetime) -> dict[str, Any]:
+def _result(row: DueScheduledJob, at: datetime, status: JobResultStatus, now: datetime) -> NewJobResult:
+    """The job result of one due time: to run (``pending``), or ``missed``."""
     missed = status is JobResultStatus.MISSED
-    return {
-        "job_id": row.job_id,
-        "scheduled_job_id": row.id,
-        "scheduled_for": at,
-        "name": row.job_name,
-        "user_id": row.user_id,
-        "approved_by_id": row.decided_by_id,
-        "status": status.value,
-        "dry_run": not row.commit,
-        "data": None if missed else row.data,
-        "created_at": now,
-        "completed_at": now if missed else None,
-        "error": "missed: the scheduler was not running at this due time" if missed else None,
-    }
+    return NewJobResult(
+        job_id=row.job_id,
+        scheduled_job_id=row.id,
+        scheduled_for=at,
+        name=row.job_name,
+        user_id=row.user_id,
+        approved_by_id=row.decided_by_id,
+        status=status,
+        dry_run=not row.commit,
+        data=None if missed else row.data,
+        created_at=now,
+        completed_at=now if missed else None,
+        error=MISSED_ERROR if missed else None,
+    )

@@ -18,6 +18,7 @@ from typing import Any
 from bot.domain import approvals, requests, schedules
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import AlreadyDecidedError, DomainError, FieldErrors, PastDueError
+from bot.domain.outbox import OutboxKind
 from bot.domain.records import JobRecord, JobResultRecord, Page, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
@@ -597,19 +598,21 @@ def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[Sc
 # ------------------------------------------------------------------------------------------------ notifications
 
 
-def build_request_decided(record: ScheduledJobRecord, *, kind: str, actor_id: str | None, now: datetime) -> Message:
+def build_request_decided(
+    record: ScheduledJobRecord, *, kind: OutboxKind, actor_id: str | None, now: datetime
+) -> Message:
     """The direct message telling a requester their request was approved, denied or cancelled."""
     name = f"*{escape(clip(record.name, 255))}* ({job_label(record.job)})"
-    if kind == "request_approved":
+    if kind is OutboxKind.REQUEST_APPROVED:
         text = f"✅ Your request {name} was approved by {user(actor_id)}. Next runs: {_next_runs(record, now)}."
-    elif kind == "request_denied":
+    elif kind is OutboxKind.REQUEST_DENIED:
         text = f"⛔ Your request {name} was denied by {user(actor_id)}."
         if record.decision_reason:
             text += f"\n>{escape(clip(record.decision_reason, 2000))}"
     else:
         text = f"🚫 Your scheduled job {name} was cancelled by {user(actor_id)}."
-    fallback = {"request_approved": "Your request was approved", "request_denied": "Your request was denied"}.get(
-        kind, "Your scheduled job was cancelled")
+    fallback = {OutboxKind.REQUEST_APPROVED: "Your request was approved",
+                OutboxKind.REQUEST_DENIED: "Your request was denied"}.get(kind, "Your scheduled job was cancelled")
     return _message(f"{fallback}: {clip(record.name, 200)}", [_section(text), _context(f"ID `{record.id}`")])
 
 

@@ -1,4 +1,4 @@
-"""Engines, sessions and transactions; schema upgrades through Alembic.
+"""Engines, sessions and transactions; schema upgrades through Alembic; whole-database helpers for tests.
 
 SQLite gets WAL, a busy timeout, foreign keys and ``BEGIN IMMEDIATE`` for write transactions (so two writers never
 deadlock upgrading a read lock). PostgreSQL is used as is. Must not import Slack or handlers.
@@ -15,10 +15,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from storage.models import Base
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -122,3 +124,35 @@ def pending_migrations(engine: Engine) -> list[str]:
     for rev in current:
         applied.update(r.revision for r in script.iterate_revisions(rev, "base"))
     return [r for r in reversed(head_revisions) if r not in applied]
+
+
+def truncate_all(engine: Engine) -> None:
+    """Empty every table jobgate keeps (identities restart on PostgreSQL); the schema and its version stay.
+
+    For test databases that are reused between tests; never for a database anyone works with.
+    """
+    tables = Base.metadata.sorted_tables
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
+            return
+        for table in reversed(tables):
+            connection.execute(table.delete())
+
+
+def read_tables(engine: Engine, *names: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the named tables (of every table when none is named), as stored, keyed by column name.
+
+    For tests that check what was, or was never, written (sensitive data, a column no record shows) and for
+    diagnostics; the application reads through ``storage.repositories``.
+
+    Raises:
+        KeyError: a name is not one of jobgate's tables.
+    """
+    tables = [Base.metadata.tables[name] for name in names] or Base.metadata.sorted_tables
+    with engine.connect() as connection:
+        return {
+            table.name: [dict(row) for row in connection.execute(
+                select(table).order_by(*table.primary_key.columns)).mappings()]
+            for table in tables
+        }

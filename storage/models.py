@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models: the tables jobgate keeps. Schema changes go through Alembic migrations.
 
-Only ``storage`` imports this module. Must not import Slack or handlers.
+Only ``storage`` imports this module: rows never leave it (the repositories turn them into domain records). The
+classes are named ``*Row`` so they are never mistaken for those records. Must not import Slack or handlers.
 Sensitive job data is never stored: ``data`` columns stay NULL for jobs with sensitive variables.
 """
 
@@ -24,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from bot.domain.dispatch import MisfirePolicy
+from bot.domain.outbox import OutboxStatus
 from storage.types import JSONType, UTCDateTime
 
 NAMING = {
@@ -44,7 +47,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-class Job(Base):
+class JobRow(Base):
     """A job's database record: discovered code plus the operator's switches (enabled)."""
 
     __tablename__ = "jobs"
@@ -68,7 +71,7 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class ScheduledJob(Base):
+class ScheduledJobRow(Base):
     """A request to run a job later or repeatedly, with its schedule and approval state."""
 
     __tablename__ = "scheduled_jobs"
@@ -97,8 +100,7 @@ class ScheduledJob(Base):
     last_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total_run_count: Mapped[int] = mapped_column(Integer, default=0)
-    misfire_policy: Mapped[str] = mapped_column(String(16), default="run_once")
-    version: Mapped[int] = mapped_column(Integer, default=0)
+    misfire_policy: Mapped[str] = mapped_column(String(16), default=MisfirePolicy.RUN_ONCE.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -116,7 +118,7 @@ class ScheduledJob(Base):
     )
 
 
-class JobResult(Base):
+class JobResultRow(Base):
     """One execution of a job (or a due time that was not run: ``missed``)."""
 
     __tablename__ = "job_results"
@@ -134,7 +136,8 @@ class JobResult(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    owner: Mapped[str | None] = mapped_column(String(64))
+    # The runner process holding the claim (``host:pid:nonce``); set while pending for a run pinned to one process.
+    runner_id: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -146,7 +149,7 @@ class JobResult(Base):
     )
 
 
-class JobLogEntry(Base):
+class JobLogEntryRow(Base):
     """One ``log_*`` call of a job run, or the traceback of an exception it raised."""
 
     __tablename__ = "job_log_entries"
@@ -159,7 +162,7 @@ class JobLogEntry(Base):
     obj: Mapped[str | None] = mapped_column(Text)
 
 
-class ApiToken(Base):
+class ApiTokenRow(Base):
     """A REST API token. Only its SHA-256 hash is stored; the token itself is shown once, at creation."""
 
     __tablename__ = "api_tokens"
@@ -175,7 +178,7 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class OutboxEntry(Base):
+class OutboxRow(Base):
     """A notification written in the same transaction as the change it reports; delivered to Slack afterwards.
 
     Delivery keeps the order of ``id`` within one ``channel``. ``message_channel`` and ``message_ts`` record the
@@ -192,7 +195,7 @@ class OutboxEntry(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     ref_type: Mapped[str | None] = mapped_column(String(32))
     ref_id: Mapped[str | None] = mapped_column(String(36))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -206,7 +209,7 @@ class OutboxEntry(Base):
     )
 
 
-class AuditEvent(Base):
+class AuditEventRow(Base):
     """Who did what to which object, and when: one row per state change."""
 
     __tablename__ = "audit_events"

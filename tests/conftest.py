@@ -17,8 +17,7 @@ from bot.config import Settings
 from bot.domain.permissions import Actor, Policy
 from bot.domain.policy_file import parse_policy
 from bot.services import Services
-from storage.db import Database, upgrade
-from storage.models import Base
+from storage.db import Database, truncate_all, upgrade
 
 FIXTURE_JOBS = Path(__file__).parent / "fixtures" / "jobs"
 POSTGRES_URL = os.environ.get("JOBGATE_TEST_DATABASE_URL", "")
@@ -97,9 +96,7 @@ def reset_postgres(url: str) -> None:
                 connection.execute(text("CREATE SCHEMA public"))
             _fresh_schema.add(url)
         upgrade(db.engine)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        with db.engine.begin() as connection:
-            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        truncate_all(db.engine)
     finally:
         db.dispose()
 

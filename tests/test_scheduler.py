@@ -6,10 +6,10 @@ Time is driven by explicit ``now`` values; nothing sleeps.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
 
 from bot.app import Core
 from bot.domain.dispatch import MisfirePolicy, plan_dispatch
@@ -17,8 +17,11 @@ from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType, Schedule
 from bot.scheduler import Dispatcher
 from bot.services import ScheduleInput
-from storage.models import JobResult, ScheduledJob
+from storage.db import read_tables
+from storage.repositories import Repositories
 from tests.conftest import ALICE, APPROVER
+
+NOT_A_SLOT = datetime.min.replace(tzinfo=UTC)
 
 GRACE = timedelta(hours=1)
 
@@ -43,10 +46,9 @@ def schedule_job(core: Core, *, interval: str, start: datetime | None, zone: str
 
 def results(core: Core, scheduled_job_id: str | None = None) -> list[tuple[datetime, str]]:
     with core.db.read() as session:
-        query = select(JobResult.scheduled_for, JobResult.status).order_by(JobResult.scheduled_for)
-        if scheduled_job_id:
-            query = query.where(JobResult.scheduled_job_id == scheduled_job_id)
-        return [(r[0], r[1]) for r in session.execute(query)]
+        found = Repositories(session).job_results.list_page(limit=100_000, offset=0, scheduled_job_id=scheduled_job_id)
+    return sorted(((r.scheduled_for, r.status) for r in found.items),
+                  key=lambda slot: (slot[0] is not None, slot[0] or NOT_A_SLOT))
 
 
 def run_until(core: Core, until: datetime) -> None:
@@ -123,8 +125,8 @@ def test_the_job_result_runs_as_the_requester_and_names_the_approver(core: Core)
     core.services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj.id, now=now)
     dispatcher(core).dispatch_due(now=now)
     with core.db.read() as session:
-        row = session.scalars(select(JobResult)).one()
-        assert (row.user_id, row.approved_by_id, row.status) == ("UALICE", "UAPPROVER", "pending")
+        [row] = Repositories(session).job_results.list_page(limit=10, offset=0).items
+    assert (row.user_id, row.approved_by_id, row.status) == ("UALICE", "UAPPROVER", "pending")
 
 
 def test_paused_and_unapproved_jobs_are_not_dispatched(core: Core) -> None:
@@ -236,11 +238,9 @@ def test_concurrent_dispatchers_create_exactly_one_result_per_due_time(core: Cor
     for t in threads:
         t.join()
     assert errors == []
-    with core.db.read() as session:
-        per_job = dict(session.execute(
-            select(JobResult.scheduled_job_id, func.count()).group_by(JobResult.scheduled_job_id)
-        ).all())
-        finished = session.scalar(select(func.count()).where(ScheduledJob.end_reason == "finished"))
+    stored = read_tables(core.db.engine, "job_results", "scheduled_jobs")
+    per_job = dict(Counter(row["scheduled_job_id"] for row in stored["job_results"]))
+    finished = sum(1 for row in stored["scheduled_jobs"] if row["end_reason"] == "finished")
     assert per_job == dict.fromkeys(ids, 1)
     assert finished == 60
 

@@ -13,21 +13,21 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from bot.app import Core, build_core
 from bot.config import Settings
 from bot.domain.policy_file import parse_policy
 from bot.runner import INTERRUPTED, SHUTDOWN_INTERRUPTED
 from bot.services import ScheduleInput
-from storage.db import Database
-from storage.models import JobResult, ScheduledJob
+from storage.db import Database, read_tables
 from tests.conftest import ALICE, FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
 
 JOBGATE = str(Path(sys.executable).parent / "jobgate")
@@ -112,9 +112,13 @@ def open_core(url: str, jobs: Path) -> Core:
     return core
 
 
+def stored(core: Core, table: str) -> list[dict[str, Any]]:
+    """The rows of a table as stored."""
+    return read_tables(core.db.engine, table)[table]
+
+
 def statuses(core: Core, scheduled_job_id: str) -> list[str]:
-    with core.db.read() as session:
-        return list(session.scalars(select(JobResult.status).where(JobResult.scheduled_job_id == scheduled_job_id)))
+    return [r["status"] for r in stored(core, "job_results") if r["scheduled_job_id"] == scheduled_job_id]
 
 
 def schedule_once(core: Core, job: str, at: datetime, data: dict[str, object] | None = None) -> str:
@@ -177,10 +181,10 @@ def test_a_crash_interrupts_the_running_job_and_the_restart_runs_the_missed_one_
     restarted = Server(workdir, {"JOBGATE_DATABASE_URL": url})
     wait_for(lambda: statuses(core, missed) == ["completed"], timeout=20, what="the missed job to run")
     wait_for(lambda: statuses(core, long_running) == ["errored"], timeout=20, what="the crash to be recorded")
-    with core.db.read() as session:
-        interrupted = session.scalars(select(JobResult).where(JobResult.scheduled_job_id == long_running)).one()
-        assert interrupted.error == INTERRUPTED
-        assert session.scalar(select(func.count()).select_from(JobResult)) == 2  # nothing ran twice
+    results = stored(core, "job_results")
+    [interrupted] = [r for r in results if r["scheduled_job_id"] == long_running]
+    assert interrupted["error"] == INTERRUPTED
+    assert len(results) == 2  # nothing ran twice
     assert restarted.terminate() == 0
 
 
@@ -192,10 +196,10 @@ def test_graceful_shutdown_leaves_nothing_running(workdir: Path) -> None:
     server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "JOBGATE_SHUTDOWN_GRACE": "1"})
     wait_for(lambda: statuses(core, long_running) == ["running"], timeout=20, what="the job to run")
     assert server.terminate() == 0
-    with core.db.read() as session:
-        result = session.scalars(select(JobResult).where(JobResult.scheduled_job_id == long_running)).one()
-        assert (result.status, result.error) == ("errored", SHUTDOWN_INTERRUPTED)
-        assert session.scalar(select(func.count()).where(JobResult.status == "running")) == 0
+    results = stored(core, "job_results")
+    [result] = [r for r in results if r["scheduled_job_id"] == long_running]
+    assert (result["status"], result["error"]) == ("errored", SHUTDOWN_INTERRUPTED)
+    assert sum(1 for r in results if r["status"] == "running") == 0
 
 
 # ------------------------------------------------------------------------------------------- replicas (PostgreSQL)
@@ -225,34 +229,28 @@ if POSTGRES_URL:
         victim = str(replicas[0].health()["runner"]["id"])  # type: ignore[index]
 
         def victim_holds_a_long_job() -> bool:
-            with core.db.read() as session:
-                return bool(session.scalar(select(func.count()).where(
-                    JobResult.owner == victim, JobResult.status == "running", JobResult.name == "Waiting job")))
+            return any(r["runner_id"] == victim and r["status"] == "running" and r["name"] == "Waiting job"
+                       for r in stored(core, "job_results"))
 
         wait_for(victim_holds_a_long_job, timeout=30, what="the first replica to be running a long job")
         replicas[0].kill()
         replicas[0] = Server(workdir, env)
 
         def settled() -> bool:
-            with core.db.read() as session:
-                open_results = session.scalar(
-                    select(func.count()).where(JobResult.status.in_(["pending", "running"])))
-                active = session.scalar(select(func.count()).where(ScheduledJob.enabled))
+            rows = read_tables(core.db.engine, "job_results", "scheduled_jobs")
+            open_results = sum(1 for r in rows["job_results"] if r["status"] in ["pending", "running"])
+            active = sum(1 for r in rows["scheduled_jobs"] if r["enabled"])
             return open_results == 0 and active == 0
 
         wait_for(settled, timeout=90, what="every job to be dispatched and finished")
-        with core.db.read() as session:
-            per_job = {r[0]: r[1] for r in session.execute(
-                select(JobResult.scheduled_job_id, func.count()).group_by(JobResult.scheduled_job_id))}
-            outcomes = {(r[0], r[1]) for r in session.execute(select(JobResult.status, JobResult.error))}
-            counts = {r[0]: r[1] for r in session.execute(
-                select(JobResult.status, func.count()).group_by(JobResult.status))}
+        results = stored(core, "job_results")
+        per_job = dict(Counter(r["scheduled_job_id"] for r in results))
+        outcomes = {(r["status"], r["error"]) for r in results}
+        counts = dict(Counter(r["status"] for r in results))
         assert per_job == dict.fromkeys(ids, 1)  # every due time exactly once, none lost
         assert outcomes <= {("completed", None), ("errored", INTERRUPTED)}
         assert counts.get("errored", 0) >= 1  # the killed replica's long job
-        with core.db.read() as session:
-            assert session.scalar(select(func.count()).where(JobResult.owner == victim,
-                                                             JobResult.status == "errored")) >= 1
+        assert sum(1 for r in results if r["runner_id"] == victim and r["status"] == "errored") >= 1
         for replica in replicas:
             assert replica.terminate() == 0
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from bot.app import build_core
 from bot.config import Settings
@@ -29,8 +29,8 @@ from bot.domain.requests import SENSITIVE_AND_APPROVAL_MESSAGE
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
 from bot.services import ScheduleInput, Services, hash_token
-from storage.db import Database
-from storage.models import ApiToken, AuditEvent, Base, JobResult, OutboxEntry, ScheduledJob
+from storage.db import Database, read_tables
+from storage.repositories import Repositories
 from tests.conftest import ADMIN, ALICE, APPROVER, APPROVER2, BOB, NOBODY, NOW, VIEWER, build_test_core
 
 GOOD_DATA = {"var1": "x", "var2": 1, "var3": False, "var4": "role-a"}
@@ -47,19 +47,18 @@ def request_approval(services: Services, actor: Actor = ALICE, **kwargs: object)
     return outcome.scheduled_job.id
 
 
-def rows(database: Database, model: type[Base]) -> list[object]:
-    with database.read() as session:
-        return list(session.scalars(select(model)))
+def rows(database: Database, table: str) -> list[dict[str, object]]:
+    return read_tables(database.engine, table)[table]
 
 
 def audit_actions(database: Database) -> list[str]:
     with database.read() as session:
-        return [e.action for e in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        return [e.action for e in Repositories(session).audit.list_recent(limit=1000)]
 
 
 def outbox(database: Database) -> list[tuple[str, str]]:
     with database.read() as session:
-        return [(e.kind, e.channel) for e in session.scalars(select(OutboxEntry).order_by(OutboxEntry.id))]
+        return [(e.kind, e.channel) for e in Repositories(session).outbox.list_recent(limit=1000)]
 
 
 # ------------------------------------------------------------------------------------------------------------ sync
@@ -114,11 +113,10 @@ def test_run_now_creates_a_pending_job_result_and_no_scheduled_job(database: Dat
     result = outcome.job_result
     assert result is not None
     assert result.status is JobResultStatus.PENDING and not result.dry_run and result.user_id == "UALICE"
-    with database.read() as session:
-        stored = session.get(JobResult, result.id)
-        assert stored is not None and stored.data == GOOD_DATA
+    [stored] = [row for row in rows(database, "job_results") if row["id"] == result.id]
+    assert stored["data"] == GOOD_DATA
     assert audit_actions(database)[-1] == "job.run"
-    assert rows(database, ScheduledJob) == []
+    assert rows(database, "scheduled_jobs") == []
 
 
 def test_immediately_without_approval_is_the_same_as_now(services: Services) -> None:
@@ -133,10 +131,9 @@ def test_sensitive_job_runs_now_and_its_data_is_never_stored(database: Database,
     assert outcome.job_result is not None
     assert outcome.transient_data == {"password": secret}
     assert secret not in repr(outcome)
-    with database.read() as session:
-        for table in Base.metadata.sorted_tables:
-            for row in session.execute(select(table)):
-                assert secret not in repr(tuple(row)), table.name
+    for table, stored in read_tables(database.engine).items():
+        for row in stored:
+            assert secret not in repr(tuple(row.values())), table
 
 
 def test_sensitive_job_cannot_be_scheduled(database: Database, services: Services) -> None:
@@ -144,7 +141,7 @@ def test_sensitive_job_cannot_be_scheduled(database: Database, services: Service
         services.requests.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": "x"}, schedule=future(),
                                       now=NOW)
     assert err.value.errors == {"interval": ["Unable to schedule job: Job may have sensitive input variables"]}
-    assert rows(database, ScheduledJob) == []
+    assert rows(database, "scheduled_jobs") == []
 
 
 def test_sensitive_and_approval_required_job_cannot_run_at_all(services: Services) -> None:
@@ -162,7 +159,7 @@ def test_refusals_follow_nautobots_order(database: Database, services: Services)
     services.management.set_job_enabled("testjobs.TestFail", False, now=NOW)
     with pytest.raises(JobDisabledError, match="not enabled"):
         services.requests.request_job(actor=ALICE, job="testjobs.TestFail", now=NOW)
-    assert rows(database, JobResult) == []
+    assert rows(database, "job_results") == []
 
 
 def test_a_job_whose_code_vanished_cannot_run(services: Services, jobs_dir: Path) -> None:
@@ -185,7 +182,7 @@ def test_invalid_data_is_refused_and_nothing_is_stored(database: Database, servi
     with pytest.raises(InvalidDataError) as err:
         services.requests.request_job(actor=ALICE, job="testjobs.APITestJob", data=data, now=NOW)
     assert err.value.errors == errors
-    assert rows(database, JobResult) == [] and rows(database, ScheduledJob) == []
+    assert rows(database, "job_results") == [] and rows(database, "scheduled_jobs") == []
 
 
 def test_schedule_errors_come_before_data_errors(services: Services) -> None:
@@ -482,8 +479,9 @@ def test_job_listing_hides_jobs_the_user_may_not_see(services: Services) -> None
 def test_api_tokens_are_stored_hashed_and_authenticate_their_user(database: Database, services: Services) -> None:
     token = services.tokens.create_api_token(user_id="UALICE", description="ci")
     assert len(token) == 40
+    [stored] = rows(database, "api_tokens")
+    stored_hash = stored["key_hash"]
     with database.read() as session:
-        stored_hash = session.scalars(select(ApiToken)).one().key_hash
         dump = repr(list(session.execute(text("SELECT * FROM api_tokens"))))
     assert stored_hash == hash_token(token) and token not in dump
     actor = services.tokens.authenticate_token(token)

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, select, text
 
 from storage.db import Database, pending_migrations
-from storage.models import AuditEvent, Base
+from storage.models import AuditEventRow, Base
 from storage.repositories import Repositories
 
 
@@ -32,15 +32,15 @@ def test_the_migrations_build_exactly_the_models(database: Database) -> None:
 )
 def test_instants_round_trip_as_aware_utc(database: Database, instant: datetime) -> None:
     with database.write() as session:
-        session.add(AuditEvent(created_at=instant, action="test", object_type="test", detail={}))
+        session.add(AuditEventRow(created_at=instant, action="test", object_type="test", detail={}))
     with database.read() as session:
-        stored = session.scalars(select(AuditEvent.created_at)).one()
+        stored = session.scalars(select(AuditEventRow.created_at)).one()
     assert stored == instant and stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
 
 
 def test_naive_datetimes_are_refused(database: Database) -> None:
     with pytest.raises(Exception, match="naive datetime"), database.write() as session:
-        session.add(AuditEvent(created_at=datetime(2030, 1, 1), action="t", object_type="t", detail={}))
+        session.add(AuditEventRow(created_at=datetime(2030, 1, 1), action="t", object_type="t", detail={}))
         session.flush()
 
 
@@ -48,10 +48,10 @@ def test_instants_compare_correctly_in_sql(database: Database) -> None:
     base = datetime(2030, 1, 1, tzinfo=UTC)
     with database.write() as session:
         for minutes in (30, -30, 0):
-            session.add(AuditEvent(created_at=base + timedelta(minutes=minutes), action=str(minutes),
+            session.add(AuditEventRow(created_at=base + timedelta(minutes=minutes), action=str(minutes),
                                    object_type="t", detail={}))
     with database.read() as session:
-        before = session.scalars(select(AuditEvent.action).where(AuditEvent.created_at < base)).all()
+        before = session.scalars(select(AuditEventRow.action).where(AuditEventRow.created_at < base)).all()
     assert before == ["-30"]
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain.outbox import OutboxKind, OutboxMessage
 from bot.domain.permissions import Actor
-from bot.domain.records import ScheduledJobRecord
+from bot.domain.records import ObjectType, ScheduledJobRecord
 from bot.services.deps import ServiceDeps
 from storage.repositories import Repositories
 
@@ -25,26 +26,26 @@ def announce_approval_request(
         users, handles = deps.policy.approver_targets(record.job.ref, requester_id=record.user_id)
         targets = sorted(users) + sorted(f"@{h}" for h in handles)
     for target in targets:
-        repos.outbox.add(channel=target, kind="approval_request", payload=payload, now=now,
-                         ref_type="scheduled_job", ref_id=record.id)
+        repos.outbox.add(OutboxMessage(channel=target, kind=OutboxKind.APPROVAL_REQUEST, payload=payload,
+                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
 
 
 def announce_decision(
-    repos: Repositories, record: ScheduledJobRecord, *, kind: str, actor: Actor, now: datetime
+    repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor, now: datetime
 ) -> None:
     """Update every approval message of the request, and tell the requester (unless they acted themselves)."""
     payload = {"scheduled_job_id": record.id, "actor_id": actor.user_id}
-    for entry in repos.outbox.list_for("scheduled_job", record.id):
-        if entry.kind == "approval_request":
-            repos.outbox.add(channel=entry.channel, kind="approval_update", payload=payload, now=now,
-                             ref_type="scheduled_job", ref_id=record.id)
+    for entry in repos.outbox.list_for(ObjectType.SCHEDULED_JOB, record.id):
+        if entry.kind is OutboxKind.APPROVAL_REQUEST:
+            repos.outbox.add(OutboxMessage(channel=entry.channel, kind=OutboxKind.APPROVAL_UPDATE, payload=payload,
+                                           ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
     tell_requester(repos, record, kind=kind, actor=actor, now=now)
 
 
-def tell_requester(repos: Repositories, record: ScheduledJobRecord, *, kind: str, actor: Actor,
+def tell_requester(repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor,
                    now: datetime) -> None:
     """Tell the requester what someone else did to their scheduled job."""
     if record.user_id and record.user_id != actor.user_id:
-        repos.outbox.add(channel=record.user_id, kind=kind,
-                         payload={"scheduled_job_id": record.id, "actor_id": actor.user_id}, now=now,
-                         ref_type="scheduled_job", ref_id=record.id)
+        repos.outbox.add(OutboxMessage(channel=record.user_id, kind=kind,
+                                       payload={"scheduled_job_id": record.id, "actor_id": actor.user_id},
+                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)

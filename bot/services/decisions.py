@@ -7,15 +7,16 @@ import Slack or handlers.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
+from typing import NoReturn
 
 from bot.domain import approvals, schedules
 from bot.domain.approvals import Action, ApprovalState
+from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.errors import FieldErrors, InvalidStateError
+from bot.domain.outbox import OutboxKind
 from bot.domain.permissions import Actor
-from bot.domain.records import JobResultRecord, ScheduledJobRecord
-from bot.domain.results import JobResultStatus
+from bot.domain.records import JobResultRecord, NewJobResult, ObjectType, ScheduledJobRecord
 from bot.services.announcements import announce_decision
 from bot.services.deps import ServiceDeps, get_scheduled_job, request_facts
 from storage.repositories import Repositories
@@ -50,19 +51,19 @@ class Decisions:
                 request_facts(deps, record), Action.APPROVE, actor=actor, policy=deps.policy, now=now, force=force
             )
             next_run = now if decision.runs_at_once else schedules.first_run_from(record.schedule, now)
-            if not repos.scheduled_jobs.decide(
+            approved = repos.scheduled_jobs.decide(
                 record.id, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
                 reason=None, next_run_at=next_run, end=False,
-            ):
+            )
+            if approved is None:
                 self._refuse_lost_race(repos, record.id)
-            repos.audit.add(actor_id=actor.user_id, action="scheduled_job.approve", object_type="scheduled_job",
-                            object_id=record.id, now=now, detail={"force": force})
-            announce_decision(repos, record, kind="request_approved", actor=actor, now=now)
+            repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
+                                       object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
+                                       detail={"force": force}), now=now)
+            announce_decision(repos, record, kind=OutboxKind.REQUEST_APPROVED, actor=actor, now=now)
             repos.scheduled_jobs.notify_wakeup()
         deps.wakeups()
-        # The conditional update changed exactly these fields; no need to read the row back.
-        return replace(record, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
-                       decision_reason=None, next_run_at=next_run)
+        return approved
 
     def deny_scheduled_job(
         self, *, actor: Actor, scheduled_job_id: str, reason: str | None = None, now: datetime | None = None
@@ -77,19 +78,18 @@ class Decisions:
             repos = Repositories(session)
             record = get_scheduled_job(repos, scheduled_job_id)
             approvals.decide(request_facts(deps, record), Action.DENY, actor=actor, policy=deps.policy, now=now)
-            if not repos.scheduled_jobs.decide(
+            denied = repos.scheduled_jobs.decide(
                 record.id, approval_state=ApprovalState.DENIED, decided_by_id=actor.user_id, decided_at=now,
                 reason=reason, next_run_at=None, end=True,
-            ):
+            )
+            if denied is None:
                 self._refuse_lost_race(repos, record.id)
             withdrawn = actor.user_id == record.user_id
-            action = "scheduled_job.withdraw" if withdrawn else "scheduled_job.deny"
-            repos.audit.add(actor_id=actor.user_id, action=action, object_type="scheduled_job",
-                            object_id=record.id, now=now, detail={"reason": reason})
-            announce_decision(repos, record, kind="request_denied", actor=actor, now=now)
-        return replace(record, approval_state=ApprovalState.DENIED, decided_by_id=actor.user_id, decided_at=now,
-                       decision_reason=reason, next_run_at=None, enabled=False, end_reason="denied", ended_at=now,
-                       ended_by_id=actor.user_id)
+            action = AuditAction.SCHEDULED_JOB_WITHDRAW if withdrawn else AuditAction.SCHEDULED_JOB_DENY
+            repos.audit.add(AuditEvent(actor_id=actor.user_id, action=action, object_type=ObjectType.SCHEDULED_JOB,
+                                       object_id=record.id, detail={"reason": reason}), now=now)
+            announce_decision(repos, record, kind=OutboxKind.REQUEST_DENIED, actor=actor, now=now)
+        return denied
 
     def dry_run_scheduled_job(
         self, *, actor: Actor, scheduled_job_id: str, now: datetime | None = None
@@ -102,18 +102,18 @@ class Decisions:
             record = get_scheduled_job(repos, scheduled_job_id)
             approvals.decide(request_facts(deps, record), Action.DRY_RUN, actor=actor, policy=deps.policy, now=now)
             assert record.job is not None  # decide() refuses a request whose job is gone
-            result = repos.job_results.create(
-                job_id=record.job.id, scheduled_job_id=record.id, scheduled_for=None, name=record.job.name,
-                user_id=actor.user_id, approved_by_id=None, status=JobResultStatus.PENDING.value, dry_run=True,
-                data=record.data, created_at=now,
-            )
-            repos.audit.add(actor_id=actor.user_id, action="scheduled_job.dry_run", object_type="scheduled_job",
-                            object_id=record.id, now=now, detail={"job_result_id": result.id})
+            result = repos.job_results.add(NewJobResult(
+                job_id=record.job.id, scheduled_job_id=record.id, name=record.job.name, user_id=actor.user_id,
+                dry_run=True, data=record.data, created_at=now,
+            ))
+            repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_DRY_RUN,
+                                       object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
+                                       detail={"job_result_id": result.id}), now=now)
             repos.scheduled_jobs.notify_wakeup()
         deps.wakeups()
         return result
 
-    def _refuse_lost_race(self, repos: Repositories, scheduled_job_id: str) -> None:
+    def _refuse_lost_race(self, repos: Repositories, scheduled_job_id: str) -> NoReturn:
         """Another decision (or a cancel) committed first: say what happened, from the row as it now stands."""
         current = request_facts(self._deps, get_scheduled_job(repos, scheduled_job_id))
         if current.approval_state is ApprovalState.PENDING:

@@ -66,7 +66,7 @@ class Listings:
         if not self._deps.policy.has_perm(actor, Perm.VIEW_SCHEDULEDJOB):
             # Without view permission a user still sees their own pending requests.
             return repos.scheduled_jobs.list_active(
-                limit=limit, offset=offset, approval_state=ApprovalState.PENDING.value, user_id=actor.user_id
+                limit=limit, offset=offset, approval_state=ApprovalState.PENDING, user_id=actor.user_id
             )
         job_ids = self._visible_job_ids(repos, actor, Perm.VIEW_SCHEDULEDJOB)
         return repos.scheduled_jobs.list_queue(limit=limit, offset=offset, job_ids=job_ids)
@@ -108,7 +108,8 @@ class Listings:
             repos = Repositories(session)
             job_ids, user_id = self._listing_scope(repos, actor, Perm.VIEW_SCHEDULEDJOB, job)
             return repos.scheduled_jobs.list_active(
-                limit=limit, offset=offset, job_ids=job_ids, approval_state=approval_state, user_id=user_id
+                limit=limit, offset=offset, job_ids=job_ids, user_id=user_id,
+                approval_state=ApprovalState(approval_state) if approval_state is not None else None,
             )
 
     def get_scheduled_job(self, actor: Actor, scheduled_job_id: str) -> ScheduledJobRecord:

@@ -10,9 +10,11 @@ from datetime import datetime
 
 from bot.domain import requests, schedules
 from bot.domain.approvals import ApprovalState
+from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.errors import NotFoundError
+from bot.domain.outbox import OutboxKind
 from bot.domain.permissions import Actor
-from bot.domain.records import JobRecord, ScheduledJobRecord
+from bot.domain.records import EndReason, JobRecord, ObjectType, ScheduledJobRecord
 from bot.registry import DiscoveredJob, LoadError
 from bot.services.announcements import announce_decision, tell_requester
 from bot.services.deps import ServiceDeps, get_scheduled_job, get_visible_scheduled_job, job_facts, request_facts
@@ -48,16 +50,17 @@ class Management:
             repos = Repositories(session)
             record = get_visible_scheduled_job(deps, repos, actor, scheduled_job_id)
             requests.check_cancel(request_facts(deps, record), actor=actor, policy=deps.policy)
-            if not repos.scheduled_jobs.end(record.id, reason="cancelled", ended_by_id=actor.user_id, now=now):
-                requests.check_cancel(request_facts(deps, get_scheduled_job(repos, record.id)),
-                                      actor=actor, policy=deps.policy)
-            repos.audit.add(actor_id=actor.user_id, action="scheduled_job.cancel", object_type="scheduled_job",
-                            object_id=record.id, now=now)
+            ended = repos.scheduled_jobs.end(record.id, reason=EndReason.CANCELLED, ended_by_id=actor.user_id, now=now)
+            if ended is None:
+                ended = get_scheduled_job(repos, record.id)
+                requests.check_cancel(request_facts(deps, ended), actor=actor, policy=deps.policy)
+            repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_CANCEL,
+                                       object_type=ObjectType.SCHEDULED_JOB, object_id=record.id), now=now)
             if record.approval_state is ApprovalState.PENDING:
-                announce_decision(repos, record, kind="request_cancelled", actor=actor, now=now)
+                announce_decision(repos, record, kind=OutboxKind.REQUEST_CANCELLED, actor=actor, now=now)
             else:
-                tell_requester(repos, record, kind="request_cancelled", actor=actor, now=now)
-            return get_scheduled_job(repos, record.id)
+                tell_requester(repos, record, kind=OutboxKind.REQUEST_CANCELLED, actor=actor, now=now)
+            return ended
 
     def pause_scheduled_job(self, *, actor: Actor, scheduled_job_id: str,
                             now: datetime | None = None) -> ScheduledJobRecord:
@@ -81,14 +84,15 @@ class Management:
             next_run = None
             if not paused and record.approval_state in (ApprovalState.APPROVED, ApprovalState.NOT_REQUIRED):
                 next_run = schedules.first_run_from(record.schedule, now)
-            if not repos.scheduled_jobs.set_paused(record.id, paused=paused, next_run_at=next_run, now=now):
-                current = get_scheduled_job(repos, record.id)
-                check(request_facts(deps, current), actor=actor, policy=deps.policy, paused=current.paused)
-            repos.audit.add(actor_id=actor.user_id, action="scheduled_job.pause" if paused else "scheduled_job.resume",
-                            object_type="scheduled_job", object_id=record.id, now=now)
+            updated = repos.scheduled_jobs.set_paused(record.id, paused=paused, next_run_at=next_run, now=now)
+            if updated is None:
+                updated = get_scheduled_job(repos, record.id)
+                check(request_facts(deps, updated), actor=actor, policy=deps.policy, paused=updated.paused)
+            action = AuditAction.SCHEDULED_JOB_PAUSE if paused else AuditAction.SCHEDULED_JOB_RESUME
+            repos.audit.add(AuditEvent(actor_id=actor.user_id, action=action, object_type=ObjectType.SCHEDULED_JOB,
+                                       object_id=record.id), now=now)
             if not paused:
                 repos.scheduled_jobs.notify_wakeup()
-            updated = get_scheduled_job(repos, record.id)
         if not paused:
             deps.wakeups()
         return updated
@@ -105,8 +109,10 @@ class Management:
             job = repos.jobs.set_enabled(ident, enabled, now=now)
             if job is None:
                 raise NotFoundError(f"Job {ident!r} not found.")
-            repos.audit.add(actor_id=actor_id, action="job.enable" if enabled else "job.disable",
-                            object_type="job", object_id=job.id, now=now, detail={"slug": job.slug})
+            repos.audit.add(AuditEvent(actor_id=actor_id,
+                                       action=AuditAction.JOB_ENABLE if enabled else AuditAction.JOB_DISABLE,
+                                       object_type=ObjectType.JOB, object_id=job.id, detail={"slug": job.slug}),
+                            now=now)
         return job
 
     def sync_jobs(self, *, now: datetime | None = None) -> SyncOutcome:

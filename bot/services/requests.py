@@ -12,10 +12,10 @@ from typing import Any
 
 from bot.domain import requests, schedules
 from bot.domain.approvals import ApprovalState
+from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.errors import NotFoundError, PermissionDeniedError
 from bot.domain.permissions import Actor, Perm
-from bot.domain.records import JobRecord, JobResultRecord, ScheduledJobRecord
-from bot.domain.results import JobResultStatus
+from bot.domain.records import JobRecord, JobResultRecord, NewJobResult, NewScheduledJob, ObjectType, ScheduledJobRecord
 from bot.domain.schedules import IntervalType, Schedule
 from bot.domain.variables import validate_data
 from bot.services.announcements import announce_approval_request
@@ -137,18 +137,18 @@ class Requests:
     ) -> RequestOutcome:
         deps = self._deps
         sensitive = job.has_sensitive_variables
-        result = repos.job_results.create(
-            job_id=job.id, scheduled_job_id=None, scheduled_for=None, name=job.name,
-            user_id=actor.user_id, approved_by_id=None, status=JobResultStatus.PENDING.value,
-            dry_run=not commit, data=None if sensitive else data, created_at=now,
+        result = repos.job_results.add(NewJobResult(
+            job_id=job.id, name=job.name, user_id=actor.user_id, dry_run=not commit,
+            data=None if sensitive else data, created_at=now,
             # Pinned to this process, whose memory holds the data; errored if it is not run in time.
-            owner=deps.handover.runner_id if sensitive else None,
+            runner_id=deps.handover.runner_id if sensitive else None,
             lease_expires_at=now + SENSITIVE_HANDOVER if sensitive else None,
-        )
+        ))
         if sensitive:
             deps.handover.put(result.id, data)
-        repos.audit.add(actor_id=actor.user_id, action="job.run", object_type="job_result",
-                        object_id=result.id, now=now, detail={"job": job.slug, "dry_run": not commit})
+        repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.JOB_RUN,
+                                   object_type=ObjectType.JOB_RESULT, object_id=result.id,
+                                   detail={"job": job.slug, "dry_run": not commit}), now=now)
         repos.scheduled_jobs.notify_wakeup()
         return RequestOutcome(job_result=result, transient_data=data if sensitive else None)
 
@@ -167,17 +167,17 @@ class Requests:
         name = schedule.name or schedules.default_schedule_name(
             job.name, start=schedule.start_at, time_zone=schedule.time_zone, now=now)
         next_run = None if needs_approval else schedules.first_run_at(schedule)
-        record = repos.scheduled_jobs.create(
-            name=name, job_id=job.id, user_id=actor.user_id, interval=schedule.interval.value,
-            start_time=schedule.start_at, crontab=schedule.crontab, time_zone=schedule.time_zone, data=data,
-            commit=commit, approval_required=needs_approval,
-            approval_state=(ApprovalState.PENDING if needs_approval else ApprovalState.NOT_REQUIRED).value,
-            enabled=True, paused=False, next_run_at=next_run, total_run_count=0,
-            misfire_policy="run_once", version=0, created_at=now, updated_at=now,
-        )
-        repos.audit.add(actor_id=actor.user_id, action="scheduled_job.request", object_type="scheduled_job",
-                        object_id=record.id, now=now,
-                        detail={"job": job.slug, "interval": schedule.interval.value, "needs_approval": needs_approval})
+        record = repos.scheduled_jobs.add(NewScheduledJob(
+            name=name, job_id=job.id, user_id=actor.user_id, schedule=schedule, data=data, commit=commit,
+            approval_required=needs_approval,
+            approval_state=ApprovalState.PENDING if needs_approval else ApprovalState.NOT_REQUIRED,
+            next_run_at=next_run, created_at=now,
+        ))
+        repos.audit.add(AuditEvent(
+            actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_REQUEST, object_type=ObjectType.SCHEDULED_JOB,
+            object_id=record.id,
+            detail={"job": job.slug, "interval": schedule.interval.value, "needs_approval": needs_approval},
+        ), now=now)
         if needs_approval:
             announce_approval_request(self._deps, repos, record, now=now)
         else:

@@ -10,8 +10,10 @@ import re
 import secrets
 from datetime import datetime
 
+from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.errors import FieldErrors
 from bot.domain.permissions import Actor
+from bot.domain.records import ObjectType
 from bot.services.deps import ServiceDeps
 from storage.repositories import Repositories
 
@@ -43,8 +45,9 @@ class Tokens:
             repos = Repositories(session)
             token_id = repos.tokens.add(key_hash=hash_token(token), key_prefix=token[:8], user_id=user_id,
                                         description=description, now=now)
-            repos.audit.add(actor_id=None, action="api_token.create", object_type="api_token", object_id=token_id,
-                            now=now, detail={"user_id": user_id, "prefix": token[:8]})
+            repos.audit.add(AuditEvent(actor_id=None, action=AuditAction.API_TOKEN_CREATE,
+                                       object_type=ObjectType.API_TOKEN, object_id=token_id,
+                                       detail={"user_id": user_id, "prefix": token[:8]}), now=now)
         return token
 
     def authenticate_token(self, token: str, *, now: datetime | None = None) -> Actor | None:

@@ -10,16 +10,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import update
 
 from bot.app import build_core
 from bot.config import Settings
 from bot.domain.permissions import Policy
+from bot.domain.records import LogRecord
+from bot.domain.results import JobResultStatus
 from bot.server import build_app
 from bot.services import ScheduleInput, Services
 from handlers.api import install
 from storage.db import Database
-from storage.models import JobResult
 from storage.repositories import Repositories
 from tests.api.conftest import GOOD_DATA, Api, Clock, future, job_id, request_approval
 from tests.conftest import ADMIN, ALICE, APPROVER, BOB, NOW
@@ -95,12 +95,15 @@ def test_job_results_show_status_timestamps_and_log(database: Database, api: Api
     result_id = response.json()["job_result"]["id"]
     with database.write() as session:
         repos = Repositories(session)
-        repos.job_results.add_log(result_id, logged_at=NOW + timedelta(seconds=1), level="info",
-                                  message="var1=x commit=True", obj=None)
-        repos.job_results.add_log(result_id, logged_at=NOW + timedelta(seconds=2), level="success",
-                                  message="done", obj="core-1")
-        session.execute(update(JobResult).where(JobResult.id == result_id).values(
-            status="completed", started_at=NOW, completed_at=NOW + timedelta(seconds=3)))
+        repos.job_results.add_log(result_id, [
+            LogRecord(logged_at=NOW + timedelta(seconds=1), level="info", message="var1=x commit=True", obj=None),
+            LogRecord(logged_at=NOW + timedelta(seconds=2), level="success", message="done", obj="core-1"),
+        ])
+        [claimed] = repos.job_results.claim(runner_id="a-runner", clock=lambda: NOW, lease=timedelta(minutes=1),
+                                            limit=10)
+        assert claimed.id == result_id
+        assert repos.job_results.complete(result_id, runner_id="a-runner", status=JobResultStatus.COMPLETED,
+                                          now=NOW + timedelta(seconds=3))
     body = api.get(f"/api/extras/job-results/{result_id}", ALICE).json()
     assert set(body) == JOB_RESULT_FIELDS
     assert body["status"] == {"value": "completed", "label": "Completed"}

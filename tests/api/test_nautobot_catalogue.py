@@ -36,13 +36,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 
 from bot.domain.approvals import SELF_APPROVAL_MESSAGE
 from bot.domain.requests import SENSITIVE_AND_APPROVAL_MESSAGE, SENSITIVE_SCHEDULE_MESSAGE
 from bot.services import ScheduleInput, Services
-from storage.db import Database
-from storage.models import JobResult, ScheduledJob
+from storage.db import Database, read_tables
 from tests.api.conftest import (
     APPROVE_ONLY,
     CONSTRAINED,
@@ -81,21 +79,17 @@ def state_of(api: Api, scheduled_job_id: str) -> dict[str, Any]:
     return body
 
 
-def _rows(database: Database, model: type[ScheduledJob] | type[JobResult]) -> list[SimpleNamespace]:
+def _rows(database: Database, table: str) -> list[SimpleNamespace]:
     """Rows as read back from the database (plain values, usable after the session ends)."""
-    with database.read() as session:
-        return [
-            SimpleNamespace(**{column.key: getattr(row, column.key) for column in model.__table__.columns})
-            for row in session.scalars(select(model))
-        ]
+    return [SimpleNamespace(**row) for row in read_tables(database.engine, table)[table]]
 
 
 def scheduled_job_rows(database: Database) -> list[SimpleNamespace]:
-    return _rows(database, ScheduledJob)
+    return _rows(database, "scheduled_jobs")
 
 
 def job_result_rows(database: Database) -> list[SimpleNamespace]:
-    return _rows(database, JobResult)
+    return _rows(database, "job_results")
 
 
 # ------------------------------------------------------------------------------------- JobAPIRunTestMixin (1.6)

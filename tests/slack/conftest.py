@@ -196,6 +196,6 @@ def run_jobs(stack: Stack) -> list[Any]:
     """Execute every pending job result with the real runner, at the stack's clock."""
     from bot.runner import Runner
 
-    runner = Runner(stack.core.db, stack.core.catalog, owner=stack.core.handover.runner_id,
+    runner = Runner(stack.core.db, stack.core.catalog, runner_id=stack.core.handover.runner_id,
                     transient=stack.core.handover, clock=stack.clock)
     return runner.run_pending(now=stack.clock.now)

@@ -7,10 +7,10 @@ import re
 
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import select
 
+from bot.domain.outbox import OutboxKind, OutboxMessage
 from bot.notifier import Notifier
-from storage.models import OutboxEntry
+from storage.repositories import Repositories
 from tests.fake_slack import text_of, wait_until
 from tests.slack.conftest import APPROVER_GROUP, Stack, button, press, run_jobs
 
@@ -58,11 +58,10 @@ def test_a_dry_run_of_a_request_in_several_threads(stack: Stack) -> None:
     stack.deliver()
     message = stack.posted()[0]
     with stack.core.db.write() as session:
-        entry = session.scalars(select(OutboxEntry)).first()
-        assert entry is not None
-        session.add(OutboxEntry(created_at=stack.clock.now, channel="UAPPROVER", kind="approval_request",
-                                payload=dict(entry.payload), ref_type=entry.ref_type, ref_id=entry.ref_id,
-                                status="pending", attempts=0, next_attempt_at=stack.clock.now))
+        outbox = Repositories(session).outbox
+        entry = outbox.list_recent(limit=1000)[0]
+        outbox.add(OutboxMessage(channel="UAPPROVER", kind=OutboxKind.APPROVAL_REQUEST, payload=dict(entry.payload),
+                                 ref_type=entry.ref_type, ref_id=entry.ref_id), now=stack.clock.now)
     stack.deliver()
     press(stack, message, "Dry run", user_id="UAPPROVER")
     stack.fake.wait_for("response_url", 2)
@@ -81,9 +80,8 @@ def test_after_an_outage_every_notification_arrives_in_order_once(stack: Stack) 
     stack.fake.wait_for("response_url", 4)
     run_jobs(stack)
     with stack.core.db.read() as session:
-        expected = [e.payload["job_result_id"] for e in
-                    session.scalars(select(OutboxEntry).where(OutboxEntry.kind == "run_finished")
-                                    .order_by(OutboxEntry.id))]
+        expected = [e.payload["job_result_id"] for e in Repositories(session).outbox.list_recent(limit=1000)
+                    if e.kind is OutboxKind.RUN_FINISHED]
     assert len(expected) == 3
 
     notifier = Notifier(stack.core.db, WebClient(token="xoxb-test-token", base_url=stack.fake.url, timeout=0.5,
@@ -107,7 +105,7 @@ def test_after_an_outage_every_notification_arrives_in_order_once(stack: Stack) 
     assert len({c.params.get("thread_ts") for c in to_alice if c.params.get("thread_ts")}) == 3
     assert len(stack.posted("C0APPROVALS")) == 1
     with stack.core.db.read() as session:
-        assert {e.status for e in session.scalars(select(OutboxEntry))} == {"sent"}
+        assert {e.status for e in Repositories(session).outbox.list_recent(limit=1000)} == {"sent"}
 
 
 def test_delivery_keeps_a_second_between_messages_to_one_channel(stack: Stack) -> None:

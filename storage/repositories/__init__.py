@@ -1,0 +1,48 @@
+"""Repositories: the only SQL in jobgate. Typed inputs in, domain records out; rows never leave storage.
+
+One module per aggregate: ``jobs``, ``scheduled_jobs``, ``job_results``, ``tokens``, ``outbox``, ``audit``
+(``_records`` maps rows to records and new records to rows). Each repository works inside a session that
+``storage.db.Database`` opened; the caller owns the transaction. State changes that can race (decisions, cancel,
+pause, claims, deliveries) are conditional updates that report whether they won: never read-then-write.
+Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from storage.repositories.audit import AuditRepository
+from storage.repositories.job_results import ClaimedJobResult, JobResultRepository
+from storage.repositories.jobs import JobDefinition, JobRepository, SyncReport
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.scheduled_jobs import WAKEUP_CHANNEL, Advance, DueScheduledJob, ScheduledJobRepository
+from storage.repositories.tokens import TokenRepository
+
+__all__ = [
+    "WAKEUP_CHANNEL",
+    "Advance",
+    "AuditRepository",
+    "ClaimedJobResult",
+    "DueScheduledJob",
+    "JobDefinition",
+    "JobRepository",
+    "JobResultRepository",
+    "OutboxRepository",
+    "Repositories",
+    "ScheduledJobRepository",
+    "SyncReport",
+    "TokenRepository",
+]
+
+
+class Repositories:
+    """Every repository on one session: what a use case uses inside its transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.jobs = JobRepository(session)
+        self.scheduled_jobs = ScheduledJobRepository(session)
+        self.job_results = JobResultRepository(session)
+        self.tokens = TokenRepository(session)
+        self.outbox = OutboxRepository(session)
+        self.audit = AuditRepository(session)

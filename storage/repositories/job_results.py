@@ -1,0 +1,271 @@
+"""Job results: runs asked for and due times dispatched, their claims by runners, outcomes and logs.
+
+Every status change is a conditional update allowed only from the statuses the domain's state machine lets move to
+the target (``bot.domain.results.sources_of``). A run is held by one runner (``runner_id``) with a lease; only the
+holder records its outcome, so a runner presumed dead can never overwrite it. Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from bot.domain.records import EndReason, JobRecord, JobResultRecord, LogRecord, NewJobResult, Page
+from bot.domain.results import UNFINISHED_STATUSES, JobResultStatus, can_transition, sources_of
+from storage.models import JobLogEntryRow, JobResultRow, JobRow, ScheduledJobRow
+from storage.repositories._records import is_uuid, job_record, job_result_record, job_result_values, new_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimedJobResult:
+    """A job result a runner has claimed, with what it needs to run it."""
+
+    id: str
+    job: JobRecord | None
+    name: str
+    user_id: str | None
+    dry_run: bool
+    data: dict[str, Any] | None
+    scheduled_job_id: str | None
+    scheduled_for: datetime | None
+    created_at: datetime
+    started_at: datetime
+    scheduled_job_cancelled: bool = False
+
+
+def _may_become(target: JobResultStatus) -> ColumnElement[bool]:
+    """The condition of a move to ``target``: the job result is in a status allowed to move there."""
+    sources = sorted(s.value for s in sources_of(target))
+    if len(sources) == 1:  # "= 'pending'": the form the status index serves best on every backend
+        return JobResultRow.status == sources[0]
+    return JobResultRow.status.in_(sources)
+
+
+class JobResultRepository:
+    """The job_results and job_log_entries tables."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ----------------------------------------------------------------------------------------------- writing
+
+    def add(self, new: NewJobResult) -> JobResultRecord:
+        """Store a new job result (a new id is assigned) and return it as stored."""
+        table = JobResultRow.__table__
+        assert isinstance(table, Table)
+        row = self.session.execute(
+            insert(table).values(job_result_values(new, job_result_id=new_id())).returning(*table.c)
+        ).one()
+        job = self.session.get(JobRow, row.job_id) if row.job_id else None
+        return job_result_record(row, job)
+
+    def insert_slots(self, slots: Sequence[NewJobResult]) -> int:
+        """Store the job results of due times; a due time that already has one is left alone. Returns how many."""
+        if not slots:
+            return 0
+        rows = [job_result_values(slot, job_result_id=new_id()) for slot in slots]
+        dialect = self.session.get_bind().dialect.name
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert_(JobResultRow).on_conflict_do_nothing(index_elements=["scheduled_job_id", "scheduled_for"])
+        result = self.session.execute(stmt.returning(JobResultRow.id), rows)
+        return len(result.all())
+
+    def add_log(self, job_result_id: str, entries: Sequence[LogRecord]) -> None:
+        """Append lines to a job result's log."""
+        for entry in entries:
+            self.session.add(JobLogEntryRow(job_result_id=job_result_id, logged_at=entry.logged_at,
+                                            level=entry.level, message=entry.message, obj=entry.obj))
+
+    # ----------------------------------------------------------------------------------------------- reading
+
+    def get(self, job_result_id: str, *, with_log: bool = True) -> JobResultRecord | None:
+        """One job result, with its log unless ``with_log`` is False; None when there is no such id."""
+        if not is_uuid(job_result_id):
+            return None
+        found = self.session.execute(
+            select(JobResultRow, JobRow).outerjoin(JobRow, JobResultRow.job_id == JobRow.id)
+            .where(JobResultRow.id == job_result_id)
+        ).first()
+        if found is None:
+            return None
+        log = self._log(job_result_id) if with_log else ()
+        return job_result_record(found[0], found[1], log)
+
+    def _log(self, job_result_id: str) -> Sequence[JobLogEntryRow]:
+        return self.session.scalars(
+            select(JobLogEntryRow).where(JobLogEntryRow.job_result_id == job_result_id).order_by(JobLogEntryRow.id)
+        ).all()
+
+    def list_page(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        job_ids: Sequence[str] | None = None,
+        scheduled_job_id: str | None = None,
+        user_id: str | None = None,
+    ) -> Page[JobResultRecord]:
+        """Job results with their logs, newest first."""
+        query = select(JobResultRow)
+        if job_ids is not None:
+            query = query.where(JobResultRow.job_id.in_(job_ids))
+        if scheduled_job_id is not None:
+            query = query.where(JobResultRow.scheduled_job_id == scheduled_job_id)
+        if user_id is not None:
+            query = query.where(or_(JobResultRow.user_id == user_id))
+        count = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.execute(
+            query.add_columns(JobRow).outerjoin(JobRow, JobResultRow.job_id == JobRow.id)
+            .order_by(JobResultRow.created_at.desc(), JobResultRow.id).limit(limit).offset(offset)
+        ).all()
+        ids = [r[0].id for r in rows]
+        logs: dict[str, list[JobLogEntryRow]] = {i: [] for i in ids}
+        if ids:
+            for entry in self.session.scalars(
+                select(JobLogEntryRow).where(JobLogEntryRow.job_result_id.in_(ids)).order_by(JobLogEntryRow.id)
+            ):
+                logs[entry.job_result_id].append(entry)
+        return Page(count=count, items=[job_result_record(r[0], r[1], logs[r[0].id]) for r in rows])
+
+    def count_by_status(self) -> dict[JobResultStatus, int]:
+        """How many job results there are in each status (statuses without any are left out)."""
+        return {
+            JobResultStatus(status): count
+            for status, count in self.session.execute(
+                select(JobResultRow.status, func.count()).group_by(JobResultRow.status)
+            ).all()
+        }
+
+    # ------------------------------------------------------------------------------------ claims and outcomes
+
+    def claim(
+        self,
+        *,
+        runner_id: str,
+        clock: Callable[[], datetime],
+        lease: timedelta,
+        limit: int,
+        pinned_only: bool = False,
+    ) -> list[ClaimedJobResult]:
+        """Claim pending job results for ``runner_id`` (compare-and-set pending → running) and return them.
+
+        A result pinned to a runner (a job with sensitive variables, whose data lives only in that process's
+        memory) is claimed only by that runner; ``pinned_only`` claims nothing else (a web-only replica).
+        """
+        mine = JobResultRow.runner_id == runner_id
+        candidates = (
+            select(JobResultRow.id)
+            .where(_may_become(JobResultStatus.RUNNING),
+                   mine if pinned_only else or_(JobResultRow.runner_id.is_(None), mine))
+            .order_by(JobResultRow.created_at, JobResultRow.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            candidates = candidates.with_for_update(skip_locked=True)
+        ids = list(self.session.scalars(candidates))
+        if not ids:
+            return []
+        now = clock()  # read once the write lock is held: started_at is when the run really became ours
+        claimed = self.session.execute(
+            update(JobResultRow)
+            .where(JobResultRow.id.in_(ids), _may_become(JobResultStatus.RUNNING))
+            .values(status=JobResultStatus.RUNNING.value, runner_id=runner_id, started_at=now,
+                    lease_expires_at=now + lease)
+            .returning(JobResultRow.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        found = self.session.execute(
+            select(JobResultRow, JobRow, ScheduledJobRow.end_reason)
+            .outerjoin(JobRow, JobResultRow.job_id == JobRow.id)
+            .outerjoin(ScheduledJobRow, JobResultRow.scheduled_job_id == ScheduledJobRow.id)
+            .where(JobResultRow.id.in_(claimed))
+            .order_by(JobResultRow.created_at, JobResultRow.id)
+        ).all()
+        return [
+            ClaimedJobResult(
+                id=r.id, job=job_record(j) if j is not None else None, name=r.name, user_id=r.user_id,
+                dry_run=r.dry_run, data=r.data, scheduled_job_id=r.scheduled_job_id, scheduled_for=r.scheduled_for,
+                created_at=r.created_at, started_at=now,
+                scheduled_job_cancelled=end_reason == EndReason.CANCELLED.value,
+            )
+            for r, j, end_reason in found
+        ]
+
+    def renew_leases(self, ids: Sequence[str], *, runner_id: str, lease_until: datetime) -> int:
+        """Extend the leases ``runner_id`` still holds; returns how many it still holds."""
+        if not ids:
+            return 0
+        result = self.session.execute(
+            update(JobResultRow)
+            .where(JobResultRow.id.in_(ids), JobResultRow.runner_id == runner_id,
+                   JobResultRow.status == JobResultStatus.RUNNING.value)
+            .values(lease_expires_at=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+    def complete(
+        self, job_result_id: str, *, runner_id: str, status: JobResultStatus, now: datetime, error: str | None = None
+    ) -> bool:
+        """Record the outcome of a run ``runner_id`` holds (a run presumed dead cannot overwrite it).
+
+        Returns:
+            False when the run is no longer held by ``runner_id`` (reaped, or never claimed by it).
+
+        Raises:
+            ValueError: ``status`` is not an outcome of a running job result.
+        """
+        if not can_transition(JobResultStatus.RUNNING, status):
+            raise ValueError(f"a running job result cannot become {status.value}")
+        result = self.session.execute(
+            update(JobResultRow)
+            .where(JobResultRow.id == job_result_id, JobResultRow.runner_id == runner_id,
+                   JobResultRow.status == JobResultStatus.RUNNING.value)
+            .values(status=status.value, completed_at=now, lease_expires_at=None, error=error)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    def _fail(self, *where: ColumnElement[bool], now: datetime, error: str) -> list[JobResultRecord]:
+        """Mark the unfinished job results matching ``where`` as ``errored`` with ``error``; returns them."""
+        ids = self.session.execute(
+            update(JobResultRow)
+            .where(_may_become(JobResultStatus.ERRORED), *where)
+            .values(status=JobResultStatus.ERRORED.value, completed_at=now, lease_expires_at=None, error=error)
+            .returning(JobResultRow.id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        return [r for r in (self.get(i, with_log=False) for i in ids) if r is not None]
+
+    def fail_expired(self, *, now: datetime, error: str) -> list[JobResultRecord]:
+        """Mark every result whose lease expired (its runner stopped) as ``errored`` with ``error``; returns them."""
+        return self._fail(JobResultRow.lease_expires_at.is_not(None), JobResultRow.lease_expires_at < now,
+                          now=now, error=error)
+
+    def fail_held(self, *, runner_id: str, now: datetime, error: str) -> list[JobResultRecord]:
+        """Mark every unfinished result ``runner_id`` holds as ``errored`` (graceful shutdown); returns them."""
+        return self._fail(JobResultRow.runner_id == runner_id, now=now, error=error)
+
+    def fail_unfinished(
+        self, ids: Sequence[str], *, runner_id: str, now: datetime, error: str
+    ) -> list[JobResultRecord]:
+        """Mark the given unfinished results of ``runner_id`` as ``errored``; returns those it changed."""
+        if not ids:
+            return []
+        return self._fail(JobResultRow.id.in_(ids), JobResultRow.runner_id == runner_id, now=now, error=error)
+
+    def runners_of_unfinished(self, runner_prefix: str) -> dict[str, str]:
+        """Unfinished results held by runners whose id starts with ``runner_prefix``: job result id → runner id."""
+        rows = self.session.execute(
+            select(JobResultRow.id, JobResultRow.runner_id)
+            .where(JobResultRow.status.in_(sorted(s.value for s in UNFINISHED_STATUSES)),
+                   JobResultRow.runner_id.startswith(runner_prefix, autoescape=True))
+        ).all()
+        return {r[0]: r[1] for r in rows if r[1] is not None}

@@ -1,0 +1,149 @@
+"""The outbox: notifications written with the change they report, then delivered by the notifier.
+
+Delivery claims one entry at a time (a lease), calls Slack outside any transaction, then records the outcome; every
+step is a conditional update, so two senders never both send an entry. Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import Session
+
+from bot.domain.outbox import UNDELIVERED, OutboxEntry, OutboxKind, OutboxMessage, OutboxStatus
+from bot.domain.records import ObjectType
+from storage.models import OutboxRow
+from storage.repositories._records import outbox_entry
+
+MAX_ERROR = 2000
+"""Characters of a delivery error kept."""
+
+_UNDELIVERED = sorted(status.value for status in UNDELIVERED)
+
+
+class OutboxRepository:
+    """The outbox table."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, message: OutboxMessage, *, now: datetime) -> None:
+        """Write a notification, to be delivered from ``now`` on."""
+        self.session.add(OutboxRow(
+            created_at=now, channel=message.channel, kind=message.kind.value, payload=message.payload,
+            ref_type=message.ref_type.value if message.ref_type is not None else None, ref_id=message.ref_id,
+            status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now,
+        ))
+
+    def list_for(self, ref_type: ObjectType, ref_id: str) -> list[OutboxEntry]:
+        """Every notification about one object, oldest first."""
+        return [outbox_entry(row) for row in self.session.scalars(
+            select(OutboxRow).where(OutboxRow.ref_type == ref_type.value, OutboxRow.ref_id == ref_id)
+            .order_by(OutboxRow.id)
+        )]
+
+    def list_recent(self, *, limit: int) -> list[OutboxEntry]:
+        """The latest ``limit`` notifications about anything, oldest of them first."""
+        rows = list(self.session.scalars(select(OutboxRow).order_by(OutboxRow.id.desc()).limit(limit)))
+        return [outbox_entry(row) for row in reversed(rows)]
+
+    def delivered(self, ref_type: ObjectType, ref_id: str, *, kind: OutboxKind) -> list[OutboxEntry]:
+        """Sent entries of ``kind`` about an object that created a Slack message, oldest first."""
+        return [outbox_entry(row) for row in self.session.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.ref_type == ref_type.value, OutboxRow.ref_id == ref_id, OutboxRow.kind == kind.value,
+                   OutboxRow.status == OutboxStatus.SENT.value, OutboxRow.message_ts.is_not(None))
+            .order_by(OutboxRow.id)
+        )]
+
+    def count_undelivered(self) -> int:
+        """Entries still waiting to be delivered."""
+        return self.session.scalar(
+            select(func.count()).select_from(OutboxRow).where(OutboxRow.status.in_(_UNDELIVERED))
+        ) or 0
+
+    # --- delivery (the notifier): claim one entry at a time, call Slack outside any transaction, then mark it ---
+
+    def heads_due(self, *, now: datetime, limit: int) -> list[OutboxEntry]:
+        """The oldest undelivered entry of each channel, when it may be tried now (order is kept per channel).
+
+        An entry is tried when it is ``pending`` and its ``next_attempt_at`` has come, or ``sending`` and its claim
+        (lease) has expired because the process sending it stopped.
+        """
+        older = OutboxRow.__table__.alias("older")
+        first_of_channel = ~select(older.c.id).where(
+            older.c.channel == OutboxRow.channel, older.c.status.in_(_UNDELIVERED), older.c.id < OutboxRow.id
+        ).exists()
+        return [outbox_entry(row) for row in self.session.scalars(
+            select(OutboxRow)
+            .where(OutboxRow.status.in_(_UNDELIVERED), OutboxRow.next_attempt_at <= now, first_of_channel)
+            .order_by(OutboxRow.id)
+            .limit(limit)
+        )]
+
+    def claim(self, entry_id: int, *, now: datetime, lease_until: datetime) -> bool:
+        """Take an entry for sending until ``lease_until`` (compare-and-set); False when another sender has it."""
+        return self._move(
+            entry_id, OutboxRow.status.in_(_UNDELIVERED), OutboxRow.next_attempt_at <= now,
+            status=OutboxStatus.SENDING.value, next_attempt_at=lease_until, attempts=OutboxRow.attempts + 1,
+        )
+
+    def mark_sent(self, entry_id: int, *, now: datetime, message_channel: str | None, message_ts: str | None) -> bool:
+        """Record delivery and the Slack message it created, in one step; False when the claim was lost."""
+        return self._move(
+            entry_id, _sending(),
+            status=OutboxStatus.SENT.value, sent_at=now, message_channel=message_channel, message_ts=message_ts,
+            error=None,
+        )
+
+    def mark_progress(self, entry_id: int, *, message_channel: str, message_ts: str, next_attempt_at: datetime) -> bool:
+        """Record the first message of a two-message delivery (a result, then its log in the thread) and release
+        the entry, so the next attempt sends only what is left. False when the claim was lost."""
+        return self._move(
+            entry_id, _sending(),
+            status=OutboxStatus.PENDING.value, message_channel=message_channel, message_ts=message_ts,
+            next_attempt_at=next_attempt_at, error=None,
+        )
+
+    def retry_later(self, entry_id: int, *, next_attempt_at: datetime, error: str) -> None:
+        """Release a claimed entry to be tried again at ``next_attempt_at``."""
+        self._move(entry_id, _sending(), status=OutboxStatus.PENDING.value, next_attempt_at=next_attempt_at,
+                   error=error[:MAX_ERROR])
+
+    def mark_failed(self, entry_id: int, *, now: datetime, error: str) -> None:
+        """Give up on an entry Slack refuses for good (unknown channel, invalid message); it stays for the record."""
+        self._move(entry_id, _sending(), status=OutboxStatus.FAILED.value, sent_at=now, error=error[:MAX_ERROR])
+
+    def expand(self, entry_id: int, *, children: Sequence[tuple[str, dict[str, Any]]], now: datetime) -> bool:
+        """Replace a claimed entry by one entry per ``(channel, payload)`` (a user group's members, several
+        threads), of the same kind and reference, in one step. False when the claim was lost."""
+        parent = self.session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id == entry_id, _sending())
+            .values(status=OutboxStatus.EXPANDED.value, sent_at=now)
+            .returning(OutboxRow.kind, OutboxRow.ref_type, OutboxRow.ref_id)
+            .execution_options(synchronize_session=False)
+        ).first()
+        if parent is None:
+            return False
+        kind, ref_type, ref_id = OutboxKind(parent[0]), parent[1], parent[2]
+        for channel, payload in children:
+            self.add(OutboxMessage(channel=channel, kind=kind, payload=payload,
+                                   ref_type=ObjectType(ref_type) if ref_type is not None else None, ref_id=ref_id),
+                     now=now)
+        return True
+
+    def _move(self, entry_id: int, *where: ColumnElement[bool], **values: Any) -> bool:
+        result = self.session.execute(
+            update(OutboxRow).where(OutboxRow.id == entry_id, *where).values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def _sending() -> ColumnElement[bool]:
+    """The condition of every step after a claim: the sender still holds the entry."""
+    return OutboxRow.status == OutboxStatus.SENDING.value

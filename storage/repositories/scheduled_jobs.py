@@ -1,0 +1,338 @@
+"""Scheduled jobs: run requests with their schedule and approval state, and the dispatcher's due-time queries.
+
+State changes that can race (decisions, cancel, pause, resume) are single conditional updates that return the row as
+they wrote it (``UPDATE ... RETURNING``), or None when the condition no longer held: never read-then-write, and no
+read-back. Must not import Slack or handlers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, Integer, Select, String, Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from bot.domain.approvals import ApprovalState
+from bot.domain.dispatch import MisfirePolicy
+from bot.domain.records import EndReason, NewScheduledJob, Page, ScheduledJobRecord
+from bot.domain.schedules import IntervalType
+from storage.models import JobRow, ScheduledJobRow
+from storage.repositories._records import Returned, is_uuid, new_id, scheduled_job_record, scheduled_job_values
+from storage.types import UTCDateTime
+
+WAKEUP_CHANNEL = "jobgate_wakeup"
+"""The PostgreSQL ``LISTEN``/``NOTIFY`` channel that wakes dispatchers and runners."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class DueScheduledJob:
+    """A due scheduled job, as the dispatcher needs it."""
+
+    id: str
+    job_id: str | None
+    job_name: str
+    user_id: str | None
+    decided_by_id: str | None
+    interval: IntervalType
+    start_time: datetime
+    crontab: str | None
+    time_zone: str
+    name: str
+    data: dict[str, Any] | None
+    commit: bool
+    next_run_at: datetime
+    misfire_policy: MisfirePolicy
+
+
+@dataclass(frozen=True, kw_only=True)
+class Advance:
+    """How the dispatcher moves one scheduled job past a due time it handled."""
+
+    scheduled_job_id: str
+    due_at: datetime
+    next_run_at: datetime | None
+    last_slot_at: datetime
+    ran_at: datetime | None
+
+
+class ScheduledJobRepository:
+    """The scheduled_jobs table."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def _table(self) -> Table:
+        table = ScheduledJobRow.__table__
+        assert isinstance(table, Table)
+        return table
+
+    def _record(self, row: Returned) -> ScheduledJobRecord:
+        """The record of a row just written; its job comes from the session when it was read in this transaction."""
+        job = self.session.get(JobRow, row.job_id) if row.job_id else None
+        return scheduled_job_record(row, job)
+
+    # ----------------------------------------------------------------------------------------------- writing
+
+    def add(self, new: NewScheduledJob) -> ScheduledJobRecord:
+        """Store a new scheduled job (a new id is assigned) and return it as stored."""
+        table = self._table()
+        row = self.session.execute(
+            insert(table).values(scheduled_job_values(new, scheduled_job_id=new_id())).returning(*table.c)
+        ).one()
+        return self._record(row)
+
+    def add_many(self, new: Sequence[NewScheduledJob]) -> list[str]:
+        """Store many new scheduled jobs in one statement (seeding, benchmarks); returns their ids, in order."""
+        if not new:
+            return []
+        values = [scheduled_job_values(n, scheduled_job_id=new_id()) for n in new]
+        self.session.execute(insert(self._table()), values)
+        return [v["id"] for v in values]
+
+    def _change(
+        self, *where: ColumnElement[bool] | InstrumentedAttribute[bool], **values: Any
+    ) -> ScheduledJobRecord | None:
+        """One conditional update of one scheduled job; the row as written, or None when ``where`` did not hold."""
+        table = self._table()
+        row = self.session.execute(
+            update(table).where(*where).values(**values).returning(*table.c)
+        ).first()
+        return self._record(row) if row is not None else None
+
+    def decide(
+        self,
+        scheduled_job_id: str,
+        *,
+        approval_state: ApprovalState,
+        decided_by_id: str,
+        decided_at: datetime,
+        reason: str | None,
+        next_run_at: datetime | None,
+        end: bool,
+    ) -> ScheduledJobRecord | None:
+        """Record a decision if the request is still pending and active (compare-and-set).
+
+        Args:
+            end: end the scheduled job with it (a denial).
+
+        Returns:
+            The scheduled job as decided, or None when someone else decided (or cancelled) first.
+        """
+        values: dict[str, Any] = {
+            "approval_state": approval_state.value,
+            "decided_by_id": decided_by_id,
+            "decided_at": decided_at,
+            "decision_reason": reason,
+            "next_run_at": next_run_at,
+            "updated_at": decided_at,
+        }
+        if end:
+            values.update(enabled=False, end_reason=EndReason.DENIED.value, ended_at=decided_at,
+                          ended_by_id=decided_by_id)
+        return self._change(
+            ScheduledJobRow.id == scheduled_job_id,
+            ScheduledJobRow.approval_state == ApprovalState.PENDING.value,
+            ScheduledJobRow.enabled,
+            **values,
+        )
+
+    def end(
+        self, scheduled_job_id: str, *, reason: EndReason, ended_by_id: str | None, now: datetime
+    ) -> ScheduledJobRecord | None:
+        """End an active scheduled job (kept for the record); returns it as ended, or None when it had already ended."""
+        return self._change(
+            ScheduledJobRow.id == scheduled_job_id,
+            ScheduledJobRow.enabled,
+            enabled=False, next_run_at=None, end_reason=reason.value, ended_at=now, ended_by_id=ended_by_id,
+            updated_at=now,
+        )
+
+    def set_paused(
+        self, scheduled_job_id: str, *, paused: bool, next_run_at: datetime | None, now: datetime
+    ) -> ScheduledJobRecord | None:
+        """Pause, or resume with ``next_run_at``, an active scheduled job.
+
+        Returns:
+            The scheduled job as changed, or None when it was already in that state or has ended.
+        """
+        values: dict[str, Any] = {"paused": paused, "updated_at": now}
+        if not paused:
+            values["next_run_at"] = next_run_at
+        return self._change(
+            ScheduledJobRow.id == scheduled_job_id,
+            ScheduledJobRow.enabled,
+            ScheduledJobRow.paused == (not paused),
+            **values,
+        )
+
+    def set_next_run(self, scheduled_job_ids: Sequence[str], *, next_run_at: datetime, now: datetime) -> int:
+        """Move the next due time of active scheduled jobs (the dispatch benchmark makes rows due with it).
+
+        Returns:
+            How many moved (ended ones are left alone).
+        """
+        moved = 0
+        for i in range(0, len(scheduled_job_ids), 500):
+            result = self.session.execute(
+                update(ScheduledJobRow)
+                .where(ScheduledJobRow.id.in_(scheduled_job_ids[i:i + 500]), ScheduledJobRow.enabled)
+                .values(next_run_at=next_run_at, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            moved += result.rowcount  # type: ignore[attr-defined]
+        return moved
+
+    # ----------------------------------------------------------------------------------------------- reading
+
+    def get(self, scheduled_job_id: str) -> ScheduledJobRecord | None:
+        """One scheduled job, also an ended one; None when there is no such id."""
+        if not is_uuid(scheduled_job_id):
+            return None
+        found = self.session.execute(
+            select(ScheduledJobRow, JobRow).outerjoin(JobRow, ScheduledJobRow.job_id == JobRow.id)
+            .where(ScheduledJobRow.id == scheduled_job_id)
+            # Conditional updates bypass the session, so always take the row as the database has it now.
+            .execution_options(populate_existing=True)
+        ).first()
+        if found is None:
+            return None
+        return scheduled_job_record(found[0], found[1])
+
+    def _page(self, query: Select[Any], *, limit: int, offset: int, order: Sequence[Any]) -> Page[ScheduledJobRecord]:
+        count = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = self.session.execute(
+            query.add_columns(JobRow).outerjoin(JobRow, ScheduledJobRow.job_id == JobRow.id)
+            .order_by(*order).limit(limit).offset(offset)
+        ).all()
+        return Page(count=count, items=[scheduled_job_record(r[0], r[1]) for r in rows])
+
+    def list_queue(self, *, limit: int, offset: int, job_ids: Sequence[str] | None = None) -> Page[ScheduledJobRecord]:
+        """The approval queue: pending and still active, oldest start first."""
+        query = select(ScheduledJobRow).where(
+            ScheduledJobRow.approval_state == ApprovalState.PENDING.value, ScheduledJobRow.enabled
+        )
+        if job_ids is not None:
+            query = query.where(ScheduledJobRow.job_id.in_(job_ids))
+        return self._page(query, limit=limit, offset=offset, order=(ScheduledJobRow.start_time, ScheduledJobRow.id))
+
+    def list_active(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        job_ids: Sequence[str] | None = None,
+        approval_state: ApprovalState | None = None,
+        user_id: str | None = None,
+    ) -> Page[ScheduledJobRecord]:
+        """Pending and active scheduled jobs, soonest next run first (denied, cancelled and finished ones are left
+        out); those waiting for approval (no next run) come last, by start."""
+        query = select(ScheduledJobRow).where(ScheduledJobRow.enabled)
+        if job_ids is not None:
+            query = query.where(ScheduledJobRow.job_id.in_(job_ids))
+        if approval_state is not None:
+            query = query.where(ScheduledJobRow.approval_state == approval_state.value)
+        if user_id is not None:
+            query = query.where(ScheduledJobRow.user_id == user_id)
+        return self._page(
+            query, limit=limit, offset=offset,
+            order=(ScheduledJobRow.next_run_at.is_(None), ScheduledJobRow.next_run_at, ScheduledJobRow.start_time,
+                   ScheduledJobRow.id),
+        )
+
+    # -------------------------------------------------------------------------------------------- dispatching
+
+    def lock_due(self, now: datetime, *, limit: int) -> list[DueScheduledJob]:
+        """Active scheduled jobs due at ``now``, oldest first, locked for this transaction.
+
+        PostgreSQL skips rows another dispatcher holds (``FOR UPDATE SKIP LOCKED``); SQLite's write transaction
+        (``BEGIN IMMEDIATE``) already keeps other writers out.
+        """
+        query = (
+            select(ScheduledJobRow)
+            .where(ScheduledJobRow.enabled, ~ScheduledJobRow.paused, ScheduledJobRow.next_run_at.is_not(None),
+                   ScheduledJobRow.next_run_at <= now)
+            .order_by(ScheduledJobRow.next_run_at, ScheduledJobRow.id)
+            .limit(limit)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = list(self.session.scalars(query))
+        names = dict(self.session.execute(
+            select(JobRow.id, JobRow.name).where(JobRow.id.in_({r.job_id for r in rows if r.job_id}))
+        ).all())
+        return [
+            DueScheduledJob(
+                id=r.id, job_id=r.job_id, job_name=names.get(r.job_id or "", r.name), user_id=r.user_id,
+                decided_by_id=r.decided_by_id, interval=IntervalType(r.interval), start_time=r.start_time,
+                crontab=r.crontab, time_zone=r.time_zone, name=r.name, data=r.data, commit=r.commit,
+                next_run_at=r.next_run_at,  # type: ignore[arg-type]  # not NULL: the query says so
+                misfire_policy=_misfire_policy(r.misfire_policy),
+            )
+            for r in rows
+        ]
+
+    def advance_many(self, advances: Sequence[Advance], *, now: datetime) -> int:
+        """Move scheduled jobs past the due times just handled, in one statement for the whole batch.
+
+        Each row moves only if its ``next_run_at`` is still the due time handled (compare-and-set); a one-off
+        without a next run finishes. Returns how many rows moved.
+        """
+        if not advances:
+            return 0
+        table = self._table()
+        instant = UTCDateTime()
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.next_run_at == bindparam("b_due", type_=instant))
+            .values(
+                next_run_at=bindparam("b_next", type_=instant),
+                last_slot_at=bindparam("b_slot", type_=instant),
+                last_run_at=func.coalesce(bindparam("b_ran", type_=instant), table.c.last_run_at),
+                total_run_count=table.c.total_run_count + bindparam("b_runs", type_=Integer()),
+                enabled=bindparam("b_enabled", type_=Boolean()),
+                end_reason=bindparam("b_end", type_=String()),
+                ended_at=bindparam("b_ended", type_=instant),
+                updated_at=bindparam("b_now", type_=instant),
+            )
+        )
+        finished = EndReason.FINISHED.value
+        params = [
+            {
+                "b_id": a.scheduled_job_id, "b_due": a.due_at, "b_next": a.next_run_at, "b_slot": a.last_slot_at,
+                "b_ran": a.ran_at, "b_runs": 0 if a.ran_at is None else 1, "b_enabled": a.next_run_at is not None,
+                "b_end": None if a.next_run_at is not None else finished,
+                "b_ended": None if a.next_run_at is not None else now, "b_now": now,
+            }
+            for a in advances
+        ]
+        result = self.session.connection().execute(stmt, params)
+        return result.rowcount
+
+    def database_now(self) -> datetime:
+        """The database's clock (PostgreSQL): every replica then agrees on what is due."""
+        value = self.session.scalar(select(func.clock_timestamp()))
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+
+    def earliest_due(self) -> datetime | None:
+        """The earliest ``next_run_at`` of any active scheduled job (the dispatcher sleeps until then)."""
+        return self.session.scalar(
+            select(func.min(ScheduledJobRow.next_run_at))
+            .where(ScheduledJobRow.enabled, ~ScheduledJobRow.paused, ScheduledJobRow.next_run_at.is_not(None))
+        )
+
+    def notify_wakeup(self) -> None:
+        """Wake every dispatcher listening on PostgreSQL; delivered only if this transaction commits."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_notify(WAKEUP_CHANNEL, "")))
+
+
+def _misfire_policy(stored: str) -> MisfirePolicy:
+    """The stored misfire policy; one this version does not know is read as the default."""
+    try:
+        return MisfirePolicy(stored)
+    except ValueError:
+        return MisfirePolicy.RUN_ONCE
