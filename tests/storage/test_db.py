@@ -1,0 +1,170 @@
+"""Storage on real databases: migrations match the models and keep the data, instants round-trip exactly, SQLite is
+set up safely, and the whole-database helpers the tests use."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, MetaData, event, insert, select, text
+
+from storage.db import Database, _alembic_config, pending_migrations, read_tables, truncate_all, upgrade
+from storage.models import AuditEventRow, Base
+from storage.repositories import Repositories
+from tests.storage.conftest import NOW, add_job, new_job_result, new_scheduled_job, write
+
+
+def test_the_migrations_build_exactly_the_models(database: Database) -> None:
+    with database.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+    assert pending_migrations(database.engine) == []
+
+
+@pytest.mark.parametrize(
+    "instant",
+    [
+        datetime(2030, 1, 1, 9, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 3, 29, 3, 30, tzinfo=timezone(timedelta(hours=2))),
+        datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+    ],
+)
+def test_instants_round_trip_as_aware_utc(database: Database, instant: datetime) -> None:
+    with database.write() as session:
+        session.add(AuditEventRow(created_at=instant, action="test", object_type="test", detail={}))
+    with database.read() as session:
+        stored = session.scalars(select(AuditEventRow.created_at)).one()
+    assert stored == instant and stored.tzinfo is not None and stored.utcoffset() == timedelta(0)
+
+
+def test_naive_datetimes_are_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="naive datetime"), database.write() as session:
+        session.add(AuditEventRow(created_at=datetime(2030, 1, 1), action="t", object_type="t", detail={}))
+        session.flush()
+
+
+def test_instants_compare_correctly_in_sql(database: Database) -> None:
+    base = datetime(2030, 1, 1, tzinfo=UTC)
+    with database.write() as session:
+        for minutes in (30, -30, 0):
+            session.add(AuditEventRow(created_at=base + timedelta(minutes=minutes), action=str(minutes),
+                                   object_type="t", detail={}))
+    with database.read() as session:
+        before = session.scalars(select(AuditEventRow.action).where(AuditEventRow.created_at < base)).all()
+    assert before == ["-30"]
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'x.db'}")
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+    db.dispose()
+
+
+def test_the_dispatcher_queries_use_the_due_index(database: Database) -> None:
+    """An idle dispatch pass must cost the same with 100 or 100,000 scheduled jobs: no table scan."""
+    statements: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", capture)
+    with database.write() as session:
+        repos = Repositories(session)
+        repos.scheduled_jobs.lock_due(datetime(2030, 1, 1, tzinfo=UTC), limit=10)
+        repos.scheduled_jobs.earliest_due()
+    event.remove(database.engine, "before_cursor_execute", capture)
+    queries = [q for q in statements if "FROM scheduled_jobs" in q]
+    assert len(queries) == 2
+    with database.engine.connect() as connection:
+        for query in queries:
+            if database.is_sqlite:
+                plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(
+                    "EXPLAIN QUERY PLAN " + query.replace("?", "0")))
+                assert "ix_scheduled_jobs_due" in plan and "SCAN scheduled_jobs" not in plan, plan
+
+
+# ---------------------------------------------------------------------------------------------------- migrations
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    config = _alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def test_0003_renames_owner_to_runner_id_and_drops_version_keeping_every_row(database: Database) -> None:
+    """Rebuilding a table on SQLite would fire its foreign keys' ON DELETE actions; the migration must not."""
+    engine = database.engine
+    downgrade(engine, "0002")
+    tables = MetaData()
+    tables.reflect(engine)
+    with engine.begin() as connection:
+        connection.execute(insert(tables.tables["jobs"]).values(
+            id="j1", slug="a.B", module_name="a", class_name="B", name="B", description="", source="",
+            enabled=True, installed=True, approval_required=False, has_sensitive_variables=False, hidden=False,
+            variables={}, created_at=_stored(engine), updated_at=_stored(engine)))
+        connection.execute(insert(tables.tables["scheduled_jobs"]).values(
+            id="s1", name="n", job_id="j1", interval="hourly", start_time=_stored(engine), time_zone="UTC",
+            commit=True, approval_required=False, approval_state="not_required", enabled=True, paused=False,
+            total_run_count=0, misfire_policy="run_once", version=7, created_at=_stored(engine),
+            updated_at=_stored(engine)))
+        connection.execute(insert(tables.tables["job_results"]).values(
+            id="r1", job_id="j1", scheduled_job_id="s1", scheduled_for=_stored(engine), name="B", status="running",
+            dry_run=False, created_at=_stored(engine), owner="host:1:x"))
+        connection.execute(insert(tables.tables["job_log_entries"]).values(
+            job_result_id="r1", logged_at=_stored(engine), level="info", message="hello"))
+
+    upgrade(engine)
+    after = read_tables(engine, "job_results", "job_log_entries", "scheduled_jobs")
+    assert [(r["id"], r["scheduled_job_id"], r["runner_id"]) for r in after["job_results"]] == [
+        ("r1", "s1", "host:1:x")]
+    assert [r["message"] for r in after["job_log_entries"]] == ["hello"]
+    assert [(r["id"], r["enabled"]) for r in after["scheduled_jobs"]] == [("s1", True)]
+    assert "version" not in after["scheduled_jobs"][0]
+
+    downgrade(engine, "0002")
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT id, owner FROM job_results")).all() == [("r1", "host:1:x")]
+        assert connection.execute(text("SELECT id, version FROM scheduled_jobs")).all() == [("s1", 0)]
+        assert connection.execute(text("SELECT count(*) FROM job_log_entries")).scalar() == 1
+    upgrade(engine)
+    test_the_migrations_build_exactly_the_models(database)
+
+
+def _stored(engine: Engine) -> object:
+    """NOW as the reflected (plain) column types take it: microseconds on SQLite, a timestamp on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        return (NOW - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    return NOW
+
+
+# ------------------------------------------------------------------------------------------- whole-database helpers
+
+
+def test_read_tables_returns_every_row_as_stored_and_truncate_all_empties_them(database: Database) -> None:
+    job = add_job(database)
+    with write(database) as repos:
+        scheduled = repos.scheduled_jobs.add(new_scheduled_job(job))
+        result = repos.job_results.add(new_job_result(job, runner_id="host:1:x"))
+    everything = read_tables(database.engine)
+    assert set(everything) == set(Base.metadata.tables)
+    assert [r["id"] for r in everything["scheduled_jobs"]] == [scheduled.id]
+    [row] = everything["job_results"]
+    assert (row["id"], row["runner_id"], row["data"], row["created_at"]) == (
+        result.id, "host:1:x", {"device": "core-1"}, NOW)
+    assert list(read_tables(database.engine, "jobs")) == ["jobs"]
+    with pytest.raises(KeyError):
+        read_tables(database.engine, "nope")
+
+    truncate_all(database.engine)
+    assert all(rows == [] for rows in read_tables(database.engine).values())
+    with write(database) as repos:  # the schema stays
+        repos.jobs.sync([], now=NOW)
