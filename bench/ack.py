@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,13 +108,14 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
 
 def seed(database_url: str) -> list[str]:
     """Migrate, discover the test jobs, and insert 10,000 scheduled jobs and 1,000 pending approvals."""
-    from sqlalchemy import insert
-
     from bot.app import build_core
     from bot.config import Settings
+    from bot.domain.approvals import ApprovalState
     from bot.domain.policy_file import parse_policy
+    from bot.domain.records import NewScheduledJob
+    from bot.domain.schedules import IntervalType, Schedule
     from storage.db import Database
-    from storage.models import ScheduledJob
+    from storage.repositories import Repositories
 
     db = Database.from_url(database_url)
     services = build_core(Settings(database_url=database_url, jobs_paths=(JOBS,)), db=db,
@@ -126,28 +126,24 @@ def seed(database_url: str) -> list[str]:
     approval_job = services.listings.get_job("testjobs.ApprovalJob")
     pass_job = services.listings.get_job("testjobs.TestPass")
     now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
-    pending: list[str] = []
+    new: list[NewScheduledJob] = []
     for i in range(11_000):
         is_pending = i < 1_000
-        sid = str(uuid.uuid4())
         start = now + timedelta(days=1, minutes=i)
-        rows.append({
-            "id": sid, "name": f"bench {i}", "job_id": (approval_job if is_pending else pass_job).id,
-            "user_id": "UALICE", "interval": "future" if is_pending else "daily", "start_time": start,
-            "crontab": None, "time_zone": "UTC", "data": {"device": f"core-{i}"} if is_pending else {},
-            "commit": True, "approval_required": is_pending,
-            "approval_state": "pending" if is_pending else "not_required", "enabled": True, "paused": False,
-            "next_run_at": None if is_pending else start, "total_run_count": 0, "misfire_policy": "run_once",
-            "version": 0, "created_at": now, "updated_at": now,
-        })
-        if is_pending:
-            pending.append(sid)
+        interval = IntervalType.FUTURE if is_pending else IntervalType.DAILY
+        new.append(NewScheduledJob(
+            name=f"bench {i}", job_id=(approval_job if is_pending else pass_job).id, user_id="UALICE",
+            schedule=Schedule(interval=interval, start_at=start, time_zone="UTC", name=f"bench {i}"),
+            data={"device": f"core-{i}"} if is_pending else {}, commit=True, approval_required=is_pending,
+            approval_state=ApprovalState.PENDING if is_pending else ApprovalState.NOT_REQUIRED,
+            next_run_at=None if is_pending else start, created_at=now,
+        ))
     with db.write() as session:
-        for chunk in range(0, len(rows), 1000):
-            session.execute(insert(ScheduledJob), rows[chunk:chunk + 1000])
+        ids: list[str] = []
+        for chunk in range(0, len(new), 1000):
+            ids.extend(Repositories(session).scheduled_jobs.add_many(new[chunk:chunk + 1000]))
     db.dispose()
-    return pending
+    return ids[:1_000]  # the pending approvals come first
 
 
 # ------------------------------------------------------------------------------------------------------- clients
