@@ -61,3 +61,15 @@ def test_only_config_reads_the_environment() -> None:
         if "os.environ" in source or "os.getenv" in source:
             readers.append(path.relative_to(ROOT).as_posix())
     assert set(readers) <= {"bot/config.py", "bot/cli.py"}
+
+
+def test_orm_rows_stay_in_storage() -> None:
+    """Only storage (and its own contract tests) sees the ORM classes; everyone else gets domain records."""
+    offences = []
+    for folder in ("bot", "handlers", "bench", "tests"):
+        for path in sorted(ROOT.joinpath(folder).rglob("*.py")):
+            if path.is_relative_to(ROOT / "tests" / "storage"):
+                continue
+            if "storage.models" in imported_modules(path):
+                offences.append(path.relative_to(ROOT).as_posix())
+    assert offences == []
