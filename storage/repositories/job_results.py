@@ -60,9 +60,7 @@ class JobResultRepository:
         """Store a new job result (a new id is assigned) and return it as stored."""
         table = JobResultRow.__table__
         assert isinstance(table, Table)
-        row = self.session.execute(
-            insert(table).values(job_result_values(new, job_result_id=new_id())).returning(*table.c)
-        ).one()
+        row = self.session.execute(insert(table).returning(table), job_result_values(new, job_result_id=new_id())).one()
         job = self.session.get(JobRow, row.job_id) if row.job_id else None
         return job_result_record(row, job)
 

@@ -63,6 +63,9 @@ class ScheduledJobRepository:
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        # The session's identity map holds rows weakly: the job rows read in this transaction are kept here, so a
+        # write's RETURNING row finds its job in the session (no second SELECT; approving stays one read, one write).
+        self._jobs_read: dict[str, JobRow] = {}
 
     def _table(self) -> Table:
         table = ScheduledJobRow.__table__
@@ -74,13 +77,18 @@ class ScheduledJobRepository:
         job = self.session.get(JobRow, row.job_id) if row.job_id else None
         return scheduled_job_record(row, job)
 
+    def _keep(self, job: JobRow | None) -> JobRow | None:
+        if job is not None:
+            self._jobs_read[job.id] = job
+        return job
+
     # ----------------------------------------------------------------------------------------------- writing
 
     def add(self, new: NewScheduledJob) -> ScheduledJobRecord:
         """Store a new scheduled job (a new id is assigned) and return it as stored."""
         table = self._table()
         row = self.session.execute(
-            insert(table).values(scheduled_job_values(new, scheduled_job_id=new_id())).returning(*table.c)
+            insert(table).returning(table), scheduled_job_values(new, scheduled_job_id=new_id())
         ).one()
         return self._record(row)
 
@@ -98,7 +106,7 @@ class ScheduledJobRepository:
         """One conditional update of one scheduled job; the row as written, or None when ``where`` did not hold."""
         table = self._table()
         row = self.session.execute(
-            update(table).where(*where).values(**values).returning(*table.c)
+            update(table).where(*where).values(**values).returning(table)
         ).first()
         return self._record(row) if row is not None else None
 
@@ -199,7 +207,7 @@ class ScheduledJobRepository:
         ).first()
         if found is None:
             return None
-        return scheduled_job_record(found[0], found[1])
+        return scheduled_job_record(found[0], self._keep(found[1]))
 
     def _page(self, query: Select[Any], *, limit: int, offset: int, order: Sequence[Any]) -> Page[ScheduledJobRecord]:
         count = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
