@@ -3,12 +3,13 @@ pause, resume) with their RETURNING results, and the dispatcher's queries (lock_
 
 from __future__ import annotations
 
+import gc
 import threading
 from datetime import timedelta
 
 import psycopg
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.engine import make_url
 
 from bot.domain.approvals import ApprovalState
@@ -95,6 +96,32 @@ def test_the_first_decision_wins_and_returns_the_row_as_written(database: Databa
     assert approved.enabled and approved.end_reason is None
     with read(database) as repos:
         assert repos.scheduled_jobs.get(request.id) == approved
+
+
+def test_a_decision_after_a_read_is_one_select_and_one_update(database: Database) -> None:
+    """Approving is benchmarked: the row it returns must not cost a read-back (nor a second look at the job)."""
+    job = add_job(database)
+    with write(database) as repos:
+        request = repos.scheduled_jobs.add(pending_request(job))
+    statements: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if not statement.startswith("BEGIN"):
+            statements.append(statement.split()[0])
+
+    with write(database) as repos:
+        event.listen(database.engine, "before_cursor_execute", capture)
+        try:
+            repos.scheduled_jobs.get(request.id)
+            gc.collect()  # the session holds rows weakly: the job must still be found without a SELECT
+            approved = repos.scheduled_jobs.decide(
+                request.id, approval_state=ApprovalState.APPROVED, decided_by_id="UAPPROVER", decided_at=LATER,
+                reason=None, next_run_at=LATER, end=False,
+            )
+        finally:
+            event.remove(database.engine, "before_cursor_execute", capture)
+    assert statements == ["SELECT", "UPDATE"]
+    assert approved is not None and approved.job == job
 
 
 def test_a_denial_ends_the_request_for_the_record(database: Database) -> None:
