@@ -6,6 +6,7 @@ step is a conditional update, so two senders never both send an entry. Must not 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,10 +19,13 @@ from bot.domain.records import ObjectType
 from storage.models import OutboxRow
 from storage.repositories._records import outbox_entry
 
+log = logging.getLogger(__name__)
+
 MAX_ERROR = 2000
 """Characters of a delivery error kept."""
 
 _UNDELIVERED = sorted(status.value for status in UNDELIVERED)
+_KINDS = frozenset(kind.value for kind in OutboxKind)
 
 
 class OutboxRepository:
@@ -71,18 +75,28 @@ class OutboxRepository:
         """The oldest undelivered entry of each channel, when it may be tried now (order is kept per channel).
 
         An entry is tried when it is ``pending`` and its ``next_attempt_at`` has come, or ``sending`` and its claim
-        (lease) has expired because the process sending it stopped.
+        (lease) has expired because the process sending it stopped. An entry of a kind this version does not know
+        (written by a newer one) can never be delivered here: it is given up (``failed``) rather than left to hold
+        up its channel.
         """
         older = OutboxRow.__table__.alias("older")
         first_of_channel = ~select(older.c.id).where(
             older.c.channel == OutboxRow.channel, older.c.status.in_(_UNDELIVERED), older.c.id < OutboxRow.id
         ).exists()
-        return [outbox_entry(row) for row in self.session.scalars(
+        heads = []
+        for row in self.session.scalars(
             select(OutboxRow)
             .where(OutboxRow.status.in_(_UNDELIVERED), OutboxRow.next_attempt_at <= now, first_of_channel)
             .order_by(OutboxRow.id)
             .limit(limit)
-        )]
+        ):
+            if row.kind in _KINDS:
+                heads.append(outbox_entry(row))
+                continue
+            log.error("Outbox entry %s (%s to %s) given up: unknown outbox kind", row.id, row.kind, row.channel)
+            self._move(row.id, OutboxRow.status.in_(_UNDELIVERED), status=OutboxStatus.FAILED.value, sent_at=now,
+                       error=f"unknown outbox kind {row.kind!r}")
+        return heads
 
     def claim(self, entry_id: int, *, now: datetime, lease_until: datetime) -> bool:
         """Take an entry for sending until ``lease_until`` (compare-and-set); False when another sender has it."""

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxMessage, OutboxStatus
 from bot.domain.records import ObjectType
-from storage.db import Database
+from storage.db import Database, read_tables
+from storage.models import OutboxRow
 from tests.storage.conftest import NOW, read, write
 
 LEASE_UNTIL = NOW + timedelta(seconds=60)
@@ -165,3 +166,19 @@ def test_an_entry_expands_into_one_per_recipient_of_the_same_kind_and_reference(
     assert [(m.channel, m.kind, m.ref_type, m.ref_id, m.status, m.payload) for m in members] == [
         (channel, OutboxKind.APPROVAL_REQUEST, ObjectType.SCHEDULED_JOB, "s1", OutboxStatus.PENDING, payload)
         for channel, payload in children]
+
+
+def test_an_entry_of_a_kind_this_version_does_not_know_is_given_up_not_left_blocking(database: Database) -> None:
+    with database.write() as session:  # as a newer jobgate could have written it
+        session.add(OutboxRow(created_at=NOW, channel="C1", kind="from_the_future", payload={}, status="pending",
+                              attempts=0, next_attempt_at=NOW))
+    with write(database) as repos:
+        repos.outbox.add(message("C1"), now=NOW)
+        assert repos.outbox.heads_due(now=NOW, limit=10) == []  # the unknown one was first in its channel
+    with read(database) as repos:
+        [known] = repos.outbox.heads_due(now=NOW, limit=10)
+        assert repos.outbox.count_undelivered() == 1
+    assert known.kind is OutboxKind.APPROVAL_REQUEST
+    [given_up] = read_tables(database.engine, "outbox")["outbox"][:1]
+    assert (given_up["status"], given_up["sent_at"], given_up["error"]) == (
+        "failed", NOW, "unknown outbox kind 'from_the_future'")
