@@ -320,7 +320,10 @@ class ScheduledJobRepository:
         return result.rowcount
 
     def database_now(self) -> datetime:
-        """The database's clock (PostgreSQL): every replica then agrees on what is due."""
+        """The database's clock, so that every replica agrees on what is due (on SQLite, one machine's clock)."""
+        if self.session.get_bind().dialect.name == "sqlite":
+            text = self.session.scalar(select(func.strftime("%Y-%m-%dT%H:%M:%f+00:00", "now")))
+            return datetime.fromisoformat(str(text))
         value = self.session.scalar(select(func.clock_timestamp()))
         assert isinstance(value, datetime)
         return value.astimezone(UTC)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 from sqlalchemy import event, update
 from sqlalchemy.engine import make_url
 
@@ -348,12 +347,14 @@ def test_earliest_due_is_the_soonest_next_run_of_an_active_unpaused_job(database
         assert repos.scheduled_jobs.earliest_due() == NOW + timedelta(minutes=7)
 
 
-def test_the_database_clock_is_read_on_postgresql(database: Database) -> None:
-    if not database.is_postgresql:
-        pytest.skip("only PostgreSQL's clock is read (SQLite runs in-process)")
+def test_the_database_clock_is_an_aware_utc_instant(database: Database) -> None:
+    before = datetime.now(UTC)
     with read(database) as repos:
         now = repos.scheduled_jobs.database_now()
+    after = datetime.now(UTC)
     assert now.utcoffset() == timedelta(0)
+    # The database runs on this machine: its clock reads between the two readings of ours (1 s for rounding).
+    assert before - timedelta(seconds=1) <= now <= after + timedelta(seconds=1)
 
 
 def test_a_wakeup_is_sent_on_commit_on_postgresql_and_is_harmless_on_sqlite(database: Database) -> None:
