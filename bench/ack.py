@@ -133,7 +133,7 @@ def seed(database_url: str) -> list[str]:
         interval = IntervalType.FUTURE if is_pending else IntervalType.DAILY
         new.append(NewScheduledJob(
             name=f"bench {i}", job_id=(approval_job if is_pending else pass_job).id, user_id="UALICE",
-            schedule=Schedule(interval=interval, start_at=start, time_zone="UTC", name=f"bench {i}"),
+            schedule=Schedule(interval=interval, start_time=start, time_zone="UTC", name=f"bench {i}"),
             data={"device": f"core-{i}"} if is_pending else {}, commit=True, approval_required=is_pending,
             approval_state=ApprovalState.PENDING if is_pending else ApprovalState.NOT_REQUIRED,
             next_run_at=None if is_pending else start, created_at=now,

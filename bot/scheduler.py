@@ -152,7 +152,7 @@ class DispatchLoop(WakeableLoop):
 
 
 def _schedule(row: DueScheduledJob) -> Schedule:
-    return Schedule(interval=row.interval, start_at=row.start_time, crontab=row.crontab, time_zone=row.time_zone,
+    return Schedule(interval=row.interval, start_time=row.start_time, crontab=row.crontab, time_zone=row.time_zone,
                     name=row.name)
 
 

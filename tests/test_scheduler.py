@@ -198,7 +198,7 @@ def test_resume_skips_the_runs_missed_while_paused(core: Core) -> None:
 )
 def test_misfire_policies(policy: MisfirePolicy, late: timedelta, runs: bool) -> None:
     start = datetime(2030, 1, 15, 12, tzinfo=UTC)
-    schedule = Schedule(interval=IntervalType.DAILY, start_at=start, time_zone="UTC", name="d")
+    schedule = Schedule(interval=IntervalType.DAILY, start_time=start, time_zone="UTC", name="d")
     plan = plan_dispatch(schedule, due_at=start, now=start + late, policy=policy, grace=GRACE)
     assert (plan.run_at is not None) is runs
     assert plan.missed == (() if runs else (start,))
@@ -207,7 +207,7 @@ def test_misfire_policies(policy: MisfirePolicy, late: timedelta, runs: bool) ->
 
 def test_a_long_outage_of_a_minutely_crontab_is_bounded() -> None:
     start = datetime(2030, 1, 1, tzinfo=UTC)
-    schedule = Schedule(interval=IntervalType.CUSTOM, start_at=start, crontab="* * * * *", time_zone="UTC", name="m")
+    schedule = Schedule(interval=IntervalType.CUSTOM, start_time=start, crontab="* * * * *", time_zone="UTC", name="m")
     now = start + timedelta(days=30)
     plan = plan_dispatch(schedule, due_at=start, now=now, grace=GRACE)
     assert plan.run_at is None and plan.next_run_at == now + timedelta(minutes=1)

@@ -182,7 +182,7 @@ def new_scheduled_jobs(
         name = f"bench {kind.value} {i}"
         new.append(NewScheduledJob(
             name=name, job_id=job_id, user_id=USER_ID,
-            schedule=Schedule(interval=kind, start_at=when, time_zone="UTC", name=name),
+            schedule=Schedule(interval=kind, start_time=when, time_zone="UTC", name=name),
             data={}, commit=True, approval_required=False, approval_state=ApprovalState.NOT_REQUIRED,
             next_run_at=when, created_at=now,
         ))

@@ -92,11 +92,11 @@ class RequestFacts:
         requester_id: Slack user ID of who asked (None if that user is gone).
         job: the job it runs.
         interval: its schedule type.
-        start_at: its first due instant (aware UTC).
+        start_time: its first due instant (aware UTC).
         approval_state: where it stands with respect to approval.
         decided_by_id: Slack user ID of who approved or denied it, if decided.
         decided_at: when it was approved or denied, if decided.
-        is_active: False once cancelled or finished.
+        enabled: still active: False once cancelled, finished or denied (Nautobot's ``ScheduledJob.enabled``).
         not_runnable_reason: why its job cannot run now (disabled, not installed, code missing, sensitive and
             approval-required), or None when it is runnable.
     """
@@ -106,11 +106,11 @@ class RequestFacts:
     requester_id: str | None
     job: JobRef
     interval: IntervalType
-    start_at: datetime
+    start_time: datetime
     approval_state: ApprovalState
     decided_by_id: str | None = None
     decided_at: datetime | None = None
-    is_active: bool = True
+    enabled: bool = True
     not_runnable_reason: str | None = None
 
 
@@ -136,7 +136,7 @@ def is_past_due(request: RequestFacts, now: datetime) -> bool:
     Only a ``future`` (one-off) request can be past due. An ``immediately`` request never is: "as soon as possible"
     was what was asked (jobgate differs from Nautobot here on purpose). Recurring requests are never past-due-checked.
     """
-    return request.interval == IntervalType.FUTURE and request.start_at < now
+    return request.interval == IntervalType.FUTURE and request.start_time < now
 
 
 def already_decided(request: RequestFacts) -> AlreadyDecidedError:
@@ -218,13 +218,13 @@ def _approve(request: RequestFacts, *, actor: Actor, policy: Policy, now: dateti
         raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
     if request.approval_state != ApprovalState.PENDING:
         raise already_decided(request)
-    if not request.is_active:
+    if not request.enabled:
         raise InvalidStateError("This request was cancelled; there is nothing left to approve.")
     if request.requester_id is not None and request.requester_id == actor.user_id:
         raise PermissionDeniedError(SELF_APPROVAL_MESSAGE)
     past_due = is_past_due(request, now)
     if past_due and not force:
-        raise PastDueError(PAST_DUE_MESSAGE, scheduled_job_id=request.scheduled_job_id, start_at=request.start_at)
+        raise PastDueError(PAST_DUE_MESSAGE, scheduled_job_id=request.scheduled_job_id, start_time=request.start_time)
     if request.not_runnable_reason is not None:
         raise NotRunnableError(request.not_runnable_reason)
     runs_at_once = request.interval == IntervalType.IMMEDIATELY or past_due
@@ -240,7 +240,7 @@ def _deny(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision:
         raise PermissionDeniedError(DENY_DENIED_MESSAGE)
     if request.approval_state != ApprovalState.PENDING:
         raise already_decided(request)
-    if not request.is_active:
+    if not request.enabled:
         raise InvalidStateError("This request was cancelled; there is nothing left to deny.")
     return Decision(Action.DENY, ApprovalState.DENIED, False)
 
@@ -254,6 +254,6 @@ def _dry_run(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision
         raise PermissionDeniedError(DRY_RUN_DENIED_MESSAGE)
     if request.approval_state == ApprovalState.DENIED:
         raise InvalidStateError("This request was denied; it cannot be dry-run.")
-    if not request.is_active:
+    if not request.enabled:
         raise InvalidStateError("This request was cancelled or has finished; it cannot be dry-run.")
     return Decision(Action.DRY_RUN, request.approval_state, True)

@@ -128,15 +128,15 @@ class PastDueError(DomainError):
 
     Attributes:
         scheduled_job_id: the request.
-        start_at: its start time, now past (aware UTC).
+        start_time: its start time, now past (aware UTC).
     """
 
     kind = ErrorKind.NEEDS_CONFIRMATION
 
-    def __init__(self, message: str, *, scheduled_job_id: str, start_at: datetime) -> None:
+    def __init__(self, message: str, *, scheduled_job_id: str, start_time: datetime) -> None:
         super().__init__(message)
         self.scheduled_job_id = scheduled_job_id
-        self.start_at = start_at
+        self.start_time = start_time
 
 
 class AlreadyDecidedError(DomainError):

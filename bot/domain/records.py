@@ -128,7 +128,7 @@ class ScheduledJobRecord:
     def schedule(self) -> Schedule:
         return Schedule(
             interval=self.interval,
-            start_at=self.start_time,
+            start_time=self.start_time,
             crontab=self.crontab,
             time_zone=self.time_zone,
             name=self.name,
@@ -146,11 +146,11 @@ class ScheduledJobRecord:
             requester_id=self.user_id,
             job=self.job.ref if self.job else DELETED_JOB,
             interval=self.interval,
-            start_at=self.start_time,
+            start_time=self.start_time,
             approval_state=self.approval_state,
             decided_by_id=self.decided_by_id,
             decided_at=self.decided_at,
-            is_active=self.enabled,
+            enabled=self.enabled,
             not_runnable_reason=not_runnable_reason,
         )
 

@@ -328,5 +328,5 @@ def _check_manage(request: RequestFacts, *, actor: Actor, policy: Policy, perm: 
 
 
 def _check_not_ended(request: RequestFacts) -> None:
-    if not request.is_active or request.approval_state == ApprovalState.DENIED:
+    if not request.enabled or request.approval_state == ApprovalState.DENIED:
         raise InvalidStateError(ENDED_MESSAGE)

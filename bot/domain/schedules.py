@@ -46,10 +46,10 @@ class IntervalType(StrEnum):
     """How often a scheduled job runs (Nautobot's ``JobExecutionType``).
 
     IMMEDIATELY: once, as soon as possible (after approval when one is needed).
-    FUTURE: once, at ``start_at``.
-    HOURLY: every 3600 s from ``start_at``.
-    DAILY: every day at the wall-clock time of ``start_at`` in the schedule's zone.
-    WEEKLY: every week on the weekday and at the wall-clock time of ``start_at`` in the schedule's zone.
+    FUTURE: once, at ``start_time``.
+    HOURLY: every 3600 s from ``start_time``.
+    DAILY: every day at the wall-clock time of ``start_time`` in the schedule's zone.
+    WEEKLY: every week on the weekday and at the wall-clock time of ``start_time`` in the schedule's zone.
     CUSTOM: a 5-field crontab read in the schedule's zone.
     """
 
@@ -79,7 +79,7 @@ class Schedule:
 
     Attributes:
         interval: the schedule type.
-        start_at: first due instant (aware UTC). For ``custom`` without a start time it is the first crontab match;
+        start_time: first due instant (aware UTC). For ``custom`` without a start time it is the first crontab match;
             for ``immediately`` it is the request time.
         crontab: the 5-field crontab (``custom`` only), normalised to single spaces.
         time_zone: IANA zone name in which daily/weekly/custom wall-clock rules are read.
@@ -87,7 +87,7 @@ class Schedule:
     """
 
     interval: IntervalType
-    start_at: datetime
+    start_time: datetime
     time_zone: str
     crontab: str | None = None
     name: str | None = None
@@ -135,7 +135,7 @@ def _wall_clock_rule(schedule: Schedule) -> tuple[str, timedelta]:
         if not schedule.crontab:
             raise ValueError("a custom schedule needs a crontab")
         return schedule.crontab, timedelta()
-    local = schedule.start_at.astimezone(zone_of(schedule.time_zone))
+    local = schedule.start_time.astimezone(zone_of(schedule.time_zone))
     day_of_week = str((local.weekday() + 1) % 7) if schedule.interval is IntervalType.WEEKLY else "*"
     offset = timedelta(seconds=local.second, microseconds=local.microsecond)
     return f"{local.minute} {local.hour} * * {day_of_week}", offset
@@ -148,12 +148,12 @@ def first_run_at(schedule: Schedule) -> datetime:
         schedule: a validated schedule.
 
     Returns:
-        ``start_at`` for every type except ``custom``, whose first run is the first crontab match at or after it.
+        ``start_time`` for every type except ``custom``, whose first run is the first crontab match at or after it.
     """
     if schedule.interval is IntervalType.CUSTOM:
         expr, _ = _wall_clock_rule(schedule)
-        return cron_next(expr, time_zone=schedule.time_zone, after=schedule.start_at - _JUST_BEFORE)
-    return schedule.start_at
+        return cron_next(expr, time_zone=schedule.time_zone, after=schedule.start_time - _JUST_BEFORE)
+    return schedule.start_time
 
 
 def next_run_at(schedule: Schedule, after: datetime) -> datetime | None:
@@ -172,15 +172,15 @@ def next_run_at(schedule: Schedule, after: datetime) -> datetime | None:
         ValueError: ``after`` is naive.
     """
     after = require_aware(after, "after")
-    if schedule.interval is IntervalType.CUSTOM:  # the first match at or after start_at, or after `after`
+    if schedule.interval is IntervalType.CUSTOM:  # the first match at or after start_time, or after `after`
         expr, _ = _wall_clock_rule(schedule)
-        return cron_next(expr, time_zone=schedule.time_zone, after=max(after, schedule.start_at - _JUST_BEFORE))
-    if after < schedule.start_at:
-        return schedule.start_at
+        return cron_next(expr, time_zone=schedule.time_zone, after=max(after, schedule.start_time - _JUST_BEFORE))
+    if after < schedule.start_time:
+        return schedule.start_time
     if not schedule.is_recurring:
         return None
     if schedule.interval is IntervalType.HOURLY:
-        return schedule.start_at + ((after - schedule.start_at) // _HOUR + 1) * _HOUR
+        return schedule.start_time + ((after - schedule.start_time) // _HOUR + 1) * _HOUR
     expr, offset = _wall_clock_rule(schedule)
     return cron_next(expr, time_zone=schedule.time_zone, after=after - offset) + offset
 
@@ -297,24 +297,24 @@ def validate_schedule(
     if kind is IntervalType.IMMEDIATELY:
         if errors:
             raise InvalidScheduleError(errors)
-        return Schedule(interval=kind, start_at=now, time_zone=time_zone, name=clean_name)
+        return Schedule(interval=kind, start_time=now, time_zone=time_zone, name=clean_name)
 
     if clean_name is None:
         errors["name"] = ["Please provide a name for the job schedule."]
-    start_at: datetime | None = None
+    first: datetime | None = None
     if start_time is None:
         if kind is not IntervalType.CUSTOM:
             errors["start_time"] = [_START_TIME_MESSAGE]
     elif start_time.tzinfo is not None and start_time.utcoffset() is not None:
-        start_at = start_time.astimezone(UTC)
+        first = start_time.astimezone(UTC)
     elif zone_ok:
         try:
-            start_at = to_utc(start_time, time_zone)
+            first = to_utc(start_time, time_zone)
         except InvalidScheduleError as error:
             collect(error)
-    if start_at is not None and start_at < now + MIN_LEAD:
+    if first is not None and first < now + MIN_LEAD:
         errors["start_time"] = [_START_TIME_MESSAGE]
-    elif start_at is not None and start_at >= LATEST_START:
+    elif first is not None and first >= LATEST_START:
         errors["start_time"] = [_TOO_LATE_MESSAGE]
     expr: str | None = None
     if kind is IntervalType.CUSTOM:
@@ -325,10 +325,10 @@ def validate_schedule(
     if errors:
         raise InvalidScheduleError(errors)
 
-    if start_at is None:  # custom without a start time (Nautobot 2.4 #8786): the next crontab match
+    if first is None:  # custom without a start time (Nautobot 2.4 #8786): the next crontab match
         assert expr is not None
-        start_at = cron_next(expr, time_zone=time_zone, after=now)
-    return Schedule(interval=kind, start_at=start_at, time_zone=time_zone, crontab=expr, name=clean_name)
+        first = cron_next(expr, time_zone=time_zone, after=now)
+    return Schedule(interval=kind, start_time=first, time_zone=time_zone, crontab=expr, name=clean_name)
 
 
 # --- description --------------------------------------------------------------------------------------------------
@@ -346,7 +346,7 @@ def describe(schedule: Schedule) -> str:
     if schedule.interval is IntervalType.IMMEDIATELY:
         return "Once, as soon as possible"
     zone = schedule.time_zone
-    local = schedule.start_at.astimezone(zone_of(zone))
+    local = schedule.start_time.astimezone(zone_of(zone))
     if schedule.interval is IntervalType.FUTURE:
         return f"Once, at {local:%Y-%m-%d %H:%M} ({zone})"
     if schedule.interval is IntervalType.HOURLY:

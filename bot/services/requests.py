@@ -165,7 +165,7 @@ class Requests:
         now: datetime,
     ) -> RequestOutcome:
         name = schedule.name or schedules.default_schedule_name(
-            job.name, start=schedule.start_at, time_zone=schedule.time_zone, now=now)
+            job.name, start=schedule.start_time, time_zone=schedule.time_zone, now=now)
         next_run = None if needs_approval else schedules.first_run_at(schedule)
         record = repos.scheduled_jobs.add(NewScheduledJob(
             name=name, job_id=job.id, user_id=actor.user_id, schedule=schedule, data=data, commit=commit,

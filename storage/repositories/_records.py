@@ -104,7 +104,7 @@ def scheduled_job_values(new: NewScheduledJob, *, scheduled_job_id: str) -> dict
         "job_id": new.job_id,
         "user_id": new.user_id,
         "interval": schedule.interval.value,
-        "start_time": schedule.start_at,
+        "start_time": schedule.start_time,
         "crontab": schedule.crontab,
         "time_zone": schedule.time_zone,
         "data": new.data,

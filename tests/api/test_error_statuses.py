@@ -43,7 +43,7 @@ def test_every_kind_has_a_status() -> None:
         (NotFoundError("Job not found."), 404),
         (JobDisabledError("This job is not enabled to be run."), 403),
         (NotRunnableError("This job is not presently installed and cannot be run"), 405),
-        (PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_at=AT), 400),
+        (PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_time=AT), 400),
         (AlreadyDecidedError(approval_state="approved", decided_by_id="U0APPROVE1", decided_at=AT), 409),
         (InvalidStateError("This scheduled job is already paused."), 409),
     ],
@@ -53,7 +53,7 @@ def test_statuses_are_nautobots(error: DomainError, status: int) -> None:
 
 
 def test_past_due_keeps_nautobots_exact_text() -> None:
-    error = PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_at=AT)
+    error = PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_time=AT)
     assert error_body(error) == {"detail": PAST_DUE_DETAIL}
     assert PAST_DUE_DETAIL == (
         "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."

@@ -73,7 +73,7 @@ def make_request(**overrides: object) -> RequestFacts:
         requester_id=REQUESTER,
         job=TEST_PASS,
         interval=IntervalType.IMMEDIATELY,
-        start_at=NOW,
+        start_time=NOW,
         approval_state=ApprovalState.PENDING,
     )
     return replace(base, **overrides)  # type: ignore[arg-type]
@@ -125,7 +125,7 @@ def test_approve_job() -> None:
 
 
 def test_approve_job_in_past() -> None:
-    request = make_request(interval=IntervalType.FUTURE, start_at=NOW)
+    request = make_request(interval=IntervalType.FUTURE, start_time=NOW)
     with pytest.raises(PastDueError) as excinfo:
         decide(
             request,
@@ -136,12 +136,12 @@ def test_approve_job_in_past() -> None:
         )
     assert excinfo.value.message == PAST_DUE_MESSAGE == "The job's start time is in the past."
     # the facts each edge words its own hint from (REST: the `force` parameter; Slack: `--force` or a confirmation)
-    assert (excinfo.value.scheduled_job_id, excinfo.value.start_at) == ("sj-1", NOW)
+    assert (excinfo.value.scheduled_job_id, excinfo.value.start_time) == ("sj-1", NOW)
     assert excinfo.value.kind is ErrorKind.NEEDS_CONFIRMATION
 
 
 def test_approve_job_in_past_force() -> None:
-    request = make_request(interval=IntervalType.FUTURE, start_at=NOW)
+    request = make_request(interval=IntervalType.FUTURE, start_time=NOW)
     decision = decide(
         request,
         Action.APPROVE,
@@ -272,7 +272,7 @@ def test_post_approve_different_user_permitted() -> None:
         (Perm.APPROVE_JOB, ("test-pass",)),
     )
     # the fixture's interval is `immediately`, so it is never past-due-checked, even long after its start
-    request = make_request(start_at=NOW - timedelta(days=3))
+    request = make_request(start_time=NOW - timedelta(days=3))
     decision = decide(request, Action.APPROVE, actor=CALLER_ACTOR, policy=policy, now=NOW)
     assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, True)
     other = make_request(scheduled_job_id="sj-2", job=TEST_FAIL)
@@ -312,7 +312,7 @@ def test_admin_cannot_self_approve() -> None:
     [
         (make_request(), Action.APPROVE, False, Decision(Action.APPROVE, ApprovalState.APPROVED, True)),
         (
-            make_request(interval=IntervalType.FUTURE, start_at=NOW - timedelta(hours=1)),
+            make_request(interval=IntervalType.FUTURE, start_time=NOW - timedelta(hours=1)),
             Action.APPROVE,
             True,
             Decision(Action.APPROVE, ApprovalState.APPROVED, True),
@@ -334,7 +334,7 @@ def test_admin_can_do_everything_else(request_: RequestFacts, action: Action, fo
 
 
 def test_admin_still_needs_force_for_past_due() -> None:
-    request = make_request(interval=IntervalType.FUTURE, start_at=NOW - timedelta(hours=1))
+    request = make_request(interval=IntervalType.FUTURE, start_time=NOW - timedelta(hours=1))
     with pytest.raises(PastDueError):
         decide(request, Action.APPROVE, actor=ADMIN_ACTOR, policy=ADMIN_POLICY, now=NOW)
 
@@ -445,7 +445,7 @@ def test_approve_racing_deny_is_refused() -> None:
 
 @pytest.mark.parametrize("action", [Action.APPROVE, Action.DENY])
 def test_cancelled_request_cannot_be_decided(action: Action) -> None:
-    request = make_request(is_active=False)
+    request = make_request(enabled=False)
     with pytest.raises(InvalidStateError, match="cancelled"):
         decide(request, action, actor=CALLER_ACTOR, policy=policy_with(*EVERYTHING), now=NOW)
 
@@ -454,8 +454,8 @@ def test_cancelled_request_cannot_be_decided(action: Action) -> None:
     ("request_", "match"),
     [
         (make_request(approval_state=ApprovalState.DENIED), "denied"),
-        (make_request(is_active=False), "cancelled or has finished"),
-        (make_request(approval_state=ApprovalState.APPROVED, is_active=False), "cancelled or has finished"),
+        (make_request(enabled=False), "cancelled or has finished"),
+        (make_request(approval_state=ApprovalState.APPROVED, enabled=False), "cancelled or has finished"),
     ],
 )
 def test_dry_run_refused_when_denied_or_inactive(request_: RequestFacts, match: str) -> None:
@@ -493,7 +493,7 @@ def test_deny_allowed_when_job_not_runnable() -> None:
 
 
 @pytest.mark.parametrize(
-    ("interval", "start_at", "expected"),
+    ("interval", "start_time", "expected"),
     [
         (IntervalType.FUTURE, NOW - timedelta(seconds=1), True),
         (IntervalType.FUTURE, NOW - timedelta(days=30), True),
@@ -509,12 +509,12 @@ def test_deny_allowed_when_job_not_runnable() -> None:
         (IntervalType.CUSTOM, NOW - timedelta(days=1), False),
     ],
 )
-def test_is_past_due(interval: IntervalType, start_at: datetime, expected: bool) -> None:
-    assert is_past_due(make_request(interval=interval, start_at=start_at), NOW) is expected
+def test_is_past_due(interval: IntervalType, start_time: datetime, expected: bool) -> None:
+    assert is_past_due(make_request(interval=interval, start_time=start_time), NOW) is expected
 
 
 @pytest.mark.parametrize(
-    ("interval", "start_at", "force", "runs_at_once"),
+    ("interval", "start_time", "force", "runs_at_once"),
     [
         (IntervalType.IMMEDIATELY, NOW - timedelta(days=1), False, True),
         (IntervalType.IMMEDIATELY, NOW - timedelta(days=1), True, True),
@@ -525,8 +525,8 @@ def test_is_past_due(interval: IntervalType, start_at: datetime, expected: bool)
         (IntervalType.CUSTOM, NOW + timedelta(days=1), False, False),
     ],
 )
-def test_approve_runs_at_once(interval: IntervalType, start_at: datetime, force: bool, runs_at_once: bool) -> None:
-    request = make_request(interval=interval, start_at=start_at)
+def test_approve_runs_at_once(interval: IntervalType, start_time: datetime, force: bool, runs_at_once: bool) -> None:
+    request = make_request(interval=interval, start_time=start_time)
     decision = decide(
         request, Action.APPROVE, actor=CALLER_ACTOR, policy=policy_with(*ALL_APPROVE), now=NOW, force=force
     )
@@ -535,7 +535,7 @@ def test_approve_runs_at_once(interval: IntervalType, start_at: datetime, force:
 
 # --- order of the checks -------------------------------------------------------------------------------------------
 
-PAST = {"interval": IntervalType.FUTURE, "start_at": NOW - timedelta(hours=1)}
+PAST = {"interval": IntervalType.FUTURE, "start_time": NOW - timedelta(hours=1)}
 
 
 @pytest.mark.parametrize(
@@ -549,12 +549,12 @@ PAST = {"interval": IntervalType.FUTURE, "start_at": NOW - timedelta(hours=1)}
         ),
         # already decided before cancelled, self and past due
         (
-            {"approval_state": ApprovalState.APPROVED, "is_active": False, "requester_id": CALLER, **PAST},
+            {"approval_state": ApprovalState.APPROVED, "enabled": False, "requester_id": CALLER, **PAST},
             ALL_APPROVE,
             AlreadyDecidedError,
         ),
         # cancelled before self
-        ({"is_active": False, "requester_id": CALLER}, ALL_APPROVE, InvalidStateError),
+        ({"enabled": False, "requester_id": CALLER}, ALL_APPROVE, InvalidStateError),
         # self before past due and not runnable
         ({"requester_id": CALLER, "not_runnable_reason": "x", **PAST}, ALL_APPROVE, PermissionDeniedError),
         # past due before not runnable

@@ -36,7 +36,7 @@ AT = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
         (NotFoundError("Job not found."), ErrorKind.NOT_FOUND),
         (JobDisabledError("This job is not enabled to be run."), ErrorKind.JOB_DISABLED),
         (NotRunnableError("This job is not presently installed and cannot be run"), ErrorKind.NOT_RUNNABLE),
-        (PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_at=AT),
+        (PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_time=AT),
          ErrorKind.NEEDS_CONFIRMATION),
         (AlreadyDecidedError(approval_state="approved", decided_by_id="U0APPROVE1", decided_at=AT),
          ErrorKind.CONFLICT),
@@ -62,8 +62,8 @@ def test_kinds_are_documented_lower_case_strings() -> None:
 
 
 def test_past_due_carries_the_request_and_a_neutral_sentence() -> None:
-    error = PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_at=AT)
-    assert (error.scheduled_job_id, error.start_at) == ("sj-1", AT)
+    error = PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_time=AT)
+    assert (error.scheduled_job_id, error.start_time) == ("sj-1", AT)
     assert "force" not in error.message
 
 

@@ -77,7 +77,7 @@ def make_request(**overrides: object) -> RequestFacts:
         requester_id=REQUESTER.user_id,
         job=BACKUP,
         interval=IntervalType.DAILY,
-        start_at=NOW,
+        start_time=NOW,
         approval_state=ApprovalState.APPROVED,
         decided_by_id="U0BOSS",
         decided_at=NOW,
@@ -404,10 +404,10 @@ class TestManagePermissions:
 
     def test_permission_before_state(self, check: Check, perm: Perm, verb: str) -> None:
         with pytest.raises(PermissionDeniedError):
-            check(make_request(is_active=False), CALLER, Policy.empty())
+            check(make_request(enabled=False), CALLER, Policy.empty())
 
     @pytest.mark.parametrize(
-        "overrides", [{"is_active": False}, {"approval_state": ApprovalState.DENIED}], ids=["inactive", "denied"]
+        "overrides", [{"enabled": False}, {"approval_state": ApprovalState.DENIED}], ids=["inactive", "denied"]
     )
     def test_ended(self, check: Check, perm: Perm, verb: str, overrides: dict[str, object]) -> None:
         with pytest.raises(InvalidStateError, match=r"^This scheduled job has already ended\.$"):

@@ -48,7 +48,7 @@ def at(text: str) -> datetime:
 
 def schedule(interval: str, start: str, *, time_zone: str = BERLIN, crontab: str | None = None) -> Schedule:
     return Schedule(
-        interval=IntervalType(interval), start_at=at(start), time_zone=time_zone, crontab=crontab, name="nightly"
+        interval=IntervalType(interval), start_time=at(start), time_zone=time_zone, crontab=crontab, name="nightly"
     )
 
 
@@ -321,22 +321,23 @@ def test_start_time_in_the_past_is_refused(interval: str) -> None:
 @pytest.mark.parametrize("interval", NOT_IMMEDIATE)
 def test_start_time_fifteen_seconds_ahead_is_accepted(interval: str) -> None:
     result = validate(interval=interval, start_time=NOW + timedelta(seconds=15), crontab="* * * * *")
-    assert result.start_at == NOW + timedelta(seconds=15)
+    assert result.start_time == NOW + timedelta(seconds=15)
     assert result.interval == IntervalType(interval)
 
 
 def test_naive_start_time_is_read_in_the_schedule_zone() -> None:
     result = validate(start_time=datetime(2030, 7, 1, 9, 0), time_zone=BERLIN)
-    assert result.start_at == at("2030-07-01T09:00+02:00")
-    assert result.start_at.tzinfo is UTC
-    assert validate(start_time=datetime(2030, 7, 1, 9, 0), time_zone=NEW_YORK).start_at == at("2030-07-01T09:00-04:00")
+    assert result.start_time == at("2030-07-01T09:00+02:00")
+    assert result.start_time.tzinfo is UTC
+    in_new_york = validate(start_time=datetime(2030, 7, 1, 9, 0), time_zone=NEW_YORK)
+    assert in_new_york.start_time == at("2030-07-01T09:00-04:00")
 
 
 def test_aware_start_time_keeps_its_instant_whatever_the_zone() -> None:
     start = datetime(2030, 7, 1, 9, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
     result = validate(start_time=start, time_zone=NEW_YORK)
-    assert result.start_at == at("2030-07-01T00:00+00:00")
-    assert result.start_at.tzinfo is UTC
+    assert result.start_time == at("2030-07-01T00:00+00:00")
+    assert result.start_time.tzinfo is UTC
     assert result.time_zone == NEW_YORK
 
 
@@ -350,7 +351,7 @@ def test_naive_start_time_the_clocks_skip_is_refused() -> None:
 def test_naive_repeated_start_time_means_its_first_occurrence() -> None:
     now = at("2026-10-01T00:00+00:00")
     result = validate(interval="daily", start_time=datetime(2026, 10, 25, 2, 30), now=now)
-    assert result.start_at == at("2026-10-25T02:30+02:00")
+    assert result.start_time == at("2026-10-25T02:30+02:00")
 
 
 def test_unknown_zone_is_refused_and_an_aware_start_is_still_checked() -> None:
@@ -407,14 +408,14 @@ def test_all_field_errors_are_reported_together() -> None:
 )
 def test_immediately_starts_now_and_ignores_start_time_and_crontab(name: str | None, expected: str | None) -> None:
     result = validate(interval="immediately", name=name, start_time=NOW - timedelta(days=1), crontab="@daily")
-    assert result == Schedule(interval=IntervalType.IMMEDIATELY, start_at=NOW, time_zone=BERLIN, name=expected)
+    assert result == Schedule(interval=IntervalType.IMMEDIATELY, start_time=NOW, time_zone=BERLIN, name=expected)
 
 
 def test_immediately_now_in_another_zone_is_returned_in_utc() -> None:
     now = datetime(2030, 1, 1, 13, 0, tzinfo=ZoneInfo(BERLIN))
     result = validate(interval="immediately", now=now)
-    assert result.start_at == NOW
-    assert result.start_at.tzinfo is UTC
+    assert result.start_time == NOW
+    assert result.start_time.tzinfo is UTC
 
 
 @pytest.mark.parametrize("interval", ["future", "hourly", "daily", "weekly"])
@@ -422,7 +423,7 @@ def test_valid_schedule_is_returned_stripped_and_frozen(interval: str) -> None:
     result = validate(interval=interval, name="  Nightly backup  ", crontab="0 9 * * *")
     assert result == Schedule(
         interval=IntervalType(interval),
-        start_at=NOW + timedelta(hours=1),
+        start_time=NOW + timedelta(hours=1),
         time_zone=BERLIN,
         crontab=None,
         name="Nightly backup",
@@ -457,7 +458,7 @@ def test_custom_without_start_time_starts_at_the_next_match(
     crontab: str, time_zone: str, now: str, expected_start: str
 ) -> None:
     result = validate(interval="custom", start_time=None, crontab=crontab, time_zone=time_zone, now=at(now))
-    assert result.start_at == at(expected_start)
+    assert result.start_time == at(expected_start)
     assert result.crontab == crontab
     assert first_run_at(result) == at(expected_start)
 
@@ -476,7 +477,7 @@ def test_custom_with_start_time_keeps_it_and_first_runs_at_the_next_match() -> N
     result = validate(
         interval="custom", start_time=datetime(2026, 1, 5, 12, 0), crontab="0 17 * * *", time_zone=NEW_YORK, now=now
     )
-    assert result.start_at == at("2026-01-05T12:00-05:00")
+    assert result.start_time == at("2026-01-05T12:00-05:00")
     assert first_run_at(result) == at("2026-01-05T17:00-05:00")
     assert next_run_at(result, now) == at("2026-01-05T17:00-05:00")
 
@@ -906,18 +907,18 @@ def test_a_year_of_wall_clock_runs(
     """Daily and fixed-hour custom schedules: strictly increasing, after ``after``, exactly once per local date."""
     zone = ZoneInfo(time_zone)
     day = date(year, 1, 1) + timedelta(days=day_of_year)
-    start_at = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(UTC)
-    local_start = start_at.astimezone(zone)
+    start_time = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).astimezone(UTC)
+    local_start = start_time.astimezone(zone)
     crontab = f"{local_start.minute} {local_start.hour} * * *"
-    daily = Schedule(interval=IntervalType.DAILY, start_at=start_at, time_zone=time_zone, name="p")
+    daily = Schedule(interval=IntervalType.DAILY, start_time=start_time, time_zone=time_zone, name="p")
     recurring = (
-        Schedule(interval=IntervalType.CUSTOM, start_at=start_at, time_zone=time_zone, crontab=crontab, name="p")
+        Schedule(interval=IntervalType.CUSTOM, start_time=start_time, time_zone=time_zone, crontab=crontab, name="p")
         if custom
         else daily
     )
 
     runs = [first_run_at(recurring)]
-    end = start_at + timedelta(days=365)
+    end = start_time + timedelta(days=365)
     while runs[-1] < end:
         after = runs[-1]
         nxt = next_run_at(recurring, after)
@@ -934,7 +935,7 @@ def test_a_year_of_wall_clock_runs(
     assert runs == [first_run_at(daily), *upcoming_runs(daily, after=first_run_at(daily), count=len(runs) - 1)]
 
     # From any instant, the next run is the first run after it.
-    after = start_at + timedelta(seconds=probe)
+    after = start_time + timedelta(seconds=probe)
     expected = next(run for run in runs if run > after)
     assert next_run_at(recurring, after) == expected
 

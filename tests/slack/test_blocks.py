@@ -63,7 +63,7 @@ def test_refusals_are_worded_for_slack() -> None:
     message = blocks.build_refusal(decided)
     expected = "⚠️ This request was already approved by <@UAPPROVER> at 2030-01-15 12:00 UTC."
     assert message["text"] == message["blocks"][0]["text"]["text"] == expected
-    past_due = PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_at=NOW)
+    past_due = PastDueError("The job's start time is in the past.", scheduled_job_id="sj-1", start_time=NOW)
     message = blocks.build_refusal(past_due)
     expected = ("⚠️ The start time of `sj-1` has passed. To approve it and run it at once, use "
                 "`/jobs approve sj-1 --force`.")

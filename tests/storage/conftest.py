@@ -64,7 +64,7 @@ def new_scheduled_job(job: JobRecord, **overrides: Any) -> NewScheduledJob:
     interval = overrides.pop("interval", IntervalType.HOURLY)
     new = NewScheduledJob(
         name=f"{job.name} hourly", job_id=job.id, user_id="UALICE",
-        schedule=Schedule(interval=interval, start_at=start, time_zone="Europe/Zurich", name=f"{job.name} hourly"),
+        schedule=Schedule(interval=interval, start_time=start, time_zone="Europe/Zurich", name=f"{job.name} hourly"),
         data={"device": "core-1"}, commit=True, approval_required=False, approval_state=ApprovalState.NOT_REQUIRED,
         next_run_at=start, created_at=NOW,
     )

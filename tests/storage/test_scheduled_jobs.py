@@ -273,7 +273,7 @@ def test_lock_due_returns_active_due_jobs_oldest_first_with_what_the_dispatcher_
         second = repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW - timedelta(minutes=1)))
         first = repos.scheduled_jobs.add(new_scheduled_job(
             job, start=NOW - timedelta(minutes=2), misfire_policy=MisfirePolicy.SKIP, commit=False,
-            schedule=Schedule(interval=IntervalType.CUSTOM, start_at=NOW - timedelta(minutes=2), time_zone="UTC",
+            schedule=Schedule(interval=IntervalType.CUSTOM, start_time=NOW - timedelta(minutes=2), time_zone="UTC",
                               crontab="*/5 * * * *", name="every five")))
         repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW + timedelta(minutes=1)))  # not due
         paused = repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW - timedelta(minutes=3)))
@@ -309,7 +309,7 @@ def test_advance_many_moves_only_rows_still_at_the_due_time_handled(database: Da
     with write(database) as repos:
         hourly = repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW))
         once = repos.scheduled_jobs.add(new_scheduled_job(
-            job, start=NOW, schedule=Schedule(interval=IntervalType.FUTURE, start_at=NOW, time_zone="UTC", name="x")))
+            job, start=NOW, schedule=Schedule(interval=IntervalType.FUTURE, start_time=NOW, time_zone="UTC", name="x")))
         moved = repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW))
         missed = repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW))
         repos.scheduled_jobs.set_next_run([moved.id], next_run_at=NOW + timedelta(minutes=30), now=NOW)
