@@ -1,0 +1,109 @@
+"""Answers to one person: help, refusals, notices, the job list, the outcome of a run request, a decision.
+
+Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain.approvals import ApprovalState
+from bot.domain.errors import AlreadyDecidedError, DomainError, FieldErrors, PastDueError
+from bot.domain.records import JobRecord, JobResultRecord, ScheduledJobRecord
+from handlers.blocks.base import (
+    Message,
+    clip,
+    context,
+    escape,
+    job_label,
+    list_message,
+    message,
+    next_runs,
+    schedule_words,
+    section,
+    user,
+)
+from handlers.payloads import USAGE
+
+
+def build_help() -> Message:
+    """The usage of ``/jobs``."""
+    return message("How to use /jobs", [section("*How to use `/jobs`*"), section(USAGE),
+                                         context("TIME is ISO 8601, e.g. `2030-01-01 09:00` (your Slack time zone) "
+                                                  "or `2030-01-01T09:00:00Z`. Quote values with spaces.")])
+
+
+def build_refusal(error: DomainError) -> Message:
+    """A refusal or input error, for the user alone, worded for Slack (:func:`refusal_text`)."""
+    fallback = error.message
+    if isinstance(error, FieldErrors) and isinstance(error.errors, dict):
+        lines = [f"• *{escape(clip(k, 80))}*: {escape(clip(' '.join(v), 500))}" for k, v in error.errors.items()]
+        text = "\n".join(lines)
+    elif isinstance(error, FieldErrors):
+        text = escape(" ".join(error.errors))
+    elif isinstance(error, AlreadyDecidedError | PastDueError):  # worded by Slack, nothing typed in them
+        text = fallback = refusal_text(error)
+    else:
+        text = refusal_text(error)
+    return message(f"⚠️ {clip(fallback, 2900)}", [section(f"⚠️ {text}")])
+
+
+def refusal_text(error: DomainError) -> str:
+    """A refusal's sentence as Slack shows it (mrkdwn, escaped).
+
+    The domain's message, except where Slack words its own: the user who already decided is a mention, and a past-due
+    approval says how to confirm it here (``--force``; a button opens a confirmation instead).
+    """
+    if isinstance(error, AlreadyDecidedError):
+        return error.describe(user=lambda user_id: user(escape(user_id)))
+    if isinstance(error, PastDueError):
+        target = escape(error.scheduled_job_id)
+        return (f"The start time of `{target}` has passed. To approve it and run it at once, use "
+                f"`/jobs approve {target} --force`.")
+    return escape(error.message)
+
+
+def build_notice(text: str) -> Message:
+    """A short private notice (mrkdwn; the caller escapes user text)."""
+    return message(text, [section(text)])
+
+
+def build_job_list(jobs: Sequence[JobRecord]) -> Message:
+    """The jobs the user may see: name, slug, enabled, approval required."""
+    lines = []
+    for job in jobs:
+        flags = ["enabled" if job.enabled else "disabled"]
+        if job.approval_required:
+            flags.append("needs approval")
+        if job.has_sensitive_variables:
+            flags.append("sensitive")
+        lines.append(f"• {job_label(job)} — {', '.join(flags)}")
+    return list_message("Jobs", lines, empty="No jobs you may see.",
+                         footer="`/jobs run SLUG` opens a form; add `var=value …` to run directly.")
+
+
+def build_run_outcome(*, scheduled_job: ScheduledJobRecord | None, job_result: JobResultRecord | None,
+                      now: datetime) -> Message:
+    """What a run request became: a run started, a scheduled job, or a request awaiting approval."""
+    if job_result is not None:
+        kind = "Dry run" if job_result.dry_run else "Run"
+        text = (f"▶️ {kind} of {job_label(job_result.job)} started. Result `{job_result.id}`; "
+                "you will get a direct message when it finishes.")
+        return build_notice(text)
+    assert scheduled_job is not None
+    record = scheduled_job
+    if record.approval_state is ApprovalState.PENDING:
+        text = (f"📨 Requested *{escape(record.name)}* ({job_label(record.job)}): {schedule_words(record)}. "
+                f"It waits for approval. ID `{record.id}`.")
+    else:
+        text = (f"🗓️ Scheduled *{escape(record.name)}* ({job_label(record.job)}): {schedule_words(record)}. "
+                f"Next runs: {next_runs(record, now)}. ID `{record.id}`.")
+    return build_notice(text)
+
+
+def build_decision_notice(record: ScheduledJobRecord, *, verb: str) -> Message:
+    """Tell the person who acted what they did (approved, denied, cancelled, paused, resumed)."""
+    return build_notice(f"Done: you {verb} *{escape(record.name)}* ({job_label(record.job)}), ID `{record.id}`.")
+
+

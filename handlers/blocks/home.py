@@ -1,0 +1,66 @@
+"""The App Home tab: the user's requests, what waits for their approval, upcoming runs and recent results.
+
+Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from bot.domain.records import JobResultRecord, Page, ScheduledJobRecord
+from handlers import ids
+from handlers.blocks.approvals import approval_blocks, result_line
+from handlers.blocks.base import (
+    MAX_VIEW_BLOCKS,
+    STATE_WORDS,
+    Block,
+    View,
+    chunks,
+    clip,
+    date_token,
+    divider,
+    escape,
+    header,
+    job_label,
+    plain,
+    section,
+)
+
+
+def _lines_or(lines: Sequence[str], empty: str) -> list[Block]:
+    return [section(chunk) for chunk in chunks(lines)[:5]] if lines else [section(empty)]
+
+
+def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[ScheduledJobRecord],
+               upcoming: Page[ScheduledJobRecord], results: Page[JobResultRecord], now: datetime) -> View:
+    """The Home tab: my requests and their state, approvals waiting for me (with buttons), upcoming runs, results."""
+    blocks: list[Block] = [
+        header("jobgate"),
+        section("Run jobs now, later or on a schedule, behind an approval gate. Type `/jobs help` anywhere.",
+                 accessory={"type": "button", "action_id": ids.HOME_REFRESH, "text": plain("Refresh"),
+                            "value": "refresh"}),
+        divider(),
+        header(f"Waiting for your approval ({len(to_approve)})"),
+    ]
+    if not to_approve:
+        blocks.append(section("Nothing waits for you."))
+    for record in list(to_approve)[:10]:
+        blocks.extend(approval_blocks(record, now=now))
+    blocks.append(divider())
+    blocks.append(header(f"Your requests ({my_requests.count})"))
+    mine = [f"• *{escape(clip(r.name, 120))}* — {job_label(r.job)} — {STATE_WORDS[r.approval_state]}"
+            f"{' · paused' if r.paused else ''} — `{r.id}`" for r in my_requests.items]
+    blocks.extend(_lines_or(mine, "You have no pending or active requests."))
+    blocks.append(divider())
+    blocks.append(header("Upcoming runs"))
+    soon = [f"• {date_token(r.next_run_at)} — *{escape(clip(r.name, 120))}* ({job_label(r.job)})"
+            for r in upcoming.items if r.next_run_at is not None]
+    blocks.extend(_lines_or(soon, "Nothing is scheduled."))
+    blocks.append(divider())
+    blocks.append(header("Recent results"))
+    recent = [result_line(r) for r in results.items]
+    blocks.extend(_lines_or(recent, "No results yet."))
+    return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
+
+

@@ -1,0 +1,195 @@
+"""Modals: the run modal (fields follow the schedule type), the deny-reason modal, the past-due confirmation.
+
+Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.domain import requests
+from bot.domain.records import JobRecord, ScheduledJobRecord
+from bot.domain.schedules import IntervalType
+from handlers import ids
+from handlers.blocks.base import (
+    MAX_VIEW_BLOCKS,
+    SCHEDULE_TYPE_LABELS,
+    Block,
+    View,
+    clip,
+    context,
+    escape,
+    job_label,
+    plain,
+    section,
+    user,
+)
+
+
+def _input(block_id: str, label: str, element: Block, *, optional: bool, hint: str = "",
+           dispatch: bool = False) -> Block:
+    block: Block = {"type": "input", "block_id": block_id[:255], "label": plain(label, 2000), "element": element,
+                    "optional": optional}
+    if hint:
+        block["hint"] = plain(hint, 2000)
+    if dispatch:
+        block["dispatch_action"] = True
+    return block
+
+
+def _option(value: object, label: object) -> dict[str, Any]:
+    return {"text": plain(str(label)), "value": clip(str(value), 150)}
+
+
+def _variable_input(name: str, spec: dict[str, Any]) -> Block:
+    kind = spec.get("kind", "string")
+    label = str(spec.get("label") or name)
+    default = spec.get("default")
+    element: Block
+    if kind == "integer":
+        element = {"type": "number_input", "action_id": ids.VARIABLE, "is_decimal_allowed": False}
+        if default is not None:
+            element["initial_value"] = str(default)
+        for bound in ("min_value", "max_value"):
+            if spec.get(bound) is not None:
+                element[bound] = str(spec[bound])
+    elif kind == "boolean":
+        element = {"type": "checkboxes", "action_id": ids.VARIABLE, "options": [_option("true", label)]}
+        if default is True:
+            element["initial_options"] = [_option("true", label)]
+    elif kind in ("choice", "multichoice") and len(spec.get("choices") or []) <= 100:
+        options = [_option(value, text) for value, text in spec.get("choices") or []]
+        multi = kind == "multichoice"
+        element = {"type": "multi_static_select" if multi else "static_select", "action_id": ids.VARIABLE,
+                   "options": options, "placeholder": plain("Choose…")}
+        chosen = [str(v) for v in (default if isinstance(default, list) else [default]) if v is not None]
+        initial = [o for o in options if o["value"] in chosen]
+        if initial:
+            element["initial_options" if multi else "initial_option"] = initial if multi else initial[0]
+    else:  # string, text, and choices too many for a select (typed, comma-separated for several)
+        element = {"type": "plain_text_input", "action_id": ids.VARIABLE, "multiline": kind == "text"}
+        if default not in (None, "", []):
+            element["initial_value"] = clip(", ".join(map(str, default)) if isinstance(default, list)
+                                            else str(default), 3000)
+        if spec.get("max_length") is not None and 0 < int(spec["max_length"]) <= 3000:
+            element["max_length"] = int(spec["max_length"])
+    optional = kind == "boolean" or not spec.get("required", True) or default is not None
+    return _input(f"{ids.VARIABLE_BLOCK_PREFIX}{name}", label, element, optional=optional,
+                  hint=clip(str(spec.get("description") or ""), 2000))
+
+
+def allowed_schedule_types(job: JobRecord) -> list[IntervalType]:
+    """The schedule types the run modal offers for this job (a job with sensitive variables only runs at once)."""
+    if job.has_sensitive_variables:
+        return [IntervalType.IMMEDIATELY]
+    return list(IntervalType)
+
+
+def build_run_modal(job: JobRecord, *, interval: IntervalType = IntervalType.IMMEDIATELY) -> View:
+    """The run modal: the job's variables, a schedule-type select, and only the fields that type needs.
+
+    The same block_id and action_id are used for an input whatever the type, so ``views.update`` keeps what was
+    typed. When the job cannot run the modal says why (as Nautobot's banner) and offers no submit button.
+
+    Args:
+        job: the job.
+        interval: the schedule type selected.
+    """
+    reason = requests.not_runnable_reason(job.facts())
+    meta = json.dumps({"job": job.id, "job_name": clip(job.name, 200)})
+    view: View = {
+        "type": "modal",
+        "callback_id": ids.RUN_MODAL,
+        "title": plain("Run a job", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": meta,
+        "blocks": [section(f"{job_label(job)}\n{escape(clip(job.description, 1000))}".rstrip())],
+    }
+    if reason is not None:
+        view["blocks"].append(section(f"⛔ {escape(reason)}"))
+        return view
+    allowed = allowed_schedule_types(job)
+    if interval not in allowed:
+        interval = IntervalType.IMMEDIATELY
+    blocks: list[Block] = view["blocks"]
+    if job.has_sensitive_variables:
+        blocks.append(context(f"ℹ️ {escape(requests.SENSITIVE_SCHEDULE_MESSAGE)}: it can only run immediately, and "
+                               "its values are never stored."))
+    if job.approval_required:
+        blocks.append(context("🔐 This job needs approval: your request goes to the approvers first."))
+    for name, spec in list(job.variables.items())[:80]:
+        blocks.append(_variable_input(name, spec))
+    options = [_option(kind.value, SCHEDULE_TYPE_LABELS[kind]) for kind in allowed]
+    select: Block = {"type": "static_select", "action_id": ids.SCHEDULE_TYPE, "options": options,
+                     "initial_option": _option(interval.value, SCHEDULE_TYPE_LABELS[interval])}
+    blocks.append(_input(ids.SCHEDULE_TYPE_BLOCK, "When", select, optional=False, dispatch=True))
+    if interval is not IntervalType.IMMEDIATELY:
+        blocks.append(_input(ids.SCHEDULE_NAME_BLOCK, "Schedule name",
+                             {"type": "plain_text_input", "action_id": ids.SCHEDULE_NAME, "max_length": 255},
+                             optional=True, hint=f"Left empty: \"{clip(job.name, 100)} – <start time>\"."))
+    if interval is not IntervalType.IMMEDIATELY:
+        start_optional = interval is IntervalType.CUSTOM
+        blocks.append(_input(ids.START_DATE_BLOCK, "Start date", {"type": "datepicker", "action_id": ids.START_DATE},
+                             optional=start_optional))
+        blocks.append(_input(ids.START_TIME_BLOCK, "Start time", {"type": "timepicker", "action_id": ids.START_TIME},
+                             optional=start_optional, hint="In your Slack time zone; at least 15 seconds ahead."))
+    if interval is IntervalType.CUSTOM:
+        blocks.append(_input(ids.CRONTAB_BLOCK, "Crontab",
+                             {"type": "plain_text_input", "action_id": ids.CRONTAB,
+                              "placeholder": plain("*/15 * * * *", 150)},
+                             optional=False, hint="5 fields: minute hour day-of-month month day-of-week."))
+    submit = "Run" if interval is IntervalType.IMMEDIATELY else "Schedule"
+    if job.approval_required:
+        submit = "Request"
+    view["submit"] = plain(submit, 24)
+    view["blocks"] = blocks[:MAX_VIEW_BLOCKS]
+    return view
+
+
+def input_block_ids(view: View) -> set[str]:
+    """The block_ids of a view's input blocks (where ``response_action: errors`` may point)."""
+    return {b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input" and "block_id" in b}
+
+
+def build_deny_modal(record: ScheduledJobRecord) -> View:
+    """Ask for an optional reason before denying a request."""
+    return {
+        "type": "modal",
+        "callback_id": ids.DENY_MODAL,
+        "title": plain("Deny request", 24),
+        "submit": plain("Deny", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps({"scheduled_job_id": record.id}),
+        "blocks": [
+            section(f"Deny *{escape(clip(record.name, 255))}* ({job_label(record.job)}) "
+                     f"requested by {user(record.user_id)}?"),
+            _input(ids.DENY_REASON_BLOCK, "Reason (optional)",
+                   {"type": "plain_text_input", "action_id": ids.DENY_REASON, "multiline": True, "max_length": 2000},
+                   optional=True, hint="The requester sees it."),
+        ],
+    }
+
+
+def build_past_due_modal(scheduled_job_id: str) -> View:
+    """Confirm approving a request that became past due after its message was drawn."""
+    return {
+        "type": "modal",
+        "callback_id": ids.PAST_DUE_MODAL,
+        "title": plain("Past-due request", 24),
+        "submit": plain("Approve and run", 24),
+        "close": plain("Cancel", 24),
+        "private_metadata": json.dumps({"scheduled_job_id": scheduled_job_id}),
+        "blocks": [
+            section("⚠️ This request's start time has passed since its message was drawn."),
+            section(f"Approving it now runs it at once. Approve `{scheduled_job_id}` anyway?"),
+        ],
+    }
+
+
+def build_notice_modal(title: str, text: str) -> View:
+    """A modal that only says something (a refusal where there is no message to answer in)."""
+    return {"type": "modal", "callback_id": ids.NOTICE_MODAL, "title": plain(title, 24),
+            "close": plain("Close", 24), "blocks": [section(text)]}
+
+

@@ -1,0 +1,93 @@
+"""Direct messages and thread replies: a request decided, a run finished, its log, a dry run's result.
+
+Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.domain.outbox import OutboxKind
+from bot.domain.records import JobResultRecord, ScheduledJobRecord
+from handlers.blocks.approvals import duration
+from handlers.blocks.base import (
+    LOG_TEXT,
+    STATUS_EMOJI,
+    Message,
+    clip,
+    context,
+    escape,
+    job_label,
+    message,
+    next_runs,
+    section,
+    user,
+)
+
+
+def build_request_decided(
+    record: ScheduledJobRecord, *, kind: OutboxKind, actor_id: str | None, now: datetime
+) -> Message:
+    """The direct message telling a requester their request was approved, denied or cancelled."""
+    name = f"*{escape(clip(record.name, 255))}* ({job_label(record.job)})"
+    if kind is OutboxKind.REQUEST_APPROVED:
+        text = f"✅ Your request {name} was approved by {user(actor_id)}. Next runs: {next_runs(record, now)}."
+    elif kind is OutboxKind.REQUEST_DENIED:
+        text = f"⛔ Your request {name} was denied by {user(actor_id)}."
+        if record.decision_reason:
+            text += f"\n>{escape(clip(record.decision_reason, 2000))}"
+    else:
+        text = f"🚫 Your scheduled job {name} was cancelled by {user(actor_id)}."
+    fallback = {OutboxKind.REQUEST_APPROVED: "Your request was approved",
+                OutboxKind.REQUEST_DENIED: "Your request was denied"}.get(kind, "Your scheduled job was cancelled")
+    return message(f"{fallback}: {clip(record.name, 200)}", [section(text), context(f"ID `{record.id}`")])
+
+
+def _log_text(result: JobResultRecord, *, limit: int = LOG_TEXT) -> str:
+    lines = [f"{entry.logged_at:%H:%M:%S} {entry.level.upper():<8} {entry.message}" for entry in result.log]
+    if result.error:
+        lines.append(f"error: {result.error}")
+    if not lines:
+        return "_The job logged nothing._"
+    shown: list[str] = []
+    used = 0
+    for line in lines:
+        line = clip(line, 500)
+        if used + len(line) + 1 > limit:
+            break
+        shown.append(line)
+        used += len(line) + 1
+    text = "```" + escape("\n".join(shown)) + "```"
+    if len(shown) < len(lines):
+        text += (f"\n… {len(lines) - len(shown)} more line(s) not shown. The full log: "
+                 f"`GET /api/extras/job-results/{result.id}/`.")
+    return text
+
+
+def _result_summary(result: JobResultRecord) -> str:
+    dry = " (dry run)" if result.dry_run else ""
+    took = duration(result)
+    return (f"{STATUS_EMOJI[result.status]} {job_label(result.job)}{dry}: *{result.status.label}*"
+            f"{' in ' + took if took else ''}.")
+
+
+def build_run_finished(result: JobResultRecord) -> Message:
+    """The direct message announcing a finished run: status and duration; the log follows in its thread."""
+    text = f"{result.name}{' (dry run)' if result.dry_run else ''}: {result.status.label}"
+    blocks = [section(_result_summary(result)),
+              context(f"Result `{result.id}` · ran as {user(result.user_id)}"
+                       f"{' · approved by ' + user(result.approved_by_id) if result.approved_by_id else ''}"
+                       " · the log is in the thread")]
+    return message(text, blocks)
+
+
+def build_run_log(result: JobResultRecord) -> Message:
+    """The log of a run, trimmed with a pointer to the full log when long (posted in the result's thread)."""
+    return message(f"Log of {clip(result.name, 200)}", [section(_log_text(result))])
+
+
+def build_dry_run_reply(result: JobResultRecord) -> Message:
+    """A dry run's result and log, posted in an approval message's thread."""
+    text = f"Dry run by {user(result.user_id)}: {result.status.label}"
+    return message(text, [section(f"Dry run by {user(result.user_id)}: {_result_summary(result)}"),
+                           section(_log_text(result, limit=2600))])
