@@ -22,7 +22,7 @@ from bot.services import ScheduleInput, Services
 from handlers import blocks, ids
 from handlers.actions import Directory, answers_failures
 from handlers.blocks import Message
-from handlers.payloads import Command, RunArgs, parse_command
+from handlers.command_line import Command, RunArgs, parse_command
 
 
 def register(app: App) -> None:

@@ -24,7 +24,7 @@ from handlers.blocks.base import (
     section,
     user,
 )
-from handlers.payloads import USAGE
+from handlers.command_line import USAGE
 
 
 def build_help() -> Message:
