@@ -6,6 +6,7 @@ deadlock upgrading a read lock). PostgreSQL is used as is. Must not import Slack
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from storage.models import Base
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -95,6 +98,16 @@ class Database:
         with self._read() as session:
             yield session
             session.rollback()
+
+    def ping(self) -> bool:
+        """Whether the database answers now (a health check). Never raises; a failure is logged with its cause."""
+        try:
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # any failure to reach the database is an answer here, not an error
+            log.warning("the database does not answer: %s: %s", type(exc).__name__, exc)
+            return False
+        return True
 
     def dispose(self) -> None:
         self.engine.dispose()

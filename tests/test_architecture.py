@@ -73,3 +73,20 @@ def test_orm_rows_stay_in_storage() -> None:
             if "storage.models" in imported_modules(path):
                 offences.append(path.relative_to(ROOT).as_posix())
     assert offences == []
+
+
+SQLALCHEMY_OUTSIDE_STORAGE = {
+    "bot/config.py": {"sqlalchemy.engine", "sqlalchemy.exc"},  # checks that a database URL parses
+    "bot/cli.py": {"sqlalchemy.exc"},  # tells "cannot reach the database" from other database errors
+}
+
+
+def test_no_sql_outside_storage() -> None:
+    """Only ``storage/`` talks to the database; elsewhere SQLAlchemy is imported only to read a URL or name an error."""
+    offences = []
+    for path in [*files_under("bot"), *files_under("handlers")]:
+        allowed = SQLALCHEMY_OUTSIDE_STORAGE.get(path.relative_to(ROOT).as_posix(), set())
+        for name in imported_modules(path):
+            if (name == "sqlalchemy" or name.startswith("sqlalchemy.")) and name not in allowed:
+                offences.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offences == []
