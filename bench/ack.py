@@ -69,10 +69,9 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
     import uvicorn
     from slack_bolt import Ack, App
 
-    from bot.app import build_core
+    from bot.app import build_app, build_core
     from bot.config import Settings
     from bot.domain.policy_file import parse_policy
-    from bot.server import build_app
     from bot.slack import build_bolt_app, build_client, slack_installer
     from storage.db import Database
 

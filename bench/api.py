@@ -2,7 +2,7 @@
 1.6's figures (issue 5, "Benchmark").
 
 What it measures, over real HTTP (uvicorn in a thread on 127.0.0.1, one keep-alive ``httpx`` client, one request at a
-time), against the app ``jobgate serve`` builds (``bot.server.build_app`` with ``handlers.api.install``) on real
+time), against the app ``jobgate serve`` builds (``bot.app.build_app`` with ``handlers.api.install``) on real
 services over a real database:
 
 1. ``GET /api/extras/scheduled-jobs/`` with 200 scheduled jobs listed: the default page (50 of 200) and ``limit=200``.
@@ -52,11 +52,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from bot.app import Core, build_core  # noqa: E402
+from bot.app import Core, build_app, build_core  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.domain.permissions import Actor  # noqa: E402
 from bot.domain.policy_file import parse_policy  # noqa: E402
-from bot.server import build_app  # noqa: E402
 from bot.services import ScheduleInput, Services  # noqa: E402
 from handlers.api import install  # noqa: E402
 from storage.db import Database, upgrade  # noqa: E402

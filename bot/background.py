@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.app import Lifecycle
 from bot.loops import WakeableLoop
 from bot.runner import DEFAULT_LEASE, Runner
 from bot.scheduler import Dispatcher, DispatchLoop
-from bot.server import Lifecycle
 from storage.notify import WakeupListener
 
 if TYPE_CHECKING:

@@ -11,10 +11,9 @@ import signal
 
 import uvicorn
 
-from bot.app import build_core
+from bot.app import Installer, build_app, build_core
 from bot.background import Background, Timings
 from bot.config import ConfigError, Settings
-from bot.server import Installer, build_app
 
 log = logging.getLogger("jobgate")
 

@@ -33,10 +33,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 from starlette.concurrency import run_in_threadpool
 
 import handlers
+from bot.app import Installer
 from bot.config import Settings
 from bot.domain.errors import DomainError
 from bot.domain.permissions import Actor
-from bot.server import Installer
 from bot.services import Services
 from handlers import blocks
 from handlers.actions import reply_privately
@@ -207,7 +207,7 @@ def _json_response(payload: dict[str, Any]) -> BoltResponse:
 
 
 def slack_installer(bolt_app: App) -> Installer:
-    """An installer for ``bot.server.build_app`` that mounts ``POST /slack/events`` (commands, interactivity, events).
+    """An installer for ``bot.app.build_app`` that mounts ``POST /slack/events`` (commands, interactivity, events).
 
     The request body is read on the event loop; Bolt's dispatch (signature check, ack, listeners) runs in a worker
     thread through ``run_in_threadpool``.

@@ -335,7 +335,7 @@ def install(app: FastAPI, services: Services) -> None:
     """Add the REST API to the app: routes (trailing slash optional), error handling and schema additions.
 
     Args:
-        app: the FastAPI app (``bot.server.build_app``).
+        app: the FastAPI app (``bot.app.build_app``).
         services: the use cases the routes call.
     """
     app.state.api_services = services

@@ -9,10 +9,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from bot.app import build_core
+from bot.app import build_app, build_core
 from bot.config import Settings
 from bot.domain.permissions import Policy
-from bot.server import build_app
 from storage.db import Database
 
 UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # nothing listens on port 1

@@ -15,11 +15,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.app import Core
+from bot.app import Core, build_app
 from bot.config import Settings
 from bot.domain.permissions import Actor, Policy
 from bot.domain.policy_file import parse_policy
-from bot.server import build_app
 from bot.services import ScheduleInput, Services
 from handlers.api import install
 from storage.db import Database

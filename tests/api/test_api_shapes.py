@@ -11,12 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.app import build_core
+from bot.app import build_app, build_core
 from bot.config import Settings
 from bot.domain.permissions import Policy
 from bot.domain.records import LogRecord
 from bot.domain.results import JobResultStatus
-from bot.server import build_app
 from bot.services import ScheduleInput, Services
 from handlers.api import install
 from storage.db import Database

@@ -22,10 +22,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from bot.app import build_core
+from bot.app import build_app, build_core
 from bot.config import Settings
 from bot.domain.permissions import Policy
-from bot.server import build_app
 from bot.services import Services
 from handlers.api import install
 from storage.db import Database

@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 
-from bot.app import Core
+from bot.app import Core, build_app
 from bot.config import Settings
 from bot.domain.permissions import Policy
 from bot.notifier import Notifier
-from bot.server import build_app
 from bot.services import Services
 from bot.slack import build_bolt_app, build_client, slack_installer
 from storage.db import Database
