@@ -1,16 +1,18 @@
 """Slack wiring: the Bolt app, its Web API client, the user directory, the HTTP mount and the Socket Mode runner.
 
 ``build_bolt_app`` builds the synchronous Bolt app with jobgate's listeners (``handlers.register``), one global
-middleware that hands ``services`` and ``directory`` to every listener by name, and one error handler: a
-``DomainError`` becomes a reply to that user alone; anything else is logged with its traceback and never shown.
-``slack_installer`` mounts ``POST /slack/events`` on the FastAPI app and runs Bolt's dispatch in a worker thread, never
-on the event loop. ``run_socket_mode`` connects the same app over Socket Mode instead.
+middleware that hands ``services`` and ``directory`` to every listener by name, and ``ListenerGuard``, the one error
+path every listener runs in: a ``DomainError`` becomes a reply to that user alone, before or after the ack; anything
+else is logged with its traceback, and the user only hears that something went wrong. ``slack_installer`` mounts
+``POST /slack/events`` on the FastAPI app and runs Bolt's dispatch in a worker thread, never on the event loop.
+``run_socket_mode`` connects the same app over Socket Mode instead.
 
 This is wiring: it may import anything. It never reads the environment; ``Settings`` come in.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import threading
@@ -20,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
@@ -40,13 +42,20 @@ from bot.domain.permissions import Actor
 from bot.services import Services
 from handlers import blocks
 from handlers.actions import reply_privately
+from handlers.blocks import Message
+from handlers.payloads import block_errors
 
 log = logging.getLogger(__name__)
 
 LISTENER_THREADS = 512
 """Bolt's listener pool. Its default is 5: a few slow listeners would then delay every other ack. Listeners wait for
-one of a few work slots after their ack (``handlers.actions.WORK_SLOTS``), so this pool mostly holds idle threads
-waiting their turn; it bounds how many requests may be in flight at once."""
+one of a few work slots after their ack (``WORK_SLOTS``), so this pool mostly holds idle threads waiting their turn;
+it bounds how many requests may be in flight at once."""
+WORK_SLOTS = 4
+"""How many listeners may work after their ack at once (``ListenerGuard``). Acks never wait for a slot: under a burst,
+the work queues (its thread blocked, holding no lock) while new requests are still acknowledged at once."""
+SOMETHING_WENT_WRONG = "⚠️ Something went wrong on jobgate's side; it has been logged."
+"""All a Slack user is told of a failure that is not a refusal; its traceback goes to the log."""
 USERGROUPS_TTL = 60.0
 """Seconds a snapshot of the workspace's user groups (and their members) is trusted."""
 TIME_ZONE_TTL = 3600.0
@@ -164,46 +173,190 @@ def build_bolt_app(settings: Settings, services: Services, *, client: WebClient 
         next_()
 
     app.middleware(attach_services)
-    app.error(handle_error)
-    handlers.register(app)
+    guard = ListenerGuard(app, work_slots=WORK_SLOTS)
+    app.error(guard.handle_error)
+    handlers.register(guard)
     return app
 
 
-def handle_error(
-    error: Exception,
-    body: dict[str, Any],
-    client: WebClient,
-    respond: Respond | None,
-    logger: logging.Logger,
-    response: BoltResponse | None,
-) -> BoltResponse | None:
-    """The one error handler: a refusal goes to the acting user alone; anything else is logged, never shown.
+class ListenerGuard:
+    """The one error path of jobgate's Slack edge, and its work slots. Every listener runs inside it.
 
-    Before the ack (``response`` is set) a slash command gets the refusal as its ephemeral answer; after it, the
-    refusal is sent through ``response_url``, as an ephemeral message, or in a modal.
+    What a listener raises goes to the acting user alone. A refusal (``DomainError``) is shown: in the ack when there
+    is still one to send (a slash command's ephemeral answer; a view submission's ``response_action: errors`` on its
+    input blocks, or a notice in place of a modal without inputs), else through ``response_url``, as an ephemeral
+    message, in a small modal or by direct message (``handlers.actions.reply_privately``). Anything else is logged
+    with its traceback, and the user is told only ``SOMETHING_WENT_WRONG``.
+
+    Why it is shaped this way (slack_bolt 1.30, ``listener/thread_runner.py``): a listener runs on Bolt's listener
+    executor while the dispatching thread polls ``ack.response`` every 10 ms. Bolt catches what the listener raises.
+    Before the ack that path is sound: the app's error handler gets the response to fill, which is sent as the ack.
+    After the ack it is not: Bolt calls the error handler with ``response=None``, then sets ``ack.response`` back to
+    None (the dispatcher, not having seen the ack yet, answers Slack 404 after 3 s) or sets the status of the response
+    the dispatcher already took to 500. Measured here: a listener raising 0 to 11 ms after ``ack()`` got a 404 or a 500
+    for 589 of 600 requests. So nothing may leave a listener once it has acknowledged, and the guard must sit inside
+    the listener call. Bolt's global and listener middleware cannot: they run on the dispatching thread before the
+    listener, and their ``next()`` only marks that the chain goes on (a global middleware that installed an ``ack``
+    ignoring the reset still saw 25 answers of 300 turn into 500s). Hence this class:
+
+    * It is what ``handlers.register`` binds listeners on (``command``, ``action``, ``view``, ``event``, as on Bolt's
+      ``App``); each listener is registered wrapped, so no listener opts in or catches anything.
+    * Bolt injects the listener's arguments into the wrapper, which passes them on. A failure before the ack is left to
+      Bolt, whose error handler is ``handle_error``; a failure after it is caught and handed to the same
+      ``handle_error`` with ``response=None``.
+    * ``handle_error`` is also the app's error handler for failures in global middleware.
+
+    Work slots: after its ack (for an event, from the start: Bolt acknowledges events itself), a listener waits for one
+    of ``work_slots`` before going on, and gives it back when it returns. Acks never wait; a burst of clicks queues its
+    work (the threads blocked, holding no lock) instead of starving the next requests' acks of the interpreter.
+
+    Args:
+        app: the Bolt app the listeners are registered on.
+        work_slots: how many listeners may work after their ack at once.
     """
-    if not isinstance(error, DomainError):
-        logger.error("Slack listener failed on a %s payload", body.get("type") or "command", exc_info=error)
-        if response is not None and "command" in body:
-            message = blocks.build_notice("⚠️ Something went wrong on jobgate's side; it has been logged.")
-            return _json_response({"response_type": "ephemeral", **message})
-        return None
-    message = blocks.build_refusal(error)
-    if response is not None:  # not acknowledged yet: answer in the ack
-        if "command" in body:
-            return _json_response({"response_type": "ephemeral", **message})
-        if body.get("type") == "view_submission":
-            view = blocks.build_notice_modal("Not done", message["blocks"][0]["text"]["text"])
-            return _json_response({"response_action": "update", "view": view})
+
+    def __init__(self, app: App, *, work_slots: int) -> None:
+        self._app = app
+        self._slots = threading.BoundedSemaphore(work_slots)
+
+    # ----------------------------------------------------------------------------------- registration (handlers)
+
+    def command(self, command: str, /) -> Callable[[handlers.Listener], object]:
+        """Bind a slash command, guarded."""
+        return self._guarded(self._app.command(command))
+
+    def action(self, action_id: str, /) -> Callable[[handlers.Listener], object]:
+        """Bind a button or select, guarded."""
+        return self._guarded(self._app.action(action_id))
+
+    def view(self, callback_id: str, /) -> Callable[[handlers.Listener], object]:
+        """Bind a modal submission, guarded."""
+        return self._guarded(self._app.view(callback_id))
+
+    def event(self, event: str, /) -> Callable[[handlers.Listener], object]:
+        """Bind an Events API event, guarded."""
+        return self._guarded(self._app.event(event))
+
+    def _guarded(self, register: Callable[..., object]) -> Callable[[handlers.Listener], object]:
+        def bind(listener: handlers.Listener) -> handlers.Listener:
+            register(self._wrap(listener))
+            return listener
+
+        return bind
+
+    # ------------------------------------------------------------------------------------------------ running
+
+    def _wrap(self, listener: handlers.Listener) -> Callable[..., None]:
+        """The listener as Bolt runs it: its arguments injected by name, work slots taken, failures answered."""
+        names = inspect.getfullargspec(inspect.unwrap(listener)).args
+        keeps_request = "request" in names
+
+        def guarded(**kwargs: Any) -> None:
+            request: BoltRequest = kwargs["request"] if keeps_request else kwargs.pop("request")
+            ack = _SlottedAck(request.context.ack, self._slots)
+            if "ack" in kwargs:
+                kwargs["ack"] = ack
+            if ack.sent:  # Bolt acknowledged it before the listener ran (events)
+                ack.take_slot()
+            try:
+                listener(**kwargs)
+            except Exception as error:
+                if not ack.sent:
+                    raise  # Bolt's own path answers in the ack, through handle_error
+                self._answer_after_ack(error, request)
+            finally:
+                ack.release_slot()
+
+        # Bolt injects the arguments a listener's signature names (the unwrapped function's, hence no functools.wraps):
+        # the listener's own, and the request for the guard. Bolt builds them once, as for an unguarded listener.
+        wanted = [*names, *([] if keeps_request else ["request"])]
+        signature = inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in wanted])
+        guarded.__signature__ = signature  # type: ignore[attr-defined]
+        guarded.__name__ = guarded.__qualname__ = getattr(listener, "__name__", "listener")
+        guarded.__doc__ = listener.__doc__
+        return guarded
+
+    def _answer_after_ack(self, error: Exception, request: BoltRequest) -> None:
+        context = request.context
+        try:
+            self.handle_error(error=error, body=request.body, client=context.client, respond=context.respond,
+                              response=None)
+        except Exception:  # the user could not be told; Bolt must not see it either (see the class docstring)
+            log.exception("could not tell the user that a Slack listener failed")
+
+    def handle_error(self, error: Exception, body: dict[str, Any], client: WebClient, respond: Respond | None,
+                     response: BoltResponse | None) -> BoltResponse | None:
+        """Answer a failure to the acting user alone (Bolt's error handler, and the guard's after an ack).
+
+        Args:
+            error: what was raised.
+            body: the request's payload.
+            client: the Web API client.
+            respond: the request's ``response_url`` sender, if it has one.
+            response: the response still to send when the request is not acknowledged yet; None after the ack.
+
+        Returns:
+            The ack to send (before the ack), or None.
+        """
+        if isinstance(error, DomainError):
+            message = blocks.build_refusal(error)
+        else:
+            log.exception("Slack listener failed on a %s payload", body.get("type") or "command", exc_info=error)
+            message = blocks.build_notice(SOMETHING_WENT_WRONG)
+        if response is not None:
+            answer = _answer_in_ack(error, body, message)
+            if answer is not None:
+                return BoltResponse(status=200, body=json.dumps(answer),
+                                    headers={"content-type": "application/json;charset=utf-8"})
         reply_privately(body=body, client=client, respond=respond, message=message)
-        return BoltResponse(status=200, body="")
-    reply_privately(body=body, client=client, respond=respond, message=message)
-    return None
+        return BoltResponse(status=200, body="") if response is not None else None
 
 
-def _json_response(payload: dict[str, Any]) -> BoltResponse:
-    return BoltResponse(status=200, body=json.dumps(payload),
-                        headers={"content-type": "application/json;charset=utf-8"})
+def _answer_in_ack(error: Exception, body: dict[str, Any], message: Message) -> dict[str, Any] | None:
+    """What a slash command or a modal submission shows in its ack; None when the ack cannot carry an answer."""
+    if "command" in body:
+        return {"response_type": "ephemeral", **message}
+    if body.get("type") != "view_submission":
+        return None
+    inputs = blocks.input_block_ids(body.get("view") or {})
+    if isinstance(error, DomainError) and inputs:
+        return {"response_action": "errors", "errors": block_errors(error, inputs)}
+    text = message["blocks"][0]["text"]["text"]
+    return {"response_action": "update", "view": blocks.build_notice_modal("Not done", text)}
+
+
+class _SlottedAck:
+    """The ``ack`` a guarded listener gets: Bolt's ack, then a wait for a work slot (the answer is already out)."""
+
+    def __init__(self, ack: Ack, slots: threading.BoundedSemaphore) -> None:
+        self._ack = ack
+        self._slots = slots
+        self._holding = False
+
+    @property
+    def response(self) -> BoltResponse | None:
+        """The answer sent, once acknowledged."""
+        return self._ack.response
+
+    @property
+    def sent(self) -> bool:
+        """Whether the request has been acknowledged."""
+        return self._ack.response is not None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
+        answer = self._ack(*args, **kwargs)
+        self.take_slot()
+        return answer
+
+    def take_slot(self) -> None:
+        if not self._holding:
+            self._slots.acquire()
+            self._holding = True
+
+    def release_slot(self) -> None:
+        if self._holding:
+            self._holding = False
+            self._slots.release()
 
 
 def slack_installer(bolt_app: App) -> Installer:

@@ -1,31 +1,24 @@
 """Button and select listeners: Approve / Deny / Dry run on approval messages (and the queue and App Home), the
 schedule-type select of the run modal, and the Home tab's refresh button.
 
-Refusals (no permission, own request, already decided by X, not runnable) raise a ``DomainError`` after the ack; the
-error handler sends them to the clicking user alone. Must not import SQLAlchemy or storage.
+Refusals (no permission, own request, already decided by X, not runnable) raise a ``DomainError`` after the ack;
+``bot.slack.ListenerGuard`` sends them to the clicking user alone. Must not import SQLAlchemy or storage.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-import threading
-from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, BoltContext
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
-from bot.domain.errors import DomainError, PastDueError
+from bot.domain.errors import PastDueError
 from bot.services import Services
-from handlers import blocks, ids
+from handlers import Listeners, blocks, ids
 from handlers.blocks import Message
 from handlers.home import publish_home
 from handlers.payloads import parse_action_value, parse_private_metadata, parse_selected_interval
-
-log = logging.getLogger(__name__)
-Listener = TypeVar("Listener", bound=Callable[..., None])
 
 
 class Directory(Protocol):
@@ -36,7 +29,7 @@ class Directory(Protocol):
     def time_zone(self, user_id: str) -> str: ...
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     """Bind the buttons and the schedule-type select to their listeners."""
     app.action(ids.APPROVE)(handle_approve_button)
     app.action(ids.APPROVE_CONFIRMED)(handle_approve_confirmed_button)
@@ -65,75 +58,6 @@ def reply_privately(*, body: dict[str, Any], client: WebClient, respond: Respond
         client.chat_postMessage(channel=user_id, **message)
 
 
-def answers_failures(listener: Listener) -> Listener:
-    """Answer a failure raised after the ack to the acting user alone.
-
-    Bolt 1.30 resets the ack when a listener raises after acknowledging, so its error handler cannot answer then
-    (Slack would see a 404 after 3 s). A refusal (``DomainError``) goes to the user privately; anything else is
-    logged with its traceback and the user is told only that something went wrong. Before the ack, the exception is
-    left to the app's error handler, which answers in the ack itself. The listener must take ``ack``, ``body`` and
-    ``client`` (and may take ``respond``).
-
-    The work after the ack waits for one of ``WORK_SLOTS``, so a burst of clicks cannot starve the acks of the
-    requests behind it of the interpreter (Bolt's listener pool is large, see ``bot.slack.LISTENER_THREADS``).
-    """
-
-    @functools.wraps(listener)
-    def wrapper(**kwargs: Any) -> None:
-        gated = _GatedAck(kwargs["ack"]) if "ack" in kwargs else None
-        if gated is not None:
-            kwargs["ack"] = gated
-        try:
-            listener(**kwargs)
-        except Exception as error:
-            ack: Ack | None = kwargs.get("ack")
-            if ack is None or ack.response is None:
-                raise
-            if isinstance(error, DomainError):
-                message = blocks.build_refusal(error)
-            else:
-                log.exception("Slack listener %s failed after its ack", listener.__name__)
-                message = blocks.build_notice("⚠️ Something went wrong on jobgate's side; it has been logged.")
-            reply_privately(body=kwargs["body"], client=kwargs["client"], respond=kwargs.get("respond"),
-                            message=message)
-        finally:
-            if gated is not None:
-                gated.release()
-
-    return wrapper  # type: ignore[return-value]
-
-
-WORK_SLOTS = 4
-"""How many listeners may work after their ack at once. Acks never wait for a slot: under a burst, the work queues
-(its thread blocked, holding no lock) while new requests are still acknowledged at once."""
-_work_slots = threading.BoundedSemaphore(WORK_SLOTS)
-
-
-class _GatedAck:
-    """An ``ack`` that acknowledges at once, then waits for a work slot before the listener goes on."""
-
-    def __init__(self, ack: Ack) -> None:
-        self._ack = ack
-        self._holding = False
-
-    @property
-    def response(self) -> Any:
-        return self._ack.response
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        answer = self._ack(*args, **kwargs)
-        if not self._holding:
-            _work_slots.acquire()
-            self._holding = True
-        return answer
-
-    def release(self) -> None:
-        if self._holding:
-            self._holding = False
-            _work_slots.release()
-
-
-@answers_failures
 def handle_approve_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
                           respond: Respond | None, services: Services, directory: Directory) -> None:
     """Approve; a request that became past due since its message was drawn opens a confirmation modal instead."""
@@ -149,7 +73,6 @@ def handle_approve_button(ack: Ack, body: dict[str, Any], context: BoltContext, 
                     message=blocks.build_decision_notice(record, verb="approved"))
 
 
-@answers_failures
 def handle_approve_confirmed_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
                                     respond: Respond | None, services: Services, directory: Directory) -> None:
     """Approve a request that was past due when drawn: Slack's confirm dialog was accepted, so approve anyway."""
@@ -160,16 +83,14 @@ def handle_approve_confirmed_button(ack: Ack, body: dict[str, Any], context: Bol
                     message=blocks.build_decision_notice(record, verb="approved"))
 
 
-@answers_failures
-def handle_deny_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
-                       respond: Respond | None, services: Services, directory: Directory) -> None:
+def handle_deny_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, services: Services,
+                       directory: Directory) -> None:
     """Ask for an optional reason in a modal; the denial happens when it is submitted."""
     ack()
     record = services.listings.get_scheduled_job(directory.actor(context.user_id or ""), parse_action_value(body))
     client.views_open(trigger_id=body["trigger_id"], view=blocks.build_deny_modal(record))
 
 
-@answers_failures
 def handle_dry_run_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
                           respond: Respond | None, services: Services, directory: Directory) -> None:
     """Run the request's job now with commit off; its result goes into the approval message's thread."""
@@ -181,9 +102,8 @@ def handle_dry_run_button(ack: Ack, body: dict[str, Any], context: BoltContext, 
     reply_privately(body=body, client=client, respond=respond, message=blocks.build_notice(text))
 
 
-@answers_failures
 def handle_schedule_type_select(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
-                                respond: Respond | None, services: Services, directory: Directory) -> None:
+                                services: Services, directory: Directory) -> None:
     """Redraw the run modal with the fields the chosen schedule type needs; typed values are kept."""
     ack()
     interval = parse_selected_interval(body)
@@ -193,9 +113,8 @@ def handle_schedule_type_select(ack: Ack, body: dict[str, Any], context: BoltCon
     client.views_update(view_id=view["id"], hash=view.get("hash"), view=blocks.build_run_modal(job, interval=interval))
 
 
-@answers_failures
-def handle_home_refresh_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
-                               services: Services, directory: Directory) -> None:
+def handle_home_refresh_button(ack: Ack, context: BoltContext, client: WebClient, services: Services,
+                               directory: Directory) -> None:
     """Redraw the Home tab."""
     ack()
     publish_home(client, services, directory.actor(context.user_id or ""))

@@ -11,28 +11,26 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.domain import schedules, times
-from bot.domain.errors import PastDueError
 from bot.domain.permissions import Actor
 from bot.services import ScheduleInput, Services
-from handlers import blocks, ids
-from handlers.actions import Directory, answers_failures
+from handlers import Listeners, blocks, ids
+from handlers.actions import Directory
 from handlers.blocks import Message
 from handlers.command_line import Command, RunArgs, parse_command
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     """Bind ``/jobs``."""
     app.command(ids.COMMAND)(handle_job_command)
 
 
-@answers_failures
-def handle_job_command(ack: Ack, body: dict[str, Any], command: dict[str, Any], respond: Respond, client: WebClient,
-                       services: Services, directory: Directory) -> None:
+def handle_job_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, services: Services,
+                       directory: Directory) -> None:
     """Parse ``/jobs …`` (errors answer in the ack), then run the one subcommand and answer privately."""
     parsed = parse_command(str(command.get("text") or ""))
     if parsed.name == "help":
@@ -96,11 +94,7 @@ def _results(parsed: Command, actor: Actor, services: Services, _zone: Callable[
 
 def _approve(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     assert parsed.target is not None
-    try:
-        record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=parsed.target,
-                                                          force=parsed.force)
-    except PastDueError as error:
-        return blocks.build_refusal(error)
+    record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=parsed.target, force=parsed.force)
     return blocks.build_decision_notice(record, verb="approved")
 
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.services import Services
+from handlers import Listeners
 from handlers.actions import Directory
 from handlers.home import publish_home
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     """Bind the events."""
     app.event("app_home_opened")(handle_app_home_opened)
 

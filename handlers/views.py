@@ -1,8 +1,9 @@
 """Modal submissions: the run modal, the deny-reason modal and the past-due confirmation.
 
-A submission parses and calls its service before the ack, because Slack shows inline errors only from the ack:
-``response_action: errors`` keyed by the input's block_id, with the same messages as the REST API. Success turns the
-modal into a short confirmation. Must not import SQLAlchemy or storage.
+A submission parses and calls its service before the ack, because Slack shows inline errors only from the ack. A
+refusal raised on the way is answered by ``bot.slack.ListenerGuard`` in that ack: ``response_action: errors`` on the
+input blocks it concerns (the same messages as the REST API), or a notice in place of a modal without inputs. Success
+turns the modal into a short confirmation. Must not import SQLAlchemy or storage.
 """
 
 from __future__ import annotations
@@ -10,16 +11,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, BoltContext
 
-from bot.domain.errors import DomainError
 from bot.domain.schedules import default_schedule_name
 from bot.services import ScheduleInput, Services
-from handlers import blocks, ids
+from handlers import Listeners, blocks, ids
 from handlers.actions import Directory
 from handlers.payloads import (
     RunModalInput,
-    block_errors,
     parse_confirm_submission,
     parse_deny_submission,
     parse_private_metadata,
@@ -27,7 +26,7 @@ from handlers.payloads import (
 )
 
 
-def register(app: App) -> None:
+def register(app: Listeners) -> None:
     """Bind the modal submissions."""
     app.view(ids.RUN_MODAL)(handle_run_request_submission)
     app.view(ids.DENY_MODAL)(handle_deny_reason_submission)
@@ -48,18 +47,13 @@ def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltC
                                   directory: Directory) -> None:
     """Request the run (or schedule) the modal describes; invalid input comes back on the right field."""
     user_id = context.user_id or ""
-    try:
-        submitted = parse_run_submission(view)
-        time_zone = directory.time_zone(user_id)
-        job_name = str(parse_private_metadata(view).get("job_name") or "")
-        outcome = services.requests.request_job(actor=directory.actor(user_id), job=submitted.job_id,
-                                                data=submitted.data,
-                                                schedule=_schedule(submitted, job_name=job_name, time_zone=time_zone,
-                                                                   now=services.clock()),
-                                                time_zone=time_zone)
-    except DomainError as error:
-        ack(response_action="errors", errors=block_errors(error, blocks.input_block_ids(view)))
-        return
+    submitted = parse_run_submission(view)
+    time_zone = directory.time_zone(user_id)
+    job_name = str(parse_private_metadata(view).get("job_name") or "")
+    outcome = services.requests.request_job(actor=directory.actor(user_id), job=submitted.job_id, data=submitted.data,
+                                            schedule=_schedule(submitted, job_name=job_name, time_zone=time_zone,
+                                                               now=services.clock()),
+                                            time_zone=time_zone)
     message = blocks.build_run_outcome(scheduled_job=outcome.scheduled_job, job_result=outcome.job_result,
                                        now=services.clock())
     ack(response_action="update", view=blocks.build_notice_modal("Done", message["blocks"][0]["text"]["text"]))
@@ -68,13 +62,9 @@ def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltC
 def handle_deny_reason_submission(ack: Ack, view: dict[str, Any], context: BoltContext, services: Services,
                                   directory: Directory) -> None:
     """Deny the request with the reason given (or none); a refusal is shown on the reason field."""
-    try:
-        scheduled_job_id, reason = parse_deny_submission(view)
-        record = services.decisions.deny_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                       scheduled_job_id=scheduled_job_id, reason=reason)
-    except DomainError as error:
-        ack(response_action="errors", errors=block_errors(error, {ids.DENY_REASON_BLOCK}))
-        return
+    scheduled_job_id, reason = parse_deny_submission(view)
+    record = services.decisions.deny_scheduled_job(actor=directory.actor(context.user_id or ""),
+                                                   scheduled_job_id=scheduled_job_id, reason=reason)
     text = blocks.build_decision_notice(record, verb="denied")["blocks"][0]["text"]["text"]
     ack(response_action="update", view=blocks.build_notice_modal("Denied", text))
 
@@ -82,12 +72,7 @@ def handle_deny_reason_submission(ack: Ack, view: dict[str, Any], context: BoltC
 def handle_past_due_confirmation(ack: Ack, view: dict[str, Any], context: BoltContext, services: Services,
                                  directory: Directory) -> None:
     """Approve a past-due request after explicit confirmation: it runs at once."""
-    try:
-        record = services.decisions.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                          scheduled_job_id=parse_confirm_submission(view), force=True)
-    except DomainError as error:
-        ack(response_action="update", view=blocks.build_notice_modal("Not approved",
-                                                                     blocks.build_refusal(error)["text"]))
-        return
+    record = services.decisions.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
+                                                      scheduled_job_id=parse_confirm_submission(view), force=True)
     text = blocks.build_decision_notice(record, verb="approved")["blocks"][0]["text"]["text"]
     ack(response_action="update", view=blocks.build_notice_modal("Approved", text))

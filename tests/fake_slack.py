@@ -3,8 +3,9 @@
 It answers the methods jobgate uses (``auth.test``, ``chat.postMessage/update/postEphemeral``, ``views.open/update/
 push/publish``, ``users.info``, ``usergroups.list``, ``usergroups.users.list``, ``conversations.open``, and
 ``apps.connections.open`` for Socket Mode) whether the arguments come as a query string (GET), a form or JSON,
-records every call with its decoded parameters, serves ``response_url`` paths (``/response/<id>``), and fails on
-demand: HTTP 500, 429 with ``Retry-After``, ``ok: false`` errors, or slow answers (timeouts).
+records every call with its decoded parameters, serves ``response_url`` paths (``/response/<id>``), fails on
+demand (HTTP 500, 429 with ``Retry-After``, ``ok: false`` errors, or slow answers: timeouts), and answers slowly but
+well on demand (``slow``).
 ``wait_for(method, count, timeout)`` waits for calls made after an ack.
 """
 
@@ -81,6 +82,7 @@ class FakeSlack:
         self.usergroups: dict[str, tuple[str, list[str]]] = {}
         self.socket_mode_url: str | None = None
         self._failures: list[Failure] = []
+        self._slow: dict[str, float] = {}
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -129,6 +131,11 @@ class FakeSlack:
         """
         with self._lock:
             self._failures.append(Failure(method, status, times, retry_after, error, delay))
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Answer every later call of ``method`` as usual, but only after ``seconds``."""
+        with self._lock:
+            self._slow[method] = seconds
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -243,6 +250,7 @@ class FakeSlack:
                 return params
 
             def _handle(self) -> None:
+                arrived = time.monotonic()
                 path = urlsplit(self.path).path
                 params = self._params()
                 method = RESPONSE_URL_METHOD if path.startswith("/response/") else path.removeprefix("/api/")
@@ -260,7 +268,8 @@ class FakeSlack:
                 else:
                     token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
                     body = fake._answer(method, params, token or str(params.get("token") or ""))
-                call = Call(method=method, params=params, path=path, status=status, response=body)
+                    time.sleep(fake._slow.get(method, 0.0))
+                call = Call(method=method, params=params, path=path, status=status, response=body, at=arrived)
                 with fake._lock:
                     fake.calls.append(call)
                     fake._lock.notify_all()

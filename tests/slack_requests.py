@@ -196,13 +196,17 @@ class SlackActions:
                 "root_view_id": view_id, "previous_view_id": None}
 
     def submit(self, view: dict[str, Any], values: dict[str, Any] | None = None, *, user_id: str,
-               view_id: str = "V0MODAL") -> Ack:
-        """Submit a modal (the view jobgate opened) with ``values`` typed in (block_id → value)."""
+               view_id: str = "V0MODAL", state: dict[str, Any] | None = None) -> Ack:
+        """Submit a modal (the view jobgate opened) with ``values`` typed in (block_id → value), or with ``state``
+        sent as ``view.state`` as it is (a submission jobgate cannot read)."""
+        submitted = self._view_payload(view, values or {}, view_id=view_id)
+        if state is not None:
+            submitted["state"] = state
         payload = {
             "type": "view_submission", "team": {"id": TEAM_ID, "domain": "jobgate-test"},
             "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
             "api_app_id": APP_ID, "token": "verification-token-unused", "trigger_id": self._trigger(),
-            "view": self._view_payload(view, values or {}, view_id=view_id), "response_urls": [],
+            "view": submitted, "response_urls": [],
         }
         return self._interactive(payload, "view_submission")
 

@@ -90,3 +90,30 @@ def test_no_sql_outside_storage() -> None:
             if (name == "sqlalchemy" or name.startswith("sqlalchemy.")) and name not in allowed:
                 offences.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offences == []
+
+
+LISTENER_MODULES = ("handlers/commands.py", "handlers/actions.py", "handlers/views.py", "handlers/events.py")
+CAUGHT_BY_THE_GUARD = {"Exception", "BaseException", "DomainError"}
+
+
+@pytest.mark.parametrize("target", LISTENER_MODULES)
+def test_listeners_leave_failures_to_the_one_error_path(target: str) -> None:
+    """Listeners neither catch failures nor are decorated: ``bot.slack.ListenerGuard`` answers every refusal and every
+    unexpected error. A listener may only catch one named refusal it turns into another flow (past due → confirm)."""
+    tree = ast.parse((ROOT / target).read_text(), filename=target)
+    offences = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ExceptHandler):
+            names = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+            for name in names:
+                if name is None or (isinstance(name, ast.Name) and name.id in CAUGHT_BY_THE_GUARD):
+                    offences.append(f"line {node.lineno} catches {ast.unparse(name) if name else 'everything'}")
+        elif isinstance(node, ast.FunctionDef) and node.name.startswith("handle_") and node.decorator_list:
+            offences.append(f"{node.name} is decorated")
+    assert offences == []
+
+
+def test_something_went_wrong_is_written_once() -> None:
+    places = [path.relative_to(ROOT).as_posix() for path in [*files_under("bot"), *files_under("handlers")]
+              if "went wrong" in path.read_text()]
+    assert places == ["bot/slack.py"]
