@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -22,22 +22,11 @@ from bot.runner import DEFAULT_LEASE, Runner
 from bot.scheduler import Dispatcher, DispatchLoop
 from storage.notify import WakeupListener
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the notifier imports Slack; a server without Slack never loads it
     from bot.app import Core
+    from bot.notifier import Notifier
 
 log = logging.getLogger(__name__)
-
-
-class Notifier(Protocol):
-    """What the background needs of the Slack notifier."""
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
-
-    def wake(self) -> None: ...
-
-    def health(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
