@@ -6,10 +6,12 @@ A bad value raises ``ConfigError`` with one line naming the variable and what is
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,8 +24,28 @@ DEFAULT_DATABASE_URL = "sqlite:///jobgate.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
+DEFAULT_TIME_LIMIT = timedelta(hours=1)
+BROKER_SCHEMES = ("redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp")
+
+
 class ConfigError(ValueError):
     """A configuration value is missing or malformed; the message is one line naming the variable."""
+
+
+class ExecutorKind(StrEnum):
+    """Where job code runs (``JOBGATE_EXECUTOR``).
+
+    LOCAL: worker processes that ``jobgate serve`` starts and supervises on its own machine (no broker).
+    CELERY: ``jobgate worker`` processes on any machine, fed through a Celery broker.
+    """
+
+    LOCAL = "local"
+    CELERY = "celery"
+
+
+def default_workers() -> int:
+    """The default number of worker processes: one per CPU, at least 2."""
+    return max(2, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,7 +62,10 @@ class Settings:
     approval_channel: str | None = None
     time_zone: str = "UTC"
     misfire_grace: timedelta = field(default=timedelta(hours=1))
-    workers: int = 8
+    executor: ExecutorKind = ExecutorKind.LOCAL
+    workers: int = field(default_factory=default_workers)
+    celery_broker_url: str | None = None
+    default_time_limit: timedelta = field(default=DEFAULT_TIME_LIMIT)
     shutdown_grace: timedelta = field(default=timedelta(seconds=30))
 
     @property
@@ -70,6 +95,13 @@ class Settings:
             value = env.get(name)
             return value.strip() if value is not None and value.strip() else None
 
+        executor = _executor(get("JOBGATE_EXECUTOR"))
+        broker_url = _broker_url(get("JOBGATE_CELERY_BROKER_URL"))
+        if executor is ExecutorKind.CELERY and broker_url is None:
+            raise ConfigError(
+                "JOBGATE_EXECUTOR=celery needs JOBGATE_CELERY_BROKER_URL; set it to the Celery broker, e.g. "
+                "redis://127.0.0.1:6379/0 or amqp://guest:guest@127.0.0.1:5672//"
+            )
         return cls(
             database_url=_database_url(get("JOBGATE_DATABASE_URL") or DEFAULT_DATABASE_URL),
             slack_bot_token=_token(get("SLACK_BOT_TOKEN"), "SLACK_BOT_TOKEN", "xoxb-"),
@@ -81,7 +113,10 @@ class Settings:
             approval_channel=_channel(get("JOBGATE_APPROVAL_CHANNEL")),
             time_zone=_time_zone(get("JOBGATE_TIME_ZONE") or "UTC"),
             misfire_grace=_seconds(get("JOBGATE_MISFIRE_GRACE"), "JOBGATE_MISFIRE_GRACE", default=3600),
+            executor=executor,
             workers=_workers(get("JOBGATE_WORKERS")),
+            celery_broker_url=broker_url,
+            default_time_limit=_time_limit(get("JOBGATE_DEFAULT_TIME_LIMIT")),
             shutdown_grace=_seconds(get("JOBGATE_SHUTDOWN_GRACE"), "JOBGATE_SHUTDOWN_GRACE", default=30),
         )
 
@@ -162,9 +197,40 @@ def _time_zone(value: str) -> str:
     return value
 
 
+def _executor(value: str | None) -> ExecutorKind:
+    if value is None:
+        return ExecutorKind.LOCAL
+    try:
+        return ExecutorKind(value.lower())
+    except ValueError:
+        raise ConfigError(f"JOBGATE_EXECUTOR: {value!r} is not an executor; expected local or celery") from None
+
+
+def _broker_url(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in BROKER_SCHEMES or not (parsed.netloc or parsed.path):
+        raise ConfigError(
+            f"JOBGATE_CELERY_BROKER_URL: {value!r} is not a broker URL; expected e.g. redis://127.0.0.1:6379/0 "
+            "or amqp://guest:guest@127.0.0.1:5672//"
+        )
+    return value
+
+
+def _time_limit(value: str | None) -> timedelta:
+    if value is None:
+        return DEFAULT_TIME_LIMIT
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"JOBGATE_DEFAULT_TIME_LIMIT: {value!r} is not a time limit; expected a whole number of seconds >= 1"
+        )
+    return timedelta(seconds=int(value))
+
+
 def _workers(value: str | None) -> int:
     if value is None:
-        return 8
+        return default_workers()
     if not value.isdigit() or not 1 <= int(value) <= 256:
         raise ConfigError(f"JOBGATE_WORKERS: {value!r} is not a number of workers; expected a whole number 1-256")
     return int(value)

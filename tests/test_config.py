@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, ExecutorKind, Settings
 
 
 def test_defaults_need_nothing(tmp_path: Path) -> None:
@@ -17,6 +18,32 @@ def test_defaults_need_nothing(tmp_path: Path) -> None:
     assert settings.jobs_paths == () and settings.policy_file is None
     assert settings.time_zone == "UTC" and settings.misfire_grace == timedelta(hours=1)
     assert not settings.slack_enabled
+
+
+def test_execution_defaults_are_local_workers_one_per_cpu_and_an_hour_limit(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, cwd=tmp_path)
+    assert settings.executor is ExecutorKind.LOCAL
+    assert settings.workers == max(2, os.cpu_count() or 1)
+    assert settings.celery_broker_url is None
+    assert settings.default_time_limit == timedelta(hours=1)
+    assert Settings().workers == settings.workers  # built directly (tests), the same default
+
+
+@pytest.mark.parametrize("broker", ["redis://127.0.0.1:6379/5", "amqp://guest:guest@127.0.0.1:5672//"])
+def test_the_celery_executor_takes_its_broker(tmp_path: Path, broker: str) -> None:
+    settings = Settings.from_env({"JOBGATE_EXECUTOR": "celery", "JOBGATE_CELERY_BROKER_URL": broker,
+                                  "JOBGATE_WORKERS": "3", "JOBGATE_DEFAULT_TIME_LIMIT": "600"}, cwd=tmp_path)
+    assert settings.executor is ExecutorKind.CELERY
+    assert settings.celery_broker_url == broker
+    assert settings.workers == 3
+    assert settings.default_time_limit == timedelta(minutes=10)
+
+
+def test_the_celery_executor_needs_a_broker(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        Settings.from_env({"JOBGATE_EXECUTOR": "celery"}, cwd=tmp_path)
+    assert str(err.value).startswith("JOBGATE_EXECUTOR=celery needs JOBGATE_CELERY_BROKER_URL")
+    assert "\n" not in str(err.value)
 
 
 def test_jobs_folder_and_policy_file_in_the_working_folder_are_found(tmp_path: Path) -> None:
@@ -57,6 +84,10 @@ def test_plain_postgresql_urls_use_psycopg_3(tmp_path: Path) -> None:
         ("JOBGATE_MISFIRE_GRACE", "-5", "JOBGATE_MISFIRE_GRACE: '-5' is not a number of seconds"),
         ("JOBGATE_WORKERS", "0", "JOBGATE_WORKERS: '0' is not a number of workers"),
         ("JOBGATE_SHUTDOWN_GRACE", "soon", "JOBGATE_SHUTDOWN_GRACE: 'soon' is not a number of seconds"),
+        ("JOBGATE_EXECUTOR", "threads", "JOBGATE_EXECUTOR: 'threads' is not an executor; expected local or celery"),
+        ("JOBGATE_CELERY_BROKER_URL", "localhost:6379", "JOBGATE_CELERY_BROKER_URL: 'localhost:6379' is not a broker"),
+        ("JOBGATE_DEFAULT_TIME_LIMIT", "0", "JOBGATE_DEFAULT_TIME_LIMIT: '0' is not a time limit"),
+        ("JOBGATE_DEFAULT_TIME_LIMIT", "1h", "JOBGATE_DEFAULT_TIME_LIMIT: '1h' is not a time limit"),
     ],
 )
 def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, message: str) -> None:
