@@ -17,6 +17,12 @@ RULES: dict[str, tuple[str, ...]] = {
     "bot/scheduler.py": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
     "bot/runner.py": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
     "handlers": ("sqlalchemy", "storage"),
+    # What a local worker process imports: job code runs there, never the database, Slack or the web.
+    "bot/executor/orders.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
+    "bot/executor/execution.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi",
+                                  "celery"),
+    "bot/executor/worker.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
+    "bot/executor/pool.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
 }
 
 
