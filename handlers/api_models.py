@@ -174,7 +174,8 @@ class JobResultOut(_Out):
     completed: datetime | None
     scheduled_job: NestedScheduledJobOut | None
     scheduled_for: datetime | None = Field(description="The due time it ran for, for a scheduled run.")
-    error: str | None = Field(description="Why it could not run or was interrupted, when it could not.")
+    error: str | None = Field(description="Why it failed, could not run, or was interrupted (one line).")
+    output: str | None = Field(description="What the job's run() returned, as text.")
     log: list[LogEntryOut]
 
 

@@ -179,6 +179,7 @@ def build_job_result(result: JobResultRecord, *, api_root: str) -> JobResultOut:
         scheduled_job=scheduled,
         scheduled_for=result.scheduled_for,
         error=result.error,
+        output=result.output,
         log=[_log_entry(entry) for entry in result.log],
     )
 

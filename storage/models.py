@@ -140,12 +140,23 @@ class JobResultRow(Base):
     runner_id: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # What run() returned, as text.
+    output: Mapped[str | None] = mapped_column(Text)
+    # When a serving process published it to the Celery broker (executor ``celery``); None until then.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # Exactly one job result per due time of a scheduled job, whatever the number of dispatchers.
         UniqueConstraint("scheduled_job_id", "scheduled_for", name="uq_job_results_slot"),
         Index("ix_job_results_status", "status", "created_at"),
         Index("ix_job_results_created", "created_at"),
+        # What the Celery publisher looks for: pending, not pinned to one process, not published yet.
+        Index(
+            "ix_job_results_to_publish",
+            "created_at",
+            sqlite_where=text("status = 'pending' AND published_at IS NULL AND runner_id IS NULL"),
+            postgresql_where=text("status = 'pending' AND published_at IS NULL AND runner_id IS NULL"),
+        ),
     )
 
 

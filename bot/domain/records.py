@@ -208,7 +208,32 @@ class JobResultRecord:
     scheduled_job_id: str | None
     scheduled_for: datetime | None
     error: str | None
+    output: str | None = None
     log: tuple[LogRecord, ...] = field(default=())
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinishedRun:
+    """The outcome of a run, to record on its job result (only by the runner holding it).
+
+    Attributes:
+        job_result_id: the job result.
+        status: ``completed``, ``failed`` or ``errored``.
+        started_at: when the job really started (a worker may take it a little after the claim), or None to keep
+            the claim's time.
+        completed_at: when it ended.
+        error: one line saying why it failed or errored, or None.
+        output: what ``run()`` returned, as text, or None.
+        log: its log lines, in order.
+    """
+
+    job_result_id: str
+    status: JobResultStatus
+    started_at: datetime | None
+    completed_at: datetime
+    error: str | None
+    output: str | None
+    log: tuple[LogRecord, ...]
 
 
 @dataclass(frozen=True, kw_only=True)

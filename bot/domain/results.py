@@ -45,8 +45,10 @@ UNFINISHED_STATUSES = frozenset(status for status in JobResultStatus if status n
 ALLOWED_TRANSITIONS: dict[JobResultStatus, frozenset[JobResultStatus]] = {
     # Claimed by a runner; or errored before it ran (its process died while it waited, the lease ran out).
     JobResultStatus.PENDING: frozenset({JobResultStatus.RUNNING, JobResultStatus.ERRORED}),
-    # Finished; or errored because its runner stopped (interrupted) or refused to run it.
-    JobResultStatus.RUNNING: frozenset({JobResultStatus.COMPLETED, JobResultStatus.FAILED, JobResultStatus.ERRORED}),
+    # Finished; or errored because its runner stopped (interrupted) or refused to run it; or given back unstarted
+    # (claimed, then its server stopped before a worker took it: another runner may claim it).
+    JobResultStatus.RUNNING: frozenset({JobResultStatus.COMPLETED, JobResultStatus.FAILED, JobResultStatus.ERRORED,
+                                        JobResultStatus.PENDING}),
 }
 """Which status a job result may move to from each unfinished one. A new result starts ``pending`` (or ``missed``,
 which is final); final statuses never change."""

@@ -142,6 +142,7 @@ def job_result_record(
         scheduled_job_id=row.scheduled_job_id,
         scheduled_for=row.scheduled_for,
         error=row.error,
+        output=row.output,
         log=tuple(log_record(entry) for entry in log),
     )
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Table, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.outbox import UNDELIVERED, OutboxEntry, OutboxKind, OutboxMessage, OutboxStatus
@@ -41,6 +41,19 @@ class OutboxRepository:
             ref_type=message.ref_type.value if message.ref_type is not None else None, ref_id=message.ref_id,
             status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now,
         ))
+
+    def add_many(self, messages: Sequence[OutboxMessage], *, now: datetime) -> None:
+        """Write many notifications in one statement (a group commit's), to be delivered from ``now`` on."""
+        if not messages:
+            return
+        table = OutboxRow.__table__
+        assert isinstance(table, Table)
+        self.session.execute(insert(table), [  # Core: one executemany, no per-row ORM bookkeeping
+            {"created_at": now, "channel": m.channel, "kind": m.kind.value, "payload": m.payload,
+             "ref_type": m.ref_type.value if m.ref_type is not None else None, "ref_id": m.ref_id,
+             "status": OutboxStatus.PENDING.value, "attempts": 0, "next_attempt_at": now}
+            for m in messages
+        ])
 
     def list_for(self, ref_type: ObjectType, ref_id: str) -> list[OutboxEntry]:
         """Every notification about one object, oldest first."""

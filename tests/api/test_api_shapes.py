@@ -31,7 +31,7 @@ SCHEDULED_JOB_FIELDS = {
 }
 JOB_RESULT_FIELDS = {
     "id", "url", "display", "name", "job_model", "user", "approved_by_user", "status", "dry_run", "created",
-    "started", "completed", "scheduled_job", "scheduled_for", "error", "log",
+    "started", "completed", "scheduled_job", "scheduled_for", "error", "output", "log",
 }
 JOB_FIELDS = {
     "id", "url", "display", "slug", "name", "description", "grouping", "module_name", "job_class_name", "enabled",
