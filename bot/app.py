@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 
 from bot.config import Settings
@@ -127,8 +127,8 @@ class Lifecycle:
     def stop(self) -> None:  # pragma: no cover - the default does nothing
         """Stop background work, letting running jobs finish within a grace period."""
 
-    def health(self) -> dict[str, Any]:
-        """A JSON-able report of the background work's state."""
+    def health(self, *, internals: bool = False) -> dict[str, Any]:
+        """A JSON-able report of the background work's state; process ids and host names only with ``internals``."""
         return {}
 
 
@@ -147,7 +147,7 @@ def build_app(
         settings: jobgate's settings.
         services: the use cases.
         db: the database (for ``/healthz``).
-        lifecycle: background work started and stopped with the app (scheduler, runner, notifier).
+        lifecycle: background work started and stopped with the app (scheduler, executor, notifier).
         installers: functions that add routes (the REST API, Slack) to the app.
         slack_mode: how Slack reaches jobgate ("http" or "socket"), or None when it is not connected.
     """
@@ -174,17 +174,26 @@ def build_app(
     app.state.settings = settings
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
-        """Database, scheduler, runner and Slack state; 503 when the database cannot be reached."""
+    def healthz(authorization: str | None = Header(default=None)) -> JSONResponse:
+        """Database, scheduler, executor and Slack state; 503 when the database cannot be reached.
+
+        Process ids and host names are shown only to a caller with a valid API token (``Authorization: Token``).
+        """
         database = {"ok": db.ping(), "backend": db.engine.dialect.name}
+        internals = bool(database["ok"]) and _is_authenticated(services, authorization)
         report = {
             "status": "ok" if database["ok"] else "unavailable",
             "database": database,
             "slack": {"connected": slack_mode is not None, "mode": slack_mode},
-            **background.health(),
+            **background.health(internals=internals),
         }
         return JSONResponse(report, status_code=200 if database["ok"] else 503)
 
     for install in installers:
         install(app, services)
     return app
+
+
+def _is_authenticated(services: Services, authorization: str | None) -> bool:
+    scheme, _, token = (authorization or "").partition(" ")
+    return scheme == "Token" and bool(token.strip()) and services.tokens.authenticate_token(token.strip()) is not None

@@ -1,8 +1,9 @@
-"""The background work of ``jobgate serve``: dispatcher, runner, reaper, heartbeat and notifier, with their lifecycle.
+"""The background work of ``jobgate serve``: dispatcher, executor, reaper, heartbeat and notifier, with their lifecycle.
 
-The dispatcher and the runner are event-driven loops (woken by in-process commits and, on PostgreSQL, by
-``LISTEN/NOTIFY``; polling is the safety net). APScheduler 3 (memory job store only) is the timer for the periodic
-upkeep: lease heartbeats, the reaper and time limits. This is wiring: it may import anything.
+The dispatcher and the executor's claim loop are event-driven loops (woken by in-process commits and, on PostgreSQL,
+by ``LISTEN/NOTIFY``; polling is the safety net). APScheduler 3 (memory job store only) is the timer for the periodic
+upkeep: lease heartbeats and the reaper. Job code runs in worker processes, never here. This is wiring: it may import
+anything.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.app import Lifecycle
-from bot.loops import WakeableLoop
-from bot.runner import DEFAULT_LEASE, Runner
+from bot.executor.local import LocalExecutor
+from bot.executor.runs import DEFAULT_LEASE, reap_dead_local, reap_expired
 from bot.scheduler import Dispatcher, DispatchLoop
 from storage.notify import WakeupListener
 
@@ -28,32 +29,26 @@ if TYPE_CHECKING:  # the notifier imports Slack; a server without Slack never lo
 
 log = logging.getLogger(__name__)
 
+PINNED_ONLY_WORKERS = 2
+"""Worker processes of a serving process that runs only its own sensitive runs (a web-only replica)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class Timings:
-    """How often things happen. The defaults suit production; tests shorten them."""
+    """How often things happen. The defaults suit production; tests shorten them.
+
+    Attributes:
+        workers: worker processes of the local executor; None for ``JOBGATE_WORKERS``.
+        prefetch: runs claimed beyond the free workers; None for twice the workers.
+    """
 
     poll: timedelta = timedelta(seconds=5)
-    runner_poll: timedelta = timedelta(seconds=2)
+    claim_poll: timedelta = timedelta(seconds=2)
     lease: timedelta = DEFAULT_LEASE
     reap_every: timedelta = timedelta(seconds=5)
-    limits_every: timedelta = timedelta(seconds=0.5)
     shutdown_grace: timedelta = timedelta(seconds=30)
-    workers: int = 8
-
-
-class RunnerLoop(WakeableLoop):
-    """Claims work for the runner whenever it is woken (new work, a finished run) or every ``poll``."""
-
-    def __init__(self, runner: Runner, *, poll: timedelta) -> None:
-        super().__init__("jobgate-runner", self._claim, retry_after=poll.total_seconds())
-        self.runner = runner
-        self.poll = poll
-
-    def _claim(self) -> float:
-        while self.runner.claim_and_start() and not self.stopping:
-            pass
-        return self.poll.total_seconds()
+    workers: int | None = None
+    prefetch: int | None = None
 
 
 class Background(Lifecycle):
@@ -61,7 +56,7 @@ class Background(Lifecycle):
 
     Args:
         core: the process's parts (database, catalog, sensitive-data hand-over, wake-ups, settings).
-        scheduler_enabled: False for a web-only replica: nothing runs on a clock, and the runner only takes the
+        scheduler_enabled: False for a web-only replica: nothing runs on a clock, and the executor only takes the
             sensitive runs pinned to this process.
         notifier: delivers the outbox to Slack, when Slack is configured.
         timings: loop and lease timings.
@@ -81,20 +76,24 @@ class Background(Lifecycle):
         self.scheduler_enabled = scheduler_enabled
         self.notifier = notifier
         self.timings = timings or Timings()
+        self.clock = clock
         t = self.timings
-        self.runner = Runner(
-            core.db, core.catalog, runner_id=core.handover.runner_id, transient=core.handover,
-            workers=t.workers, lease=t.lease, clock=clock, on_finished=self._run_finished,
-            pinned_only=not scheduler_enabled,
+        settings = core.settings
+        workers = t.workers or settings.workers
+        pinned_only = not scheduler_enabled
+        self.executor = LocalExecutor(
+            core.db, core.catalog, core.handover,
+            workers=min(PINNED_ONLY_WORKERS, workers) if pinned_only else workers,
+            default_time_limit=settings.default_time_limit, lease=t.lease, clock=clock, prefetch=t.prefetch,
+            pinned_only=pinned_only, poll=t.claim_poll, on_recorded=self._recorded,
         )
-        self.runner_loop = RunnerLoop(self.runner, poll=t.runner_poll)
         self.dispatch_loop: DispatchLoop | None = None
         if scheduler_enabled:
-            dispatcher = Dispatcher(core.db, grace=core.settings.misfire_grace, clock=clock)
-            self.dispatch_loop = DispatchLoop(dispatcher, poll=t.poll, on_dispatched=self.runner_loop.wake)
+            dispatcher = Dispatcher(core.db, grace=settings.misfire_grace, clock=clock)
+            self.dispatch_loop = DispatchLoop(dispatcher, poll=t.poll, on_dispatched=self._wake_execution)
         self.listener: WakeupListener | None = None
         if scheduler_enabled and core.db.is_postgresql:
-            self.listener = WakeupListener(core.settings.database_url, self._wake_all)
+            self.listener = WakeupListener(settings.database_url, self._wake_all)
         self.timer = BackgroundScheduler(executors={"default": ThreadPoolExecutor(3)}, timezone=UTC)
         self.started_at: datetime | None = None
         core.wakeups.add(self._wake_all)
@@ -104,10 +103,12 @@ class Background(Lifecycle):
     def _wake_all(self) -> None:
         if self.dispatch_loop is not None:
             self.dispatch_loop.wake()
-        self.runner_loop.wake()
+        self._wake_execution()
 
-    def _run_finished(self) -> None:
-        self.runner_loop.wake()
+    def _wake_execution(self) -> None:
+        self.executor.wake()
+
+    def _recorded(self, _ids: set[str]) -> None:
         if self.notifier is not None:
             self.notifier.wake()
 
@@ -116,25 +117,23 @@ class Background(Lifecycle):
     def start(self) -> None:
         t = self.timings
         self.started_at = datetime.now(UTC)
-        self.runner.reap_dead_local()
-        self.runner.reap()
+        self._reap()
         options: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
-        self.timer.add_job(self._safely(self.runner.heartbeat), "interval", seconds=t.lease.total_seconds() / 3,
+        self.timer.add_job(self._safely(self.executor.heartbeat), "interval", seconds=t.lease.total_seconds() / 3,
                            id="heartbeat", name="lease heartbeat", **options)
-        self.timer.add_job(self._safely(self.runner.enforce_time_limits), "interval",
-                           seconds=t.limits_every.total_seconds(), id="time_limits", name="time limits", **options)
         self.timer.add_job(self._safely(self._reap), "interval", seconds=t.reap_every.total_seconds(), id="reaper",
                            name="reaper", **options)
         self.timer.start()
-        self.runner_loop.start()
+        self.executor.start()
         if self.dispatch_loop is not None:
             self.dispatch_loop.start()
         if self.listener is not None:
             self.listener.start()
         if self.notifier is not None:
             self.notifier.start()
-        log.info("background started: scheduler %s, %d workers, runner %s",
-                 "on" if self.scheduler_enabled else "off (web-only replica)", t.workers, self.runner.runner_id)
+        log.info("background started: scheduler %s, %d worker processes, runner %s",
+                 "on" if self.scheduler_enabled else "off (web-only replica)", self.executor.pool.size,
+                 self.executor.runner_id)
 
     def stop(self) -> None:
         """Stop claiming, let running jobs finish within the grace period, record the rest as interrupted."""
@@ -142,18 +141,18 @@ class Background(Lifecycle):
             self.dispatch_loop.stop()
         if self.listener is not None:
             self.listener.stop()
-        self.runner_loop.stop()
-        released = self.runner.shutdown(self.timings.shutdown_grace)
-        if released:
-            log.warning("%d running jobs did not finish within the grace period; recorded as interrupted", released)
+        interrupted = self.executor.stop(self.timings.shutdown_grace)
+        if interrupted:
+            log.warning("%d running jobs did not finish within the grace period; recorded as interrupted", interrupted)
         self.timer.shutdown(wait=False)
         if self.notifier is not None:
             self.notifier.stop()
         log.info("background stopped")
 
     def _reap(self) -> None:
-        self.runner.reap_dead_local()
-        self.runner.reap()
+        now = self.clock()
+        reap_dead_local(self.core.db, own_runner_id=self.executor.runner_id, now=now)
+        reap_expired(self.core.db, now=now)
 
     @staticmethod
     def _safely(task: Callable[[], object]) -> Callable[[], None]:
@@ -165,8 +164,9 @@ class Background(Lifecycle):
 
         return run
 
-    def health(self) -> dict[str, Any]:
+    def health(self, *, internals: bool = False) -> dict[str, Any]:
         loop = self.dispatch_loop
+        executor: dict[str, Any] = {"kind": "local", "local": self.executor.health(internals=internals)}
         report: dict[str, Any] = {
             "scheduler": {
                 "enabled": self.scheduler_enabled,
@@ -176,14 +176,7 @@ class Background(Lifecycle):
                 "last_error": loop.last_error if loop else None,
                 "listening": bool(self.listener and self.listener.connected),
             },
-            "runner": {
-                "id": self.runner.runner_id,
-                "running": self.runner_loop.running,
-                "workers": self.runner.workers,
-                "busy": self.runner.busy,
-                "completed": self.runner.completed,
-                "last_error": self.runner_loop.last_error,
-            },
+            "executor": executor,
         }
         report["notifier"] = self.notifier.health() if self.notifier else {"enabled": False}
         return report

@@ -61,13 +61,13 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
             log.info("Slack requests are served at POST /slack/events")
     else:
         log.warning("Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /jobs "
-                    "(the REST API, the scheduler and the runner work without them)")
+                    "(the REST API, the scheduler and the executor work without them)")
 
     background = Background(
         core,
         scheduler_enabled=scheduler_enabled,
         notifier=notifier,
-        timings=Timings(workers=settings.workers, shutdown_grace=settings.shutdown_grace),
+        timings=Timings(shutdown_grace=settings.shutdown_grace),
     )
     app = build_app(settings=settings, services=services, db=core.db, lifecycle=background,
                     installers=tuple(installers),

@@ -15,7 +15,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "storage": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
     "bot/services": ("slack_bolt", "slack_sdk", "handlers", "sqlalchemy", "fastapi", "starlette"),
     "bot/scheduler.py": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
-    "bot/runner.py": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
+    "bot/executor": ("slack_bolt", "slack_sdk", "handlers", "fastapi", "starlette"),
     "handlers": ("sqlalchemy", "storage"),
     # What a local worker process imports: job code runs there, never the database, Slack or the web.
     "bot/executor/orders.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),

@@ -25,7 +25,8 @@ import pytest
 from bot.app import Core, build_core
 from bot.config import Settings
 from bot.domain.policy_file import parse_policy
-from bot.runner import INTERRUPTED, SHUTDOWN_INTERRUPTED
+from bot.executor.orders import SHUTDOWN_INTERRUPTED
+from bot.executor.runs import INTERRUPTED
 from bot.services import ScheduleInput
 from storage.db import Database, read_tables
 from tests.conftest import ALICE, FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
@@ -71,8 +72,9 @@ class Server:
         except httpx.HTTPError:
             return False
 
-    def health(self) -> dict[str, object]:
-        return httpx.get(f"{self.url}/healthz", timeout=2).json()  # type: ignore[no-any-return]
+    def health(self, token: str | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        return httpx.get(f"{self.url}/healthz", timeout=2, headers=headers).json()  # type: ignore[no-any-return]
 
     def kill(self) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -119,6 +121,11 @@ def stored(core: Core, table: str) -> list[dict[str, Any]]:
 
 def statuses(core: Core, scheduled_job_id: str) -> list[str]:
     return [r["status"] for r in stored(core, "job_results") if r["scheduled_job_id"] == scheduled_job_id]
+
+
+def busy_with(server: Server) -> set[str]:
+    """The job results the server's worker processes are running, as /healthz shows them."""
+    return {w["job_result_id"] for w in server.health()["executor"]["local"]["workers"] if w["busy"]}
 
 
 def schedule_once(core: Core, job: str, at: datetime, data: dict[str, object] | None = None) -> str:
@@ -194,7 +201,9 @@ def test_graceful_shutdown_leaves_nothing_running(workdir: Path) -> None:
     long_running = schedule_once(core, "runjobs.WaitingJob", datetime.now(UTC) + timedelta(seconds=1),
                                  {"seconds": 120})
     server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "JOBGATE_SHUTDOWN_GRACE": "1"})
-    wait_for(lambda: statuses(core, long_running) == ["running"], timeout=20, what="the job to run")
+    wait_for(lambda: statuses(core, long_running) == ["running"], timeout=20, what="the job to be claimed")
+    [job_result_id] = [r["id"] for r in stored(core, "job_results") if r["scheduled_job_id"] == long_running]
+    wait_for(lambda: job_result_id in busy_with(server), timeout=20, what="a worker to run the job")
     assert server.terminate() == 0
     results = stored(core, "job_results")
     [result] = [r for r in results if r["scheduled_job_id"] == long_running]
@@ -226,7 +235,8 @@ if POSTGRES_URL:
         env = {"JOBGATE_DATABASE_URL": postgres}
         replicas = [Server(workdir, env) for _ in range(3)]
         wait_for(lambda: datetime.now(UTC) > start + timedelta(seconds=4), timeout=40, what="the burst to begin")
-        victim = str(replicas[0].health()["runner"]["id"])  # type: ignore[index]
+        token = core.services.tokens.create_api_token(user_id="UADMIN", description="health")
+        victim = str(replicas[0].health(token)["executor"]["local"]["runner_id"])
 
         def victim_holds_a_long_job() -> bool:
             return any(r["runner_id"] == victim and r["status"] == "running" and r["name"] == "Waiting job"
@@ -259,7 +269,9 @@ def test_a_web_only_replica_runs_nothing_on_a_clock(tmp_path: Path) -> None:
     server = Server(tmp_path, {}, "--no-scheduler")
     health = server.health()
     assert health["scheduler"]["enabled"] is False and health["scheduler"]["running"] is False  # type: ignore[index]
-    assert health["runner"]["running"] is True  # type: ignore[index]  # it still runs its pinned sensitive jobs
+    assert health["executor"]["local"]["claiming"] is True  # it still runs its pinned sensitive jobs, in its workers
+    wait_for(lambda: all(w["alive"] for w in server.health()["executor"]["local"]["workers"]), timeout=20,
+             what="its worker processes")
     assert server.terminate() == 0
 
 
@@ -289,3 +301,25 @@ def test_with_slack_configured_a_slash_command_runs_the_job_and_the_requester_he
             slack.close()
             exit_status = server.terminate()
         assert exit_status == 0
+
+
+def test_healthz_shows_the_executor_and_each_worker_and_internals_only_with_a_token(workdir: Path) -> None:
+    url = f"sqlite:///{workdir / 'jobgate.db'}"
+    core = open_core(url, workdir / "jobs")
+    token = core.services.tokens.create_api_token(user_id="UADMIN", description="health")
+    server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "JOBGATE_WORKERS": "3"})
+    try:
+        wait_for(lambda: all(w["alive"] for w in server.health()["executor"]["local"]["workers"]), timeout=20,
+                 what="the workers")
+        public = server.health()
+        assert public["executor"]["kind"] == "local"
+        assert [(w["slot"], w["alive"], w["busy"]) for w in public["executor"]["local"]["workers"]] == [
+            (0, True, False), (1, True, False), (2, True, False)]
+        text = httpx.get(f"{server.url}/healthz", timeout=2).text
+        assert "pid" not in text and "runner_id" not in text and socket.gethostname() not in text
+        internal = server.health(token)["executor"]["local"]
+        assert internal["runner_id"].startswith(socket.gethostname()[:32] + f":{server.process.pid}:")
+        assert all(isinstance(w["pid"], int) and w["pid"] != server.process.pid for w in internal["workers"])
+        assert server.health("not-a-token")["executor"]["local"].keys() == public["executor"]["local"].keys()
+    finally:
+        assert server.terminate() == 0

@@ -24,6 +24,8 @@ from bot.executor.orders import RunOrder, RunReport
 from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded
 
 SOFT_LIMIT_SIGNAL = signal.SIGUSR1
+WORKER_NICE = 10
+"""How much lower than the server's a worker process's CPU priority is."""
 
 _in_job = False
 _soft_limit_exception: type[SoftTimeLimitExceeded] = SoftTimeLimitExceeded
@@ -94,7 +96,7 @@ def execute(
         out_of_memory = True
         error = "the job ran out of memory (MemoryError)"
         job.log_failure(message="The job ran out of memory (MemoryError); a fresh process takes the next job.")
-    except (Exception, SystemExit) as exc:
+    except Exception as exc:  # not SystemExit: a job that exits ends its process, and is reported as such
         name = type(exc).__name__
         if order.has_sensitive_variables:
             error = name

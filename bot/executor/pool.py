@@ -37,7 +37,7 @@ from multiprocessing.context import ForkServerContext, SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from bot.executor.execution import SOFT_LIMIT_SIGNAL
+from bot.executor.execution import SOFT_LIMIT_SIGNAL, WORKER_NICE
 from bot.executor.orders import (
     RunOrder,
     RunReport,
@@ -51,7 +51,6 @@ from bot.executor.worker import WorkerReady, worker_main
 log = logging.getLogger(__name__)
 
 WORKER_MODULE = "bot.executor.worker"
-DEFAULT_NICE = 10
 MAX_RESTART_DELAY = 5.0
 
 
@@ -133,7 +132,7 @@ class WorkerPool:
         jobs_paths: Sequence[Path],
         on_report: Callable[[RunReport], None],
         entry_points: bool = True,
-        nice: int = DEFAULT_NICE,
+        nice: int = WORKER_NICE,
         kill_wait: float = 5.0,
     ) -> None:
         if size < 1:
@@ -193,6 +192,12 @@ class WorkerPool:
             self._queue.append(order)
             self._in_flight.add(order.job_result_id)
         self._wake()
+
+    @property
+    def accepting(self) -> bool:
+        """Started and not stopping: orders are taken."""
+        with self._lock:
+            return self._accepting
 
     def free_slots(self) -> int:
         """How many more orders would start at once: workers minus the orders running or queued (never < 0)."""

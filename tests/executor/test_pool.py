@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.domain.results import JobResultStatus
+from bot.executor.execution import WORKER_NICE
 from bot.executor.orders import SHUTDOWN_INTERRUPTED
 from bot.executor.pool import PoolStoppedError, WorkerPool
 from tests.executor.conftest import Orders, Reports, wait_until
@@ -38,7 +39,7 @@ def test_a_job_runs_in_a_worker_process_at_a_lower_cpu_priority(pool_factory: Po
     report = reports.wait_for(order.job_result_id, timeout=10)
     assert report.status is JobResultStatus.COMPLETED and report.output == "{'answer': 42}"
     assert int(logged(report, "pid")) == pool.health()[0].pid != os.getpid()
-    assert int(logged(report, "nice")) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    assert int(logged(report, "nice")) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE)
     assert logged(report, "user") == "UBOB commit=True"
 
 

@@ -21,6 +21,7 @@ import pytest
 from bot.app import Core, build_app
 from bot.config import Settings
 from bot.domain.permissions import Policy
+from bot.executor.local import LocalExecutor
 from bot.notifier import Notifier
 from bot.services import Services
 from bot.slack import build_bolt_app, build_client, slack_installer
@@ -110,11 +111,14 @@ def _make_stack(database: Database, settings: Settings, policy: Policy, fake: Fa
     notifier = Notifier(core.db, build_client(slack_settings, retries=False), clock=clock)
     with serve(app) as url:
         slack = SlackActions(base_url=url, signing_secret=SIGNING_SECRET, fake=fake)
+        stack = Stack(core=core, services=services, fake=fake, slack=slack, notifier=notifier, clock=clock,
+                      settings=slack_settings, bolt_app=bolt_app)
         try:
-            yield Stack(core=core, services=services, fake=fake, slack=slack, notifier=notifier, clock=clock,
-                        settings=slack_settings, bolt_app=bolt_app)
+            yield stack
         finally:
             slack.close()
+            if "executor" in stack.extra:
+                stack.extra["executor"].stop(timedelta(0))
 
 
 @pytest.fixture
@@ -192,9 +196,11 @@ def press(stack: Stack, call: Call, label: str, *, user_id: str) -> Any:
 
 
 def run_jobs(stack: Stack) -> list[Any]:
-    """Execute every pending job result with the real runner, at the stack's clock."""
-    from bot.runner import Runner
-
-    runner = Runner(stack.core.db, stack.core.catalog, runner_id=stack.core.handover.runner_id,
-                    transient=stack.core.handover, clock=stack.clock)
-    return runner.run_pending(now=stack.clock.now)
+    """Execute every pending job result in the real local executor's worker processes, claimed at the stack's clock."""
+    executor = stack.extra.get("executor")
+    if executor is None:
+        executor = LocalExecutor(stack.core.db, stack.core.catalog, stack.core.handover, workers=2,
+                                 default_time_limit=timedelta(minutes=1), clock=stack.clock)
+        executor.start(claiming=False)
+        stack.extra["executor"] = executor
+    return executor.run_pending(now=stack.clock.now)
