@@ -1,8 +1,9 @@
 """The background work of ``jobgate serve``: dispatcher, executor, reaper, heartbeat and notifier, with their lifecycle.
 
-The dispatcher and the executor's claim loop are event-driven loops (woken by in-process commits and, on PostgreSQL,
-by ``LISTEN/NOTIFY``; polling is the safety net). APScheduler 3 (memory job store only) is the timer for the periodic
-upkeep: lease heartbeats and the reaper. Job code runs in worker processes, never here. This is wiring: it may import
+The dispatcher, the executor's claim loop and (executor ``celery``) publishing to the broker are event-driven loops
+(woken by in-process commits and, on PostgreSQL, by ``LISTEN/NOTIFY``; polling is the safety net). APScheduler 3
+(memory job store only) is the timer for the periodic upkeep: lease heartbeats, the reaper and the sweeper that
+publishes lost Celery messages again. Job code runs in worker processes, never here. This is wiring: it may import
 anything.
 """
 
@@ -18,7 +19,10 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.app import Lifecycle
+from bot.config import ExecutorKind
+from bot.executor.celery_app import build_celery_app
 from bot.executor.local import LocalExecutor
+from bot.executor.publisher import REDELIVER_AFTER, CeleryMonitor, CeleryPublisher
 from bot.executor.runs import DEFAULT_LEASE, reap_dead_local, reap_expired
 from bot.scheduler import Dispatcher, DispatchLoop
 from storage.notify import WakeupListener
@@ -30,7 +34,7 @@ if TYPE_CHECKING:  # the notifier imports Slack; a server without Slack never lo
 log = logging.getLogger(__name__)
 
 PINNED_ONLY_WORKERS = 2
-"""Worker processes of a serving process that runs only its own sensitive runs (a web-only replica)."""
+"""Worker processes of a serving process that runs only its own sensitive runs (Celery executor, web-only replica)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +53,9 @@ class Timings:
     shutdown_grace: timedelta = timedelta(seconds=30)
     workers: int | None = None
     prefetch: int | None = None
+    redeliver_after: timedelta = REDELIVER_AFTER
+    sweep_every: timedelta = timedelta(seconds=15)
+    monitor_every: timedelta = timedelta(seconds=10)
 
 
 class Background(Lifecycle):
@@ -79,14 +86,27 @@ class Background(Lifecycle):
         self.clock = clock
         t = self.timings
         settings = core.settings
+        self.executor_kind = settings.executor
+        celery = settings.executor is ExecutorKind.CELERY
         workers = t.workers or settings.workers
-        pinned_only = not scheduler_enabled
+        pinned_only = celery or not scheduler_enabled
         self.executor = LocalExecutor(
             core.db, core.catalog, core.handover,
             workers=min(PINNED_ONLY_WORKERS, workers) if pinned_only else workers,
             default_time_limit=settings.default_time_limit, lease=t.lease, clock=clock, prefetch=t.prefetch,
             pinned_only=pinned_only, poll=t.claim_poll, on_recorded=self._recorded,
         )
+        self.publisher: CeleryPublisher | None = None
+        self.monitor: CeleryMonitor | None = None
+        if celery:
+            assert settings.celery_broker_url is not None
+            app = build_celery_app(broker_url=settings.celery_broker_url,
+                                   default_time_limit=settings.default_time_limit)
+            if scheduler_enabled:
+                self.publisher = CeleryPublisher(core.db, app, default_time_limit=settings.default_time_limit,
+                                              clock=clock, redeliver_after=t.redeliver_after, poll=t.claim_poll)
+            lost = self.publisher.messages_may_be_lost if self.publisher is not None else None
+            self.monitor = CeleryMonitor(app, every=t.monitor_every, on_lost_messages=lost)
         self.dispatch_loop: DispatchLoop | None = None
         if scheduler_enabled:
             dispatcher = Dispatcher(core.db, grace=settings.misfire_grace, clock=clock)
@@ -107,6 +127,8 @@ class Background(Lifecycle):
 
     def _wake_execution(self) -> None:
         self.executor.wake()
+        if self.publisher is not None:
+            self.publisher.wake()
 
     def _recorded(self, _ids: set[str]) -> None:
         if self.notifier is not None:
@@ -123,17 +145,24 @@ class Background(Lifecycle):
                            id="heartbeat", name="lease heartbeat", **options)
         self.timer.add_job(self._safely(self._reap), "interval", seconds=t.reap_every.total_seconds(), id="reaper",
                            name="reaper", **options)
+        if self.publisher is not None:
+            self.timer.add_job(self._safely(self.publisher.sweep), "interval", seconds=t.sweep_every.total_seconds(),
+                               id="sweeper", name="sweeper of lost Celery messages", **options)
         self.timer.start()
         self.executor.start()
+        if self.publisher is not None:
+            self.publisher.start()
+        if self.monitor is not None:
+            self.monitor.start()
         if self.dispatch_loop is not None:
             self.dispatch_loop.start()
         if self.listener is not None:
             self.listener.start()
         if self.notifier is not None:
             self.notifier.start()
-        log.info("background started: scheduler %s, %d worker processes, runner %s",
-                 "on" if self.scheduler_enabled else "off (web-only replica)", self.executor.pool.size,
-                 self.executor.runner_id)
+        log.info("background started: scheduler %s, executor %s (%d local worker processes), runner %s",
+                 "on" if self.scheduler_enabled else "off (web-only replica)", self.executor_kind.value,
+                 self.executor.pool.size, self.executor.runner_id)
 
     def stop(self) -> None:
         """Stop claiming, let running jobs finish within the grace period, record the rest as interrupted."""
@@ -141,6 +170,10 @@ class Background(Lifecycle):
             self.dispatch_loop.stop()
         if self.listener is not None:
             self.listener.stop()
+        if self.publisher is not None:
+            self.publisher.stop()
+        if self.monitor is not None:
+            self.monitor.stop()
         interrupted = self.executor.stop(self.timings.shutdown_grace)
         if interrupted:
             log.warning("%d running jobs did not finish within the grace period; recorded as interrupted", interrupted)
@@ -166,7 +199,20 @@ class Background(Lifecycle):
 
     def health(self, *, internals: bool = False) -> dict[str, Any]:
         loop = self.dispatch_loop
-        executor: dict[str, Any] = {"kind": "local", "local": self.executor.health(internals=internals)}
+        executor: dict[str, Any] = {"kind": self.executor_kind.value,
+                                    "local": self.executor.health(internals=internals)}
+        if self.monitor is not None:
+            seen = self.monitor.workers()
+            executor["celery"] = {
+                "workers": [
+                    {"name": worker.name if internals else f"worker {i}", "alive": True,
+                     "busy": len(worker.job_result_ids), "concurrency": worker.concurrency,
+                     "job_result_ids": list(worker.job_result_ids)}
+                    for i, worker in enumerate(seen, start=1)
+                ],
+                "publisher": self.publisher.health() if self.publisher is not None else None,
+                "monitor_error": self.monitor.loop.last_error,
+            }
         report: dict[str, Any] = {
             "scheduler": {
                 "enabled": self.scheduler_enabled,

@@ -45,11 +45,19 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
-    serve = commands.add_parser("serve", help="run the server: Slack, REST API, scheduler, runner, notifier")
+    serve = commands.add_parser("serve", help="run the server: Slack, REST API, scheduler, executor, notifier")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="receive Slack traffic over Socket Mode")
     serve.add_argument("--no-scheduler", action="store_true", help="web only: serve Slack and the API, run nothing")
+
+    worker = commands.add_parser(
+        "worker", help="run a Celery worker that executes jobs (JOBGATE_EXECUTOR=celery), on this or another machine",
+        description="A Celery worker (prefork pool, late acks) fed through JOBGATE_CELERY_BROKER_URL; it runs jobs, "
+                    "records their outcomes in the database, and runs no HTTP server.",
+    )
+    worker.add_argument("--concurrency", type=_positive, default=None, metavar="N",
+                        help="how many jobs run at once (pool processes; default JOBGATE_WORKERS)")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", parser_class=_Parser)
@@ -73,11 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _positive(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 256:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes; expected a whole number 1-256")
+    return int(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the jobgate command; returns the exit status."""
     args = build_parser().parse_args(argv)
     # The server logs what it does; one-shot commands print their answer and only warnings besides.
-    level = logging.INFO if args.command == "serve" else logging.WARNING
+    level = logging.INFO if args.command in ("serve", "worker") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env(os.environ)
@@ -105,6 +119,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return serve(settings, host=args.host, port=args.port, socket_mode=args.socket_mode,
                      scheduler_enabled=not args.no_scheduler)
+    if args.command == "worker":
+        if settings.celery_broker_url is None:
+            raise ConfigError("jobgate worker needs JOBGATE_CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0 or "
+                              "amqp://guest:guest@127.0.0.1:5672//), the same broker as jobgate serve's")
+        # SIGTERM starts Celery's cold shutdown, whose soft phase lets running jobs finish for JOBGATE_SHUTDOWN_GRACE
+        # (a warm shutdown would wait for them forever). Read by billiard when it is first imported, just below.
+        os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
+        from bot.executor.celery_worker import run_worker
+
+        return run_worker(settings, concurrency=args.concurrency or settings.workers)
     if args.command == "db":
         db = Database.from_url(settings.database_url)
         upgrade(db.engine)

@@ -33,9 +33,10 @@ def workdir(tmp_path: Path, database_url: str) -> tuple[Path, dict[str, str]]:
 def test_help_lists_every_command(tmp_path: Path) -> None:
     out = jobgate(tmp_path, "--help")
     assert out.returncode == 0
-    for command in ("serve", "db", "jobs", "token"):
+    for command in ("serve", "worker", "db", "jobs", "token"):
         assert command in out.stdout
-    for sub in (("jobs", "--help"), ("token", "create", "--help"), ("db", "--help"), ("serve", "--help")):
+    for sub in (("jobs", "--help"), ("token", "create", "--help"), ("db", "--help"), ("serve", "--help"),
+                ("worker", "--help")):
         assert jobgate(tmp_path, *sub).returncode == 0
 
 
@@ -114,6 +115,10 @@ def test_token_create_prints_the_token_alone_and_stores_only_its_hash(
         (("db", "upgrade"), {"JOBGATE_APPROVAL_CHANNEL": "#ops"}, "JOBGATE_APPROVAL_CHANNEL: '#ops' is not a Slack"),
         (("db", "upgrade"), {"SLACK_BOT_TOKEN": "xoxp-1"}, "SLACK_BOT_TOKEN: expected a token starting with 'xoxb-'"),
         (("db", "upgrade"), {"JOBGATE_JOBS_PATH": "nowhere"}, "JOBGATE_JOBS_PATH: 'nowhere' is not a directory"),
+        (("worker",), {}, "jobgate worker needs JOBGATE_CELERY_BROKER_URL"),
+        (("worker", "--concurrency", "0"), {}, "--concurrency: '0' is not a number of processes"),
+        (("serve",), {"JOBGATE_EXECUTOR": "celery"}, "JOBGATE_EXECUTOR=celery needs JOBGATE_CELERY_BROKER_URL"),
+        (("serve",), {"JOBGATE_EXECUTOR": "threads"}, "JOBGATE_EXECUTOR: 'threads' is not an executor"),
     ],
 )
 def test_bad_arguments_and_configuration_fail_with_one_clear_line(

@@ -29,6 +29,7 @@ from billiard.einfo import ExceptionInfo, ExceptionWithTraceback
 from billiard.exceptions import SoftTimeLimitExceeded as CelerySoftTimeLimitExceeded
 from billiard.exceptions import WorkerLostError
 from celery import Celery
+from celery.worker import state as worker_state
 from celery.worker.request import Request
 
 from bot.jobs import SoftTimeLimitExceeded
@@ -106,7 +107,8 @@ class JobRequest(Request):  # type: ignore[misc]  # Celery is untyped
         exc = exc_info.exception
         if isinstance(exc, ExceptionWithTraceback):
             exc = exc.exc
-        if isinstance(exc, WorkerLostError | SystemExit) and self.worker_pid:
+        stopping = bool(worker_state.should_terminate) or self._already_cancelled  # the shutdown records those
+        if isinstance(exc, WorkerLostError | SystemExit) and self.worker_pid and not stopping:
             pid, code = self.worker_pid, exitcode_of(exc)
             self._report(lambda runtime, job_result_id: runtime.process_lost(
                 job_result_id, worker_pid=pid, exitcode=code))
@@ -148,11 +150,18 @@ def build_celery_app(*, broker_url: str, default_time_limit: timedelta, prefetch
         worker_prefetch_multiplier=prefetch,
         worker_pool="prefork",
         worker_hijack_root_logger=False,
+        # A run that lost its broker connection goes on: its outcome goes to the database, not the broker, and a
+        # redelivered copy of its message is refused by the claim.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         worker_send_task_events=False,
         broker_connection_retry_on_startup=True,
         # Publishing gives up quickly: a run not handed over stays pending and the sweeper hands it over again.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
-        broker_transport_options={"socket_timeout": 5, "socket_connect_timeout": 5},
+        # Redis: no acknowledgement emulation. A message leaves the broker when a worker takes it; one lost with its
+        # worker (or its broker) is published again by the serving side's sweeper, and the claim keeps any copy
+        # from running twice. Emulation would also redeliver every job running longer than its visibility timeout,
+        # and its restore-on-reconnect path can end the worker when the broker restarts.
+        broker_transport_options={"socket_timeout": 5, "socket_connect_timeout": 5, "ack_emulation": False},
     )
     app.task(name=TASK_NAME, Request=JobRequest, acks_late=True, ignore_result=True)(run_job_result)
     return app
