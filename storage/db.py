@@ -102,6 +102,21 @@ class Database:
             yield session
 
     @contextmanager
+    def single_statement(self) -> Iterator[Session]:
+        """A write that is one statement, committed by itself (no BEGIN and COMMIT round trips on PostgreSQL).
+
+        For a compare-and-set that needs nothing else in its transaction, such a claim of one run by id. On SQLite,
+        an ordinary write transaction.
+        """
+        if not self.is_postgresql:
+            with self.write() as session:
+                yield session
+            return
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection, \
+                Session(bind=connection, expire_on_commit=False) as session:
+            yield session
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
         """A read-only transaction (rolled back at the end)."""
         with self._read() as session:

@@ -95,7 +95,7 @@ class WorkerRuntime:
             install_soft_limit_handler(SOFT_LIMIT_SIGNAL, CelerySoftTimeLimit)
             self._soft_limit_pid = os.getpid()
         runner_id = self.runner_id(os.getpid())
-        with self.db.write() as session:
+        with self.db.single_statement() as session:
             claimed = Repositories(session).job_results.claim_one(job_result_id, runner_id=runner_id,
                                                                   now=self.clock(), lease=self.lease)
         if claimed is None:
@@ -117,6 +117,12 @@ class WorkerRuntime:
             raise SystemExit(1)  # out of memory: Celery starts a fresh pool process
 
     # -------------------------------------------------------------------------------------- in the main process
+
+    def warm_up(self) -> None:
+        """In a new pool process: connect to the database and prepare the claim now, not in its first run."""
+        with self.db.single_statement() as session:  # a claim of no run: the statement is compiled and cached
+            Repositories(session).job_results.claim_one(str(uuid.UUID(int=0)), runner_id=self.runner_id(os.getpid()),
+                                                        now=self.clock(), lease=self.lease)
 
     def process_lost(self, job_result_id: str, *, worker_pid: int, exitcode: int) -> None:
         self._fail(process_exited(job_result_id, exitcode, started_at=self.clock()), worker_pid)
@@ -190,6 +196,12 @@ def run_worker(settings: Settings, *, concurrency: int, loglevel: str = "INFO") 
     def ready(**_: Any) -> None:
         runtime.start_heartbeat()
 
+    def pool_process_started(**_: Any) -> None:
+        try:
+            runtime.warm_up()
+        except Exception:  # the first claim connects, or fails, by itself
+            log.exception("a pool process could not reach the database at start")
+
     def shutting_down(sig: str = "", **_: Any) -> None:
         stopped_by.append(sig)
 
@@ -198,6 +210,7 @@ def run_worker(settings: Settings, *, concurrency: int, loglevel: str = "INFO") 
     for name in ("celery.app.trace", "celery.worker.strategy"):
         logging.getLogger(name).setLevel(logging.WARNING)
     signals.worker_ready.connect(ready, weak=False)
+    signals.worker_process_init.connect(pool_process_started, weak=False)
     signals.worker_shutting_down.connect(shutting_down, weak=False)
     worker = app.Worker(
         hostname=f"jobgate-{os.getpid()}@{runtime.host}",
