@@ -44,7 +44,7 @@ def burst_jobgate(args: argparse.Namespace, sizes: Sizes) -> Figures:
     dispatched: list[float] = []
     forward = loop.on_dispatched
 
-    def mark_dispatched() -> None:  # instrumentation only: a timestamp, then the real wake-up of the runner
+    def mark_dispatched() -> None:  # instrumentation only: a timestamp, then the real wake-up of the executor
         dispatched.append(time.time())
         forward()
 

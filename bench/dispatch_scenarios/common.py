@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bot.app import Core, build_core
-from bot.background import Timings
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.records import JobResultRecord, NewScheduledJob
@@ -25,7 +24,7 @@ from storage.repositories import Repositories
 
 NOOP_MODULE = "benchnoop"
 NOOP_SLUG = f"{NOOP_MODULE}.Noop"
-NOOP_SOURCE = '''"""A job that only notes when it started (the benchmark measures the machinery, not the job)."""
+NOOP_SOURCE = '''"""A job that only says when it started (the benchmark measures the machinery, not the job)."""
 
 import time
 
@@ -33,19 +32,17 @@ from bot.jobs import Job
 
 
 class Noop(Job):
-    started = []  # (job result id, epoch seconds) of every run: the benchmark reads it in its own process
-
     class Meta:
         name = "Bench no-op"
         description = "Does nothing"
         has_sensitive_variables = False
 
     def run(self, data, commit):
-        Noop.started.append((self.job_result_id, time.time()))
+        return repr(time.time())  # kept as the job result's output: when run() began, in epoch seconds
 '''
 USER_ID = "UBENCH01"
 SEED = 20261126
-DEFAULT_WORKERS = Timings().workers  # jobgate's default (8); APScheduler gets the same pool size
+DEFAULT_WORKERS = Settings().workers  # jobgate's default (one worker process per CPU); APScheduler gets as many threads
 
 # Targets from issue 3 and the Nautobot reference.
 TARGET_LAG_P99_MS = 50.0
@@ -101,6 +98,34 @@ def proc_status_mb(field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def tree_memory_mb(pid: int | None = None) -> tuple[float, float, int]:
+    """Resident memory of a process and all its descendants (jobgate's worker processes, their fork server):
+    the sum of their RSS (shared pages counted in each), the sum of their PSS (shared pages split), and how many."""
+    import os
+
+    root = pid or os.getpid()
+    seen: list[int] = []
+    todo = [root]
+    while todo:
+        current = todo.pop()
+        seen.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = task / "children"
+            if children.exists():
+                todo.extend(int(child) for child in children.read_text().split())
+    rss = pss = 0.0
+    for process in seen:
+        try:
+            for line in Path(f"/proc/{process}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1]) / 1024
+        except OSError:  # gone meanwhile
+            continue
+    return rss, pss, len(seen)
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float) -> bool:
@@ -224,11 +249,8 @@ def result_rows(core: Core, page: int = 1_000) -> list[JobResultRecord]:
 
 
 def noop_starts(core: Core) -> list[tuple[str, float]]:
-    """The no-op job's own record of when each run's ``run`` began (the class the runner instantiates)."""
-    found = core.catalog.get(NOOP_SLUG)
-    assert found is not None
-    started: list[tuple[str, float]] = found.job_class.started  # type: ignore[attr-defined]
-    return started
+    """When each no-op run's ``run()`` began, as the job itself said (its output), by job result id."""
+    return [(r.id, float(r.output)) for r in result_rows(core) if r.output]
 
 
 # -------------------------------------------------------------------------------------------------- APScheduler

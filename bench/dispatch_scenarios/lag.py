@@ -1,11 +1,12 @@
 """Scenario 1, dispatch lag: many active schedules, some due at random instants in a short window; how late does
 each due time start running?
 
-jobgate runs the real ``bot.background.Background`` (dispatch loop, runner loop, reaper; default ``Timings``) on a
-no-op job. Lag = ``started_at - scheduled_for`` (due time to ``running``); beside it due → created (``created_at`` is
-the dispatch pass's ``now``) and due → ``run()`` called (the no-op job notes its start, as the APScheduler job
-function does). APScheduler gets the same due times in a ``BackgroundScheduler`` (memory job store, a thread pool
-as large as jobgate's workers, nothing dropped, nothing coalesced); its lag is the job function's start.
+jobgate runs the real ``bot.background.Background`` (dispatch loop, executor with its worker processes, reaper;
+default ``Timings``) on a no-op job. Lag = ``started_at - scheduled_for`` (due time to ``running``: when a worker
+process began the run); beside it due → created (``created_at`` is the dispatch pass's ``now``) and due → ``run()``
+called (the no-op job returns its start, as the APScheduler job function notes it). APScheduler gets the same due
+times in a ``BackgroundScheduler`` (memory job store, as many pool threads as jobgate's worker processes, nothing
+dropped, nothing coalesced); its lag is the job function's start.
 """
 
 from __future__ import annotations

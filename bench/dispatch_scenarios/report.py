@@ -155,6 +155,10 @@ def report(run: Run, figures: dict[str, Any], elapsed: float) -> list[str]:
         add(f"   {label:<24}{f['active']:>9,}{fmt(f['startup_s'], '.3f'):>9}{fmt(f['exec_to_ready_s'], '.2f'):>15}"
             f"{fmt(f['rss_mb']):>8}{fmt(f['hwm_mb']):>9}{fmt(f['rss_before_mb']):>15}   "
             f"start {verdict(ok[0])}, RSS {verdict(ok[1])}")
+    for name, f in figures["startup"].items():
+        if "tree_rss_mb" in f:
+            add(f"   jobgate {name} with its worker processes ({f['processes']} processes): "
+                f"RSS {f['tree_rss_mb']:.0f} MB (shared pages counted in each), PSS {f['tree_pss_mb']:.0f} MB")
     aps = figures["startup"].get("APScheduler", {})
     if "add_s" in aps:
         add(f"   APScheduler: add {sizes.big_total:,} jobs {aps['add_s']:.2f} s + start() {aps['start_s']:.2f} s")

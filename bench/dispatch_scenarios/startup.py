@@ -22,6 +22,7 @@ from dispatch_scenarios.common import (
     later_offsets,
     open_jobgate,
     proc_status_mb,
+    tree_memory_mb,
     wait_until,
 )
 from storage.repositories import Repositories
@@ -51,10 +52,13 @@ def startup_jobgate(args: argparse.Namespace, sizes: Sizes) -> Figures:
     ready_epoch = time.time() - (time.perf_counter() - rounds[0])
     rss = proc_status_mb("VmRSS")
     hwm = proc_status_mb("VmHWM")
+    background.executor.pool.wait_ready(30)
+    tree_rss, tree_pss, processes = tree_memory_mb()
     background.stop()
     core.db.dispose()
     return {"active": active, "startup_s": startup_s, "exec_to_ready_s": ready_epoch - args.spawned_at,
-            "rss_before_mb": rss_before, "rss_mb": rss, "hwm_mb": hwm}
+            "rss_before_mb": rss_before, "rss_mb": rss, "hwm_mb": hwm, "tree_rss_mb": tree_rss,
+            "tree_pss_mb": tree_pss, "processes": processes}
 
 
 def startup_aps(args: argparse.Namespace, sizes: Sizes) -> Figures:
