@@ -23,6 +23,7 @@ RULES: dict[str, tuple[str, ...]] = {
                                   "celery"),
     "bot/executor/worker.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
     "bot/executor/pool.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
+    "bot/executor/slots.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
 }
 
 

@@ -1,12 +1,8 @@
 """The local executor's pool: worker processes that run one order at a time, and the thread that supervises them.
 
-``WorkerPool`` starts ``size`` worker processes (``bot.executor.worker``) from a fork server: the serving process
-has threads, so forking it directly could copy a lock held by one of them into the child. The fork server is a
-fresh, single-threaded interpreter that has imported the worker module once; each worker is a cheap fork of it and
-imports the jobs itself, once, at start.
-
-One supervisor thread owns every worker's state. It waits on the workers' pipes, their process sentinels and a
-wake-up pipe at once, and:
+``WorkerPool`` keeps ``size`` worker processes (``bot.executor.worker``, each in a ``WorkerSlot``); each imports the
+jobs once, at start. One supervisor thread owns the workers' state. It waits on the workers' pipes, their process
+sentinels and a wake-up pipe at once, and:
 
 - hands queued orders to idle workers (over the pipe: no database round trip per run);
 - delivers each report to ``on_report`` (called on the supervisor thread: it must be quick);
@@ -24,20 +20,15 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import multiprocessing
 import os
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from multiprocessing.connection import Connection, wait
-from multiprocessing.context import ForkServerContext, SpawnContext
-from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from bot.executor.execution import SOFT_LIMIT_SIGNAL, WORKER_NICE
+from bot.executor.execution import WORKER_NICE
 from bot.executor.orders import (
     RunOrder,
     RunReport,
@@ -46,71 +37,16 @@ from bot.executor.orders import (
     process_exited,
     time_limit_exceeded,
 )
-from bot.executor.worker import WorkerReady, worker_main
+from bot.executor.slots import MAX_RESTART_DELAY, WorkerHealth, WorkerSlot, worker_context
+from bot.executor.worker import WorkerReady
+
+__all__ = ["PoolStoppedError", "WorkerHealth", "WorkerPool"]
 
 log = logging.getLogger(__name__)
-
-WORKER_MODULE = "bot.executor.worker"
-MAX_RESTART_DELAY = 5.0
 
 
 class PoolStoppedError(RuntimeError):
     """An order was submitted to a pool that is stopping or stopped."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class WorkerHealth:
-    """One worker process as ``/healthz`` shows it.
-
-    Attributes:
-        slot: the worker's place in the pool (stable across replacements).
-        pid: its process id (internal: not shown to unauthenticated callers), or None between processes.
-        alive: a process is running in this slot and has imported its jobs.
-        busy: it is running a job.
-        job_result_id: the job result it is running, or None.
-        runs: how many runs this slot finished.
-        restarts: how many times a fresh process took this slot's place.
-    """
-
-    slot: int
-    pid: int | None
-    alive: bool
-    busy: bool
-    job_result_id: str | None
-    runs: int
-    restarts: int
-
-
-def _context() -> ForkServerContext | SpawnContext:
-    """The fork server context, with the worker module preloaded (spawn where there is no fork server)."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not on Linux
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([WORKER_MODULE])
-    return context
-
-
-class _Slot:
-    """The supervisor's view of one worker process (touched by the supervisor thread only, or under the lock)."""
-
-    def __init__(self, index: int) -> None:
-        self.index = index
-        self.process: BaseProcess | None = None
-        self.conn: Connection | None = None
-        self.ready = False  # its process has imported its jobs and takes orders
-        self.started = False  # its process got as far as being ready once
-        self.order: RunOrder | None = None
-        self.started_at = datetime.now(UTC)
-        self.soft_deadline: float | None = None
-        self.hard_deadline: float | None = None
-        self.restart_at = 0.0
-        self.quick_deaths = 0
-        self.runs = 0
-        self.restarts = 0
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None
 
 
 class WorkerPool:
@@ -138,14 +74,12 @@ class WorkerPool:
         if size < 1:
             raise ValueError("a worker pool needs at least one worker")
         self.size = size
-        self.jobs_paths = tuple(str(p) for p in jobs_paths)
-        self.entry_points = entry_points
         self.on_report = on_report
-        self.nice = nice
         self.kill_wait = kill_wait
-        self._context = _context()
         self._lock = threading.Lock()
-        self._slots = [_Slot(i) for i in range(size)]
+        context = worker_context()
+        args = (tuple(str(p) for p in jobs_paths), entry_points, nice)
+        self._slots = [WorkerSlot(i, context, args) for i in range(size)]
         self._queue: deque[RunOrder] = deque()
         self._in_flight: set[str] = set()
         self._accepting = False
@@ -164,7 +98,7 @@ class WorkerPool:
         with self._lock:
             self._accepting = True
         for slot in self._slots:
-            self._spawn(slot)
+            slot.spawn()
         self._thread = threading.Thread(target=self._supervise, name="jobgate-workers", daemon=True)
         self._thread.start()
         atexit.register(self._kill_all)
@@ -220,18 +154,7 @@ class WorkerPool:
     def health(self) -> list[WorkerHealth]:
         """A snapshot of every worker."""
         with self._lock:
-            return [
-                WorkerHealth(
-                    slot=slot.index,
-                    pid=slot.process.pid if slot.process is not None else None,
-                    alive=slot.process is not None and slot.ready,
-                    busy=slot.order is not None,
-                    job_result_id=slot.order.job_result_id if slot.order is not None else None,
-                    runs=slot.runs,
-                    restarts=slot.restarts,
-                )
-                for slot in self._slots
-            ]
+            return [slot.health() for slot in self._slots]
 
     def stop(self, grace: float) -> list[RunOrder]:
         """Stop taking orders, let running jobs finish within ``grace`` seconds, then end the workers.
@@ -258,28 +181,8 @@ class WorkerPool:
     # ------------------------------------------------------------------------------------------------ supervision
 
     def _wake(self) -> None:
-        try:
+        with contextlib.suppress(OSError):  # the pipe is full (the supervisor is awake anyway), or closed (stopped)
             os.write(self._wake_w, b"\0")
-        except BlockingIOError:  # the pipe is full: the supervisor is awake anyway
-            pass
-        except OSError:  # stopped: nobody to wake
-            pass
-
-    def _spawn(self, slot: _Slot) -> None:
-        parent_end, child_end = self._context.Pipe(duplex=True)
-        process = self._context.Process(
-            target=worker_main,
-            args=(child_end, self.jobs_paths, self.entry_points, self.nice),
-            name=f"jobgate-worker-{slot.index}",
-        )
-        process.start()
-        child_end.close()
-        with self._lock:
-            slot.process = process
-            slot.conn = parent_end
-            slot.ready = False
-            slot.started = False
-            slot.started_at = datetime.now(UTC)
 
     def _supervise(self) -> None:
         while True:
@@ -298,59 +201,39 @@ class WorkerPool:
                     return
             waitables: list[Connection | int] = [self._wake_r]
             for slot in self._slots:
-                if slot.process is not None and slot.conn is not None:
-                    waitables.append(slot.conn)
-                    waitables.append(slot.process.sentinel)
+                if slot.conn is not None and slot.sentinel is not None:
+                    waitables += [slot.conn, slot.sentinel]
+            moments = [m for slot in self._slots for m in slot.deadlines()] + ([deadline] if stopping and deadline
+                                                                               else [])
             try:
-                ready = wait(waitables, timeout=self._timeout(now, deadline if stopping else None))
+                ready = wait(waitables, timeout=max(0.0, min(moments) - now) if moments else None)
             except OSError:  # a descriptor closed under us; look again
                 ready = []
             if self._wake_r in ready:
-                self._drain_wake()
+                with contextlib.suppress(BlockingIOError):
+                    while os.read(self._wake_r, 4096):
+                        pass
             for slot in self._slots:  # messages first: a report sent just before its process exited counts
                 if slot.conn is not None and slot.conn in ready:
                     self._receive(slot)
             for slot in self._slots:
-                if slot.process is not None and slot.process.sentinel in ready:
+                if slot.sentinel is not None and slot.sentinel in ready:
                     self._reap(slot)
 
-    def _timeout(self, now: float, stop_deadline: float | None) -> float | None:
-        moments = [stop_deadline] if stop_deadline is not None else []
-        for slot in self._slots:
-            if slot.order is not None:
-                moments.extend(m for m in (slot.soft_deadline, slot.hard_deadline) if m is not None)
-            if slot.process is None:
-                moments.append(slot.restart_at)
-        return max(0.0, min(moments) - now) if moments else None
+    def _receive(self, slot: WorkerSlot) -> None:
+        for message in slot.messages():
+            if isinstance(message, WorkerReady):
+                with self._ready:
+                    slot.ready = slot.started = True
+                    slot.quick_deaths = 0
+                    self._ready.notify_all()
+                if message.load_errors:
+                    log.warning("worker %d: %d job modules or classes failed to load", slot.index,
+                                message.load_errors)
+            elif isinstance(message, RunReport):
+                self._finished(slot, message)
 
-    def _drain_wake(self) -> None:
-        try:
-            while os.read(self._wake_r, 4096):
-                pass
-        except BlockingIOError:
-            pass
-
-    def _receive(self, slot: _Slot) -> None:
-        conn = slot.conn
-        assert conn is not None
-        try:
-            while conn.poll():
-                message = conn.recv()
-                if isinstance(message, WorkerReady):
-                    with self._ready:
-                        slot.ready = True
-                        slot.started = True
-                        slot.quick_deaths = 0
-                        self._ready.notify_all()
-                    if message.load_errors:
-                        log.warning("worker %d: %d job modules or classes failed to load", slot.index,
-                                    message.load_errors)
-                elif isinstance(message, RunReport):
-                    self._finished(slot, message)
-        except (EOFError, OSError):  # the worker is gone; its sentinel tells the rest
-            pass
-
-    def _finished(self, slot: _Slot, report: RunReport) -> None:
+    def _finished(self, slot: WorkerSlot, report: RunReport) -> None:
         with self._lock:
             order = slot.order
             if order is None or order.job_result_id != report.job_result_id:
@@ -377,15 +260,7 @@ class WorkerPool:
                     return
                 order = self._queue.popleft()
                 slot.order = order
-            conn = slot.conn
-            assert conn is not None
-            now = time.monotonic()
-            slot.started_at = datetime.now(UTC)
-            slot.soft_deadline = now + order.soft_time_limit if order.soft_time_limit is not None else None
-            slot.hard_deadline = now + order.time_limit
-            try:
-                conn.send(order)
-            except (BrokenPipeError, OSError):  # died while idle: the order goes back to the front of the queue
+            if not slot.send(order, now=time.monotonic()):  # died while idle: the order goes back to the front
                 with self._lock:
                     slot.order = None
                     slot.ready = False
@@ -394,21 +269,19 @@ class WorkerPool:
 
     def _enforce_limits(self, now: float) -> None:
         for slot in self._slots:
-            order, process = slot.order, slot.process
-            if order is None or process is None:
+            order = slot.order
+            if order is None or slot.process is None:
                 continue
             if slot.hard_deadline is not None and now >= slot.hard_deadline:
                 log.warning("job result %s passed its time limit of %g s; ending worker %d (pid %s)",
-                            order.job_result_id, order.time_limit, slot.index, process.pid)
-                process.kill()
+                            order.job_result_id, order.time_limit, slot.index, slot.process.pid)
+                slot.kill()
                 self._release(slot, time_limit_exceeded(order.job_result_id, order.time_limit,
                                                         started_at=slot.started_at))
             elif slot.soft_deadline is not None and now >= slot.soft_deadline:
-                slot.soft_deadline = None
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid or 0, SOFT_LIMIT_SIGNAL)
+                slot.raise_soft_limit()
 
-    def _release(self, slot: _Slot, report: RunReport) -> None:
+    def _release(self, slot: WorkerSlot, report: RunReport) -> None:
         """End the slot's run with ``report`` (its process is dead or being killed)."""
         with self._lock:
             slot.order = None
@@ -416,29 +289,18 @@ class WorkerPool:
             self._in_flight.discard(report.job_result_id)
         self._deliver(report)
 
-    def _reap(self, slot: _Slot) -> None:
-        process = slot.process
-        assert process is not None
-        process.join(self.kill_wait)
-        exitcode = process.exitcode if process.exitcode is not None else -9
-        order = slot.order
+    def _reap(self, slot: WorkerSlot) -> None:
+        pid, order = slot.process.pid if slot.process is not None else None, slot.order
+        with self._lock:
+            exitcode = slot.collect(self.kill_wait)
+            stopping = not self._accepting
         if order is not None:
-            log.warning("worker %d (pid %s) exited (%s) while running job result %s", slot.index, process.pid,
+            log.warning("worker %d (pid %s) exited (%s) while running job result %s", slot.index, pid,
                         describe_exit(exitcode), order.job_result_id)
             self._release(slot, process_exited(order.job_result_id, exitcode, started_at=slot.started_at))
-        if slot.conn is not None:
-            slot.conn.close()
-        process.close()
-        with self._lock:
-            stopping = not self._accepting
-            slot.process = None
-            slot.conn = None
-            if not slot.started:
-                slot.quick_deaths += 1
-            slot.ready = False
         if stopping:
             return
-        delay = min(MAX_RESTART_DELAY, 0.1 * 2 ** (slot.quick_deaths - 1)) if slot.quick_deaths else 0.0
+        delay = slot.next_start_delay()
         if slot.quick_deaths > 1:
             log.error("worker %d keeps exiting before it is ready; next start in %.1f s", slot.index, delay)
         slot.restart_at = time.monotonic() + delay
@@ -451,46 +313,28 @@ class WorkerPool:
             if slot.process is None and now >= slot.restart_at:
                 slot.restarts += 1
                 try:
-                    self._spawn(slot)
+                    with self._lock:
+                        slot.spawn()
                 except OSError:
                     log.exception("cannot start worker %d; trying again shortly", slot.index)
                     slot.restart_at = now + MAX_RESTART_DELAY
 
-    def _interrupt(self, busy: list[_Slot]) -> None:
+    def _interrupt(self, busy: list[WorkerSlot]) -> None:
         for slot in busy:
-            order, process = slot.order, slot.process
+            order = slot.order
             if order is None:
                 continue
-            if process is not None:
-                process.kill()
+            slot.kill()
             self._release(slot, interrupted_by_shutdown(order.job_result_id, started_at=slot.started_at))
 
     def _end_workers(self) -> None:
         for slot in self._slots:
-            if slot.conn is not None:
-                with contextlib.suppress(OSError):
-                    slot.conn.send(None)
-        deadline = time.monotonic() + self.kill_wait
-        for slot in self._slots:
-            process = slot.process
-            if process is None:
-                continue
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.exitcode is None:
-                process.kill()
-                process.join(self.kill_wait)
-            if slot.conn is not None:
-                slot.conn.close()
             with self._lock:
-                slot.process = None
-                slot.conn = None
-                slot.ready = False
+                slot.end(self.kill_wait)
         os.close(self._wake_r)
         os.close(self._wake_w)
 
     def _kill_all(self) -> None:
         """At interpreter exit without a ``stop()``: leave no worker behind."""
         for slot in self._slots:
-            process = slot.process
-            if process is not None and process.exitcode is None:
-                process.kill()
+            slot.kill()

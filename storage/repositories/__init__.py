@@ -12,7 +12,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from storage.repositories.audit import AuditRepository
-from storage.repositories.job_results import ClaimedJobResult, JobResultRepository
+from storage.repositories.job_claims import ClaimedJobResult, ToPublish
+from storage.repositories.job_results import JobResultRepository
 from storage.repositories.jobs import JobDefinition, JobRepository, SyncReport
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.scheduled_jobs import WAKEUP_CHANNEL, Advance, DueScheduledJob, ScheduledJobRepository
@@ -31,6 +32,7 @@ __all__ = [
     "Repositories",
     "ScheduledJobRepository",
     "SyncReport",
+    "ToPublish",
     "TokenRepository",
 ]
 
