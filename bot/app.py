@@ -56,7 +56,7 @@ def read_policy_file(path: Path) -> Policy:
 class Core:
     """The parts of one jobgate process: its settings, the use cases' dependencies, and the use cases.
 
-    The background work (dispatcher, runner, notifier) and the edges take what they need from here explicitly.
+    The background work (dispatcher, executor, notifier) and the edges take what they need from here explicitly.
     """
 
     settings: Settings

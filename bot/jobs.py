@@ -146,8 +146,8 @@ class Job(ABC):
     Attributes:
         log_entries: the entries logged so far, in order.
         failed: True once ``log_failure`` was called.
-        user_id: the Slack user ID the job runs as (set by the runner), or None.
-        job_result_id: the id of the job result being produced (set by the runner), or None.
+        user_id: the Slack user ID the job runs as (set by the executor), or None.
+        job_result_id: the id of the job result being produced (set by the executor), or None.
     """
 
     reserved_names: ClassVar[frozenset[str]] = frozenset(

@@ -69,7 +69,7 @@ class WakeableLoop:
 
 
 class Wakeups:
-    """Who to wake after a commit that may make work due sooner (the dispatcher, the runner, the notifier).
+    """Who to wake after a commit that may make work due sooner (the dispatcher, the executor, the notifier).
 
     Services call it after such a commit; the background loops register themselves when they start. Thread-safe.
     """

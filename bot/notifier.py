@@ -10,7 +10,7 @@ accept (unknown channel, invalid blocks) marks the entry ``failed`` and is logge
 twice only if the process dies between Slack's answer and the commit that records it (the lease then expires and the
 entry is tried again).
 
-Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and the runner):
+Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and the executor):
 - ``approval_request`` ``{scheduled_job_id}`` to a channel ID, a user ID (DM), or ``@handle``: a user group, expanded
   through ``usergroups.users.list`` into one entry per member (not the requester).
 - ``approval_update`` ``{scheduled_job_id, actor_id}``: ``chat.update`` of the approval messages delivered to that

@@ -118,7 +118,7 @@ class DispatchLoop(WakeableLoop):
     Args:
         dispatcher: the dispatcher.
         poll: the longest sleep (the safety net when a wake-up is lost).
-        on_dispatched: called after a pass that created job results (wakes the runner).
+        on_dispatched: called after a pass that created job results (wakes the executor).
     """
 
     def __init__(
@@ -136,7 +136,7 @@ class DispatchLoop(WakeableLoop):
         self.passes = 0
 
     def _pass(self) -> float:
-        while True:  # batch after batch, waking the runner after each commit so a burst starts running at once
+        while True:  # batch after batch, waking the executor after each commit so a burst starts running at once
             report = self.dispatcher.dispatch_due()
             if report.created and self.on_dispatched:
                 self.on_dispatched()

@@ -41,7 +41,7 @@ class ServiceDeps:
         clock: where ``now`` comes from when a call does not pass it.
         time_zone: the zone of a schedule whose requester's zone is unknown (``JOBGATE_TIME_ZONE``).
         approval_channel: where approval requests go (``JOBGATE_APPROVAL_CHANNEL``); None sends them to approvers.
-        handover: where the data of sensitive runs waits, in memory only, for this process's runner.
+        handover: where the data of sensitive runs waits, in memory only, for this process's executor.
         wakeups: called after a commit that may make work due sooner.
     """
 

@@ -23,7 +23,7 @@ from bot.services.deps import ServiceDeps, job_facts
 from storage.repositories import Repositories
 
 SENSITIVE_HANDOVER = timedelta(minutes=10)
-"""How long the data of a sensitive run waits in this process's memory for its runner before the run is errored."""
+"""How long the data of a sensitive run waits in this process's memory for its executor before the run is errored."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,7 +41,7 @@ class ScheduleInput:
 class RequestOutcome:
     """What a run request created: a scheduled job or a job result, exactly one.
 
-    ``transient_data`` carries the cleaned data of a job with sensitive variables to the runner in memory; it is
+    ``transient_data`` carries the cleaned data of a job with sensitive variables to the executor in memory; it is
     never stored and must never be rendered.
     """
 
