@@ -15,11 +15,13 @@ Also: Slack acks while two worker processes burn both cores.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import statistics
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,12 +38,33 @@ from tests.test_serve import Server, open_core, wait_for
 SECRET = "0123456789abcdef0123456789abcdef"
 
 
+@contextlib.contextmanager
+def writes_to_job_results_blocked(url: str) -> Iterator[None]:
+    """SQLite: the database's one write lock, held; PostgreSQL: a SHARE lock on job_results (reads go on)."""
+    if url.startswith("sqlite"):
+        blocker = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            yield
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        connection.execute("LOCK TABLE job_results IN SHARE MODE")
+        yield
+        connection.rollback()
+
+
 def busy_workers(server: Server) -> list[dict[str, Any]]:
     return [w for w in server.health()["executor"]["local"]["workers"] if w["busy"]]
 
 
-def test_a_worker_that_dies_mid_run_errors_that_run_only_and_the_server_goes_on(workdir: Path) -> None:
-    url = f"sqlite:///{workdir / 'jobgate.db'}"
+def test_a_worker_that_dies_mid_run_errors_that_run_only_and_the_server_goes_on(workdir: Path,
+                                                                               database_url: str) -> None:
+    url = database_url
     core = open_core(url, workdir / "jobs")
     server = Server(workdir, {"JOBGATE_DATABASE_URL": url})
     try:
@@ -56,32 +79,28 @@ def test_a_worker_that_dies_mid_run_errors_that_run_only_and_the_server_goes_on(
         assert server.health()["status"] == "ok"
         after = run_now(core, "testjobs.TestPass")
         wait_for(lambda: results(core)[after]["status"] == "completed", timeout=20, what="the next run")
-        workers = server.health()["executor"]["local"]["workers"]
-        assert all(w["alive"] for w in workers) and sum(w["restarts"] for w in workers) == 2
+        wait_for(lambda: all(w["alive"] for w in server.health()["executor"]["local"]["workers"]), timeout=20,
+                 what="both places taken by fresh workers")
+        assert sum(w["restarts"] for w in server.health()["executor"]["local"]["workers"]) == 2
     finally:
         assert server.terminate() == 0
 
 
 def test_a_server_that_dies_between_a_run_s_end_and_its_group_commit_leaves_it_interrupted_never_run_twice(
-    workdir: Path,
+    workdir: Path, database_url: str
 ) -> None:
-    url = f"sqlite:///{workdir / 'jobgate.db'}"
+    url = database_url
     core = open_core(url, workdir / "jobs")
     tally = workdir / "tally.txt"
     server = Server(workdir, {"JOBGATE_DATABASE_URL": url})
     job_result_id = run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 1})
     wait_for(lambda: busy_workers(server), timeout=20, what="a worker to run the job")
-    # Hold the database's write lock: the run ends, its report reaches the server, and the group commit waits.
-    blocker = sqlite3.connect(str(workdir / "jobgate.db"), isolation_level=None)
-    try:
-        blocker.execute("BEGIN IMMEDIATE")
+    # Hold off every write to job results: the run ends, its report reaches the server, and the group commit waits.
+    with writes_to_job_results_blocked(url):
         wait_for(lambda: tallied(tally)[job_result_id] == 1 and not busy_workers(server), timeout=20,
                  what="the run to end and its report to reach the server")
         assert server.health()["executor"]["local"]["recorded"] == 0
         server.kill()
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     assert results(core)[job_result_id]["status"] == "running"  # the outcome died with the server
     restarted = Server(workdir, {"JOBGATE_DATABASE_URL": url})
     try:
@@ -94,9 +113,9 @@ def test_a_server_that_dies_between_a_run_s_end_and_its_group_commit_leaves_it_i
 
 
 def test_a_server_that_dies_after_the_commit_but_before_slack_was_told_tells_it_once_after_the_restart(
-    workdir: Path,
+    workdir: Path, database_url: str
 ) -> None:
-    url = f"sqlite:///{workdir / 'jobgate.db'}"
+    url = database_url
     core = open_core(url, workdir / "jobs")
 
     def dms(fake: FakeSlack) -> list[Any]:  # the "run finished" DMs Slack accepted (the log goes in their thread)
@@ -115,7 +134,8 @@ def test_a_server_that_dies_after_the_commit_but_before_slack_was_told_tells_it_
         fake.clear_failures()
         restarted = Server(workdir, env)
         try:
-            wait_for(lambda: dms(fake), timeout=30, what="the requester to be told")
+            # A delivery the killed server had under way waits for its 60 s lease before another takes it.
+            wait_for(lambda: dms(fake), timeout=90, what="the requester to be told")
             wait_for(lambda: restarted.health()["notifier"]["undelivered"] == 0, timeout=30,
                      what="the outbox to be empty")
         finally:
