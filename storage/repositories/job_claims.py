@@ -72,11 +72,51 @@ def _claim_statement(*where: ColumnElement[bool], postgresql: bool) -> Executabl
     return select(claimed, JobRow).outerjoin(JobRow, JobRow.id == claimed.c.job_id)
 
 
+def _table(row_class: Any) -> Table:
+    table = row_class.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 @functools.cache
 def _claim_one_statement(postgresql: bool) -> Executable:
-    """The claim of one job result by id (``b_id``), built once: Celery pool processes claim one run at a time."""
-    return _claim_statement(JobResultRow.id == bindparam("b_id"), JobResultRow.runner_id.is_(None),
-                            postgresql=postgresql)
+    """The claim of one job result by id (``b_id``), built once and in Core (no ORM loading): Celery pool processes
+    claim one run at a time, and this is most of what they do besides the job. Never a run pinned to a process."""
+    results, jobs, scheduled = _table(JobResultRow), _table(JobRow), _table(ScheduledJobRow)
+    end_reason = (
+        select(scheduled.c.end_reason).where(scheduled.c.id == results.c.scheduled_job_id)
+        .scalar_subquery().label("end_reason")
+    )
+    moment = results.c.started_at.type
+    claim = (
+        update(results)
+        .where(results.c.id == bindparam("b_id"), results.c.runner_id.is_(None),
+               results.c.status == JobResultStatus.PENDING.value)
+        .values(status=JobResultStatus.RUNNING.value, runner_id=bindparam("b_runner_id"),
+                started_at=bindparam("b_now", type_=moment), lease_expires_at=bindparam("b_lease_until", type_=moment),
+                published_at=None)
+        .returning(results.c.id, results.c.job_id, results.c.name, results.c.user_id, results.c.dry_run,
+                   results.c.data, results.c.scheduled_job_id, results.c.scheduled_for, results.c.created_at,
+                   end_reason)
+    )
+    if not postgresql:
+        return claim
+    claimed = claim.cte("claimed")  # the claim and its job in one round trip
+    return select(claimed, *[column.label(f"j_{column.name}") for column in jobs.c]).outerjoin(
+        jobs, jobs.c.id == claimed.c.job_id)
+
+
+def _job_from_labels(row: Any) -> JobRecord | None:
+    """The job of a claimed row whose job columns came as ``j_<column>`` (None when the job was deleted)."""
+    if row.j_id is None:
+        return None
+    return JobRecord(
+        id=row.j_id, slug=row.j_slug, name=row.j_name, description=row.j_description, module_name=row.j_module_name,
+        class_name=row.j_class_name, source=row.j_source, enabled=row.j_enabled, installed=row.j_installed,
+        approval_required=row.j_approval_required, has_sensitive_variables=row.j_has_sensitive_variables,
+        hidden=row.j_hidden, soft_time_limit=row.j_soft_time_limit, time_limit=row.j_time_limit,
+        variables=dict(row.j_variables or {}),
+    )
 
 
 def _outcome(run: FinishedRun) -> dict[str, Any]:
@@ -140,8 +180,18 @@ class JobResultClaims:
         if not is_uuid(job_result_id):
             return None
         params = {"b_id": job_result_id, "b_runner_id": runner_id, "b_now": now, "b_lease_until": now + lease}
-        found = self._run_claim(_claim_one_statement(self._is_postgresql), params, now)
-        return found[0] if found else None
+        row = self.session.execute(_claim_one_statement(self._is_postgresql), params).first()
+        if row is None:
+            return None
+        if self._is_postgresql:
+            job = _job_from_labels(row)
+        else:
+            job = self._jobs({row.job_id}).get(row.job_id) if row.job_id is not None else None
+        return ClaimedJobResult(
+            id=row.id, job=job, name=row.name, user_id=row.user_id, dry_run=row.dry_run, data=row.data,
+            scheduled_job_id=row.scheduled_job_id, scheduled_for=row.scheduled_for, created_at=row.created_at,
+            started_at=now, scheduled_job_cancelled=row.end_reason == EndReason.CANCELLED.value,
+        )
 
     def _claim_where(
         self, *where: ColumnElement[bool], runner_id: str, now: datetime, lease: timedelta

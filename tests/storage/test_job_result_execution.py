@@ -72,6 +72,9 @@ def test_a_claim_by_id_wins_once(database: Database) -> None:
         first = repos.job_results.claim_one(job_result_id, runner_id="w1", now=NOW, lease=LEASE)
         again = repos.job_results.claim_one(job_result_id, runner_id="w2", now=NOW, lease=LEASE)
     assert first is not None and first.id == job_result_id and again is None
+    assert first.job is not None
+    assert (first.job.slug, first.job.time_limit, first.job.enabled) == ("jobs.Backup", 30, True)
+    assert first.started_at == NOW and not first.dry_run and first.user_id == "UALICE"
     with write(database) as repos:
         assert repos.job_results.claim_one("not-a-uuid", runner_id="w1", now=NOW, lease=LEASE) is None
 
