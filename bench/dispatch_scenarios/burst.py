@@ -21,13 +21,13 @@ from dispatch_scenarios.common import (
     aps_add,
     aps_scheduler,
     at,
+    finished_count,
     new_scheduled_jobs,
     noop_starts,
     open_jobgate,
     percentile,
     result_rows,
     sleep_until,
-    started_count,
     wait_until,
 )
 
@@ -52,7 +52,7 @@ def burst_jobgate(args: argparse.Namespace, sizes: Sizes) -> Figures:
     background.start()
     ready_margin = t0 - time.time()
     sleep_until(t0)
-    done = wait_until(lambda: started_count(core) >= sizes.burst, timeout=sizes.burst_timeout_s, interval=0.25)
+    done = wait_until(lambda: finished_count(core) >= sizes.burst, timeout=sizes.burst_timeout_s, interval=0.25)
     background.stop()
     results = result_rows(core)
     ran = sorted(epoch - t0 for _, epoch in noop_starts(core))

@@ -225,14 +225,14 @@ def add_scheduled_jobs(core: Core, new: Sequence[NewScheduledJob], chunk: int = 
     return ids, time.perf_counter() - started
 
 
-NOT_STARTED = frozenset({JobResultStatus.PENDING, JobResultStatus.MISSED})
+NOT_RUN = frozenset({JobResultStatus.PENDING, JobResultStatus.RUNNING, JobResultStatus.MISSED})
 
 
-def started_count(core: Core) -> int:
-    """How many job results have started (running or finished)."""
+def finished_count(core: Core) -> int:
+    """How many job results have run to their end (``started_at`` is then when a worker process began each)."""
     with core.db.read() as session:
         counts = Repositories(session).job_results.count_by_status()
-    return sum(count for status, count in counts.items() if status not in NOT_STARTED)
+    return sum(count for status, count in counts.items() if status not in NOT_RUN)
 
 
 def result_rows(core: Core, page: int = 1_000) -> list[JobResultRecord]:

@@ -24,6 +24,7 @@ from dispatch_scenarios.common import (
     aps_scheduler,
     at,
     due_offsets,
+    finished_count,
     later_offsets,
     ms,
     new_scheduled_jobs,
@@ -32,7 +33,6 @@ from dispatch_scenarios.common import (
     percentile,
     result_rows,
     sleep_until,
-    started_count,
     wait_until,
 )
 
@@ -50,7 +50,7 @@ def lag_jobgate(args: argparse.Namespace, sizes: Sizes) -> Figures:
     end = at(t0 + sizes.lag_window_s)
     sleep_until(t0 + sizes.lag_window_s + 0.5)
     # Only the window's due times come due during the run (the others are an hour or more away).
-    done = wait_until(lambda: started_count(core) >= sizes.lag_due, timeout=60, interval=0.25)
+    done = wait_until(lambda: finished_count(core) >= sizes.lag_due, timeout=60, interval=0.25)
     background.stop()
     rows = [r for r in result_rows(core) if r.scheduled_for <= end]  # every one is for a due time
     ran = dict(noop_starts(core))
