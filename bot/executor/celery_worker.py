@@ -138,8 +138,16 @@ class WorkerRuntime:
 
     def held(self) -> dict[str, list[str]]:
         """The job results the pool processes are running, by runner id (from Celery's active requests)."""
+        for _ in range(10):  # the set changes under this thread's feet while the worker takes and ends tasks
+            try:
+                active = list(worker_state.active_requests)
+                break
+            except RuntimeError:
+                continue
+        else:
+            active = []
         found: dict[str, list[str]] = {}
-        for request in list(worker_state.active_requests):
+        for request in active:
             if request.worker_pid and request.args:
                 found.setdefault(self.runner_id(request.worker_pid), []).append(str(request.args[0]))
         return found

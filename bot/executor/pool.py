@@ -186,39 +186,49 @@ class WorkerPool:
 
     def _supervise(self) -> None:
         while True:
-            now = time.monotonic()
-            self._enforce_limits(now)
-            self._restart_dead(now)
-            self._assign()
-            with self._lock:
-                stopping = not self._accepting
-                deadline = self._stop_deadline
-            if stopping:
-                busy = [slot for slot in self._slots if slot.order is not None]
-                if not busy or (deadline is not None and now >= deadline):
-                    self._interrupt(busy)
-                    self._end_workers()
-                    return
-            waitables: list[Connection | int] = [self._wake_r]
-            for slot in self._slots:
-                if slot.conn is not None and slot.sentinel is not None:
-                    waitables += [slot.conn, slot.sentinel]
-            moments = [m for slot in self._slots for m in slot.deadlines()] + ([deadline] if stopping and deadline
-                                                                               else [])
             try:
-                ready = wait(waitables, timeout=max(0.0, min(moments) - now) if moments else None)
-            except OSError:  # a descriptor closed under us; look again
-                ready = []
-            if self._wake_r in ready:
-                with contextlib.suppress(BlockingIOError):
-                    while os.read(self._wake_r, 4096):
-                        pass
-            for slot in self._slots:  # messages first: a report sent just before its process exited counts
-                if slot.conn is not None and slot.conn in ready:
-                    self._receive(slot)
-            for slot in self._slots:
-                if slot.sentinel is not None and slot.sentinel in ready:
-                    self._reap(slot)
+                if self._supervise_once():
+                    return
+            except Exception:  # a bug here must not leave the workers unsupervised: log it, look again shortly
+                log.exception("supervising the worker processes failed; going on")
+                time.sleep(0.1)
+
+    def _supervise_once(self) -> bool:
+        """One round: limits, replacements, hand-outs, then wait for the next event; True once stopped."""
+        now = time.monotonic()
+        self._enforce_limits(now)
+        self._restart_dead(now)
+        self._assign()
+        with self._lock:
+            stopping = not self._accepting
+            deadline = self._stop_deadline
+        if stopping:
+            busy = [slot for slot in self._slots if slot.order is not None]
+            if not busy or (deadline is not None and now >= deadline):
+                self._interrupt(busy)
+                self._end_workers()
+                return True
+        waitables: list[Connection | int] = [self._wake_r]
+        for slot in self._slots:
+            if slot.conn is not None and slot.sentinel is not None:
+                waitables += [slot.conn, slot.sentinel]
+        moments = [m for slot in self._slots for m in slot.deadlines()] + ([deadline] if stopping and deadline
+                                                                           else [])
+        try:
+            ready = wait(waitables, timeout=max(0.0, min(moments) - now) if moments else None)
+        except OSError:  # a descriptor closed under us; look again
+            ready = []
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_r, 4096):
+                    pass
+        for slot in self._slots:  # messages first: a report sent just before its process exited counts
+            if slot.conn is not None and slot.conn in ready:
+                self._receive(slot)
+        for slot in self._slots:
+            if slot.sentinel is not None and slot.sentinel in ready:
+                self._reap(slot)
+        return False
 
     def _receive(self, slot: WorkerSlot) -> None:
         for message in slot.messages():
