@@ -287,8 +287,10 @@ if POSTGRES_URL:
 
         def victim_runs_a_long_job() -> bool:
             pids = victim.pool_pids()
+            # A 3-second run, so that it is still running when the worker is killed (a short one may finish first).
             return any(r["status"] == "running" and r["runner_id"] and int(r["runner_id"].split(":")[1]) in pids
                        and r["name"] == "Tally job" and r["started_at"] is not None
+                       and (r["data"] or {}).get("seconds") == 3
                        for r in stored(core, "job_results"))
 
         wait_for(victim_runs_a_long_job, timeout=60, what="the first worker to run a job")
