@@ -6,7 +6,9 @@ approved), with the pure builders of ``handlers/blocks.py``. One delivery is: cl
 with a lease), call Slack with no transaction open, then record the outcome and the message's ``ts`` in one step.
 A 429 pauses every delivery for its ``Retry-After``; 5xx answers, timeouts and connection errors retry the entry
 with exponential backoff, and the entries after it in its channel wait, so order is kept; an answer Slack will never
-accept (unknown channel, invalid blocks) marks the entry ``failed`` and is logged. Nothing is lost. Something is sent
+accept (unknown channel, invalid blocks) marks the entry ``failed`` and is logged. Finding a user group's members is
+never given up on while Slack fails (``usergroups.list`` or ``usergroups.users.list`` answering an error): the entry
+is retried, as for a 5xx; only a group Slack lists as not existing is. Nothing is lost. Something is sent
 twice only if the process dies between Slack's answer and the commit that records it (the lease then expires and the
 entry is tried again).
 
@@ -228,10 +230,11 @@ class Notifier:
     def _approval_request(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
         record = self._scheduled_job(payload)
         if entry.channel.startswith("@"):
-            group_id = self.directory.usergroup_id(entry.channel)
-            if group_id is None:
+            group_id = self._resolving(lambda: self.directory.usergroup_id(entry.channel, strict=True))
+            if group_id is None:  # Slack answered, and has no such group
                 raise _Permanent(f"no Slack user group {entry.channel}")
-            members = self._call(lambda: self.client.usergroups_users_list(usergroup=group_id)).get("users") or []
+            listed = self._resolving(lambda: self.client.usergroups_users_list(usergroup=group_id))
+            members = listed.get("users") or []
             approvers = group_approvers([str(m) for m in members], requester_id=record.user_id)
             children = tuple((member, payload) for member in approvers)
             return _Done(OutboxStatus.EXPANDED, children=children)
@@ -303,6 +306,15 @@ class Notifier:
                                                                    blocks=message["blocks"], thread_ts=thread_ts,
                                                                    unfurl_links=False))
         return _Done(OutboxStatus.SENT, str(response.get("channel") or channel), str(response.get("ts")))
+
+    @classmethod
+    def _resolving(cls, call: Callable[[], Any]) -> Any:
+        """A Web API call that finds approvers: any failure of Slack's is retried later, never given up on (an approval
+        request must not be lost to an outage); a 429 still pauses deliveries for its ``Retry-After``."""
+        try:
+            return cls._call(call)
+        except _Permanent as failure:
+            raise _Transient(f"resolving approvers: {failure}") from None
 
     @staticmethod
     def _call(call: Callable[[], Any]) -> Any:

@@ -82,7 +82,8 @@ class SlackDirectory:
 
     Group membership comes from ``usergroups.list(include_users=True)``, one call for the whole workspace, trusted
     for ``USERGROUPS_TTL`` seconds; a user's zone from ``users.info``, trusted for ``TIME_ZONE_TTL``. When Slack
-    cannot answer, the last known answer is used (or none: no groups, the default zone).
+    cannot answer, the last known answer is used (or none: no groups, the default zone), except where a caller asks to
+    be told (``strict``): the notifier must not take an outage for a group that does not exist.
 
     Args:
         client: the Web API client.
@@ -98,18 +99,24 @@ class SlackDirectory:
         self._lock = threading.Lock()
         self._groups: dict[str, tuple[str, tuple[str, ...]]] = {}  # handle -> (usergroup id, member user IDs)
         self._groups_at: float | None = None
+        self._groups_ok = False  # whether the last usergroups.list succeeded
         self._zones: dict[str, tuple[str, float]] = {}
 
-    def _usergroups(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+    def _usergroups(self, *, strict: bool = False) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """The workspace's user groups by handle. When Slack cannot answer, the last known ones, or with ``strict``
+        the Slack error (raised also while a failed call is not yet retried: a failure is never taken for "none")."""
         with self._lock:
             fresh = self._groups_at is not None and self.clock() - self._groups_at < USERGROUPS_TTL
-            if fresh:
+            if fresh and (self._groups_ok or not strict):
                 return self._groups
             try:
                 response = self.client.usergroups_list(include_users=True)
             except (SlackApiError, SlackClientError, OSError) as exc:
                 log.warning("usergroups.list failed (%s); using the last known user groups", type(exc).__name__)
                 self._groups_at = self.clock() - USERGROUPS_TTL + 5.0  # try again in a few seconds
+                self._groups_ok = False
+                if strict:
+                    raise
                 return self._groups
             self._groups = {
                 str(group.get("handle")): (str(group.get("id")), tuple(group.get("users") or ()))
@@ -117,6 +124,7 @@ class SlackDirectory:
                 if group.get("handle") and not group.get("date_delete")
             }
             self._groups_at = self.clock()
+            self._groups_ok = True
             return self._groups
 
     def actor(self, user_id: str) -> Actor:
@@ -124,9 +132,15 @@ class SlackDirectory:
         groups = self._usergroups()
         return Actor(user_id=user_id, usergroups=frozenset(h for h, (_, users) in groups.items() if user_id in users))
 
-    def usergroup_id(self, handle: str) -> str | None:
-        """The ID (``S…``) of the user group with this handle (with or without ``@``), if it exists."""
-        found = self._usergroups().get(handle.removeprefix("@"))
+    def usergroup_id(self, handle: str, *, strict: bool = False) -> str | None:
+        """The ID (``S…``) of the user group with this handle (with or without ``@``), if it exists.
+
+        Args:
+            handle: the group's handle.
+            strict: raise Slack's error (``SlackApiError``, ``SlackClientError``, ``OSError``) when the groups cannot
+                be listed, instead of answering from the last known ones (the notifier then retries later).
+        """
+        found = self._usergroups(strict=strict).get(handle.removeprefix("@"))
         return found[0] if found else None
 
     def time_zone(self, user_id: str) -> str:

@@ -131,3 +131,32 @@ def test_the_background_thread_delivers(stack: Stack) -> None:
     finally:
         stack.notifier.stop()
     assert button(stack.posted()[0], "Approve")
+
+
+@pytest.mark.parametrize("approval_channel", [None])
+def test_approvers_found_after_slack_recovers_get_each_request_once_in_order(stack: Stack) -> None:
+    for at in ("2030-01-16 09:00", "2030-01-17 09:00"):
+        before = len(stack.fake.calls_to("response_url"))
+        stack.slack.command(f'run testjobs.ApprovalJob --at "{at}"', user_id="UALICE")
+        stack.fake.wait_for("response_url", before + 1)
+    with stack.core.db.read() as session:
+        requests = [e.payload["scheduled_job_id"] for e in Repositories(session).outbox.list_recent(limit=1000)
+                    if e.channel == "@net-approvers"]
+    assert len(requests) == 2
+    stack.fake.fail("usergroups.list", status=503, times=3)
+    stack.fake.fail("usergroups.list", status=429, times=1, retry_after=20)
+    stack.fake.fail("usergroups.users.list", status=503, times=2)
+    stack.fake.fail("usergroups.users.list", status=429, times=1, retry_after=20)
+    for _ in range(300):
+        stack.notifier.deliver_due(stack.clock.now)
+        if stack.notifier.pending() == 0:
+            break
+        stack.clock.advance(seconds=5)
+    assert stack.notifier.pending() == 0
+    assert len(stack.fake.calls_to("usergroups.list", ok_only=False)) >= 5
+    for member in APPROVER_GROUP:
+        dms = stack.posted(member)
+        shown = [next(r for r in requests if r in str(c.params["blocks"])) for c in dms]
+        assert shown == requests, member  # both requests, once each, oldest first
+    with stack.core.db.read() as session:
+        assert "failed" not in {e.status for e in Repositories(session).outbox.list_recent(limit=1000)}
