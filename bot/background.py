@@ -109,7 +109,7 @@ class Background(Lifecycle):
             self.monitor = CeleryMonitor(app, every=t.monitor_every, on_lost_messages=lost)
         self.dispatch_loop: DispatchLoop | None = None
         if scheduler_enabled:
-            dispatcher = Dispatcher(core.db, grace=settings.misfire_grace, clock=clock)
+            dispatcher = Dispatcher(core.db, grace=settings.misfire_grace, clock=clock, deps=core.deps)
             self.dispatch_loop = DispatchLoop(dispatcher, poll=t.poll, on_dispatched=self._wake_execution)
         self.listener: WakeupListener | None = None
         if scheduler_enabled and core.db.is_postgresql:

@@ -1,9 +1,14 @@
 """The dispatcher: turns due times of scheduled jobs into job results, exactly once each.
 
-The database is the single source of truth; nothing here keeps its own copy of the schedules. One pass locks a batch
-of due scheduled jobs, applies the misfire policy (``bot.domain.dispatch``), inserts one job result per due time
-(a unique key on scheduled job and due time makes a second one impossible, across any number of replicas), advances
-``next_run_at`` by compare-and-set from the due time it handled, and commits. Must not import Slack or handlers.
+The database is the single source of truth; nothing here keeps its own copy of the schedules. One pass reads a batch
+of due scheduled jobs (no lock held), plans them in Python with the misfire policy (``bot.domain.dispatch``), and
+only then writes, in short write transactions of at most ``WRITE_CHUNK`` scheduled jobs: each one's ``next_run_at``
+is advanced by compare-and-set from the due time it read (a row another replica moved, or that was cancelled or
+paused meanwhile, is left alone), and job results are inserted only for the rows that moved (a unique key on
+scheduled job and due time makes a second one impossible, across any number of replicas). The due times of one gap
+that were not run become ONE ``missed`` result saying how many, from when to when, with a log line and a
+notification to the requester. A scheduled job whose job now requires approval, and which nobody approved, does not
+run: it goes back to awaiting approval and the approvers are asked. Must not import Slack or handlers.
 """
 
 from __future__ import annotations
@@ -13,42 +18,64 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.domain.dispatch import plan_dispatch
-from bot.domain.records import NewJobResult
+from bot.domain.audit import AuditAction, AuditEvent
+from bot.domain.dispatch import DispatchPlan, MissedRuns, needs_approval_now, plan_dispatch
+from bot.domain.outbox import OutboxKind, OutboxMessage
+from bot.domain.records import LogRecord, NewJobResult, ObjectType
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import Schedule
 from bot.loops import WakeableLoop
+from bot.services.announcements import announce_approval_request
+from bot.services.deps import ServiceDeps
 from storage.db import Database
 from storage.repositories import Advance, DueScheduledJob, Repositories
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
-MISSED_ERROR = "missed: the scheduler was not running at this due time"
+"""Due scheduled jobs read and planned per pass."""
+WRITE_CHUNK = 100
+"""Scheduled jobs written per write transaction: the write lock (SQLite's, for the whole database) is held briefly."""
 
 
 @dataclass(frozen=True)
 class DispatchReport:
-    """What one pass did."""
+    """What one pass did.
+
+    Attributes:
+        scheduled_jobs: due scheduled jobs read.
+        created: job results created (to run, and one per gap of missed due times).
+        missed: due times missed (each gap is one job result; this counts the due times in them).
+        finished: one-offs finished.
+        awaiting_approval: scheduled jobs sent back to awaiting approval (their job requires it now).
+    """
 
     scheduled_jobs: int
     created: int
     missed: int
     finished: int
+    awaiting_approval: int = 0
 
     @property
     def is_empty(self) -> bool:
         return self.scheduled_jobs == 0
 
+    def __add__(self, other: DispatchReport) -> DispatchReport:
+        return DispatchReport(self.scheduled_jobs + other.scheduled_jobs, self.created + other.created,
+                              self.missed + other.missed, self.finished + other.finished,
+                              self.awaiting_approval + other.awaiting_approval)
+
 
 class Dispatcher:
-    """Claims due scheduled jobs and creates their job results.
+    """Creates the job results of due scheduled jobs.
 
     Args:
         db: the database.
         grace: how late a missed due time may still run (``JOBGATE_MISFIRE_GRACE``).
         clock: where ``now`` comes from when a pass is not given one (the database clock on PostgreSQL).
-        batch_size: scheduled jobs locked per transaction.
+        batch_size: scheduled jobs read and planned per pass.
+        deps: the services' dependencies (policy, approval channel), to ask approvers when a scheduled job goes back
+            to awaiting approval; without them (some tests, benchmarks) it goes back but nobody is asked.
     """
 
     def __init__(
@@ -58,52 +85,100 @@ class Dispatcher:
         grace: timedelta,
         clock: Callable[[], datetime],
         batch_size: int = BATCH_SIZE,
+        deps: ServiceDeps | None = None,
     ) -> None:
         self.db = db
         self.grace = grace
         self.clock = clock
         self.batch_size = batch_size
+        self.deps = deps
 
     def dispatch_due(self, now: datetime | None = None) -> DispatchReport:
-        """One pass over at most ``batch_size`` due scheduled jobs, in one transaction."""
-        with self.db.write() as session:
+        """One pass over at most ``batch_size`` due scheduled jobs: read, plan, then write in short transactions."""
+        with self.db.read() as session:
             repos = Repositories(session)
             if now is None:
                 now = repos.scheduled_jobs.database_now() if self.db.is_postgresql else self.clock()
-            due = repos.scheduled_jobs.lock_due(now, limit=self.batch_size)
+            due = repos.scheduled_jobs.list_due(now, limit=self.batch_size)
+        planned: list[tuple[DueScheduledJob, DispatchPlan | None]] = []
+        for row in due:  # no transaction open: a long walk holds no lock
+            if needs_approval_now(job_approval_required=row.job_approval_required,
+                                  approval_state=row.approval_state):
+                planned.append((row, None))
+                continue
+            planned.append((row, plan_dispatch(_schedule(row), due_at=row.next_run_at, now=now,
+                                               policy=row.misfire_policy, grace=self.grace)))
+        report = DispatchReport(len(due), 0, 0, 0)
+        for i in range(0, len(planned), WRITE_CHUNK):
+            report += self._write(planned[i:i + WRITE_CHUNK], now)
+        return report
+
+    def _write(self, planned: list[tuple[DueScheduledJob, DispatchPlan | None]], now: datetime) -> DispatchReport:
+        created = missed = finished = awaiting = 0
+        with self.db.write() as session:
+            repos = Repositories(session)
+            runnable: list[tuple[DueScheduledJob, DispatchPlan]] = []
+            for row, plan in planned:
+                if plan is None:
+                    awaiting += self._require_approval(repos, row, now)
+                else:
+                    runnable.append((row, plan))
+            moved = repos.scheduled_jobs.advance_each([
+                Advance(scheduled_job_id=row.id, due_at=row.next_run_at, next_run_at=plan.next_run_at,
+                        last_slot_at=plan.last_slot_at, ran_at=plan.run_at)
+                for row, plan in runnable
+            ], now=now)
             slots: list[NewJobResult] = []
-            advances: list[Advance] = []
-            finished = missed = 0
-            for row in due:
-                plan = plan_dispatch(
-                    _schedule(row), due_at=row.next_run_at, now=now, policy=row.misfire_policy, grace=self.grace
-                )
-                if plan.run_at is not None:
-                    slots.append(_result(row, plan.run_at, JobResultStatus.PENDING, now))
-                slots.extend(_result(row, at, JobResultStatus.MISSED, now) for at in plan.missed)
-                missed += len(plan.missed)
-                if plan.missed_not_recorded:
-                    log.warning("scheduled job %s missed %d more due times than were recorded",
-                                row.id, plan.missed_not_recorded)
-                advances.append(Advance(scheduled_job_id=row.id, due_at=row.next_run_at,
-                                        next_run_at=plan.next_run_at, last_slot_at=plan.last_slot_at,
-                                        ran_at=plan.run_at))
+            for row, plan in runnable:
+                if row.id not in moved:
+                    continue
                 finished += plan.next_run_at is None
-            moved = repos.scheduled_jobs.advance_many(advances, now=now)
-            if moved != len(advances):  # cannot happen while the rows are locked; the unique key would still hold
-                log.warning("%d scheduled jobs moved while they were being dispatched", len(advances) - moved)
-            created = repos.job_results.insert_slots(slots)
-        return DispatchReport(scheduled_jobs=len(due), created=created, missed=missed, finished=finished)
+                if plan.run_at is not None:
+                    slots.append(_result(row, plan.run_at, now))
+                if plan.missed is not None:
+                    missed += plan.missed.count
+                    created += self._record_missed(repos, row, plan.missed, now)
+            created += repos.job_results.insert_slots(slots)
+        return DispatchReport(0, created, missed, finished, awaiting)
+
+    def _require_approval(self, repos: Repositories, row: DueScheduledJob, now: datetime) -> int:
+        record = repos.scheduled_jobs.require_approval(row.id, due_at=row.next_run_at, now=now)
+        if record is None:
+            return 0
+        repos.audit.add(AuditEvent(actor_id=None, action=AuditAction.SCHEDULED_JOB_REQUIRE_APPROVAL,
+                                   object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
+                                   detail={"due_at": row.next_run_at.isoformat()}), now=now)
+        if self.deps is not None:
+            announce_approval_request(self.deps, repos, record, now=now)
+        log.warning("scheduled job %s did not run at %s: its job requires approval now; approvers were asked",
+                    row.id, row.next_run_at.isoformat())
+        return 1
+
+    @staticmethod
+    def _record_missed(repos: Repositories, row: DueScheduledJob, missed: MissedRuns, now: datetime) -> int:
+        text = missed.describe(until=now)
+        result = repos.job_results.add_slot(NewJobResult(
+            job_id=row.job_id, scheduled_job_id=row.id, scheduled_for=missed.first, name=row.job_name,
+            user_id=row.user_id, approved_by_id=row.decided_by_id, status=JobResultStatus.MISSED,
+            dry_run=not row.commit, data=None, created_at=now, completed_at=now, error=text,
+        ))
+        if result is None:
+            return 0
+        repos.job_results.add_log(result.id, [LogRecord(logged_at=now, level="warning", message=text)])
+        if row.user_id:
+            repos.outbox.add(OutboxMessage(channel=row.user_id, kind=OutboxKind.RUN_FINISHED,
+                                           payload={"job_result_id": result.id}, ref_type=ObjectType.JOB_RESULT,
+                                           ref_id=result.id), now=now)
+        if missed.count > 1:
+            log.warning("scheduled job %s %s", row.id, text)
+        return 1
 
     def dispatch_all_due(self, now: datetime | None = None) -> DispatchReport:
         """Passes until nothing is due (a burst of due jobs takes several batches)."""
         total = DispatchReport(0, 0, 0, 0)
         while True:
             report = self.dispatch_due(now)
-            total = DispatchReport(
-                total.scheduled_jobs + report.scheduled_jobs, total.created + report.created,
-                total.missed + report.missed, total.finished + report.finished,
-            )
+            total += report
             if report.scheduled_jobs < self.batch_size:
                 return total
 
@@ -156,20 +231,10 @@ def _schedule(row: DueScheduledJob) -> Schedule:
                     name=row.name)
 
 
-def _result(row: DueScheduledJob, at: datetime, status: JobResultStatus, now: datetime) -> NewJobResult:
-    """The job result of one due time: to run (``pending``), or ``missed``."""
-    missed = status is JobResultStatus.MISSED
+def _result(row: DueScheduledJob, at: datetime, now: datetime) -> NewJobResult:
+    """The job result of one due time to run (``pending``)."""
     return NewJobResult(
-        job_id=row.job_id,
-        scheduled_job_id=row.id,
-        scheduled_for=at,
-        name=row.job_name,
-        user_id=row.user_id,
-        approved_by_id=row.decided_by_id,
-        status=status,
-        dry_run=not row.commit,
-        data=None if missed else row.data,
+        job_id=row.job_id, scheduled_job_id=row.id, scheduled_for=at, name=row.job_name, user_id=row.user_id,
+        approved_by_id=row.decided_by_id, status=JobResultStatus.PENDING, dry_run=not row.commit, data=row.data,
         created_at=now,
-        completed_at=now if missed else None,
-        error=MISSED_ERROR if missed else None,
     )

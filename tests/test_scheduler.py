@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import Core
-from bot.domain.dispatch import MisfirePolicy, plan_dispatch
+from bot.domain.dispatch import MisfirePolicy, MissedRuns, plan_dispatch
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType, Schedule
 from bot.scheduler import Dispatcher
@@ -148,10 +148,10 @@ def test_after_downtime_the_latest_missed_slot_runs_once_and_the_others_are_reco
     sj = schedule_job(core, interval="hourly", start=now + timedelta(minutes=10), zone="UTC", now=now)
     back = now + timedelta(hours=3, minutes=20)  # due at 12:10, 13:10, 14:10, 15:10; back at 15:20
     report = dispatcher(core).dispatch_due(now=back)
-    assert report.created == 4 and report.missed == 3
+    assert report.created == 2 and report.missed == 3
     got = results(core, sj)
-    assert [s for _, s in got] == ["missed", "missed", "missed", "pending"]
-    assert got[-1][0] == now + timedelta(hours=3, minutes=10)
+    assert [s for _, s in got] == ["missed", "pending"]  # one result for the gap: 12:10, 13:10, 14:10
+    assert got[0][0] == now + timedelta(minutes=10) and got[-1][0] == now + timedelta(hours=3, minutes=10)
     assert core.services.listings.get_scheduled_job(ALICE, sj).next_run_at == now + timedelta(hours=4, minutes=10)
 
 
@@ -201,7 +201,7 @@ def test_misfire_policies(policy: MisfirePolicy, late: timedelta, runs: bool) ->
     schedule = Schedule(interval=IntervalType.DAILY, start_time=start, time_zone="UTC", name="d")
     plan = plan_dispatch(schedule, due_at=start, now=start + late, policy=policy, grace=GRACE)
     assert (plan.run_at is not None) is runs
-    assert plan.missed == (() if runs else (start,))
+    assert plan.missed == (None if runs else MissedRuns(count=1, first=start, last=start))
     assert plan.next_run_at == start + timedelta(days=1)
 
 
@@ -211,7 +211,8 @@ def test_a_long_outage_of_a_minutely_crontab_is_bounded() -> None:
     now = start + timedelta(days=30)
     plan = plan_dispatch(schedule, due_at=start, now=now, grace=GRACE)
     assert plan.run_at is None and plan.next_run_at == now + timedelta(minutes=1)
-    assert len(plan.missed) <= 101 and plan.missed_not_recorded > 0
+    assert plan.missed is not None and plan.missed.at_least and plan.missed.first == start
+    assert "missed at least 10,000 due times from 2030-01-01T00:00:00+00:00 to 2030-01-31" in plan.missed.describe(now)
 
 
 # ------------------------------------------------------------------------------------------------------ exactly once
@@ -251,3 +252,22 @@ def test_a_burst_of_due_jobs_takes_several_batches(core: Core) -> None:
         schedule_job(core, interval="future", start=now + timedelta(minutes=1), zone="UTC", now=now)
     report = dispatcher(core, batch_size=10).dispatch_all_due(now=now + timedelta(minutes=1))
     assert report.created == 25 and report.scheduled_jobs == 25
+
+
+def test_days_of_downtime_are_one_missed_result_per_schedule_saying_how_many_and_when(core: Core) -> None:
+    now = datetime(2030, 1, 15, 12, tzinfo=UTC)
+    sj = schedule_job(core, interval="custom", start=None, crontab="* * * * *", zone="UTC", now=now)
+    back = now + timedelta(days=5, seconds=30)  # due every minute from 12:01; back five days later
+    report = dispatcher(core).dispatch_all_due(now=back)
+    assert report.missed == 7199 and report.created == 2
+    got = results(core, sj)
+    assert got == [(now + timedelta(minutes=1), "missed"), (now + timedelta(days=5), "pending")]
+    with core.db.read() as session:
+        [missed] = [r for r in Repositories(session).job_results.list_page(limit=10, offset=0).items
+                    if r.status == "missed"]
+        missed = Repositories(session).job_results.get(missed.id)  # type: ignore[assignment]
+        told = [e for e in Repositories(session).outbox.list_recent(limit=100) if e.kind == "run_finished"]
+    expected = "missed 7,199 due times from 2030-01-15T12:01:00+00:00 to 2030-01-20T11:59:00+00:00"
+    assert missed is not None and missed.error is not None and missed.error.startswith(expected)
+    assert [line.message for line in missed.log] == [missed.error]
+    assert [(e.channel, e.payload["job_result_id"]) for e in told] == [("UALICE", missed.id)]

@@ -28,6 +28,8 @@ class AuditAction(StrEnum):
     SCHEDULED_JOB_CANCEL: a scheduled job was cancelled.
     SCHEDULED_JOB_PAUSE: a scheduled job was paused.
     SCHEDULED_JOB_RESUME: a paused scheduled job was resumed.
+    SCHEDULED_JOB_REQUIRE_APPROVAL: at a due time, a scheduled job created while its job needed no approval went
+        back to awaiting approval (its job requires approval now).
     API_TOKEN_CREATE: an operator created a REST API token.
     """
 
@@ -42,6 +44,7 @@ class AuditAction(StrEnum):
     SCHEDULED_JOB_CANCEL = "scheduled_job.cancel"
     SCHEDULED_JOB_PAUSE = "scheduled_job.pause"
     SCHEDULED_JOB_RESUME = "scheduled_job.resume"
+    SCHEDULED_JOB_REQUIRE_APPROVAL = "scheduled_job.require_approval"
     API_TOKEN_CREATE = "api_token.create"
 
 

@@ -51,6 +51,19 @@ class JobResultRepository(JobResultClaims):
         result = self.session.execute(stmt.returning(JobResultRow.id), rows)
         return len(result.all())
 
+    def add_slot(self, slot: NewJobResult) -> JobResultRecord | None:
+        """Store the job result of one due time and return it; None when that due time already has one."""
+        dialect = self.session.get_bind().dialect.name
+        insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+        table = JobResultRow.__table__
+        assert isinstance(table, Table)
+        stmt = insert_(table).on_conflict_do_nothing(index_elements=["scheduled_job_id", "scheduled_for"])
+        row = self.session.execute(stmt.returning(table), job_result_values(slot, job_result_id=new_id())).first()
+        if row is None:
+            return None
+        job = self.session.get(JobRow, row.job_id) if row.job_id else None
+        return job_result_record(row, job)
+
     def add_log(self, job_result_id: str, entries: Sequence[LogRecord]) -> None:
         """Append lines to a job result's log."""
         for entry in entries:

@@ -45,6 +45,8 @@ class DueScheduledJob:
     commit: bool
     next_run_at: datetime
     misfire_policy: MisfirePolicy
+    approval_state: ApprovalState = ApprovalState.NOT_REQUIRED
+    job_approval_required: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -258,6 +260,14 @@ class ScheduledJobRepository:
         PostgreSQL skips rows another dispatcher holds (``FOR UPDATE SKIP LOCKED``); SQLite's write transaction
         (``BEGIN IMMEDIATE``) already keeps other writers out.
         """
+        return self._due(now, limit=limit, lock=True)
+
+    def list_due(self, now: datetime, *, limit: int) -> list[DueScheduledJob]:
+        """Active scheduled jobs due at ``now``, oldest first, without locking them (the dispatcher reads them, plans
+        outside any write transaction, and then moves each by compare-and-set: :meth:`advance_each`)."""
+        return self._due(now, limit=limit, lock=False)
+
+    def _due(self, now: datetime, *, limit: int, lock: bool) -> list[DueScheduledJob]:
         query = (
             select(ScheduledJobRow)
             .where(ScheduledJobRow.enabled, ~ScheduledJobRow.paused, ScheduledJobRow.next_run_at.is_not(None),
@@ -265,22 +275,58 @@ class ScheduledJobRepository:
             .order_by(ScheduledJobRow.next_run_at, ScheduledJobRow.id)
             .limit(limit)
         )
-        if self.session.get_bind().dialect.name == "postgresql":
+        if lock and self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = list(self.session.scalars(query))
-        names = dict(self.session.execute(
-            select(JobRow.id, JobRow.name).where(JobRow.id.in_({r.job_id for r in rows if r.job_id}))
-        ).all())
+        jobs = {job_id: (name, bool(approval)) for job_id, name, approval in self.session.execute(
+            select(JobRow.id, JobRow.name, JobRow.approval_required)
+            .where(JobRow.id.in_({r.job_id for r in rows if r.job_id}))
+        ).all()}
         return [
             DueScheduledJob(
-                id=r.id, job_id=r.job_id, job_name=names.get(r.job_id or "", r.name), user_id=r.user_id,
+                id=r.id, job_id=r.job_id, job_name=jobs.get(r.job_id or "", (r.name, False))[0], user_id=r.user_id,
                 decided_by_id=r.decided_by_id, interval=IntervalType(r.interval), start_time=r.start_time,
                 crontab=r.crontab, time_zone=r.time_zone, name=r.name, data=r.data, commit=r.commit,
                 next_run_at=r.next_run_at,  # type: ignore[arg-type]  # not NULL: the query says so
                 misfire_policy=_misfire_policy(r.misfire_policy),
+                approval_state=ApprovalState(r.approval_state),
+                job_approval_required=jobs.get(r.job_id or "", ("", False))[1],
             )
             for r in rows
         ]
+
+    def advance_each(self, advances: Sequence[Advance], *, now: datetime) -> set[str]:
+        """Like :meth:`advance_many`, one compare-and-set per scheduled job; returns the ids of those that moved
+        (a row another dispatcher moved, or that was cancelled, paused or changed since it was read, does not)."""
+        table = self._table()
+        moved: set[str] = set()
+        for a in advances:
+            ended = a.next_run_at is None
+            row = self.session.execute(
+                update(table)
+                .where(table.c.id == a.scheduled_job_id, table.c.next_run_at == a.due_at, table.c.enabled,
+                       ~table.c.paused)
+                .values(next_run_at=a.next_run_at, last_slot_at=a.last_slot_at,
+                        last_run_at=a.ran_at if a.ran_at is not None else table.c.last_run_at,
+                        total_run_count=table.c.total_run_count + (0 if a.ran_at is None else 1),
+                        enabled=not ended, end_reason=EndReason.FINISHED.value if ended else None,
+                        ended_at=now if ended else None, updated_at=now)
+                .returning(table.c.id)
+            ).first()
+            if row is not None:
+                moved.add(row[0])
+        return moved
+
+    def require_approval(self, scheduled_job_id: str, *, due_at: datetime, now: datetime) -> ScheduledJobRecord | None:
+        """Send a scheduled job that never needed approval back to awaiting approval (its job requires it now): no
+        next run until approved. Compare-and-set on the due time read; None when the row changed since."""
+        return self._change(
+            ScheduledJobRow.id == scheduled_job_id,
+            ScheduledJobRow.next_run_at == due_at,
+            ScheduledJobRow.enabled,
+            ScheduledJobRow.approval_state == ApprovalState.NOT_REQUIRED.value,
+            approval_required=True, approval_state=ApprovalState.PENDING.value, next_run_at=None, updated_at=now,
+        )
 
     def advance_many(self, advances: Sequence[Advance], *, now: datetime) -> int:
         """Move scheduled jobs past the due times just handled, in one statement for the whole batch.

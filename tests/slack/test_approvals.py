@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.domain.approvals import ApprovalState
+from bot.domain.permissions import Actor
 from bot.domain.results import JobResultStatus
+from bot.services import ScheduleInput
 from handlers import ids
 from tests.conftest import ADMIN
 from tests.fake_slack import text_of
@@ -237,3 +240,39 @@ def run_jobs_dispatched(stack: Stack) -> list[object]:
 
     Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
     return run_jobs(stack)
+
+
+def test_a_schedule_whose_job_now_requires_approval_waits_for_approval_at_its_due_time(stack: Stack,
+                                                                                      jobs_dir: Path) -> None:
+    from bot.scheduler import Dispatcher
+
+    start = stack.clock.now + timedelta(minutes=30)
+    outcome = stack.services.requests.request_job(
+        actor=Actor("UALICE"), job="testjobs.TestPass", now=stack.clock.now,
+        schedule=ScheduleInput(interval="hourly", name="pass hourly", start_time=start))
+    assert outcome.scheduled_job is not None and not outcome.needs_approval
+    scheduled_job_id = outcome.scheduled_job.id
+    module = jobs_dir / "testjobs.py"
+    module.write_text(module.read_text().replace(
+        '        name = "Test pass"\n', '        name = "Test pass"\n        approval_required = True\n', 1))
+    stack.services.management.sync_jobs(now=stack.clock.now)
+    dispatcher = Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock, deps=stack.core.deps)
+
+    stack.clock.advance(minutes=31)
+    dispatcher.dispatch_all_due(now=stack.clock.now)
+    assert stack.services.listings.list_job_results(ADMIN).items == []  # it did not run
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.PENDING and record.next_run_at is None
+    message = approval_message(stack)  # the approvers are asked, as for a new request
+    assert "pass hourly" in text_of(message) or "Test pass" in text_of(message)
+    stack.clock.advance(hours=2)
+    dispatcher.dispatch_all_due(now=stack.clock.now)
+    assert stack.services.listings.list_job_results(ADMIN).items == []  # still waiting
+
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url", 1)
+    assert state(stack, scheduled_job_id) is ApprovalState.APPROVED
+    stack.clock.advance(hours=1)
+    dispatcher.dispatch_all_due(now=stack.clock.now)
+    [result] = stack.services.listings.list_job_results(ADMIN).items
+    assert result.status is JobResultStatus.PENDING and result.approved_by_id == "UAPPROVER"

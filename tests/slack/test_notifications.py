@@ -4,12 +4,16 @@ log in a thread, and an outage (500s, timeouts, then 429s) after which everythin
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from slack_sdk import WebClient
 
 from bot.domain.outbox import OutboxKind, OutboxMessage
+from bot.domain.permissions import Actor
 from bot.notifier import Notifier
+from bot.scheduler import Dispatcher
+from bot.services import ScheduleInput
 from storage.repositories import Repositories
 from tests.fake_slack import text_of, wait_until
 from tests.slack.conftest import APPROVER_GROUP, Stack, button, press, run_jobs
@@ -160,3 +164,16 @@ def test_approvers_found_after_slack_recovers_get_each_request_once_in_order(sta
         assert shown == requests, member  # both requests, once each, oldest first
     with stack.core.db.read() as session:
         assert "failed" not in {e.status for e in Repositories(session).outbox.list_recent(limit=1000)}
+
+
+def test_due_times_missed_in_downtime_are_one_dm_saying_how_many_and_when(stack: Stack) -> None:
+    start = stack.clock.now + timedelta(minutes=10)
+    stack.services.requests.request_job(actor=Actor("UALICE"), job="testjobs.TestPass", now=stack.clock.now,
+                                        schedule=ScheduleInput(interval="hourly", name="hourly", start_time=start))
+    stack.clock.advance(hours=3, minutes=20)  # 4 due times passed: the last runs, 3 are missed
+    Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
+    stack.deliver()
+    first, log = stack.posted("UALICE")
+    assert "Missed" in text_of(first) and log.params["thread_ts"] == first.response["ts"]
+    assert (f"missed 3 due times from {start.isoformat()} to {(start + timedelta(hours=2)).isoformat()}"
+            in text_of(log))
