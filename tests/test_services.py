@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from bot.app import build_core
+from bot.app import Core, build_core
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import (
@@ -29,6 +30,7 @@ from bot.domain.requests import SENSITIVE_AND_APPROVAL_MESSAGE
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
 from bot.services import ScheduleInput, Services, hash_token
+from bot.transient import HandoverFullError, SensitiveHandover
 from storage.db import Database, read_tables
 from storage.repositories import Repositories
 from tests.conftest import ADMIN, ALICE, APPROVER, APPROVER2, BOB, NOBODY, NOW, VIEWER, build_test_core
@@ -500,3 +502,32 @@ def test_a_decision_returns_the_scheduled_job_exactly_as_stored(services: Servic
     denied = services.decisions.deny_scheduled_job(actor=APPROVER, scheduled_job_id=denied_id, reason="no", now=NOW)
     assert approved == services.listings.get_scheduled_job(ADMIN, approved_id)
     assert denied == services.listings.get_scheduled_job(ADMIN, denied_id)
+
+
+def test_the_data_of_a_sensitive_run_not_started_in_time_is_dropped_from_memory(core: Core) -> None:
+    handover = core.handover
+    first = core.services.requests.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": "a"},
+                                               now=NOW).job_result
+    assert first is not None and first.id in handover
+    # Ten minutes later nothing has run it: its hand-over deadline passed, its data goes with the next request.
+    second = core.services.requests.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": "b"},
+                                                now=NOW + timedelta(minutes=10)).job_result
+    assert second is not None
+    assert first.id not in handover and second.id in handover and len(handover) == 1
+    assert handover.expire(NOW + timedelta(minutes=10, seconds=1)) == 0
+    assert handover.expire(NOW + timedelta(minutes=20)) == 1 and len(handover) == 0
+
+
+def test_sensitive_runs_waiting_in_memory_are_bounded(core: Core) -> None:
+    deps = dataclasses.replace(core.deps, handover=SensitiveHandover(max_pending=2))
+    services = Services.over(deps)
+    for secret in ("a", "b"):
+        services.requests.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": secret}, now=NOW)
+    with pytest.raises(HandoverFullError, match="Too many runs of jobs with sensitive variables"):
+        services.requests.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": "c"}, now=NOW)
+    assert len(deps.handover) == 2
+    with core.db.read() as session:
+        assert Repositories(session).job_results.list_page(limit=10, offset=0).count == 2  # the refused one is not
+    later = services.requests.request_job(actor=ALICE, job="testjobs.ExampleJob", data={"password": "d"},
+                                          now=NOW + timedelta(minutes=10))  # the first two expired meanwhile
+    assert later.job_result is not None and len(deps.handover) == 1

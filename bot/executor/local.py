@@ -160,6 +160,7 @@ class LocalExecutor:
         if in_flight > max(self.pool.size, capacity // 2):  # enough queued: claim a batch, not a run at a time
             return 0
         want = capacity - in_flight
+        self.handover.expire(now or self.clock())  # drop the data of sensitive runs not started in time
         with self.db.write() as session:
             claimed = Repositories(session).job_results.claim(
                 runner_id=self.runner_id, clock=(lambda: now) if now is not None else self.clock, lease=self.lease,

@@ -95,42 +95,51 @@ class Requests:
         # Model-level permission comes before looking the job up, as in Nautobot (403 before 404).
         if not deps.policy.has_perm(actor, Perm.RUN_JOB):
             raise PermissionDeniedError("This user does not have permission to run jobs.")
-        with deps.db.write() as session:
-            repos = Repositories(session)
-            record = repos.jobs.get(job)
-            if record is None:
-                raise NotFoundError(f"Job {job!r} not found.")
-            interval = schedules.parse_interval(schedule.interval if schedule else None)
-            plan = requests.check_run_request(
-                job_facts(deps, record), actor=actor, policy=deps.policy, interval=interval, dry_run=not commit
-            )
-            zone = (schedule.time_zone if schedule else None) or time_zone or deps.time_zone
-            validated: Schedule | None = None
-            if plan.creates_scheduled_job:
-                given = schedule or ScheduleInput(interval=IntervalType.IMMEDIATELY.value)
-                validated = schedules.validate_schedule(
-                    interval=given.interval,
-                    name=given.name,
-                    start_time=given.start_time,
-                    crontab=given.crontab,
-                    time_zone=zone,
-                    now=now,
-                )
-            found = deps.catalog.get(record.slug)
-            assert found is not None  # check_run_request refused a job whose code is missing
-            cleaned = validate_data(found.info.variables, {} if data is None else data)
-            stored_data = None if record.has_sensitive_variables else cleaned
-            if validated is not None:
-                outcome = self._create_scheduled_job(
-                    repos, actor=actor, job=record, schedule=validated, data=stored_data, commit=commit,
-                    needs_approval=plan.needs_approval, now=now,
-                )
-            else:
-                outcome = self._create_job_result(repos, actor=actor, job=record, data=cleaned, commit=commit,
-                                                  now=now)
+        outcome: RequestOutcome | None = None
+        try:
+            with deps.db.write() as session:
+                outcome = self._write_request(Repositories(session), actor=actor, job=job, data=data,
+                                              commit=commit, schedule=schedule, time_zone=time_zone, now=now)
+        except BaseException:
+            if outcome is not None and outcome.job_result is not None:  # not committed: its data must not linger
+                deps.handover.discard(outcome.job_result.id)
+            raise
         if outcome.job_result is not None or (outcome.scheduled_job and outcome.scheduled_job.next_run_at):
             deps.wakeups()
         return outcome
+
+    def _write_request(self, repos: Repositories, *, actor: Actor, job: str, data: object, commit: bool,
+                       schedule: ScheduleInput | None, time_zone: str | None, now: datetime) -> RequestOutcome:
+        deps = self._deps
+        record = repos.jobs.get(job)
+        if record is None:
+            raise NotFoundError(f"Job {job!r} not found.")
+        interval = schedules.parse_interval(schedule.interval if schedule else None)
+        plan = requests.check_run_request(
+            job_facts(deps, record), actor=actor, policy=deps.policy, interval=interval, dry_run=not commit
+        )
+        zone = (schedule.time_zone if schedule else None) or time_zone or deps.time_zone
+        validated: Schedule | None = None
+        if plan.creates_scheduled_job:
+            given = schedule or ScheduleInput(interval=IntervalType.IMMEDIATELY.value)
+            validated = schedules.validate_schedule(
+                interval=given.interval,
+                name=given.name,
+                start_time=given.start_time,
+                crontab=given.crontab,
+                time_zone=zone,
+                now=now,
+            )
+        found = deps.catalog.get(record.slug)
+        assert found is not None  # check_run_request refused a job whose code is missing
+        cleaned = validate_data(found.info.variables, {} if data is None else data)
+        stored_data = None if record.has_sensitive_variables else cleaned
+        if validated is not None:
+            return self._create_scheduled_job(
+                repos, actor=actor, job=record, schedule=validated, data=stored_data, commit=commit,
+                needs_approval=plan.needs_approval, now=now,
+            )
+        return self._create_job_result(repos, actor=actor, job=record, data=cleaned, commit=commit, now=now)
 
     def _create_job_result(
         self, repos: Repositories, *, actor: Actor, job: JobRecord, data: dict[str, Any], commit: bool, now: datetime
@@ -144,12 +153,12 @@ class Requests:
             runner_id=deps.handover.runner_id if sensitive else None,
             lease_expires_at=now + SENSITIVE_HANDOVER if sensitive else None,
         ))
-        if sensitive:
-            deps.handover.put(result.id, data)
         repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.JOB_RUN,
                                    object_type=ObjectType.JOB_RESULT, object_id=result.id,
                                    detail={"job": job.slug, "dry_run": not commit}), now=now)
         repos.scheduled_jobs.notify_wakeup()
+        if sensitive:  # last: a full hand-over refuses the request before anything is committed
+            deps.handover.put(result.id, data, until=now + SENSITIVE_HANDOVER, now=now)
         return RequestOutcome(job_result=result, transient_data=data if sensitive else None)
 
     def _create_scheduled_job(
