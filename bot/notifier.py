@@ -13,8 +13,9 @@ twice only if the process dies between Slack's answer and the commit that record
 entry is tried again).
 
 Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and the executor):
-- ``approval_request`` ``{scheduled_job_id}`` to a channel ID, a user ID (DM), or ``@handle``: a user group, expanded
-  through ``usergroups.users.list`` into one entry per member (not the requester).
+- ``approval_request`` ``{scheduled_job_id}`` to a channel ID, a user ID (DM), or a user group (``@handle``, or the ID
+  ``S…`` of a group pinned in the permissions file), expanded through ``usergroups.users.list`` into one entry per
+  member (not the requester).
 - ``approval_update`` ``{scheduled_job_id, actor_id}``: ``chat.update`` of the approval messages delivered to that
   channel (for ``@handle``, to its members): who decided what, when, why, and no buttons.
 - ``request_approved`` / ``request_denied`` / ``request_cancelled`` ``{scheduled_job_id, actor_id}``: DM to the
@@ -41,7 +42,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
 from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxStatus
-from bot.domain.permissions import group_approvers
+from bot.domain.permissions import group_approvers, is_usergroup_id
 from bot.domain.records import ObjectType, ScheduledJobRecord
 from bot.loops import WakeableLoop
 from bot.services import utcnow
@@ -229,8 +230,10 @@ class Notifier:
 
     def _approval_request(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
         record = self._scheduled_job(payload)
-        if entry.channel.startswith("@"):
-            group_id = self._resolving(lambda: self.directory.usergroup_id(entry.channel, strict=True))
+        if _is_group(entry.channel):
+            group_id: str | None = entry.channel  # pinned: that group, whatever its handle is now
+            if entry.channel.startswith("@"):
+                group_id = self._resolving(lambda: self.directory.usergroup_id(entry.channel, strict=True))
             if group_id is None:  # Slack answered, and has no such group
                 raise _Permanent(f"no Slack user group {entry.channel}")
             listed = self._resolving(lambda: self.client.usergroups_users_list(usergroup=group_id))
@@ -243,14 +246,14 @@ class Notifier:
     def _approval_update(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
         record = self._scheduled_job(payload)
         message = blocks.build_approval_message(record, now=now)
-        group = entry.channel.startswith("@")
+        group = _is_group(entry.channel)
         covered: set[str] = set()
         if group:  # members' messages not covered by an update of their own
             with self.db.read() as session:
                 covered = {e.channel for e in Repositories(session).outbox.list_for(ObjectType.SCHEDULED_JOB, record.id)
                            if e.kind is OutboxKind.APPROVAL_UPDATE}
         for channel, message_channel, message_ts in self._approval_messages(record.id):
-            member = group and not channel.startswith(("C", "G", "@")) and channel not in covered
+            member = group and not channel.startswith(("C", "G")) and not _is_group(channel) and channel not in covered
             if channel == entry.channel or member:
                 self._update(message_channel, message_ts, message)
         return _Done(OutboxStatus.SENT)
@@ -331,6 +334,11 @@ class Notifier:
             raise _Permanent(code or f"HTTP {status}") from None
         except (SlackClientError, urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as error:
             raise _Transient(type(error).__name__) from None
+
+
+def _is_group(channel: str) -> bool:
+    """Whether an outbox channel is a user group: ``@handle``, or a pinned group's ID (``S…``)."""
+    return channel.startswith("@") or is_usergroup_id(channel)
 
 
 def _retry_after(headers: Any) -> float:

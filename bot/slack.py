@@ -128,9 +128,11 @@ class SlackDirectory:
             return self._groups
 
     def actor(self, user_id: str) -> Actor:
-        """The actor for a Slack user: their ID and the handles of the user groups they belong to."""
+        """The actor for a Slack user: their ID, and the handles (lower-cased) and IDs of the user groups they belong
+        to (a pinned permissions entry matches the ID only)."""
         groups = self._usergroups()
-        return Actor(user_id=user_id, usergroups=frozenset(h for h, (_, users) in groups.items() if user_id in users))
+        mine = [(handle, group_id) for handle, (group_id, users) in groups.items() if user_id in users]
+        return Actor(user_id=user_id, usergroups=frozenset({h.lower() for h, _ in mine} | {g for _, g in mine}))
 
     def usergroup_id(self, handle: str, *, strict: bool = False) -> str | None:
         """The ID (``S…``) of the user group with this handle (with or without ``@``), if it exists.

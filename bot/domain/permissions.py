@@ -33,6 +33,7 @@ __all__ = [
     "PolicyEntry",
     "PolicyError",
     "group_approvers",
+    "is_usergroup_id",
 ]
 
 
@@ -84,8 +85,9 @@ class Actor:
 
     Attributes:
         user_id: the Slack user ID (``U…`` or ``W…``).
-        usergroups: handles of the Slack user groups the user belongs to, WITHOUT the leading ``@``. The edge
-            resolves membership and passes them in; a leading ``@`` given by mistake is removed.
+        usergroups: the Slack user groups the user belongs to: their handles, WITHOUT the leading ``@``, and their
+            IDs (``S…``, which a pinned entry of the permissions file matches). The edge resolves membership and passes
+            them in; a leading ``@`` given by mistake is removed.
     """
 
     user_id: str
@@ -121,7 +123,8 @@ class PolicyEntry:
         actions: the actions granted (subset of :data:`ACTIONS`).
         object_types: the object types they are granted on (subset of :data:`OBJECT_TYPES`).
         user_ids: Slack user IDs granted, listed directly or through a group.
-        usergroups: Slack user-group handles (without ``@``) whose members are granted, through a group.
+        usergroups: Slack user groups whose members are granted, through a group: handles (without ``@``), or IDs
+            (``S…``) for groups pinned to their ID (``"@net-approvers:S0123ABCD"``), granted whatever their handle.
         groups: the group names the entry listed, as written.
         jobs: glob patterns (``fnmatch``, case-sensitive) matched against a job's slug or name; empty means every job.
             The constraint applies to every object type: for scheduled jobs and job results it is the job they run
@@ -251,7 +254,8 @@ class Policy:
             requester_id: Slack user ID of who asked (None if unknown): never a target.
 
         Returns:
-            ``(user_ids, usergroup_handles)``; handles are without the leading ``@``.
+            ``(user_ids, usergroups)``: handles without the leading ``@``, and IDs (``S…``) of pinned groups
+            (:func:`is_usergroup_id` tells them apart).
         """
         user_ids = set(self._admins)
         handles: set[str] = set()
@@ -266,6 +270,12 @@ class Policy:
             frozenset(group_approvers((u for u in user_ids if can_approve(Actor(u))), requester_id=requester_id)),
             frozenset(h for h in handles if can_approve(Actor("", frozenset({h})))),
         )
+
+
+def is_usergroup_id(text: str) -> bool:
+    """Whether a user group of the policy is a Slack user-group ID (``S…``, a pinned group) rather than a handle
+    (handles are lower-case; IDs are ``S`` and capital letters and digits)."""
+    return len(text) > 2 and text[0] == "S" and text.isalnum() and text.isupper()
 
 
 def group_approvers(members: Iterable[str], *, requester_id: str | None) -> tuple[str, ...]:

@@ -23,12 +23,14 @@ __all__ = ["parse_policy"]
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _HANDLE = re.compile(r"^@[a-z0-9][a-z0-9._-]*$")
+_PINNED = re.compile(r"^(?:@[a-z0-9][a-z0-9._-]*:)?(S[A-Z0-9]{2,})$")  # "@net-approvers:S0123ABCD" or "S0123ABCD"
 _TOP_LEVEL_KEYS = ("admins", "groups", "permissions")
 _ENTRY_KEYS = ("name", "actions", "object_types", "groups", "users", "jobs")
 _USER_ID_EXPECTED = "expected a Slack user ID such as U0123ABCD (U or W, then capital letters and digits)"
 _MEMBER_EXPECTED = (
-    "expected a Slack user ID such as U0123ABCD or a user-group handle such as @net-approvers"
-    " (lower-case letters, digits, '.', '_' or '-')"
+    "expected a Slack user ID such as U0123ABCD, a user-group handle such as @net-approvers"
+    " (lower-case letters, digits, '.', '_' or '-'), or a user group pinned to its ID such as"
+    " @net-approvers:S0123ABCD"
 )
 
 
@@ -159,6 +161,8 @@ def _build_policy(data: object, *, source: str) -> Policy:
                 ids.add(member)
             elif isinstance(member, str) and _HANDLE.match(member):
                 handles.add(member[1:])
+            elif isinstance(member, str) and (pinned := _PINNED.match(member)):
+                handles.add(pinned.group(1))  # the group ID: its members, whatever its handle is now
             else:
                 raise fail(where, f"member {shown(member)} is not valid; {_MEMBER_EXPECTED}")
         groups[group_name] = (frozenset(ids), frozenset(handles))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.domain.outbox import OutboxKind, OutboxMessage
-from bot.domain.permissions import Actor
+from bot.domain.permissions import Actor, is_usergroup_id
 from bot.domain.records import ObjectType, ScheduledJobRecord
 from bot.services.deps import ServiceDeps
 from storage.repositories import Repositories
@@ -17,14 +17,15 @@ from storage.repositories import Repositories
 def announce_approval_request(
     deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, now: datetime
 ) -> None:
-    """Ask for a decision: in the approval channel, else by DM to each approver (never the requester)."""
+    """Ask for a decision: in the approval channel, else by DM to each approver (never the requester); a user group
+    is one entry, ``@handle`` or its ID (``S…``) when pinned, that the notifier expands into its members."""
     payload = {"scheduled_job_id": record.id}
     if deps.approval_channel:
         targets = [deps.approval_channel]
     else:
         assert record.job is not None
-        users, handles = deps.policy.approver_targets(record.job.ref, requester_id=record.user_id)
-        targets = sorted(users) + sorted(f"@{h}" for h in handles)
+        users, groups = deps.policy.approver_targets(record.job.ref, requester_id=record.user_id)
+        targets = sorted(users) + sorted(g if is_usergroup_id(g) else f"@{g}" for g in groups)
     for target in targets:
         repos.outbox.add(OutboxMessage(channel=target, kind=OutboxKind.APPROVAL_REQUEST, payload=payload,
                                        ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)

@@ -395,6 +395,11 @@ VALID_ENTRY = "{name: e, actions: [run], object_types: [extras.job], users: [U0A
         ('groups: {netops: ["@net approvers"]}\n', "policy.yml: groups.netops: member '@net approvers' is not valid"),
         ('groups: {netops: ["net-approvers"]}\n', "policy.yml: groups.netops: member 'net-approvers' is not valid"),
         ("groups: {netops: [[U0AAA]]}\n", "policy.yml: groups.netops: member a list is not valid"),
+        ('groups: {netops: ["@net-approvers:s0abc"]}\n',
+         "policy.yml: groups.netops: member '@net-approvers:s0abc' is not valid; expected a Slack user ID such as "
+         "U0123ABCD, a user-group handle such as @net-approvers (lower-case letters, digits, '.', '_' or '-'), or a "
+         "user group pinned to its ID such as @net-approvers:S0123ABCD"),
+        ('groups: {netops: ["@net-approvers:"]}\n', "policy.yml: groups.netops: member '@net-approvers:' is not valid"),
         ("groups: {1: [U0AAA]}\n", "policy.yml: groups: group name a number 1 is not valid"),
         # permissions
         ("permissions: {name: x}\n", "policy.yml: permissions: must be a list of entries"),
@@ -549,3 +554,15 @@ def test_duplicate_key_message() -> None:
 def test_default_source_name() -> None:
     with pytest.raises(PolicyError, match=r"^policy file: admins: "):
         parse_policy("admins: [bob]")
+
+
+@pytest.mark.parametrize("member", ["@net-approvers:S0NETAPP", "S0NETAPP"])
+def test_a_group_pinned_to_its_id_grants_its_members_whatever_its_handle(member: str) -> None:
+    policy = parse_policy(
+        f'groups: {{approvers: ["{member}"]}}\n'
+        "permissions: [{name: a, actions: [approve, change], object_types: [extras.job, extras.scheduledjob],"
+        " groups: [approvers]}]\n", source="policy.yml")
+    job = JobRef(slug="maintenance.reboot", name="Reboot")
+    assert policy.has_perm(Actor("U1", frozenset({"old-handle", "S0NETAPP"})), Perm.APPROVE_JOB, job)
+    assert not policy.has_perm(Actor("U2", frozenset({"net-approvers", "S0EVIL"})), Perm.APPROVE_JOB, job)
+    assert policy.approver_targets(job, requester_id=None) == (frozenset(), frozenset({"S0NETAPP"}))

@@ -12,10 +12,11 @@ import pytest
 
 from bot.domain.approvals import ApprovalState
 from bot.domain.permissions import Actor
+from bot.domain.policy_file import parse_policy
 from bot.domain.results import JobResultStatus
 from bot.services import ScheduleInput
 from handlers import ids
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, POLICY_YAML
 from tests.fake_slack import text_of
 from tests.slack.conftest import APPROVAL_CHANNEL, APPROVER_GROUP, Stack, button, buttons, press, run_jobs
 
@@ -276,3 +277,26 @@ def test_a_schedule_whose_job_now_requires_approval_waits_for_approval_at_its_du
     dispatcher.dispatch_all_due(now=stack.clock.now)
     [result] = stack.services.listings.list_job_results(ADMIN).items
     assert result.status is JobResultStatus.PENDING and result.approved_by_id == "UAPPROVER"
+
+
+PINNED_POLICY = parse_policy(POLICY_YAML.replace('"@net-approvers"', '"@net-approvers:S0NETAPP"'), source="pinned")
+
+
+@pytest.mark.parametrize("approval_channel", [None])
+@pytest.mark.parametrize("policy", [PINNED_POLICY])
+def test_a_user_group_pinned_to_its_id_cannot_be_taken_over_by_its_handle(stack: Stack) -> None:
+    # The approvers' group was renamed, and someone made a new group with its old handle.
+    stack.fake.usergroups.clear()
+    stack.fake.usergroups["old-approvers"] = ("S0NETAPP", list(APPROVER_GROUP))
+    stack.fake.usergroups["net-approvers"] = ("S0EVIL", ["UNOBODY"])
+    scheduled_job_id = request_approval(stack)
+    stack.deliver()
+    asked = {c.params["channel"] for c in stack.posted()}
+    assert set(APPROVER_GROUP) <= asked and "UNOBODY" not in asked
+    mine = stack.posted("UGRP05")[0]
+    press(stack, mine, "Approve", user_id="UNOBODY")
+    stack.fake.wait_for("response_url", 2)
+    assert state(stack, scheduled_job_id) is ApprovalState.PENDING
+    press(stack, mine, "Approve", user_id="UGRP05")
+    stack.fake.wait_for("response_url", 3)
+    assert state(stack, scheduled_job_id) is ApprovalState.APPROVED
