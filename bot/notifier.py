@@ -8,7 +8,7 @@ A 429 pauses every delivery for its ``Retry-After``; 5xx answers, timeouts and c
 with exponential backoff, and the entries after it in its channel wait, so order is kept; an answer Slack will never
 accept (unknown channel, invalid blocks) marks the entry ``failed`` and is logged. Finding a user group's members is
 never given up on while Slack fails (``usergroups.list`` or ``usergroups.users.list`` answering an error): the entry
-is retried, as for a 5xx; only a group Slack lists as not existing is. Nothing is lost. Something is sent
+is retried, as for a 5xx; only a group Slack says does not exist is given up on. Nothing is lost. Something is sent
 twice only if the process dies between Slack's answer and the commit that records it (the lease then expires and the
 entry is tried again).
 
@@ -62,6 +62,9 @@ DECISION_KINDS = frozenset({OutboxKind.REQUEST_APPROVED, OutboxKind.REQUEST_DENI
 """Kinds that tell a requester what became of their request: one direct message each."""
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
                               "ratelimited", "rate_limited", "team_added_to_org"})
+
+GONE_GROUP_ERRORS = frozenset({"no_such_subteam", "subteam_not_found"})
+"""Answers of ``usergroups.users.list`` that say the group does not exist: the one case finding approvers gives up."""
 
 
 class _RateLimited(Exception):
@@ -317,6 +320,8 @@ class Notifier:
         try:
             return cls._call(call)
         except _Permanent as failure:
+            if str(failure) in GONE_GROUP_ERRORS:  # Slack answered: there is no such group (any more)
+                raise
             raise _Transient(f"resolving approvers: {failure}") from None
 
     @staticmethod

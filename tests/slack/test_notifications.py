@@ -11,10 +11,12 @@ from slack_sdk import WebClient
 
 from bot.domain.outbox import OutboxKind, OutboxMessage
 from bot.domain.permissions import Actor
+from bot.domain.policy_file import parse_policy
 from bot.notifier import Notifier
 from bot.scheduler import Dispatcher
 from bot.services import ScheduleInput
 from storage.repositories import Repositories
+from tests.conftest import POLICY_YAML
 from tests.fake_slack import text_of, wait_until
 from tests.slack.conftest import APPROVER_GROUP, Stack, button, press, run_jobs
 
@@ -177,3 +179,15 @@ def test_due_times_missed_in_downtime_are_one_dm_saying_how_many_and_when(stack:
     assert "Missed" in text_of(first) and log.params["thread_ts"] == first.response["ts"]
     assert (f"missed 3 due times from {start.isoformat()} to {(start + timedelta(hours=2)).isoformat()}"
             in text_of(log))
+
+
+@pytest.mark.parametrize("approval_channel", [None])
+@pytest.mark.parametrize("policy", [parse_policy(POLICY_YAML.replace('"@net-approvers"', '"S0GONE"'), source="p")])
+def test_a_request_to_a_pinned_group_slack_says_is_gone_is_given_up_and_the_others_delivered(stack: Stack) -> None:
+    stack.slack.command('run testjobs.ApprovalJob --at "2030-01-16 09:00"', user_id="UALICE")
+    stack.fake.wait_for("response_url")
+    stack.deliver()
+    assert sorted(c.params["channel"] for c in stack.posted()) == ["UADMIN", "UAPPROVER", "UAPPROVER2"]
+    with stack.core.db.read() as session:
+        [gone] = [e for e in Repositories(session).outbox.list_recent(limit=100) if e.channel == "S0GONE"]
+    assert gone.status == "failed" and gone.error == "no_such_subteam"
