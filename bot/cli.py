@@ -1,4 +1,4 @@
-"""The ``jobgate`` command: serve, db upgrade, jobs list|enable|disable, token create.
+"""The ``jobgate`` command: serve, worker, db upgrade, jobs list|enable|disable, token create|list|revoke.
 
 Reads ``Settings`` once and passes them in. Wrong arguments or configuration end with one clear line on stderr and a
 non-zero exit status, never a traceback.
@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import NoReturn
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -20,6 +21,8 @@ from bot.app import build_core
 from bot.config import ConfigError, Settings
 from bot.domain.errors import DomainError, FieldErrors, NotFoundError
 from bot.domain.permissions import PolicyError
+from bot.domain.tokens import MAX_EXPIRES_DAYS
+from bot.services import utcnow
 from bot.services.tokens import USER_ID_PATTERN
 from storage.db import Database, upgrade
 
@@ -78,12 +81,25 @@ def build_parser() -> argparse.ArgumentParser:
     create = token_commands.add_parser("create", help="print a new API token for a Slack user")
     create.add_argument("--user", required=True, metavar="SLACK_USER_ID", help="the Slack user the token acts as")
     create.add_argument("--description", default="", metavar="TEXT", help="what the token is for")
+    create.add_argument("--expires", type=_days, default=None, metavar="DAYS",
+                        help="days until the token stops working (default: it does not expire)")
+    listing = token_commands.add_parser("list", help="list the tokens by their prefix, with user, dates and state")
+    listing.add_argument("--user", default=None, metavar="SLACK_USER_ID", help="only the tokens of this user")
+    revoke = token_commands.add_parser("revoke", help="end a token at once (its next request gets 403)")
+    revoke.add_argument("prefix", metavar="PREFIX", help="the token's prefix, as 'jobgate token list' shows it")
     return parser
 
 
 def _positive(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 256:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes; expected a whole number 1-256")
+    return int(value)
+
+
+def _days(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_EXPIRES_DAYS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of days; expected a whole number "
+                                         f"1-{MAX_EXPIRES_DAYS}")
     return int(value)
 
 
@@ -137,13 +153,51 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "jobs":
         return _jobs(args, settings)
     if args.command == "token":
-        if not USER_ID_PATTERN.fullmatch(args.user):
-            raise FieldErrors({"user": [f"{args.user!r} is not a Slack user ID; expected e.g. U0123ABCD"]},
-                              message=f"--user: {args.user!r} is not a Slack user ID; expected e.g. U0123ABCD")
-        services = build_core(settings).services
-        print(services.tokens.create_api_token(user_id=args.user, description=args.description))
-        return 0
+        return _token(args, settings)
     raise CommandError(f"unknown command {args.command!r}")  # pragma: no cover - argparse refuses it first
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    user = getattr(args, "user", None)
+    if user is not None and not USER_ID_PATTERN.fullmatch(user):
+        raise FieldErrors({"user": [f"{user!r} is not a Slack user ID; expected e.g. U0123ABCD"]},
+                          message=f"--user: {user!r} is not a Slack user ID; expected e.g. U0123ABCD")
+    tokens = build_core(settings).services.tokens
+    if args.token_command == "create":
+        print(tokens.create_api_token(user_id=args.user, description=args.description, expires_days=args.expires))
+        return 0
+    if args.token_command == "revoke":
+        try:
+            token = tokens.revoke_token(args.prefix)
+        except NotFoundError as exc:
+            return _fail(exc.message, EXIT_USAGE)
+        print(f"Revoked {token.prefix} ({token.user_id}{': ' + token.description if token.description else ''}).")
+        return 0
+    now = utcnow()
+    listed = tokens.list_tokens(user_id=user)
+    if not listed:
+        print(f"No tokens{' of ' + user if user else ''}. 'jobgate token create --user ID' makes one.")
+        return 0
+    rows = [("PREFIX", "USER", "CREATED", "EXPIRES", "LAST USED", "STATE", "DESCRIPTION")]
+    for token in listed:
+        state = "revoked" if token.revoked_at is not None else (
+            "expired" if token.expires_at is not None and token.expires_at <= now else "active")
+        rows.append((token.prefix, token.user_id, _when(token.created_at), _when(token.expires_at, "never"),
+                     _when(token.last_used_at, "never"), state, token.description))
+    _print_table(rows)
+    return 0
+
+
+def _when(moment: datetime | None, missing: str = "") -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if moment is not None else missing
+
+
+def _print_table(rows: Sequence[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell; the last column is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        print(("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+              .rstrip())
 
 
 def _jobs(args: argparse.Namespace, settings: Settings) -> int:
@@ -173,9 +227,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
             services.management.not_runnable_reason(replace(job, enabled=True)) or "ok")
         rows.append((job.slug, job.name, _yes(job.enabled), _yes(job.approval_required),
                      _yes(job.has_sensitive_variables), status))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1])
+    _print_table(rows)
     return 0
 
 

@@ -31,9 +31,6 @@ from pydantic import BaseModel
 
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
-from bot.domain.errors import (
-    PermissionDeniedError,
-)
 from bot.domain.permissions import Actor
 from bot.services import Services
 from handlers.api_errors import install_error_handling
@@ -52,7 +49,6 @@ from handlers.api_models import (
     ScheduledJobOut,
 )
 from handlers.api_parse import (
-    INVALID_TOKEN_MESSAGE,
     MAX_BODY_BYTES,
     MAX_OFFSET,
     PayloadTooLargeError,
@@ -122,12 +118,9 @@ class Caller:
         """The Slack user the token belongs to, without user-group memberships.
 
         Raises:
-            PermissionDeniedError: the token is unknown, expired or revoked (``Invalid token.``).
+            PermissionDeniedError: the token is unknown (``Invalid token.``), or revoked or expired (saying so).
         """
-        actor = self.services.tokens.authenticate_token(self.token)
-        if actor is None:
-            raise PermissionDeniedError(INVALID_TOKEN_MESSAGE)
-        return actor
+        return self.services.tokens.authenticate(self.token)
 
     def render(self, model: BaseModel, status_code: int = 200) -> Response:
         """Serialise a response model (honouring ``indent``)."""

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database, read_tables
-from tests.conftest import FIXTURE_JOBS
+from storage.repositories import Repositories
+from tests.conftest import FIXTURE_JOBS, NOW
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
@@ -106,6 +107,9 @@ def test_token_create_prints_the_token_alone_and_stores_only_its_hash(
         (("jobs", "enable", "nope.Nope"), {}, "job 'nope.Nope' not found"),
         (("token", "create", "--user", "alice"), {}, "is not a Slack user ID"),
         (("token", "create"), {}, "the following arguments are required: --user"),
+        (("token", "create", "--user", "U0ALICE", "--expires", "0"), {}, "--expires: '0' is not a number of days"),
+        (("token", "list", "--user", "bob"), {}, "--user: 'bob' is not a Slack user ID"),
+        (("token", "revoke"), {}, "the following arguments are required: PREFIX"),
         (("frobnicate",), {}, "invalid choice: 'frobnicate'"),
         (("jobs",), {}, "the following arguments are required"),
         (("db", "upgrade"), {"JOBGATE_TIME_ZONE": "Mars/Base"}, "JOBGATE_TIME_ZONE: 'Mars/Base' is not an IANA"),
@@ -159,3 +163,53 @@ def test_the_example_jobs_load(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stderr == ""
     assert "maintenance." in out.stdout
+
+
+def test_token_list_shows_each_token_by_prefix_and_revoke_ends_one(
+    workdir: tuple[Path, dict[str, str]], database_url: str
+) -> None:
+    cwd, env = workdir
+    first = jobgate(cwd, "token", "create", "--user", "U0ALICE", "--description", "ci pipeline", "--expires", "30",
+                    env=env).stdout.strip()
+    second = jobgate(cwd, "token", "create", "--user", "U0BOB", env=env).stdout.strip()
+    out = jobgate(cwd, "token", "list", env=env)
+    assert out.returncode == 0, out.stderr
+    header, *lines = out.stdout.splitlines()
+    assert header.split() == ["PREFIX", "USER", "CREATED", "EXPIRES", "LAST", "USED", "STATE", "DESCRIPTION"]
+    rows = {line.split()[0]: line for line in lines}
+    assert set(rows) == {first[:8], second[:8]}
+    assert first not in out.stdout  # never the token itself
+    assert rows[first[:8]].split()[1] == "U0ALICE" and rows[first[:8]].endswith("active  ci pipeline")
+    assert "never" not in rows[first[:8]].split("active")[0].split()[3:5]  # it expires ...
+    assert rows[second[:8]].split()[4:6] == ["never", "never"]  # ... this one does not, and neither was used
+    only_bob = jobgate(cwd, "token", "list", "--user", "U0BOB", env=env).stdout
+    assert second[:8] in only_bob and first[:8] not in only_bob
+
+    revoked = jobgate(cwd, "token", "revoke", first[:8], env=env)
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == f"Revoked {first[:8]} (U0ALICE: ci pipeline)."
+    listed = jobgate(cwd, "token", "list", "--user", "U0ALICE", env=env).stdout
+    assert "revoked" in listed.splitlines()[1]
+
+
+def test_token_revoke_refuses_an_unknown_or_ambiguous_prefix(
+    workdir: tuple[Path, dict[str, str]], database_url: str
+) -> None:
+    cwd, env = workdir
+    assert jobgate(cwd, "db", "upgrade", env=env).returncode == 0
+    db = Database.from_url(database_url)
+    with db.write() as session:  # two tokens whose prefixes share their start
+        tokens = Repositories(session).tokens
+        for prefix in ("abcd1234", "abcd5678"):
+            tokens.add(key_hash=prefix * 8, key_prefix=prefix, user_id="U0ALICE", description="", now=NOW)
+    db.dispose()
+    unknown = jobgate(cwd, "token", "revoke", "ffff0000", env=env)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip() == ("jobgate: error: no token has the prefix 'ffff0000'; "
+                                      "'jobgate token list' shows the tokens")
+    ambiguous = jobgate(cwd, "token", "revoke", "abcd", env=env)
+    assert ambiguous.returncode == 2
+    assert "matches 2 tokens (abcd1234 (U0ALICE), abcd5678 (U0ALICE))" in ambiguous.stderr
+    assert len(ambiguous.stderr.strip().splitlines()) == 1
+    assert "revoked" not in jobgate(cwd, "token", "list", env=env).stdout
+    assert jobgate(cwd, "token", "revoke", "abcd1234", env=env).returncode == 0

@@ -31,6 +31,7 @@ class AuditAction(StrEnum):
     SCHEDULED_JOB_REQUIRE_APPROVAL: at a due time, a scheduled job created while its job needed no approval went
         back to awaiting approval (its job requires approval now).
     API_TOKEN_CREATE: an operator created a REST API token.
+    API_TOKEN_REVOKE: an operator revoked a REST API token.
     """
 
     JOB_ENABLE = "job.enable"
@@ -46,6 +47,7 @@ class AuditAction(StrEnum):
     SCHEDULED_JOB_RESUME = "scheduled_job.resume"
     SCHEDULED_JOB_REQUIRE_APPROVAL = "scheduled_job.require_approval"
     API_TOKEN_CREATE = "api_token.create"
+    API_TOKEN_REVOKE = "api_token.revoke"
 
 
 @dataclass(frozen=True, kw_only=True)
