@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot.app import build_core
 from bot.config import ConfigError, Settings
-from bot.domain.errors import DomainError, FieldErrors, NotFoundError
+from bot.domain.errors import DatabaseUnavailableError, DomainError, FieldErrors, NotFoundError
 from bot.domain.permissions import PolicyError
 from bot.domain.tokens import MAX_EXPIRES_DAYS
 from bot.services import utcnow
@@ -116,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), EXIT_USAGE)
     except FieldErrors as exc:
         return _fail(exc.message, EXIT_USAGE)
+    except DatabaseUnavailableError as exc:
+        return _fail(f"cannot use the database: {exc.cause}", EXIT_FAILURE)
     except (CommandError, DomainError) as exc:
         return _fail(str(exc), EXIT_FAILURE)
     except OperationalError as exc:

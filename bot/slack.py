@@ -37,7 +37,7 @@ from starlette.concurrency import run_in_threadpool
 import handlers
 from bot.app import Installer
 from bot.config import Settings
-from bot.domain.errors import DomainError
+from bot.domain.errors import DatabaseUnavailableError, DomainError
 from bot.domain.permissions import Actor
 from bot.services import Services
 from handlers import blocks
@@ -314,7 +314,11 @@ class ListenerGuard:
         Returns:
             The ack to send (before the ack), or None.
         """
-        if isinstance(error, DomainError):
+        if isinstance(error, DatabaseUnavailableError):
+            log.warning("Slack listener on a %s payload: the database is unavailable: %s",
+                        body.get("type") or "command", error.cause)
+            message = blocks.build_refusal(error)
+        elif isinstance(error, DomainError):
             message = blocks.build_refusal(error)
         else:
             log.exception("Slack listener failed on a %s payload", body.get("type") or "command", exc_info=error)

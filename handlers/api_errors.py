@@ -1,6 +1,6 @@
 """How the REST API answers what goes wrong: refusals as JSON with Nautobot's statuses, validation errors as 400 with
-per-field lists, unknown paths and methods in DRF's words, and anything unexpected as a logged 500 that shows nothing
-of jobgate's internals.
+per-field lists, an unreachable database as 503 with ``Retry-After``, unknown paths and methods in DRF's words, and
+anything unexpected as a logged 500 that shows nothing of jobgate's internals.
 
 Must not import sqlalchemy or storage.
 """
@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.domain.errors import (
     AlreadyDecidedError,
+    DatabaseUnavailableError,
     DomainError,
     ErrorKind,
     FieldErrors,
@@ -29,6 +30,7 @@ from bot.domain.errors import (
 from handlers.api_parse import PayloadTooLargeError, parse_indent
 
 __all__ = [
+    "DATABASE_UNAVAILABLE_DETAIL",
     "HTTP_STATUS",
     "INTERNAL_ERROR_MESSAGE",
     "PAST_DUE_DETAIL",
@@ -71,6 +73,7 @@ HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.NOT_RUNNABLE: 405,  # Nautobot: not installed, source code missing
     ErrorKind.NEEDS_CONFIRMATION: 400,  # Nautobot: a past-due approval without force
     ErrorKind.CONFLICT: 409,
+    ErrorKind.UNAVAILABLE: 503,  # the database cannot be reached: retry after RETRY_AFTER_SECONDS
 }
 """The HTTP status of each kind of refusal (the statuses Nautobot answers; a second decision is jobgate's 409)."""
 
@@ -78,6 +81,11 @@ PAST_DUE_DETAIL = (
     "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."
 )
 """The refusal of a past-due approval without ``force``: Nautobot's text, verbatim."""
+
+
+DATABASE_UNAVAILABLE_DETAIL = "jobgate cannot reach its database; retry shortly."
+RETRY_AFTER_SECONDS = 5
+"""What a 503 for an unreachable database suggests in ``Retry-After``."""
 
 
 def http_status(error: DomainError) -> int:
@@ -93,6 +101,8 @@ def error_message(error: DomainError) -> str:
         return PAST_DUE_DETAIL
     if isinstance(error, AlreadyDecidedError):
         return error.describe()
+    if isinstance(error, DatabaseUnavailableError):
+        return DATABASE_UNAVAILABLE_DETAIL
     return error.message
 
 
@@ -111,6 +121,9 @@ def error_body(error: DomainError) -> object:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if isinstance(exc, DatabaseUnavailableError):
+        log.warning("The database is unavailable answering %s %s: %s", request.method, request.url.path, exc.cause)
+        return _json(request, error_body(exc), http_status(exc), headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     return _json(request, error_body(exc), http_status(exc))
 
 

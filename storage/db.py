@@ -19,9 +19,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from bot.domain.errors import DatabaseUnavailableError
 from storage.models import Base
 
 log = logging.getLogger(__name__)
@@ -30,11 +33,52 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file",
+                       "disk i/o error", "database or disk is full")
+"""SQLite's words for a database it cannot use now (its other OperationalErrors are bugs, not outages)."""
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a database error means the database cannot be reached or used now (retrying later may succeed).
+
+    PostgreSQL: an ``OperationalError`` or ``InterfaceError`` (connection refused or lost, server shutting down),
+    any error that invalidated its connection, or a pool that had no connection to give in time. SQLite: "database is
+    locked" (after the busy timeout), a file that cannot be opened, a full disk or an I/O error.
+    """
+    if isinstance(error, PoolTimeoutError):
+        return True
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    if type(error.orig).__module__.startswith("sqlite3"):
+        message = str(error.orig).lower()
+        return any(words in message for words in _SQLITE_UNAVAILABLE)
+    return True
+
+
+@contextmanager
+def unavailable_as_error() -> Iterator[None]:
+    """Raise ``DatabaseUnavailableError`` (with the driver's first line as its cause) for an unreachable database."""
+    try:
+        yield
+    except (DBAPIError, PoolTimeoutError) as exc:
+        if not is_unavailable(exc):
+            raise
+        orig = getattr(exc, "orig", None) or exc
+        lines = str(orig).strip().splitlines()
+        raise DatabaseUnavailableError(f"{type(orig).__name__}: {lines[0] if lines else ''}") from exc
+
+
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with jobgate's connection settings.
 
     Args:
         url: a SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``).
+        sqlite_busy_timeout_ms: how long a SQLite statement waits for another process's lock before the database
+            counts as unavailable.
         **kwargs: passed to ``create_engine`` (tests and benchmarks size the pool).
     """
     parsed = make_url(url)
@@ -42,11 +86,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+        kwargs.setdefault("connect_args", {"timeout": sqlite_busy_timeout_ms / 1000, "check_same_thread": False})
         if database in ("", ":memory:"):
             kwargs.setdefault("poolclass", NullPool)
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
@@ -54,7 +98,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own transaction handling is off).
@@ -62,7 +106,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -93,13 +137,18 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A write transaction: committed when the block ends, rolled back if it raises."""
-        if self._writer_lock is None:
-            with self._write() as session, session.begin():
+        """A write transaction: committed when the block ends, rolled back if it raises.
+
+        Raises:
+            DatabaseUnavailableError: the database cannot be reached or used now (see ``is_unavailable``).
+        """
+        with unavailable_as_error():
+            if self._writer_lock is None:
+                with self._write() as session, session.begin():
+                    yield session
+                return
+            with self._writer_lock, self._write() as session, session.begin():
                 yield session
-            return
-        with self._writer_lock, self._write() as session, session.begin():
-            yield session
 
     @contextmanager
     def single_statement(self) -> Iterator[Session]:
@@ -112,14 +161,19 @@ class Database:
             with self.write() as session:
                 yield session
             return
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection, \
+        with unavailable_as_error(), \
+                self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection, \
                 Session(bind=connection, expire_on_commit=False) as session:
             yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only transaction (rolled back at the end)."""
-        with self._read() as session:
+        """A read-only transaction (rolled back at the end).
+
+        Raises:
+            DatabaseUnavailableError: the database cannot be reached or used now (see ``is_unavailable``).
+        """
+        with unavailable_as_error(), self._read() as session:
             yield session
             session.rollback()
 

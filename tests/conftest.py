@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,3 +148,59 @@ def core(database: Database, settings: Settings, policy: Policy) -> Core:
 def services(core: Core) -> Services:
     """The real services over the test database, with the test jobs synced and all of them enabled."""
     return core.services
+
+
+class Outage:
+    """A database jobgate uses that a test can take away and give back, without touching the shared server.
+
+    SQLite: another connection holds ``BEGIN EXCLUSIVE`` (writers then give up after a short busy timeout; readers
+    still read, as WAL lets them). PostgreSQL: jobgate connects through a ``TcpProxy`` that is cut.
+    """
+
+    def __init__(self, url: str, tmp_path: Path) -> None:
+        from sqlalchemy.engine import make_url
+
+        from tests.tcp_proxy import TcpProxy
+
+        self.url = url
+        self.proxy: TcpProxy | None = None
+        self._holder: sqlite3.Connection | None = None
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            self.path = str(parsed.database)
+            self.db = Database.from_url(url, sqlite_busy_timeout_ms=300)
+        else:
+            self.proxy = TcpProxy(parsed.host or "127.0.0.1", parsed.port or 5432).__enter__()
+            self.db = Database.from_url(parsed.set(host="127.0.0.1", port=self.proxy.port)
+                                        .render_as_string(hide_password=False))
+        upgrade(self.db.engine)
+
+    def cut(self) -> None:
+        if self.proxy is not None:
+            self.proxy.cut()
+            return
+        self._holder = sqlite3.connect(self.path, isolation_level=None, timeout=5)
+        self._holder.execute("BEGIN EXCLUSIVE")
+
+    def restore(self) -> None:
+        if self.proxy is not None:
+            self.proxy.restore()
+            return
+        if self._holder is not None:
+            self._holder.execute("ROLLBACK")
+            self._holder.close()
+            self._holder = None
+
+    def close(self) -> None:
+        self.restore()
+        self.db.dispose()
+        if self.proxy is not None:
+            self.proxy.close()
+
+
+@pytest.fixture
+def outage(database_url: str, tmp_path: Path) -> Iterator[Outage]:
+    """The test database as jobgate reaches it, with ``cut()`` and ``restore()`` (see ``Outage``)."""
+    taken = Outage(database_url, tmp_path)
+    yield taken
+    taken.close()

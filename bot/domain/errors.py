@@ -15,6 +15,7 @@ from enum import StrEnum
 
 __all__ = [
     "AlreadyDecidedError",
+    "DatabaseUnavailableError",
     "DomainError",
     "ErrorKind",
     "FieldErrors",
@@ -44,6 +45,7 @@ class ErrorKind(StrEnum):
         and was not confirmed.
     CONFLICT: ``conflict``, the object is in a state where this makes no sense any more (already decided, cancelled,
         finished, already paused).
+    UNAVAILABLE: ``unavailable``, jobgate cannot reach its database now; the same request may succeed shortly.
     """
 
     INVALID_INPUT = "invalid_input"
@@ -53,6 +55,7 @@ class ErrorKind(StrEnum):
     NOT_RUNNABLE = "not_runnable"
     NEEDS_CONFIRMATION = "needs_confirmation"
     CONFLICT = "conflict"
+    UNAVAILABLE = "unavailable"
 
 
 class DomainError(Exception):
@@ -187,6 +190,26 @@ class InvalidStateError(DomainError):
     """The request is in a state where this action makes no sense (cancelled, finished, not recurring...)."""
 
     kind = ErrorKind.CONFLICT
+
+
+DATABASE_UNAVAILABLE_MESSAGE = "jobgate cannot reach its database; try again shortly."
+
+
+class DatabaseUnavailableError(DomainError):
+    """The database cannot be reached now (down, unreachable, or locked past the busy timeout); nothing was done.
+
+    Raised by storage in place of the driver's error. The message is for the user; ``cause`` (the driver's first line,
+    with host names and SQL) is for the log and the operator only.
+
+    Attributes:
+        cause: what the driver said.
+    """
+
+    kind = ErrorKind.UNAVAILABLE
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(DATABASE_UNAVAILABLE_MESSAGE)
+        self.cause = cause
 
 
 def _format_utc(instant: datetime) -> str:

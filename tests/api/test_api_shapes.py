@@ -295,19 +295,20 @@ def test_an_unexpected_error_is_a_logged_500_without_internals(
     assert any(record.exc_info and "hunter2" in str(record.exc_info[1]) for record in caplog.records)
 
 
-def test_a_database_failure_is_a_500_json_too(caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unreachable_database_is_a_503_json_with_retry_after(caplog: pytest.LogCaptureFixture) -> None:
     unreachable = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # nothing listens on port 1
     settings = Settings(database_url=unreachable)
     db = Database.from_url(unreachable)
     core = build_core(settings, db=db, policy=Policy.empty(), migrate=False)
     app = build_app(settings=settings, services=core.services, db=db, installers=(install,))
-    with TestClient(app) as client, caplog.at_level(logging.ERROR, logger="handlers.api"):
+    with TestClient(app) as client, caplog.at_level(logging.WARNING, logger="handlers.api"):
         response = client.get("/api/extras/job-results/", headers={"Authorization": "Token " + "0" * 40})
     db.dispose()
-    assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error."}
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json() == {"detail": "jobgate cannot reach its database; retry shortly."}
     assert "127.0.0.1" not in response.text
-    assert any(record.exc_info for record in caplog.records)
+    assert any("127.0.0.1" in record.getMessage() for record in caplog.records)  # the cause is in the log
 
 
 # -------------------------------------------------------------------------------------------------- OpenAPI

@@ -3,6 +3,7 @@ set up safely, and the whole-database helpers the tests use."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -11,7 +12,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, event, insert, select, text
+from sqlalchemy.exc import OperationalError
 
+from bot.domain.errors import DatabaseUnavailableError
 from storage.db import Database, _alembic_config, pending_migrations, read_tables, truncate_all, upgrade
 from storage.models import AuditEventRow, Base
 from storage.repositories import Repositories
@@ -168,3 +171,18 @@ def test_read_tables_returns_every_row_as_stored_and_truncate_all_empties_them(d
     assert all(rows == [] for rows in read_tables(database.engine).values())
     with write(database) as repos:  # the schema stays
         repos.jobs.sync([], now=NOW)
+
+
+def test_only_an_unreachable_or_locked_database_counts_as_unavailable(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path / 'x.db'}", sqlite_busy_timeout_ms=100)
+    try:
+        with pytest.raises(OperationalError, match="no such table"), db.read() as session:  # a bug stays a bug
+            session.execute(text("SELECT * FROM nowhere"))
+        holder = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(DatabaseUnavailableError) as raised, db.write() as session:
+            session.execute(text("CREATE TABLE t (x INTEGER)"))
+        assert raised.value.cause == "OperationalError: database is locked"
+        holder.execute("ROLLBACK")
+    finally:
+        db.dispose()
