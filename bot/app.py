@@ -6,6 +6,7 @@ This module may import anything; it is where the parts meet.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 
 from bot.config import Settings
+from bot.domain.errors import DatabaseUnavailableError
 from bot.domain.permissions import Policy, PolicyError
 from bot.domain.policy_file import parse_policy
 from bot.loops import Wakeups
@@ -24,6 +26,8 @@ from bot.registry import JobCatalog
 from bot.services import ServiceDeps, Services, utcnow
 from bot.transient import SensitiveHandover
 from storage.db import Database, upgrade
+
+log = logging.getLogger(__name__)
 
 
 def load_policy(settings: Settings) -> Policy:
@@ -175,18 +179,25 @@ def build_app(
 
     @app.get("/healthz", include_in_schema=False)
     def healthz(authorization: str | None = Header(default=None)) -> JSONResponse:
-        """Database, scheduler, executor and Slack state; 503 when the database cannot be reached.
+        """Database, scheduler, executor, notifier and Slack state; 503 (still JSON) when the database is unreachable.
 
-        Process ids and host names are shown only to a caller with a valid API token (``Authorization: Token``).
+        Internals (host names, process and runner ids, raw errors) are shown only to a caller with a valid API token
+        of an admin (``Authorization: Token``); they are always in the log.
         """
-        database = {"ok": db.ping(), "backend": db.engine.dialect.name}
-        internals = bool(database["ok"]) and _is_authenticated(services, authorization)
-        report = {
+        database: dict[str, Any] = {"ok": db.ping(), "backend": db.engine.dialect.name}
+        internals = bool(database["ok"]) and _is_admin(services, authorization)
+        if internals:
+            database["url"] = db.engine.url.render_as_string(hide_password=True)
+        report: dict[str, Any] = {
             "status": "ok" if database["ok"] else "unavailable",
             "database": database,
             "slack": {"connected": slack_mode is not None, "mode": slack_mode},
-            **background.health(internals=internals),
         }
+        try:
+            report.update(background.health(internals=internals))
+        except Exception:  # the report must still be given, and as JSON
+            log.exception("/healthz could not read the state of the background work")
+            report["background"] = {"error": "its state could not be read; see the log"}
         return JSONResponse(report, status_code=200 if database["ok"] else 503)
 
     for install in installers:
@@ -194,6 +205,11 @@ def build_app(
     return app
 
 
-def _is_authenticated(services: Services, authorization: str | None) -> bool:
+def _is_admin(services: Services, authorization: str | None) -> bool:
     scheme, _, token = (authorization or "").partition(" ")
-    return scheme == "Token" and bool(token.strip()) and services.tokens.authenticate_token(token.strip()) is not None
+    if scheme != "Token" or not token.strip():
+        return False
+    try:
+        return services.tokens.is_admin_token(token.strip())
+    except DatabaseUnavailableError:
+        return False

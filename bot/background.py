@@ -24,6 +24,7 @@ from bot.executor.celery_app import build_celery_app
 from bot.executor.local import LocalExecutor
 from bot.executor.publisher import REDELIVER_AFTER, CeleryMonitor, CeleryPublisher
 from bot.executor.runs import DEFAULT_LEASE, reap_dead_local, reap_expired
+from bot.loops import shown_error
 from bot.scheduler import Dispatcher, DispatchLoop
 from storage.notify import WakeupListener
 
@@ -210,8 +211,8 @@ class Background(Lifecycle):
                      "job_result_ids": list(worker.job_result_ids)}
                     for i, worker in enumerate(seen, start=1)
                 ],
-                "publisher": self.publisher.health() if self.publisher is not None else None,
-                "monitor_error": self.monitor.loop.last_error,
+                "publisher": self.publisher.health(internals=internals) if self.publisher is not None else None,
+                "monitor_error": shown_error(self.monitor.loop.last_error, internals=internals),
             }
         report: dict[str, Any] = {
             "scheduler": {
@@ -219,10 +220,10 @@ class Background(Lifecycle):
                 "running": bool(loop and loop.running),
                 "passes": loop.passes if loop else 0,
                 "last_pass_at": loop.last_pass_at.isoformat() if loop and loop.last_pass_at else None,
-                "last_error": loop.last_error if loop else None,
+                "last_error": shown_error(loop.last_error, internals=internals) if loop else None,
                 "listening": bool(self.listener and self.listener.connected),
             },
             "executor": executor,
         }
-        report["notifier"] = self.notifier.health() if self.notifier else {"enabled": False}
+        report["notifier"] = self.notifier.health(internals=internals) if self.notifier else {"enabled": False}
         return report

@@ -68,6 +68,14 @@ class WakeableLoop:
             self._wake.wait(max(0.0, timeout))
 
 
+def shown_error(error: str | None, *, internals: bool) -> str | None:
+    """A loop's last error as ``/healthz`` shows it: whole with ``internals``, else only its kind (the exception's type
+    name), since the message may name hosts, SQL or paths."""
+    if error is None or internals:
+        return error
+    return error.split(":", 1)[0].strip() or "error"
+
+
 class Wakeups:
     """Who to wake after a commit that may make work due sooner (the dispatcher, the executor, the notifier).
 

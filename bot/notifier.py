@@ -41,10 +41,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
+from bot.domain.errors import DatabaseUnavailableError
 from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxStatus
 from bot.domain.permissions import group_approvers, is_usergroup_id
 from bot.domain.records import ObjectType, ScheduledJobRecord
-from bot.loops import WakeableLoop
+from bot.loops import WakeableLoop, shown_error
 from bot.services import utcnow
 from bot.slack import SlackDirectory, build_client
 from handlers import blocks
@@ -142,9 +143,15 @@ class Notifier:
         with self.db.read() as session:
             return Repositories(session).outbox.count_undelivered()
 
-    def health(self) -> dict[str, Any]:
-        """A JSON-able report for ``/healthz``."""
-        return {"running": self._loop.running, "undelivered": self.pending(), "last_error": self._loop.last_error}
+    def health(self, *, internals: bool = False) -> dict[str, Any]:
+        """A JSON-able report for ``/healthz``: ``undelivered`` is None while the database cannot be read; the last
+        error in full only with ``internals``."""
+        try:
+            undelivered: int | None = self.pending()
+        except DatabaseUnavailableError:
+            undelivered = None
+        return {"running": self._loop.running, "undelivered": undelivered,
+                "last_error": shown_error(self._loop.last_error, internals=internals)}
 
     def _pass(self) -> float:
         return 0.05 if self.deliver_due(self.clock()) else self.poll_interval

@@ -52,3 +52,28 @@ def test_healthz_reports_a_database_that_answers(database: Database, settings: S
         response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["database"] == {"ok": True, "backend": database.engine.dialect.name}
+
+
+def test_healthz_with_slack_and_the_background_work_reports_an_unreachable_database_as_503_json(
+    unreachable: Database,
+) -> None:
+    from bot.background import Background
+    from bot.notifier import Notifier
+    from bot.slack import build_client
+
+    settings = Settings(database_url=UNREACHABLE, slack_bot_token="xoxb-test", slack_signing_secret="s" * 32,
+                        slack_api_url="http://127.0.0.1:1/api/")
+    core = build_core(settings, db=unreachable, policy=Policy.empty(), migrate=False)
+    notifier = Notifier(unreachable, build_client(settings, retries=False))
+    background = Background(core, notifier=notifier)  # not started: its state is read as a fresh server's
+    app = build_app(settings=settings, services=core.services, db=unreachable, lifecycle=background,
+                    slack_mode="http")
+    response = TestClient(app, raise_server_exceptions=False).get("/healthz",
+                                                                  headers={"Authorization": "Token " + "a" * 40})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/json"
+    report = response.json()
+    assert report["status"] == "unavailable" and report["database"] == {"ok": False, "backend": "postgresql"}
+    assert report["notifier"]["undelivered"] is None
+    assert report["slack"] == {"connected": True, "mode": "http"}
+    assert "runner_id" not in response.text and "127.0.0.1" not in response.text

@@ -265,6 +265,46 @@ if POSTGRES_URL:
             assert replica.terminate() == 0
 
 
+    def test_healthz_while_the_database_is_cut_is_503_json_without_internals(workdir: Path, postgres: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        from tests.fake_slack import FakeSlack
+        from tests.tcp_proxy import TcpProxy
+
+        core = open_core(postgres, workdir / "jobs")
+        token = core.services.tokens.create_api_token(user_id="UADMIN", description="health")
+        target = make_url(postgres)
+        with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy, FakeSlack() as fake:
+            url = target.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+            server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test",
+                                      "SLACK_SIGNING_SECRET": "0123456789abcdef0123456789abcdef",
+                                      "JOBGATE_SLACK_API_URL": fake.url})
+            try:
+                proxy.cut()
+
+                def cut_seen() -> bool:
+                    response = httpx.get(f"{server.url}/healthz", headers={"Authorization": f"Token {token}"})
+                    return response.status_code == 503 and response.json()["scheduler"]["last_error"] is not None
+
+                wait_for(cut_seen, timeout=30, what="the scheduler to meet the unreachable database")
+                response = httpx.get(f"{server.url}/healthz", headers={"Authorization": f"Token {token}"})
+                assert response.headers["content-type"] == "application/json"
+                report = response.json()
+                assert report["status"] == "unavailable" and report["database"]["ok"] is False
+                assert report["slack"]["connected"] is True and report["notifier"]["running"] is True
+                assert report["scheduler"]["last_error"].isidentifier()  # its kind, not its message
+                for internal in ("127.0.0.1", str(proxy.port), "psycopg", "runner_id", "pid", "SELECT",
+                                 socket.gethostname()):
+                    assert internal not in response.text, internal
+                assert "the database does not answer" in server.log.read_text()  # the cause is in the log
+                proxy.restore()
+                wait_for(server.healthy, timeout=30, what="the server to be healthy again")
+                internal = server.health(token)
+                assert internal["database"]["url"] == url and "runner_id" in internal["executor"]["local"]
+            finally:
+                assert server.terminate() == 0
+
+
 def test_a_web_only_replica_runs_nothing_on_a_clock(tmp_path: Path) -> None:
     server = Server(tmp_path, {}, "--no-scheduler")
     health = server.health()
@@ -303,7 +343,7 @@ def test_with_slack_configured_a_slash_command_runs_the_job_and_the_requester_he
         assert exit_status == 0
 
 
-def test_healthz_shows_the_executor_and_each_worker_and_internals_only_with_a_token(workdir: Path) -> None:
+def test_healthz_shows_the_executor_and_each_worker_and_internals_only_with_an_admin_token(workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'jobgate.db'}"
     core = open_core(url, workdir / "jobs")
     token = core.services.tokens.create_api_token(user_id="UADMIN", description="health")
@@ -321,5 +361,9 @@ def test_healthz_shows_the_executor_and_each_worker_and_internals_only_with_a_to
         assert internal["runner_id"].startswith(socket.gethostname()[:32] + f":{server.process.pid}:")
         assert all(isinstance(w["pid"], int) and w["pid"] != server.process.pid for w in internal["workers"])
         assert server.health("not-a-token")["executor"]["local"].keys() == public["executor"]["local"].keys()
+        not_admin = core.services.tokens.create_api_token(user_id="UALICE", description="not an admin")
+        assert server.health(not_admin)["executor"]["local"].keys() == public["executor"]["local"].keys()
+        assert "url" not in server.health(not_admin)["database"]
+        assert server.health(token)["database"]["url"] == url
     finally:
         assert server.terminate() == 0

@@ -22,7 +22,7 @@ from bot.executor.committer import GroupCommitter
 from bot.executor.orders import SHUTDOWN_INTERRUPTED, SHUTDOWN_INTERRUPTED_MESSAGE, RunReport, interrupted_by_shutdown
 from bot.executor.pool import PoolStoppedError, WorkerPool
 from bot.executor.runs import DEFAULT_LEASE, fail_held, prepare, renew_leases
-from bot.loops import WakeableLoop
+from bot.loops import WakeableLoop, shown_error
 from bot.registry import JobCatalog
 from bot.transient import SensitiveHandover
 from storage.db import Database
@@ -241,7 +241,7 @@ class LocalExecutor:
             "queued": max(0, len(self.pool.in_flight()) - sum(w["busy"] for w in workers)),
             "claiming": self.claim_loop.running,
             "recorded": self.committer.recorded,
-            "last_error": self.claim_loop.last_error or self.committer.last_error,
+            "last_error": shown_error(self.claim_loop.last_error or self.committer.last_error, internals=internals),
         }
         if internals:
             report["runner_id"] = self.runner_id

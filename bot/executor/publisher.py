@@ -30,7 +30,7 @@ from celery import Celery
 
 from bot.executor.celery_app import QUEUE, TASK_NAME
 from bot.executor.orders import effective_time_limits
-from bot.loops import WakeableLoop
+from bot.loops import WakeableLoop, shown_error
 from storage.db import Database
 from storage.repositories import Repositories
 
@@ -160,9 +160,10 @@ class CeleryPublisher:
             if count < BATCH_SIZE:
                 return total
 
-    def health(self) -> dict[str, Any]:
+    def health(self, *, internals: bool = False) -> dict[str, Any]:
+        """A JSON-able report for ``/healthz`` (the last error in full only with ``internals``)."""
         return {"running": self.loop.running, "published": self.published, "republished": self.republished,
-                "last_error": self.loop.last_error}
+                "last_error": shown_error(self.loop.last_error, internals=internals)}
 
 
 @dataclass(frozen=True, kw_only=True)
