@@ -6,7 +6,9 @@ This module may import anything; it is where the parts meet.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from bot.domain.permissions import Policy, PolicyError
 from bot.domain.policy_file import parse_policy
 from bot.loops import Wakeups
 from bot.registry import JobCatalog
-from bot.services import ServiceDeps, Services, utcnow
+from bot.services import PolicyHolder, ServiceDeps, Services, utcnow
 from bot.transient import SensitiveHandover
 from storage.db import Database, upgrade
 
@@ -56,6 +58,74 @@ def read_policy_file(path: Path) -> Policy:
     return parse_policy(text, source=str(path))
 
 
+POLICY_INVALID = "permissions file invalid, last good policy in force"
+"""What ``/healthz`` says of a permissions file that no longer parses, to a caller who may not see its path."""
+
+
+class PolicyFileWatcher:
+    """Reads the permissions file again when its content changes (``JOBGATE_POLICY_FILE``; no restart needed).
+
+    ``check()`` runs on the background timer every couple of seconds: it reads the file and compares its SHA-256 with
+    the one in force (a small file; a hash also catches edits within one mtime tick). A new content that parses is put
+    in force at once; one that does not (or a file that vanished) keeps the last good policy, and the error is logged
+    once and shown by ``/healthz``.
+
+    Args:
+        path: the permissions file.
+        holder: where the policy in force is kept.
+        text: the content the policy in force was read from (None: read at the first check).
+    """
+
+    def __init__(self, path: Path, holder: PolicyHolder, *, text: bytes | None = None) -> None:
+        self.path = path
+        self.holder = holder
+        self.error: str | None = None
+        self.reloads = 0
+        self._digest = hashlib.sha256(text).hexdigest() if text is not None else None
+        self._lock = threading.Lock()
+
+    def check(self) -> bool:
+        """Read the file; put a changed, valid policy in force. Returns whether the policy was replaced."""
+        with self._lock:
+            try:
+                raw = self.path.read_bytes()
+            except OSError as exc:
+                return self._failed(f"{self.path}: cannot read the permissions file ({exc.strerror or exc})", None)
+            digest = hashlib.sha256(raw).hexdigest()
+            if digest == self._digest:
+                return False
+            try:
+                policy = parse_policy(raw.decode("utf-8"), source=str(self.path))
+            except UnicodeDecodeError:
+                return self._failed(f"{self.path}: the permissions file is not UTF-8 text", digest)
+            except PolicyError as exc:
+                return self._failed(str(exc), digest)
+            self.holder.replace(policy)
+            self._digest = digest
+            self.error = None
+            self.reloads += 1
+            log.info("permissions file %s read again: %d admins, %d permission entries", self.path,
+                     len(policy.admins), len(policy.entries))
+            return True
+
+    def _failed(self, error: str, digest: str | None) -> bool:
+        if error != self.error:
+            log.error("%s; the last good policy stays in force", error)
+        self.error = error
+        if digest is not None:
+            self._digest = digest  # not parsed again until it changes again
+        return False
+
+    def health(self, *, internals: bool) -> dict[str, Any]:
+        """The permissions file as ``/healthz`` shows it: its path and error only with ``internals``."""
+        report: dict[str, Any] = {"ok": self.error is None, "reloads": self.reloads}
+        if self.error is not None:
+            report["error"] = self.error if internals else POLICY_INVALID
+        if internals:
+            report["file"] = str(self.path)
+        return report
+
+
 @dataclass(frozen=True)
 class Core:
     """The parts of one jobgate process: its settings, the use cases' dependencies, and the use cases.
@@ -66,6 +136,7 @@ class Core:
     settings: Settings
     deps: ServiceDeps
     services: Services
+    policy_watcher: PolicyFileWatcher | None = None
 
     @property
     def db(self) -> Database:
@@ -99,23 +170,32 @@ def build_core(
     Args:
         settings: jobgate's settings.
         db: an already opened database (tests share one); opened from ``settings.database_url`` otherwise.
-        policy: the permissions policy; read from ``settings.policy_file`` otherwise.
+        policy: the permissions policy; read from ``settings.policy_file`` otherwise, and then read again whenever
+            the file changes (``core.policy_watcher``, checked by the background work).
         clock: where ``now`` comes from.
         migrate: apply pending migrations first.
     """
-    policy = policy if policy is not None else load_policy(settings)
+    watcher: PolicyFileWatcher | None = None
+    if policy is None:
+        text = settings.policy_file.read_bytes() if settings.policy_file and settings.policy_file.is_file() else None
+        policy = load_policy(settings)
+        holder = PolicyHolder(policy)
+        if settings.policy_file is not None:
+            watcher = PolicyFileWatcher(settings.policy_file, holder, text=text)
+    else:
+        holder = PolicyHolder(policy)
     db = db or Database.from_url(settings.database_url)
     if migrate:
         upgrade(db.engine)
     deps = ServiceDeps(
         db=db,
-        policy=policy,
+        policies=holder,
         catalog=JobCatalog(settings.jobs_paths),
         clock=clock,
         time_zone=settings.time_zone,
         approval_channel=settings.approval_channel,
     )
-    return Core(settings=settings, deps=deps, services=Services.over(deps))
+    return Core(settings=settings, deps=deps, services=Services.over(deps), policy_watcher=watcher)
 
 
 # Parts of the ASGI app that other modules install: each takes the FastAPI app and the services.

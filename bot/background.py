@@ -2,9 +2,9 @@
 
 The dispatcher, the executor's claim loop and (executor ``celery``) publishing to the broker are event-driven loops
 (woken by in-process commits and, on PostgreSQL, by ``LISTEN/NOTIFY``; polling is the safety net). APScheduler 3
-(memory job store only) is the timer for the periodic upkeep: lease heartbeats, the reaper and the sweeper that
-publishes lost Celery messages again. Job code runs in worker processes, never here. This is wiring: it may import
-anything.
+(memory job store only) is the timer for the periodic upkeep: lease heartbeats, the reaper, the sweeper that
+publishes lost Celery messages again, and reading the permissions file again when it changed. Job code runs in
+worker processes, never here. This is wiring: it may import anything.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class Timings:
     redeliver_after: timedelta = REDELIVER_AFTER
     sweep_every: timedelta = timedelta(seconds=15)
     monitor_every: timedelta = timedelta(seconds=10)
+    policy_every: timedelta = timedelta(seconds=2)
 
 
 class Background(Lifecycle):
@@ -149,6 +150,9 @@ class Background(Lifecycle):
         if self.publisher is not None:
             self.timer.add_job(self._safely(self.publisher.sweep), "interval", seconds=t.sweep_every.total_seconds(),
                                id="sweeper", name="sweeper of lost Celery messages", **options)
+        if self.core.policy_watcher is not None:
+            self.timer.add_job(self._safely(self.core.policy_watcher.check), "interval",
+                               seconds=t.policy_every.total_seconds(), id="policy", name="permissions file", **options)
         self.timer.start()
         self.executor.start()
         if self.publisher is not None:
@@ -226,4 +230,6 @@ class Background(Lifecycle):
             "executor": executor,
         }
         report["notifier"] = self.notifier.health(internals=internals) if self.notifier else {"enabled": False}
+        if self.core.policy_watcher is not None:
+            report["permissions"] = self.core.policy_watcher.health(internals=internals)
         return report

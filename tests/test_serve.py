@@ -367,3 +367,47 @@ def test_healthz_shows_the_executor_and_each_worker_and_internals_only_with_an_a
         assert server.health(token)["database"]["url"] == url
     finally:
         assert server.terminate() == 0
+
+
+def test_the_permissions_file_is_read_again_when_it_changes_and_a_broken_one_keeps_the_last_good_policy(
+    workdir: Path,
+) -> None:
+    url = f"sqlite:///{workdir / 'jobgate.db'}"
+    core = open_core(url, workdir / "jobs")
+    carol = core.services.tokens.create_api_token(user_id="UCAROL", description="new on the team")
+    admin = core.services.tokens.create_api_token(user_id="UADMIN", description="health")
+    server = Server(workdir, {"JOBGATE_DATABASE_URL": url})
+    policy = workdir / "policy.yml"
+
+    def replace(path: Path, text: str) -> None:  # as an editor or config management saves it: whole, at once
+        (path.parent / "policy.yml.new").write_text(text)
+        os.replace(path.parent / "policy.yml.new", path)
+
+    def carol_runs() -> int:
+        return httpx.post(f"{server.url}/api/extras/jobs/testjobs.TestPass/run/", json={"data": {}},
+                          headers={"Authorization": f"Token {carol}"}, timeout=10).status_code
+
+    try:
+        assert carol_runs() == 403
+        assert server.health()["permissions"] == {"ok": True, "reloads": 0}
+        replace(policy, POLICY_YAML.replace("netops: [UALICE, UBOB]", "netops: [UALICE, UBOB, UCAROL]"))
+        wait_for(lambda: carol_runs() == 201, timeout=20, what="the new permissions to be in force")
+        assert server.health()["permissions"] == {"ok": True, "reloads": 1}
+
+        replace(policy, POLICY_YAML.replace("actions: [run, view]", "actions: [run, veiw]"))  # a typo
+        wait_for(lambda: not server.health()["permissions"]["ok"], timeout=20, what="the broken file to be seen")
+        public = httpx.get(f"{server.url}/healthz", timeout=2)
+        assert public.status_code == 200  # jobgate still works, on the last good policy
+        assert public.json()["permissions"] == {"ok": False, "reloads": 1,
+                                                "error": "permissions file invalid, last good policy in force"}
+        assert str(workdir) not in public.text
+        shown = server.health(admin)["permissions"]
+        assert shown["file"] == str(policy) and "veiw" in shown["error"] and "netops may run jobs" in shown["error"]
+        assert carol_runs() == 201  # the last good policy is still in force
+        assert "veiw" in server.log.read_text()  # and the error is logged
+
+        replace(policy, POLICY_YAML)  # Carol's access taken away again
+        wait_for(lambda: carol_runs() == 403, timeout=20, what="the restored file to be in force")
+        assert server.health()["permissions"] == {"ok": True, "reloads": 2}
+    finally:
+        assert server.terminate() == 0

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.services.decisions import Decisions
-from bot.services.deps import ServiceDeps, utcnow
+from bot.services.deps import PolicyHolder, ServiceDeps, utcnow
 from bot.services.listings import Listings
 from bot.services.management import Management, SyncOutcome
 from bot.services.requests import RequestOutcome, Requests, ScheduleInput
@@ -24,6 +24,7 @@ __all__ = [
     "Decisions",
     "Listings",
     "Management",
+    "PolicyHolder",
     "RequestOutcome",
     "Requests",
     "ScheduleInput",

@@ -30,13 +30,33 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class PolicyHolder:
+    """The permissions policy in force; replaced whole when the permissions file changes (a reference swap, so each
+    use case sees one policy or the next, never a mix).
+
+    Args:
+        policy: the policy in force at start.
+    """
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+
+    @property
+    def current(self) -> Policy:
+        return self._policy
+
+    def replace(self, policy: Policy) -> None:
+        """Put ``policy`` in force from the next use on."""
+        self._policy = policy
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceDeps:
     """The parts the use cases work with.
 
     Attributes:
         db: the database.
-        policy: the permissions policy.
+        policies: the permissions policy in force (``policy``), replaced when the permissions file changes.
         catalog: the job classes available to this process.
         clock: where ``now`` comes from when a call does not pass it.
         time_zone: the zone of a schedule whose requester's zone is unknown (``JOBGATE_TIME_ZONE``).
@@ -46,13 +66,18 @@ class ServiceDeps:
     """
 
     db: Database
-    policy: Policy
+    policies: PolicyHolder
     catalog: JobCatalog
     clock: Callable[[], datetime] = utcnow
     time_zone: str = "UTC"
     approval_channel: str | None = None
     handover: SensitiveHandover = field(default_factory=SensitiveHandover)
     wakeups: Wakeups = field(default_factory=Wakeups)
+
+    @property
+    def policy(self) -> Policy:
+        """The permissions policy in force now."""
+        return self.policies.current
 
 
 def job_facts(deps: ServiceDeps, job: JobRecord) -> JobFacts:
