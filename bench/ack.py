@@ -91,7 +91,8 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
 
         bolt.command("/jobs")(only_ack)
         bolt.action("approval_approve")(only_ack)
-    app = build_app(settings=settings, services=services, db=core.db, installers=(slack_installer(bolt),))
+    app = build_app(settings=settings, services=services, db=core.db,
+                    installers=(slack_installer(bolt, signing_secret=SECRET),))
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

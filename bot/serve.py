@@ -57,7 +57,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
             socket_handler = run_socket_mode(bolt_app, settings.slack_app_token)
             log.info("Slack connected over Socket Mode")
         else:
-            installers.append(slack_installer(bolt_app))
+            installers.append(slack_installer(bolt_app, signing_secret=settings.slack_signing_secret or ""))
             log.info("Slack requests are served at POST /slack/events")
     else:
         log.warning("Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /jobs "

@@ -107,7 +107,8 @@ def _make_stack(database: Database, settings: Settings, policy: Policy, fake: Fa
     core = build_test_core(database, slack_settings, policy, clock=clock)
     services = core.services
     bolt_app = build_bolt_app(slack_settings, services)
-    app = build_app(settings=slack_settings, services=services, db=core.db, installers=(slack_installer(bolt_app),))
+    app = build_app(settings=slack_settings, services=services, db=core.db,
+                    installers=(slack_installer(bolt_app, signing_secret=SIGNING_SECRET),))
     notifier = Notifier(core.db, build_client(slack_settings, retries=False), clock=clock)
     with serve(app) as url:
         slack = SlackActions(base_url=url, signing_secret=SIGNING_SECRET, fake=fake)
