@@ -36,7 +36,7 @@ def build_help() -> Message:
 
 def build_refusal(error: DomainError) -> Message:
     """A refusal or input error, for the user alone, worded for Slack (:func:`refusal_text`)."""
-    fallback = error.message
+    fallback = escape(error.message)
     if isinstance(error, FieldErrors) and isinstance(error.errors, dict):
         lines = [f"• *{escape(clip(k, 80))}*: {escape(clip(' '.join(v), 500))}" for k, v in error.errors.items()]
         text = "\n".join(lines)

@@ -109,7 +109,7 @@ def build_approval_message(record: ScheduledJobRecord, *, now: datetime) -> Mess
     """
     decided = _decision_text(record)
     state = "decided" if decided else "awaiting approval"
-    text = f"Approval request ({state}): {clip(record.name, 200)} by {user(record.user_id)}"
+    text = f"Approval request ({state}): {escape(clip(record.name, 200))} by {user(record.user_id)}"
     return message(text, approval_blocks(record, now=now))
 
 

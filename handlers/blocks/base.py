@@ -100,6 +100,8 @@ def header(text: str) -> Block:
 
 
 def message(text: str, blocks: list[Block]) -> Message:
+    """A message: ``text`` is its fallback (notifications, screen readers) and is read as mrkdwn like the blocks, so
+    every user-typed string in it must already be escaped (:func:`escape`), as in the blocks."""
     return {"text": clip(text, 3000) or "jobgate", "blocks": blocks[:MAX_MESSAGE_BLOCKS]}
 
 

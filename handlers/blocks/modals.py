@@ -182,7 +182,7 @@ def build_past_due_modal(scheduled_job_id: str) -> View:
         "private_metadata": json.dumps({"scheduled_job_id": scheduled_job_id}),
         "blocks": [
             section("⚠️ This request's start time has passed since its message was drawn."),
-            section(f"Approving it now runs it at once. Approve `{scheduled_job_id}` anyway?"),
+            section(f"Approving it now runs it at once. Approve `{escape(scheduled_job_id)}` anyway?"),
         ],
     }
 

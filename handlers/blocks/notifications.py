@@ -40,7 +40,7 @@ def build_request_decided(
         text = f"🚫 Your scheduled job {name} was cancelled by {user(actor_id)}."
     fallback = {OutboxKind.REQUEST_APPROVED: "Your request was approved",
                 OutboxKind.REQUEST_DENIED: "Your request was denied"}.get(kind, "Your scheduled job was cancelled")
-    return message(f"{fallback}: {clip(record.name, 200)}", [section(text), context(f"ID `{record.id}`")])
+    return message(f"{fallback}: {escape(clip(record.name, 200))}", [section(text), context(f"ID `{record.id}`")])
 
 
 def _log_text(result: JobResultRecord, *, limit: int = LOG_TEXT) -> str:
@@ -73,7 +73,7 @@ def _result_summary(result: JobResultRecord) -> str:
 
 def build_run_finished(result: JobResultRecord) -> Message:
     """The direct message announcing a finished run: status and duration; the log follows in its thread."""
-    text = f"{result.name}{' (dry run)' if result.dry_run else ''}: {result.status.label}"
+    text = f"{escape(clip(result.name, 200))}{' (dry run)' if result.dry_run else ''}: {result.status.label}"
     blocks = [section(_result_summary(result)),
               context(f"Result `{result.id}` · ran as {user(result.user_id)}"
                        f"{' · approved by ' + user(result.approved_by_id) if result.approved_by_id else ''}"
@@ -83,7 +83,7 @@ def build_run_finished(result: JobResultRecord) -> Message:
 
 def build_run_log(result: JobResultRecord) -> Message:
     """The log of a run, trimmed with a pointer to the full log when long (posted in the result's thread)."""
-    return message(f"Log of {clip(result.name, 200)}", [section(_log_text(result))])
+    return message(f"Log of {escape(clip(result.name, 200))}", [section(_log_text(result))])
 
 
 def build_dry_run_reply(result: JobResultRecord) -> Message:
