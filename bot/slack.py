@@ -47,7 +47,7 @@ from bot.services import Services
 from handlers import blocks
 from handlers.actions import reply_privately
 from handlers.blocks import Message
-from handlers.payloads import block_errors
+from handlers.payloads import block_errors, request_shape_problem
 
 log = logging.getLogger(__name__)
 
@@ -414,11 +414,18 @@ def slack_installer(bolt_app: App, *, signing_secret: str, clock: Callable[[], f
             try:
                 text = body.decode("utf-8")
                 bolt_request = BoltRequest(body=text, query=request.url.query, headers=dict(request.headers))
-            except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as exc:
-                log.info("refused a signed Slack request from %s: its body cannot be read (%s)", remote,
-                         type(exc).__name__)
-                return _refused(400, "The request body cannot be read.")
-            bolt_response: BoltResponse = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+                problem = request_shape_problem(bolt_request.body)
+            except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+                problem = f"its body cannot be read ({type(exc).__name__})"
+            if problem is not None:
+                log.info("refused a signed Slack request from %s: %s", remote, problem)
+                return _refused(400, "The request body is not a Slack request.")
+            try:
+                bolt_response: BoltResponse = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+            except Exception as exc:  # Bolt could not dispatch what it was given: the sender's fault, not jobgate's
+                log.warning("refused a signed Slack request from %s: it cannot be dispatched (%s)", remote,
+                            type(exc).__name__)
+                return _refused(400, "The request body is not a Slack request.")
             return Response(status_code=bolt_response.status, content=bolt_response.body,
                             headers=bolt_response.first_headers_without_set_cookie())
 

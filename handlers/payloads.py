@@ -240,3 +240,61 @@ def block_errors(error: DomainError, present: set[str]) -> dict[str, str]:
     else:
         found[fallback] = [error.message]
     return {block: " ".join(messages)[:2000] for block, messages in found.items()}
+
+
+# ----------------------------------------------------------------------------------------------- request shapes
+
+_TEXT_KEYS = frozenset({
+    "type", "subtype", "team_id", "user_id", "channel_id", "enterprise_id", "context_team_id",
+    "context_enterprise_id", "response_url", "trigger_id", "command", "callback_id", "action_id", "block_id", "tab",
+    "thread_ts", "channel_type", "bot_id", "api_app_id", "id", "event_id", "function_execution_id", "execution_id",
+    "app_installed_team_id", "bot_access_token", "private_metadata", "token", "message_ts", "ts", "event_ts",
+    "challenge", "hash", "root_view_id", "previous_view_id", "app_id", "external_id", "view_id", "value",
+})
+_OBJECT_KEYS = frozenset({
+    "event", "view", "container", "message", "previous_message", "assistant_thread", "item", "function_data",
+    "state", "submission", "inputs", "selected_option",
+})
+_ID_OR_OBJECT_KEYS = frozenset({"user", "team", "channel", "enterprise", "user_team"})
+_OBJECT_LIST_KEYS = frozenset({"actions", "authorizations", "response_urls"})
+_MAX_DEPTH = 6
+
+
+def request_shape_problem(body: object) -> str | None:
+    """Why a signed request's body is not shaped like anything Slack sends, or None when it is.
+
+    Slack's payloads nest objects whose fields Bolt and jobgate read by name (``type``, ``user.id``,
+    ``view.callback_id``, ``actions[0].action_id``, ``authorizations[0].team_id`` …): each of those fields must have
+    the kind of value Slack gives it (text, an object, a list of objects), else the request is refused before it is
+    dispatched. Other fields are left to the listeners, which refuse what they cannot read.
+    """
+    if not isinstance(body, dict):
+        return "the body is not an object"
+    if "command" not in body and not isinstance(body.get("type"), str) and "ssl_check" not in body:
+        return "the body has no type"
+    return _object_problem(body, "body", 0)
+
+
+def _object_problem(node: dict[Any, Any], path: str, depth: int) -> str | None:
+    if depth > _MAX_DEPTH:
+        return None
+    for key, value in node.items():
+        if value is None and key != "event":  # Slack sends null for some (``enterprise``); Bolt reads event's
+            continue
+        where = f"{path}.{key}"
+        if key in _TEXT_KEYS and not isinstance(value, str):
+            return f"{where} is not a text"
+        if key in _OBJECT_KEYS or (key in _ID_OR_OBJECT_KEYS and not isinstance(value, str)):
+            if not isinstance(value, dict):
+                return f"{where} is not an object"
+            problem = _object_problem(value, where, depth + 1)
+            if problem:
+                return problem
+        if key in _OBJECT_LIST_KEYS:
+            if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+                return f"{where} is not a list of objects"
+            for index, item in enumerate(value):
+                problem = _object_problem(item, f"{where}[{index}]", depth + 1)
+                if problem:
+                    return problem
+    return None
