@@ -89,7 +89,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
         server.run()
     finally:
         if socket_handler is not None:
-            socket_handler.close()  # type: ignore[no-untyped-call]
+            socket_handler.close()
     return 0 if server.started else 1
 
 

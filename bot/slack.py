@@ -5,7 +5,7 @@ middleware that hands ``services`` and ``directory`` to every listener by name, 
 path every listener runs in: a ``DomainError`` becomes a reply to that user alone, before or after the ack; anything
 else is logged with its traceback, and the user only hears that something went wrong. ``slack_installer`` mounts
 ``POST /slack/events`` on the FastAPI app and runs Bolt's dispatch in a worker thread, never on the event loop.
-``run_socket_mode`` connects the same app over Socket Mode instead.
+``run_socket_mode`` connects the same app over Socket Mode instead (``bot.socket_mode``).
 
 This is wiring: it may import anything. It never reads the environment; ``Settings`` come in.
 """
@@ -26,7 +26,6 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
-from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -44,6 +43,7 @@ from bot.config import Settings
 from bot.domain.errors import DatabaseUnavailableError, DomainError
 from bot.domain.permissions import Actor
 from bot.services import Services
+from bot.socket_mode import SocketModeRunner
 from handlers import blocks
 from handlers.actions import reply_privately
 from handlers.blocks import Message
@@ -493,13 +493,14 @@ def _refused(status: int, detail: str) -> Response:
     return JSONResponse({"detail": detail}, status_code=status)
 
 
-def run_socket_mode(bolt_app: App, app_token: str) -> SocketModeHandler:
-    """Connect the Bolt app over Socket Mode (``jobgate serve --socket-mode``) and return the handler.
+def run_socket_mode(bolt_app: App, app_token: str) -> SocketModeRunner:
+    """Connect the Bolt app over Socket Mode (``jobgate serve --socket-mode``) and return the runner.
 
-    The connection runs in the handler's own threads; call ``handler.close()`` at shutdown.
+    The connections run in the runner's own threads, overlapping across Slack's refreshes (``bot.socket_mode``);
+    call ``runner.close()`` at shutdown.
     """
     web_client = WebClient(token=app_token, base_url=bolt_app.client.base_url,
                            retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler()])
-    handler = SocketModeHandler(bolt_app, app_token, web_client=web_client, concurrency=32)
-    handler.connect()  # type: ignore[no-untyped-call]
-    return handler
+    runner = SocketModeRunner(bolt_app, web_client, workers=32)
+    runner.start()
+    return runner

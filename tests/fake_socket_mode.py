@@ -8,7 +8,9 @@ socket with ``{"envelope_id": ..., "payload": {...}}``; the ``payload`` is the a
 
 The WebSocket protocol itself (handshake, framing, masking, ping/pong) is the ``websockets`` library's; the test
 pushes envelopes with :meth:`FakeSocketMode.push` and waits for their acks with :meth:`FakeSocketMode.wait_for_ack`.
-Only one client connection is served at a time (a newer one replaces the older, as after a reconnect).
+Several client connections may be open at once, as around Slack's refreshes: envelopes go to the newest one unless
+the test names the oldest (:meth:`FakeSocketMode.push` with ``on="oldest"``), and the server can close the oldest
+itself (:meth:`FakeSocketMode.close_oldest`), as Slack does a few seconds after asking a client to reconnect.
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class FakeSocketMode:
         self.connections = 0
         self._acks: dict[str, Ack] = {}
         self._pushed_at: dict[str, float] = {}
-        self._current: ServerConnection | None = None
+        self._open: list[ServerConnection] = []  # the newest last
         self._ids = itertools.count(1)
         self._lock = threading.Condition()
         self._send_lock = threading.Lock()
@@ -101,7 +103,7 @@ class FakeSocketMode:
             "connection_info": {"app_id": APP_ID},
         }))
         with self._lock:
-            self._current = connection
+            self._open.append(connection)
             self.connections += 1
             self._lock.notify_all()
         try:
@@ -111,9 +113,19 @@ class FakeSocketMode:
             pass
         finally:
             with self._lock:
-                if self._current is connection:
-                    self._current = None
+                if connection in self._open:
+                    self._open.remove(connection)
                 self._lock.notify_all()
+
+    @property
+    def _current(self) -> ServerConnection | None:
+        return self._open[-1] if self._open else None
+
+    @property
+    def open_connections(self) -> int:
+        """How many client connections are open now."""
+        with self._lock:
+            return len(self._open)
 
     def _record(self, raw: str | bytes) -> None:
         at = time.monotonic()
@@ -152,7 +164,7 @@ class FakeSocketMode:
     # ---------------------------------------------------------------------------------------------- envelopes
 
     def push(self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = True,
-             envelope_id: str | None = None) -> str:
+             envelope_id: str | None = None, on: str = "newest") -> str:
         """Send an envelope to the connected client; returns its ``envelope_id``.
 
         Args:
@@ -160,21 +172,32 @@ class FakeSocketMode:
             payload: what Slack would deliver (for a slash command, the same fields as the HTTP form).
             accepts_response_payload: whether the ack may carry an answer.
             envelope_id: the ID to use (a fresh one by default).
+            on: the connection to send it on: ``newest`` or ``oldest``.
 
         Raises:
-            AssertionError: no client is connected.
+            AssertionError: no client is connected, or the connection was closed (the envelope is lost).
         """
         envelope_id = envelope_id or f"env-{next(self._ids):04d}-{int(time.time())}"
         envelope = {"envelope_id": envelope_id, "type": kind, "payload": payload,
                     "accepts_response_payload": accepts_response_payload, "retry_attempt": 0, "retry_reason": ""}
         with self._lock:
-            connection = self._current
-            if connection is None:
+            if not self._open:
                 raise AssertionError("no Socket Mode client is connected")
+            connection = self._open[0] if on == "oldest" else self._open[-1]
             self._pushed_at[envelope_id] = time.monotonic()
-        with self._send_lock:
-            connection.send(json.dumps(envelope))
+        try:
+            with self._send_lock:
+                connection.send(json.dumps(envelope))
+        except ConnectionClosed:
+            raise AssertionError(f"envelope {envelope_id} lost: the client closed that connection") from None
         return envelope_id
+
+    def close_oldest(self) -> None:
+        """Close the oldest open connection from the server's side, as Slack does after a refresh."""
+        with self._lock:
+            connection = self._open[0] if self._open else None
+        if connection is not None:
+            connection.close()
 
     def disconnect(self, reason: str = "refresh_requested") -> None:
         """Tell the client to reconnect, as Slack does routinely (``{"type": "disconnect", ...}``); the client asks

@@ -197,7 +197,53 @@ def test_when_slack_asks_it_to_reconnect_it_opens_a_new_connection_and_keeps_ans
     socket_mode.disconnect("refresh_requested")  # Slack does this every few hours
     socket_mode.wait_for_connections(2, timeout=15)
     assert len(fake.wait_for("apps.connections.open", count=2, timeout=5)) == 2  # a fresh URL for the new socket
-    # slack_sdk's client takes up to its 3 s receive timeout to drop the old socket before it reads the new one.
+    envelope = socket_mode.push("slash_commands", slash_command(fake, "help", user_id="UBOB"))
+    ack = socket_mode.wait_for_ack(envelope, timeout=15)
+    assert ack.payload is not None and "How to use" in ack.payload["text"]
+
+    stop(server, socket_mode)
+
+
+def test_across_a_refresh_every_envelope_is_acked_on_the_old_and_the_new_connection(
+    server: Server, slack: tuple[FakeSlack, FakeSocketMode],
+) -> None:
+    fake, socket_mode = slack
+    connected(server, socket_mode)
+    sent: dict[str, float] = {}
+
+    def burst(count: int, on: str) -> None:
+        for i in range(count):
+            sent[socket_mode.push("slash_commands", slash_command(fake, "help", user_id=f"UBURST{i}"), on=on)] = 0
+
+    socket_mode.disconnect("refresh_requested")  # Slack does this every few hours ...
+    burst(5, "oldest")  # ... and keeps delivering on the old connection until it closes it
+    socket_mode.wait_for_connections(2, timeout=15)
+    burst(5, "newest")  # right after the refresh, on the new connection
+    first_new = next(reversed(sent))
+    socket_mode.wait_for_ack(first_new, timeout=15)
+    burst(5, "oldest")  # the old connection is still Slack's to close, and still answered
+    socket_mode.close_oldest()  # as Slack does, a few seconds after the refresh
+    wait_for(lambda: socket_mode.open_connections == 1, timeout=10, what="the old connection to close")
+    burst(5, "newest")
+
+    acks = [socket_mode.wait_for_ack(envelope_id, timeout=15) for envelope_id in sent]
+    assert all(ack.payload is not None and "How to use" in ack.payload["text"] for ack in acks)
+    assert [m["envelope_id"] for m in socket_mode.received if "envelope_id" in m].count(first_new) == 1
+    assert socket_mode.connections == 2  # one refresh, one new connection: no reconnect storm
+    print(f"refresh: slowest of {len(acks)} acks {max(a.elapsed for a in acks):.3f} s "
+          f"(Slack's deadline {ACK_DEADLINE} s)")
+
+    stop(server, socket_mode)
+
+
+def test_a_connection_that_drops_without_warning_is_replaced_and_answering_goes_on(
+    server: Server, slack: tuple[FakeSlack, FakeSocketMode],
+) -> None:
+    fake, socket_mode = slack
+    connected(server, socket_mode)
+
+    socket_mode.close_oldest()  # no disconnect message first: a network failure, or Slack restarting
+    socket_mode.wait_for_connections(2, timeout=15)
     envelope = socket_mode.push("slash_commands", slash_command(fake, "help", user_id="UBOB"))
     ack = socket_mode.wait_for_ack(envelope, timeout=15)
     assert ack.payload is not None and "How to use" in ack.payload["text"]
