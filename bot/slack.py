@@ -46,6 +46,7 @@ from bot.services import Services
 from bot.socket_mode import SocketModeRunner
 from handlers import blocks
 from handlers.actions import reply_privately
+from handlers.api_parse import MAX_BODY_BYTES  # one limit for the REST API and Slack alike
 from handlers.blocks import Message
 from handlers.payloads import block_errors, request_shape_problem
 
@@ -434,8 +435,6 @@ def slack_installer(bolt_app: App, *, signing_secret: str, clock: Callable[[], f
     return install
 
 
-MAX_BODY_BYTES = 1024 * 1024
-"""Request bodies over this size are refused with 413 before they are read (Slack's are a few kilobytes)."""
 MAX_REQUEST_AGE = 5 * 60
 """Seconds a signed request's timestamp may be away from now (Slack's rule against replays)."""
 
