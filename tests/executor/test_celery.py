@@ -1,9 +1,11 @@
 """The Celery executor end to end: ``jobgate serve`` with ``JOBGATE_EXECUTOR=celery`` and ``jobgate worker`` processes
 on a real broker (Redis; RabbitMQ too where it runs) and a real database.
 
-The broker is ``JOBGATE_TEST_BROKER_URL`` (default ``redis://127.0.0.1:6379/5``, emptied before each test); without a
-reachable broker and without that variable the tests are skipped. The heavy ones (1,000 due runs, ``kill -9``, a
-broker restart) run on PostgreSQL only: their names say so, which is how CI selects them (``-k postgresql``).
+These tests are collected only when ``JOBGATE_TEST_BROKER_URL`` names a Redis broker (emptied before each test; see
+``tests/executor/conftest.py``), the RabbitMQ variant only when ``JOBGATE_TEST_AMQP_URL`` is set too. A broker that is
+named but unreachable fails the test: a test never skips. The heavy ones (1,000 due runs, ``kill -9``, a broker
+restart with a ``redis-server`` of its own) run on PostgreSQL only: their names say so, which is how CI selects them
+(``-k postgresql``).
 Executions are counted by the jobs themselves (``crashjobs.TallyJob`` appends its job result id to a file), so
 "runs once" means the job's code ran once, not only that one row exists.
 """
@@ -30,12 +32,12 @@ from bot.app import Core
 from bot.executor.celery_app import QUEUE, TASK_NAME, build_celery_app
 from bot.executor.orders import SHUTDOWN_INTERRUPTED
 from bot.executor.runs import INTERRUPTED
-from tests.conftest import ALICE, FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
+from tests.conftest import FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
+from tests.executor.runs import results, run_now, tallied
 from tests.test_serve import JOBGATE, Server, free_port, open_core, schedule_once, stored, wait_for
 
-TEST_BROKER = os.environ.get("JOBGATE_TEST_BROKER_URL", "")
-BROKER_URL = TEST_BROKER or "redis://127.0.0.1:6379/5"
-RABBITMQ_URL = os.environ.get("JOBGATE_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+BROKER_URL = os.environ["JOBGATE_TEST_BROKER_URL"]  # this module is collected only when it is set
+AMQP_URL = os.environ.get("JOBGATE_TEST_AMQP_URL", "")
 
 
 def reachable(url: str) -> bool:
@@ -62,14 +64,18 @@ def empty(url: str) -> None:
         connection.channel().queue_purge(QUEUE)
 
 
+def ready_broker(variable: str, url: str) -> str:
+    """``url``, emptied; a broker the configuration names must be there."""
+    if not reachable(url):
+        pytest.fail(f"{variable}={url} names a broker that is not reachable: start it, or unset {variable} to leave "
+                    "out the tests that need it", pytrace=False)
+    empty(url)
+    return url
+
+
 @pytest.fixture
 def broker() -> str:
-    if not reachable(BROKER_URL):
-        if TEST_BROKER:
-            raise AssertionError(f"JOBGATE_TEST_BROKER_URL={TEST_BROKER} is not reachable")
-        pytest.skip(f"no Celery broker at {BROKER_URL} (set JOBGATE_TEST_BROKER_URL)")
-    empty(BROKER_URL)
-    return BROKER_URL
+    return ready_broker("JOBGATE_TEST_BROKER_URL", BROKER_URL)
 
 
 @pytest.fixture
@@ -128,20 +134,6 @@ def processes() -> Iterator[list[Any]]:
 def celery_env(database_url: str, broker_url: str) -> dict[str, str]:
     return {"JOBGATE_DATABASE_URL": database_url, "JOBGATE_EXECUTOR": "celery",
             "JOBGATE_CELERY_BROKER_URL": broker_url}
-
-
-def results(core: Core) -> dict[str, dict[str, Any]]:
-    return {r["id"]: r for r in stored(core, "job_results")}
-
-
-def tallied(path: Path) -> Counter[str]:
-    return Counter(path.read_text().split()) if path.exists() else Counter()
-
-
-def run_now(core: Core, job: str, data: dict[str, object] | None = None) -> str:
-    outcome = core.services.requests.request_job(actor=ALICE, job=job, data=data)
-    assert outcome.job_result is not None
-    return outcome.job_result.id
 
 
 def finished(core: Core, ids: list[str]) -> bool:
@@ -228,14 +220,10 @@ def test_a_stopping_worker_lets_running_jobs_finish_within_the_grace_period_and_
     assert (found[slow]["status"], found[slow]["error"]) == ("errored", SHUTDOWN_INTERRUPTED)
 
 
-@pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"])
+@pytest.mark.parametrize("broker_kind", ["redis", "rabbitmq"] if AMQP_URL else ["redis"])
 def test_the_same_message_delivered_twice_runs_the_job_once(database_url: str, broker: str, broker_kind: str,
                                                             workdir: Path, processes: list[Any]) -> None:
-    url = broker if broker_kind == "redis" else RABBITMQ_URL
-    if broker_kind == "rabbitmq":
-        if not reachable(url):
-            pytest.skip(f"no RabbitMQ at {url}")
-        empty(url)
+    url = broker if broker_kind == "redis" else ready_broker("JOBGATE_TEST_AMQP_URL", AMQP_URL)
     core = open_core(database_url, workdir / "jobs")
     tally = workdir / "tally.txt"
     job_result_id = run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 1})
@@ -311,8 +299,9 @@ if POSTGRES_URL:
     def test_celery_on_postgresql_a_broker_restart_mid_stream_loses_no_due_run(
         workdir: Path, postgres: str, processes: list[Any]
     ) -> None:
-        if shutil.which("redis-server") is None:
-            pytest.skip("redis-server is not installed (this test runs and restarts its own)")
+        assert shutil.which("redis-server") is not None, (
+            "redis-server is not on PATH: this test runs, kills and restarts a Redis of its own (install redis-server, "
+            "or unset JOBGATE_TEST_BROKER_URL to leave out the Celery tests)")
         port = free_port()
         url = f"redis://127.0.0.1:{port}/0"
         command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]

@@ -30,7 +30,7 @@ import pytest
 
 from bot.executor.runs import INTERRUPTED
 from tests.conftest import FIXTURE_JOBS, POLICY_YAML
-from tests.executor.test_celery import results, run_now, tallied
+from tests.executor.runs import results, run_now, tallied
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackActions
 from tests.test_serve import Server, open_core, wait_for
