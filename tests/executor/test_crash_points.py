@@ -10,7 +10,7 @@ notifier. The README's table says what a crash at each point leaves behind; each
    ``errored`` ("interrupted"); it never runs again;
 3. the outcome is committed, the server dies before the notifier told Slack: the restarted server tells it, once.
 
-Also: Slack acks while two worker processes burn both cores.
+Also: Slack is answered while two runaway jobs burn both cores, and their workers are replaced.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import sqlite3
-import statistics
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -143,23 +141,11 @@ def test_a_server_that_dies_after_the_commit_but_before_slack_was_told_tells_it_
         assert len(dms(fake)) == 1
 
 
-def ack_latencies(slack: SlackActions, seconds: float) -> list[float]:
-    """Seconds each ``/jobs help`` took to be acked, one after another for ``seconds``."""
-    latencies = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        started = time.perf_counter()
-        assert slack.command("help", user_id="UALICE").status == 200
-        latencies.append(time.perf_counter() - started)
-    return sorted(latencies)
-
-
-def p99(latencies: list[float]) -> float:
-    return latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-
-
-def test_slack_acks_stay_quick_while_two_worker_processes_burn_both_cores(workdir: Path) -> None:
-    """p99 ≤ 100 ms, or no worse than twice this machine's own idle p99 when it is busy with other work."""
+def test_slack_is_answered_while_two_runaway_jobs_burn_both_cores_and_their_workers_are_replaced(
+    workdir: Path
+) -> None:
+    """Every ``/jobs help`` sent while two jobs spin on both cores gets its ephemeral help; how quickly is measured by
+    ``bench/execution.py`` (acks), not asserted here."""
     url = f"sqlite:///{workdir / 'jobgate.db'}"
     core = open_core(url, workdir / "jobs")
     with FakeSlack() as fake:
@@ -168,18 +154,29 @@ def test_slack_acks_stay_quick_while_two_worker_processes_burn_both_cores(workdi
                                   "JOBGATE_WORKERS": "2"})
         slack = SlackActions(base_url=server.url, signing_secret=SECRET, fake=fake)
         try:
-            idle = ack_latencies(slack, 3)
-            spinning = [run_now(core, "crashjobs.SpinningJob", {"seconds": 8}) for _ in range(2)]
-            wait_for(lambda: len(busy_workers(server)) == 2, timeout=20, what="two jobs burning both cores")
-            busy = ack_latencies(slack, 5)
-            assert {w["job_result_id"] for w in busy_workers(server)} == set(spinning)  # measured while they ran
+            runaway = [run_now(core, "crashjobs.RunawayJob") for _ in range(2)]  # spin until their 3 s limit
+            wait_for(lambda: {w["job_result_id"] for w in busy_workers(server)} == set(runaway), timeout=20,
+                     what="two runaway jobs burning both cores")
+            acks = []
+            while all(results(core)[i]["status"] == "running" for i in runaway):
+                acks.append(slack.command("help", user_id="UALICE"))
+            wait_for(lambda: all(results(core)[i]["status"] != "running" for i in runaway), timeout=20,
+                     what="both runaway jobs to end")
+            wait_for(lambda: [(w["alive"], w["busy"], w["restarts"]) for w in server.health()["executor"]["local"]
+                              ["workers"]] == [(True, False, 1)] * 2, timeout=20, what="both workers replaced")
+            after = run_now(core, "testjobs.TestPass")
+            wait_for(lambda: results(core)[after]["status"] == "completed", timeout=20, what="the next job")
         finally:
             slack.close()
             assert server.terminate() == 0
-    print(f"acks idle: {len(idle)}, p50 {statistics.median(idle) * 1000:.1f} ms, p99 {p99(idle) * 1000:.1f} ms; "
-          f"both cores busy: {len(busy)}, p50 {statistics.median(busy) * 1000:.1f} ms, p99 {p99(busy) * 1000:.1f} ms")
-    assert len(busy) >= 20
-    assert p99(busy) <= max(0.1, 2 * p99(idle))
+    assert acks, "no /jobs help was sent while the runaway jobs ran"
+    for ack in acks:
+        assert ack.status == 200 and ack.json is not None, ack.body
+        assert ack.json["response_type"] == "ephemeral"
+        assert "/jobs run" in ack.json["blocks"][1]["text"]["text"]
+    found = results(core)
+    assert {(found[i]["status"], found[i]["error"]) for i in runaway} == {
+        ("errored", "time limit of 3 s exceeded: the process running it was ended")}
 
 
 @pytest.fixture
