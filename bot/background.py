@@ -190,7 +190,7 @@ class Background(Lifecycle):
     def _reap(self) -> None:
         now = self.clock()
         reap_dead_local(self.core.db, own_runner_id=self.executor.runner_id, now=now)
-        reap_expired(self.core.db, now=now)
+        reap_expired(self.core.db, now=now, own_runner_id=self.executor.runner_id, holding=self.executor.holding)
 
     @staticmethod
     def _safely(task: Callable[[], object]) -> Callable[[], None]:

@@ -3,9 +3,12 @@
 Reports arrive one by one (from the worker pool's supervisor, or refused runs from the claim loop); the committer
 thread waits a few milliseconds for more, then records all of them in one transaction (outcomes, their log lines and
 the requesters' notifications), each outcome only if this runner still holds its job result. A report waits in
-memory until its transaction commits: if the database is unreachable the batch is tried again (in order); if the
-process dies first, the run stays ``running`` under this runner's id and is marked interrupted by the reaper (at once
-by a restarted server on the same host, else when the lease expires) — never recorded twice, never run twice.
+memory until its transaction commits: if the database is unreachable (an outage, a lock held too long) the batch is
+tried again, in order, with a growing back-off (``RETRY_FIRST`` doubling up to ``RETRY_MAX``), for as long as it
+takes; meanwhile ``pending_ids`` keeps the runs' leases renewed and spares them from this process's reaper, and the
+claim loop stops claiming once ``MAX_UNRECORDED`` reports wait (the memory they hold stays bounded). If the process
+dies first, the run stays ``running`` under this runner's id and is marked interrupted by the reaper (at once by a
+restarted server on the same host, else when the lease expires) — never recorded twice, never run twice.
 Must not import Slack or handlers.
 """
 
@@ -28,7 +31,12 @@ log = logging.getLogger(__name__)
 GROUP_DELAY = 0.004
 """How long the first report of a batch waits for others (seconds)."""
 MAX_BATCH = 500
-RETRY_AFTER = 1.0
+RETRY_FIRST = 0.05
+"""The first wait before a failed batch is written again (seconds); it doubles with each failure in a row."""
+RETRY_MAX = 2.0
+"""The longest wait between two attempts (seconds)."""
+MAX_UNRECORDED = 5_000
+"""Reports waiting to be recorded beyond which no more runs are claimed (``GroupCommitter.backlog``)."""
 
 
 class GroupCommitter:
@@ -83,6 +91,12 @@ class GroupCommitter:
         with self._changed:
             return [report.job_result_id for report, _ in self._queue] + list(self._writing)
 
+    @property
+    def backlog(self) -> int:
+        """How many reports wait to be recorded (queued or being written)."""
+        with self._changed:
+            return len(self._queue) + len(self._writing)
+
     def flush(self, timeout: float) -> bool:
         """Wait until every report submitted so far is recorded; False if that took longer than ``timeout``."""
         deadline = time.monotonic() + timeout
@@ -104,6 +118,7 @@ class GroupCommitter:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        retry_after = RETRY_FIRST
         while True:
             with self._changed:
                 while not self._queue and not self._stopping:
@@ -119,13 +134,16 @@ class GroupCommitter:
                 recorded = self._write(batch)
             except Exception as exc:  # the database is unreachable: keep the reports, try again shortly
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("recording %d run outcomes failed; trying again", len(batch))
+                log.warning("recording %d run outcomes failed (%s); trying again in %.2f s", len(batch),
+                            self.last_error, retry_after)
                 with self._changed:
                     self._queue.extendleft(reversed(batch))
                     self._writing = []
                     self._changed.notify_all()
-                time.sleep(RETRY_AFTER)
+                time.sleep(retry_after)
+                retry_after = min(RETRY_MAX, retry_after * 2)
                 continue
+            retry_after = RETRY_FIRST
             self.last_error = None
             with self._changed:
                 self._writing = []

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.results import JobResultStatus
-from bot.executor.committer import GroupCommitter
+from bot.executor.committer import MAX_UNRECORDED, GroupCommitter
 from bot.executor.orders import SHUTDOWN_INTERRUPTED, SHUTDOWN_INTERRUPTED_MESSAGE, RunReport, interrupted_by_shutdown
 from bot.executor.pool import PoolStoppedError, WorkerPool
 from bot.executor.runs import DEFAULT_LEASE, fail_held, prepare, renew_leases
@@ -153,8 +153,8 @@ class LocalExecutor:
 
     def claim(self, now: datetime | None = None) -> int:
         """Claim what the free workers (and the prefetch) can take, and hand it over; returns how many."""
-        if not self.pool.accepting:
-            return 0
+        if not self.pool.accepting or self.committer.backlog >= MAX_UNRECORDED:
+            return 0  # stopping, or the database has not taken the outcomes of what ran: no more work meanwhile
         in_flight = len(self.pool.in_flight())
         capacity = self.pool.size + self.prefetch
         if in_flight > max(self.pool.size, capacity // 2):  # enough queued: claim a batch, not a run at a time
@@ -201,10 +201,12 @@ class LocalExecutor:
 
     def _submit(self, report: RunReport) -> None:
         with self._lock:
-            user_id = self._users.pop(report.job_result_id, None)
+            user_id = self._users.get(report.job_result_id)
             if report.error == SHUTDOWN_INTERRUPTED:
                 self._interrupted += 1
         self.committer.submit(report, user_id)
+        with self._lock:  # only now: a run is always in one of the two, so holding() never misses it
+            self._users.pop(report.job_result_id, None)
 
     def _after_commit(self, results: list[tuple[RunReport, bool]]) -> None:
         with self._lock:
@@ -219,10 +221,17 @@ class LocalExecutor:
 
     # ------------------------------------------------------------------------------------------ leases and health
 
+    def holding(self) -> set[str]:
+        """The job results this executor claimed and has not recorded yet (queued, running, or whose outcome waits
+        to be written): alive whatever their lease says, so the reaper spares them and the heartbeat renews them."""
+        with self._lock:
+            ids = set(self._users)  # read first: a run leaves it only once the committer has its report
+        return ids | set(self.committer.pending_ids())
+
     def heartbeat(self, now: datetime | None = None) -> int:
         """Extend the leases of the runs in flight (queued, running, or waiting to be recorded)."""
-        ids = sorted({*self.pool.in_flight(), *self.committer.pending_ids()})
-        return renew_leases(self.db, {self.runner_id: ids}, now=now or self.clock(), lease=self.lease)
+        return renew_leases(self.db, {self.runner_id: sorted(self.holding())}, now=now or self.clock(),
+                            lease=self.lease)
 
     def health(self, *, internals: bool) -> dict[str, Any]:
         """The executor as ``/healthz`` shows it (process ids only with ``internals``)."""
@@ -241,6 +250,7 @@ class LocalExecutor:
             "queued": max(0, len(self.pool.in_flight()) - sum(w["busy"] for w in workers)),
             "claiming": self.claim_loop.running,
             "recorded": self.committer.recorded,
+            "unrecorded": self.committer.backlog,
             "last_error": shown_error(self.claim_loop.last_error or self.committer.last_error, internals=internals),
         }
         if internals:

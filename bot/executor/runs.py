@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -155,11 +155,28 @@ def fail_held(db: Database, ids: Sequence[str], *, runner_id: str, error: str, m
     return len(failed)
 
 
-def reap_expired(db: Database, *, now: datetime) -> int:
-    """Mark runs whose lease expired (their runner died) as ``errored`` ("interrupted"); returns how many."""
+def reap_expired(db: Database, *, now: datetime, own_runner_id: str | None = None,
+                 holding: Callable[[], Collection[str]] = frozenset) -> int:
+    """Mark runs whose lease expired (their runner died) as ``errored`` ("interrupted"); returns how many.
+
+    Args:
+        db: the database.
+        now: the time leases are compared with.
+        own_runner_id: the runner id of the process that reaps. Its own runs are alive whatever their lease says
+            (a database outage may have kept the heartbeat from renewing them): of those, only the ones it no
+            longer holds in memory are reaped.
+        holding: the job results ``own_runner_id`` holds in memory (queued, running, or waiting to be recorded).
+    """
     with db.write() as session:
         repos = Repositories(session)
-        reaped = repos.job_results.fail_expired(now=now, error=INTERRUPTED)
+        reaped = repos.job_results.fail_expired(now=now, error=INTERRUPTED, except_runner_id=own_runner_id)
+        if own_runner_id is not None:
+            expired_own = repos.job_results.expired_of(own_runner_id, now=now)
+            if expired_own:
+                alive = set(holding())  # read after the expired ones: a run claimed since is not among them
+                lost = [i for i in expired_own if i not in alive]
+                reaped += repos.job_results.fail_unfinished(lost, runner_id=own_runner_id, now=now,
+                                                            error=INTERRUPTED)
         for result in reaped:
             repos.job_results.add_log(result.id, [LogRecord(logged_at=now, level=LogLevel.FAILURE.value,
                                                             message=INTERRUPTED_MESSAGE)])

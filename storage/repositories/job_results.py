@@ -178,10 +178,26 @@ class JobResultRepository(JobResultClaims):
         ).scalars().all()
         return [r for r in (self.get(i, with_log=False) for i in ids) if r is not None]
 
-    def fail_expired(self, *, now: datetime, error: str) -> list[JobResultRecord]:
-        """Mark every result whose lease expired (its runner stopped) as ``errored`` with ``error``; returns them."""
-        return self._fail(JobResultRow.lease_expires_at.is_not(None), JobResultRow.lease_expires_at < now,
+    def fail_expired(
+        self, *, now: datetime, error: str, except_runner_id: str | None = None
+    ) -> list[JobResultRecord]:
+        """Mark every result whose lease expired (its runner stopped) as ``errored`` with ``error``; returns them.
+
+        ``except_runner_id``: the results this runner holds are left alone (it decides about its own).
+        """
+        spared = () if except_runner_id is None else (
+            or_(JobResultRow.runner_id.is_(None), JobResultRow.runner_id != except_runner_id),)
+        return self._fail(JobResultRow.lease_expires_at.is_not(None), JobResultRow.lease_expires_at < now, *spared,
                           now=now, error=error)
+
+    def expired_of(self, runner_id: str, *, now: datetime) -> list[str]:
+        """The unfinished results ``runner_id`` holds whose lease expired."""
+        return list(self.session.scalars(
+            select(JobResultRow.id).where(
+                JobResultRow.runner_id == runner_id, JobResultRow.lease_expires_at.is_not(None),
+                JobResultRow.lease_expires_at < now,
+                JobResultRow.status.in_(sorted(s.value for s in UNFINISHED_STATUSES)))
+        ))
 
     def fail_held(self, *, runner_id: str, now: datetime, error: str) -> list[JobResultRecord]:
         """Mark every unfinished result ``runner_id`` holds as ``errored`` (graceful shutdown); returns them."""
