@@ -2,10 +2,11 @@
 
 The worker's main process imports the jobs once, before its pool starts; the pool processes (forked from it) inherit
 them. In a pool process the task claims its job result by compare-and-set and records the outcome under the runner
-id ``host:pid:nonce`` of that pool process; the main process knows which pool process runs which message, so it
-renews their leases (a heartbeat thread) and, when Celery ends a pool process at a hard time limit or finds one dead,
-records that run ``errored`` with the reason at once. A killed worker (main process and pool, ``kill -9``) leaves
-its runs to the reaper of the serving processes: at once on the same host, when the lease expires elsewhere.
+id ``host:pid:nonce`` of that pool process (trying again, for a while, when the database is briefly unreachable);
+the main process knows which pool process runs which message, so it renews their leases (a heartbeat thread) and,
+when Celery ends a pool process at a hard time limit or finds one dead, records that run ``errored`` with the reason
+at once. A killed worker (main process and pool, ``kill -9``) leaves its runs to the reaper of the serving
+processes: at once on the same host, when the lease expires elsewhere.
 Must not import Slack or handlers.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 import warnings
 from collections.abc import Callable
@@ -25,7 +27,9 @@ from celery.exceptions import CPendingDeprecationWarning
 from celery.worker import state as worker_state
 
 from bot.config import Settings
+from bot.domain.errors import DatabaseUnavailableError
 from bot.executor.celery_app import CelerySoftTimeLimit, bind_runtime, build_celery_app
+from bot.executor.committer import RETRY_FIRST, RETRY_MAX
 from bot.executor.execution import SOFT_LIMIT_SIGNAL, execute, install_soft_limit_handler
 from bot.executor.orders import (
     SHUTDOWN_INTERRUPTED,
@@ -40,6 +44,9 @@ from storage.db import Database
 from storage.repositories import Repositories
 
 log = logging.getLogger(__name__)
+
+RECORD_PATIENCE = 300.0
+"""How long a pool process keeps trying to record an outcome while the database is unreachable (seconds)."""
 
 
 def _utcnow() -> datetime:
@@ -111,10 +118,28 @@ class WorkerRuntime:
         else:
             assert prepared.order is not None and found is not None
             report = execute(prepared.order, found.job_class)
-        with self.db.write() as session:
-            record_outcomes(Repositories(session), [(report, claimed.user_id)], runner_id=runner_id, now=self.clock())
+        self._record(report, claimed.user_id, runner_id)
         if report.retire_process:
             raise SystemExit(1)  # out of memory: Celery starts a fresh pool process
+
+    def _record(self, report: RunReport, user_id: str | None, runner_id: str) -> None:
+        """Record a run's outcome. While the database is unreachable, try again with a growing back-off, for up to
+        ``RECORD_PATIENCE``: the message stays active meanwhile, so the main process's heartbeat keeps the lease."""
+        wait = RETRY_FIRST
+        deadline = time.monotonic() + RECORD_PATIENCE
+        while True:
+            try:
+                with self.db.write() as session:
+                    record_outcomes(Repositories(session), [(report, user_id)], runner_id=runner_id,
+                                    now=self.clock())
+                return
+            except DatabaseUnavailableError as exc:
+                if time.monotonic() + wait > deadline:
+                    raise  # the run stays running; the reaper marks it interrupted when its lease expires
+                log.warning("recording the outcome of job result %s failed (%s); trying again in %.2f s",
+                            report.job_result_id, exc.__cause__ or exc, wait)
+                time.sleep(wait)
+                wait = min(RETRY_MAX, wait * 2)
 
     # -------------------------------------------------------------------------------------- in the main process
 

@@ -329,3 +329,40 @@ if POSTGRES_URL:
         assert Counter(r["scheduled_job_id"] for r in rows) == Counter(dict.fromkeys(scheduled, 1))
         assert Counter(r["status"] for r in rows) == Counter({"completed": 300})
         assert tallied(tally) == Counter({r["id"]: 1 for r in rows})  # each ran, and ran once
+
+    def test_celery_on_postgresql_an_outcome_whose_write_meets_a_short_database_outage_is_recorded_once(
+        workdir: Path, postgres: str, broker: str, processes: list[Any]
+    ) -> None:
+        """The run ends while ``job_results`` is locked (ACCESS EXCLUSIVE, from another connection; the shared
+        server is never stopped). The worker waits at most 0.2 s for a lock, so its write fails as against an
+        unreachable database; once the lock is gone, the outcome is recorded: completed, with its log, once."""
+        core = open_core(postgres, workdir / "jobs")
+        job_result_id = run_now(core, "crashjobs.ReportingJob", {"seconds": 1})
+        impatient = f"{postgres}?options=-c%20lock_timeout%3D200"
+        worker = Worker(workdir, celery_env(impatient, broker), concurrency=1)
+        processes.append(worker)
+        app = build_celery_app(broker_url=broker, default_time_limit=timedelta(minutes=1))
+        app.send_task(TASK_NAME, args=[job_result_id], queue=QUEUE, time_limit=60, ignore_result=True)
+        wait_for(lambda: results(core)[job_result_id]["status"] == "running", timeout=20, what="the run to start")
+
+        def failed_writes() -> int:
+            return worker.log.read_text().count(f"recording the outcome of job result {job_result_id} failed")
+
+        with writes_blocked(postgres):
+            wait_for(lambda: failed_writes() >= 3, timeout=20, what="the outcome's writes to fail a few times")
+        wait_for(lambda: finished(core, [job_result_id]), timeout=20, what="the outcome to be recorded")
+        found = results(core)[job_result_id]
+        assert (found["status"], found["error"]) == ("completed", None)
+        log = [e["message"] for e in stored(core, "job_log_entries") if e["job_result_id"] == job_result_id]
+        assert "user=UALICE commit=True" in log and len(log) == len(set(log))
+        told = [m for m in stored(core, "outbox") if m["kind"] == "run_finished" and m["ref_id"] == job_result_id]
+        assert len(told) == 1
+
+    @contextlib.contextmanager
+    def writes_blocked(url: str) -> Iterator[None]:
+        import psycopg
+
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+            connection.execute("LOCK TABLE job_results IN ACCESS EXCLUSIVE MODE")
+            yield
+            connection.rollback()
