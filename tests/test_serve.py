@@ -173,14 +173,15 @@ def test_serve_refuses_socket_mode_without_its_tokens(tmp_path: Path, env: dict[
 def test_a_crash_interrupts_the_running_job_and_the_restart_runs_the_missed_one_once(workdir: Path) -> None:
     url = f"sqlite:///{workdir / 'jobgate.db'}"
     core = open_core(url, workdir / "jobs")
-    now = datetime.now(UTC)
-    long_running = schedule_once(core, "runjobs.WaitingJob", now + timedelta(seconds=2), {"seconds": 120})
-    due_while_down = now + timedelta(seconds=6)
-    missed = schedule_once(core, "testjobs.TestPass", due_while_down)
+    long_running = schedule_once(core, "runjobs.WaitingJob", datetime.now(UTC) + timedelta(seconds=2),
+                                 {"seconds": 120})
 
     server = Server(workdir, {"JOBGATE_DATABASE_URL": url})
     wait_for(lambda: statuses(core, long_running) == ["running"], timeout=20, what="the long job to run")
     server.kill()
+    # Requested while the server is down (through the database, as a second replica's API would), due shortly after.
+    due_while_down = datetime.now(UTC) + timedelta(seconds=1)
+    missed = schedule_once(core, "testjobs.TestPass", due_while_down)
     wait_for(lambda: datetime.now(UTC) > due_while_down + timedelta(seconds=1), timeout=20,
              what="the second job's due time to pass while the server is down")
     assert statuses(core, missed) == []  # nobody dispatched it while the server was down
