@@ -63,13 +63,9 @@ class Listings:
             return self._queue(Repositories(session), actor, limit=limit, offset=offset)
 
     def _queue(self, repos: Repositories, actor: Actor, *, limit: int, offset: int) -> Page[ScheduledJobRecord]:
-        if not self._deps.policy.has_perm(actor, Perm.VIEW_SCHEDULEDJOB):
-            # Without view permission a user still sees their own pending requests.
-            return repos.scheduled_jobs.list_active(
-                limit=limit, offset=offset, approval_state=ApprovalState.PENDING, user_id=actor.user_id
-            )
+        # The actor's own pending requests are always in it, whatever their view permission covers.
         job_ids = self._visible_job_ids(repos, actor, Perm.VIEW_SCHEDULEDJOB)
-        return repos.scheduled_jobs.list_queue(limit=limit, offset=offset, job_ids=job_ids)
+        return repos.scheduled_jobs.list_queue(limit=limit, offset=offset, job_ids=job_ids, own_user_id=actor.user_id)
 
     def list_to_approve(self, actor: Actor, *, limit: int = 10,
                         now: datetime | None = None) -> list[ScheduledJobRecord]:
@@ -106,9 +102,9 @@ class Listings:
             raise FieldErrors({"approval_state": [f'"{approval_state}" is not a valid choice ({choices}).']})
         with self._deps.db.read() as session:
             repos = Repositories(session)
-            job_ids, user_id = self._listing_scope(repos, actor, Perm.VIEW_SCHEDULEDJOB, job)
+            job_ids, job_id = self._listing_scope(repos, actor, Perm.VIEW_SCHEDULEDJOB, job)
             return repos.scheduled_jobs.list_active(
-                limit=limit, offset=offset, job_ids=job_ids, user_id=user_id,
+                limit=limit, offset=offset, job_ids=job_ids, own_user_id=actor.user_id, job_id=job_id,
                 approval_state=ApprovalState(approval_state) if approval_state is not None else None,
             )
 
@@ -126,8 +122,9 @@ class Listings:
         limit, offset = page_bounds(limit, offset)
         with self._deps.db.read() as session:
             repos = Repositories(session)
-            job_ids, user_id = self._listing_scope(repos, actor, Perm.VIEW_JOBRESULT, job)
-            return repos.job_results.list_page(limit=limit, offset=offset, job_ids=job_ids, user_id=user_id)
+            job_ids, job_id = self._listing_scope(repos, actor, Perm.VIEW_JOBRESULT, job)
+            return repos.job_results.list_page(limit=limit, offset=offset, job_ids=job_ids,
+                                               own_user_id=actor.user_id, job_id=job_id)
 
     def get_job_result(self, actor: Actor, job_result_id: str) -> JobResultRecord:
         """One job result with its log. NotFoundError when missing or not visible."""
@@ -146,22 +143,28 @@ class Listings:
         policy = self._deps.policy
         if policy.is_admin(actor):
             return None
+        if not policy.has_perm(actor, perm):
+            return []
         return [job.id for job in repos.jobs.list_all() if policy.has_perm(actor, perm, job.ref)]
 
     def _listing_scope(
         self, repos: Repositories, actor: Actor, perm: Perm, job: str | None
     ) -> tuple[Sequence[str] | None, str | None]:
-        """What a listing may show: (job ids, or None for all; a user id to restrict to their own rows, or None).
+        """What a listing may show: (the jobs whose rows ``perm`` shows, or None for all; the job ``job`` names).
 
-        Without ``perm`` at all, an actor sees only their own rows; ``job`` narrows the listing to one job.
+        The actor's own rows are shown besides, whatever ``perm`` covers. A job named in the filter that the actor
+        may not see is not found, with the same words as a job that does not exist, so job names do not leak.
+
+        Raises:
+            NotFoundError: ``job`` names no job, or one the actor may not see.
         """
         job_ids = self._visible_job_ids(repos, actor, perm)
-        user_id = None
-        if not self._deps.policy.has_perm(actor, perm):
-            job_ids, user_id = None, actor.user_id
-        if job is not None:
-            found = repos.jobs.get(job)
-            if found is None:
-                raise FieldErrors({"job": [f"Job {job!r} not found."]})
-            job_ids = [found.id] if job_ids is None or found.id in job_ids else []
-        return job_ids, user_id
+        if job is None:
+            return job_ids, None
+        found = repos.jobs.get(job)
+        if found is None or not (
+            self._may_see_job(actor, found)
+            or requests.may_view(found.ref, actor=actor, policy=self._deps.policy, perm=perm)
+        ):
+            raise NotFoundError(f"Job {job!r} not found.")
+        return job_ids, found.id

@@ -96,17 +96,26 @@ class JobResultRepository(JobResultClaims):
         limit: int,
         offset: int,
         job_ids: Sequence[str] | None = None,
+        own_user_id: str | None = None,
+        job_id: str | None = None,
         scheduled_job_id: str | None = None,
         user_id: str | None = None,
     ) -> Page[JobResultRecord]:
-        """Job results with their logs, newest first."""
+        """Job results with their logs, newest first.
+
+        ``job_ids`` limits them to those jobs (None: every job), except that the results of ``own_user_id`` are
+        always shown; ``job_id``, ``scheduled_job_id`` and ``user_id`` filter.
+        """
         query = select(JobResultRow)
         if job_ids is not None:
-            query = query.where(JobResultRow.job_id.in_(job_ids))
+            of_jobs = JobResultRow.job_id.in_(job_ids)
+            query = query.where(of_jobs if own_user_id is None else or_(of_jobs, JobResultRow.user_id == own_user_id))
+        if job_id is not None:
+            query = query.where(JobResultRow.job_id == job_id)
         if scheduled_job_id is not None:
             query = query.where(JobResultRow.scheduled_job_id == scheduled_job_id)
         if user_id is not None:
-            query = query.where(or_(JobResultRow.user_id == user_id))
+            query = query.where(JobResultRow.user_id == user_id)
         count = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = self.session.execute(
             query.add_columns(JobRow).outerjoin(JobRow, JobResultRow.job_id == JobRow.id)

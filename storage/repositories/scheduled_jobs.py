@@ -12,7 +12,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Integer, Select, String, Table, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.domain.approvals import ApprovalState
@@ -219,13 +232,19 @@ class ScheduledJobRepository:
         ).all()
         return Page(count=count, items=[scheduled_job_record(r[0], r[1]) for r in rows])
 
-    def list_queue(self, *, limit: int, offset: int, job_ids: Sequence[str] | None = None) -> Page[ScheduledJobRecord]:
-        """The approval queue: pending and still active, oldest start first."""
+    def list_queue(
+        self, *, limit: int, offset: int, job_ids: Sequence[str] | None = None, own_user_id: str | None = None
+    ) -> Page[ScheduledJobRecord]:
+        """The approval queue: pending and still active, oldest start first.
+
+        ``job_ids`` limits it to those jobs (None: every job), except that the requests of ``own_user_id`` are
+        always in it.
+        """
         query = select(ScheduledJobRow).where(
             ScheduledJobRow.approval_state == ApprovalState.PENDING.value, ScheduledJobRow.enabled
         )
         if job_ids is not None:
-            query = query.where(ScheduledJobRow.job_id.in_(job_ids))
+            query = query.where(_visible(job_ids, own_user_id))
         return self._page(query, limit=limit, offset=offset, order=(ScheduledJobRow.start_time, ScheduledJobRow.id))
 
     def list_active(
@@ -234,14 +253,22 @@ class ScheduledJobRepository:
         limit: int,
         offset: int,
         job_ids: Sequence[str] | None = None,
+        own_user_id: str | None = None,
+        job_id: str | None = None,
         approval_state: ApprovalState | None = None,
         user_id: str | None = None,
     ) -> Page[ScheduledJobRecord]:
         """Pending and active scheduled jobs, soonest next run first (denied, cancelled and finished ones are left
-        out); those waiting for approval (no next run) come last, by start."""
+        out); those waiting for approval (no next run) come last, by start.
+
+        ``job_ids`` limits them to those jobs (None: every job), except that the scheduled jobs of ``own_user_id``
+        are always shown; ``job_id``, ``approval_state`` and ``user_id`` filter.
+        """
         query = select(ScheduledJobRow).where(ScheduledJobRow.enabled)
         if job_ids is not None:
-            query = query.where(ScheduledJobRow.job_id.in_(job_ids))
+            query = query.where(_visible(job_ids, own_user_id))
+        if job_id is not None:
+            query = query.where(ScheduledJobRow.job_id == job_id)
         if approval_state is not None:
             query = query.where(ScheduledJobRow.approval_state == approval_state.value)
         if user_id is not None:
@@ -385,6 +412,12 @@ class ScheduledJobRepository:
         """Wake every dispatcher listening on PostgreSQL; delivered only if this transaction commits."""
         if self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(select(func.pg_notify(WAKEUP_CHANNEL, "")))
+
+
+def _visible(job_ids: Sequence[str], own_user_id: str | None) -> ColumnElement[bool]:
+    """Scheduled jobs of the given jobs, or of ``own_user_id``."""
+    of_jobs = ScheduledJobRow.job_id.in_(job_ids)
+    return of_jobs if own_user_id is None else or_(of_jobs, ScheduledJobRow.user_id == own_user_id)
 
 
 def _misfire_policy(stored: str) -> MisfirePolicy:

@@ -185,7 +185,7 @@ FILTERS = {
     ("query", "field"),
     [("limit=-1", "limit"), ("limit=abc", "limit"), ("limit=1.5", "limit"), ("offset=-5", "offset"),
      ("offset=99999999999999999999", "offset"), ("offset=", "offset"), ("limit=" + "9" * 5000, "limit"),
-     ("approval_state=bogus", "approval_state"), ("job=nope.Nope", "job"), ("job=%00", "job"),
+     ("approval_state=bogus", "approval_state"), ("job=%00", "job"),
      ("brief=maybe", "brief")],
 )
 @pytest.mark.parametrize("listing", ["scheduled-jobs", "job-results", "jobs"])
