@@ -16,6 +16,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.domain import schedules, times
+from bot.domain.approvals import ApprovalState
 from bot.domain.permissions import Actor
 from bot.services import ScheduleInput, Services
 from handlers import Listeners, blocks, ids
@@ -112,9 +113,10 @@ def _dry_run(parsed: Command, actor: Actor, services: Services, _zone: Callable[
 
 def _cancel(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     assert parsed.target is not None
-    return blocks.build_decision_notice(services.management.cancel_scheduled_job(actor=actor,
-                                                                                 scheduled_job_id=parsed.target),
-                                        verb="cancelled")
+    ended = services.management.cancel_scheduled_job(actor=actor, scheduled_job_id=parsed.target)
+    # Ending someone else's pending request denies it.
+    denied = ended.approval_state is ApprovalState.DENIED and ended.user_id != actor.user_id
+    return blocks.build_decision_notice(ended, verb="denied" if denied else "cancelled")
 
 
 def _pause(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:

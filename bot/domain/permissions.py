@@ -44,7 +44,6 @@ class Perm(StrEnum):
     VIEW_JOB: ``extras.view_job``, see a job.
     CHANGE_JOB: ``extras.change_job``, change a job's settings.
     APPROVE_JOB: ``extras.approve_job``, approve or deny requests to run a job.
-    ADD_SCHEDULEDJOB: ``extras.add_scheduledjob``, create a scheduled job.
     VIEW_SCHEDULEDJOB: ``extras.view_scheduledjob``, see scheduled jobs (and dry-run pending ones, with ``run_job``).
     CHANGE_SCHEDULEDJOB: ``extras.change_scheduledjob``, change (approve, pause, resume) scheduled jobs.
     DELETE_SCHEDULEDJOB: ``extras.delete_scheduledjob``, delete (deny, cancel) scheduled jobs.
@@ -55,7 +54,6 @@ class Perm(StrEnum):
     VIEW_JOB = "extras.view_job"
     CHANGE_JOB = "extras.change_job"
     APPROVE_JOB = "extras.approve_job"
-    ADD_SCHEDULEDJOB = "extras.add_scheduledjob"
     VIEW_SCHEDULEDJOB = "extras.view_scheduledjob"
     CHANGE_SCHEDULEDJOB = "extras.change_scheduledjob"
     DELETE_SCHEDULEDJOB = "extras.delete_scheduledjob"
@@ -73,8 +71,8 @@ class Perm(StrEnum):
         return f"{app}.{codename.split('_', 1)[1]}"
 
 
-ACTIONS: tuple[str, ...] = ("add", "approve", "change", "delete", "run", "view")
-"""The actions a permissions-file entry may grant."""
+ACTIONS: tuple[str, ...] = ("approve", "change", "delete", "run", "view")
+"""The actions a permissions-file entry may grant. Nautobot's ``add`` is refused: scheduling needs ``run`` only."""
 
 OBJECT_TYPES: tuple[str, ...] = ("extras.job", "extras.scheduledjob", "extras.jobresult")
 """The object types a permissions-file entry may name."""

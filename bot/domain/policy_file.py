@@ -57,7 +57,27 @@ def parse_policy(text: str, *, source: str = "policy file") -> Policy:
         raise PolicyError(f"{source}: {where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: invalid YAML: {exc}") from None
-    return _build_policy(data, source=source)
+    return _build_policy(data, source=source, action_lines=_action_lines(text))
+
+
+def _action_lines(text: str) -> dict[int, int]:
+    """The line of each permission entry's ``actions`` (by entry number, from 1), for messages naming the line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[int, int] = {}
+    if not isinstance(root, yaml.nodes.MappingNode):
+        return lines
+    for key, value in root.value:
+        if key.value != "permissions" or not isinstance(value, yaml.nodes.SequenceNode):
+            continue
+        for number, entry in enumerate(value.value, start=1):
+            if isinstance(entry, yaml.nodes.MappingNode):
+                for entry_key, entry_value in entry.value:
+                    if entry_key.value == "actions":
+                        lines[number] = entry_value.start_mark.line + 1
+    return lines
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -76,12 +96,13 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _build_policy(data: object, *, source: str) -> Policy:
+def _build_policy(data: object, *, source: str, action_lines: dict[int, int] | None = None) -> Policy:
     """Validate the parsed permissions file and build the policy. All the loading rules live here.
 
     Args:
         data: what the YAML parser returned.
         source: how to name the file in messages.
+        action_lines: the line of each entry's ``actions``, by entry number, where known.
 
     Raises:
         PolicyError: naming the entry that is wrong and what is expected.
@@ -193,6 +214,14 @@ def _build_policy(data: object, *, source: str) -> Policy:
             raise fail(where, f"'actions' is required; expected a list of {', '.join(ACTIONS)}")
         actions = string_list(raw["actions"], where, "actions", required=True)
         for action in actions:
+            if action == "add":
+                line = (action_lines or {}).get(number)
+                raise fail(
+                    f"{where}, line {line}" if line else where,
+                    "action 'add' is not used by jobgate and would restrict nothing: asking for a run, now or on a "
+                    "schedule, needs 'run' on the job, as in Nautobot (extras.add_scheduledjob is never checked); "
+                    "remove 'add' from this entry",
+                )
             if action not in ACTIONS:
                 raise fail(where, f"unknown action {action!r}; expected one of {', '.join(ACTIONS)}")
         if "object_types" not in raw:

@@ -28,6 +28,7 @@ from bot.domain.schedules import IntervalType
 
 __all__ = [
     "CANCELLED_BEFORE_RUN_MESSAGE",
+    "CANCEL_PENDING_DENIED_MESSAGE",
     "CODE_MISSING_MESSAGE",
     "DISABLED_MESSAGE",
     "DRY_RUN_SCHEDULED_MESSAGE",
@@ -228,10 +229,21 @@ def check_run_request(
     return RunPlan(needs_approval=False, creates_scheduled_job=True, runs_at_once=False)
 
 
-def check_cancel(request: RequestFacts, *, actor: Actor, policy: Policy) -> None:
-    """Check that the actor may cancel the scheduled job (stop it for good).
+CANCEL_PENDING_DENIED_MESSAGE = (
+    "You do not have permission to cancel this request: it is waiting for approval, and ending someone else's "
+    "request denies it, which needs approve_job on its job and delete_scheduledjob."
+)
 
-    The requester may always cancel their own; anyone else needs ``delete_scheduledjob`` on it.
+
+def check_cancel(request: RequestFacts, *, actor: Actor, policy: Policy) -> bool:
+    """Check that the actor may cancel the scheduled job (stop it for good), and say whether that is a denial.
+
+    The requester may always cancel their own; anyone else needs ``delete_scheduledjob`` on it. Ending someone
+    else's request that still awaits approval is a denial, so it needs what denying needs (``approve_job`` on its job
+    and ``delete_scheduledjob``) and is recorded as a denial by the actor.
+
+    Returns:
+        True when the cancel ends someone else's pending request: it is to be recorded as a denial.
 
     Raises:
         PermissionDeniedError: the actor may not cancel it.
@@ -239,6 +251,12 @@ def check_cancel(request: RequestFacts, *, actor: Actor, policy: Policy) -> None
     """
     _check_manage(request, actor=actor, policy=policy, perm=Perm.DELETE_SCHEDULEDJOB, verb="cancel")
     _check_not_ended(request)
+    is_requester = request.requester_id is not None and request.requester_id == actor.user_id
+    if is_requester or request.approval_state != ApprovalState.PENDING:
+        return False
+    if not policy.has_perm(actor, Perm.APPROVE_JOB, request.job):
+        raise PermissionDeniedError(CANCEL_PENDING_DENIED_MESSAGE)
+    return True
 
 
 def check_pause(request: RequestFacts, *, actor: Actor, policy: Policy, paused: bool) -> None:

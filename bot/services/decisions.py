@@ -78,18 +78,7 @@ class Decisions:
             repos = Repositories(session)
             record = get_scheduled_job(repos, scheduled_job_id)
             approvals.decide(request_facts(deps, record), Action.DENY, actor=actor, policy=deps.policy, now=now)
-            denied = repos.scheduled_jobs.decide(
-                record.id, approval_state=ApprovalState.DENIED, decided_by_id=actor.user_id, decided_at=now,
-                reason=reason, next_run_at=None, end=True,
-            )
-            if denied is None:
-                self._refuse_lost_race(repos, record.id)
-            withdrawn = actor.user_id == record.user_id
-            action = AuditAction.SCHEDULED_JOB_WITHDRAW if withdrawn else AuditAction.SCHEDULED_JOB_DENY
-            repos.audit.add(AuditEvent(actor_id=actor.user_id, action=action, object_type=ObjectType.SCHEDULED_JOB,
-                                       object_id=record.id, detail={"reason": reason}), now=now)
-            announce_decision(repos, record, kind=OutboxKind.REQUEST_DENIED, actor=actor, now=now)
-        return denied
+            return record_denial(deps, repos, record, actor=actor, reason=reason, now=now)
 
     def dry_run_scheduled_job(
         self, *, actor: Actor, scheduled_job_id: str, now: datetime | None = None
@@ -114,8 +103,32 @@ class Decisions:
         return result
 
     def _refuse_lost_race(self, repos: Repositories, scheduled_job_id: str) -> NoReturn:
-        """Another decision (or a cancel) committed first: say what happened, from the row as it now stands."""
-        current = request_facts(self._deps, get_scheduled_job(repos, scheduled_job_id))
-        if current.approval_state is ApprovalState.PENDING:
-            raise InvalidStateError("This request was cancelled; there is nothing left to decide.")
-        raise approvals.already_decided(current)
+        refuse_lost_race(self._deps, repos, scheduled_job_id)
+
+
+def record_denial(deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, actor: Actor,
+                  reason: str | None, now: datetime) -> ScheduledJobRecord:
+    """Record a denial (or the requester's withdrawal) the domain allowed, with its audit event and messages.
+
+    Used by deny, and by cancel when it ends someone else's pending request.
+    """
+    denied = repos.scheduled_jobs.decide(
+        record.id, approval_state=ApprovalState.DENIED, decided_by_id=actor.user_id, decided_at=now,
+        reason=reason, next_run_at=None, end=True,
+    )
+    if denied is None:
+        refuse_lost_race(deps, repos, record.id)
+    withdrawn = actor.user_id == record.user_id
+    action = AuditAction.SCHEDULED_JOB_WITHDRAW if withdrawn else AuditAction.SCHEDULED_JOB_DENY
+    repos.audit.add(AuditEvent(actor_id=actor.user_id, action=action, object_type=ObjectType.SCHEDULED_JOB,
+                               object_id=record.id, detail={"reason": reason}), now=now)
+    announce_decision(repos, record, kind=OutboxKind.REQUEST_DENIED, actor=actor, now=now)
+    return denied
+
+
+def refuse_lost_race(deps: ServiceDeps, repos: Repositories, scheduled_job_id: str) -> NoReturn:
+    """Another decision (or a cancel) committed first: say what happened, from the row as it now stands."""
+    current = request_facts(deps, get_scheduled_job(repos, scheduled_job_id))
+    if current.approval_state is ApprovalState.PENDING:
+        raise InvalidStateError("This request was cancelled; there is nothing left to decide.")
+    raise approvals.already_decided(current)

@@ -17,6 +17,7 @@ from bot.domain.permissions import Actor
 from bot.domain.records import EndReason, JobRecord, ObjectType, ScheduledJobRecord
 from bot.registry import DiscoveredJob, LoadError
 from bot.services.announcements import announce_decision, tell_requester
+from bot.services.decisions import record_denial
 from bot.services.deps import ServiceDeps, get_scheduled_job, get_visible_scheduled_job, job_facts, request_facts
 from storage.repositories import JobDefinition, Repositories, SyncReport
 
@@ -43,13 +44,18 @@ class Management:
 
     def cancel_scheduled_job(self, *, actor: Actor, scheduled_job_id: str,
                              now: datetime | None = None) -> ScheduledJobRecord:
-        """End a scheduled job for good (kept for the record): the requester, or ``delete_scheduledjob``."""
+        """End a scheduled job for good (kept for the record): the requester, or ``delete_scheduledjob``.
+
+        Someone else's request that still awaits approval is denied instead (which needs ``approve_job`` too).
+        """
         deps = self._deps
         now = now or deps.clock()
         with deps.db.write() as session:
             repos = Repositories(session)
             record = get_visible_scheduled_job(deps, repos, actor, scheduled_job_id)
-            requests.check_cancel(request_facts(deps, record), actor=actor, policy=deps.policy)
+            if requests.check_cancel(request_facts(deps, record), actor=actor, policy=deps.policy):
+                # Ending someone else's pending request is a denial, recorded as one.
+                return record_denial(deps, repos, record, actor=actor, reason=None, now=now)
             ended = repos.scheduled_jobs.end(record.id, reason=EndReason.CANCELLED, ended_by_id=actor.user_id, now=now)
             if ended is None:
                 ended = get_scheduled_job(repos, record.id)

@@ -77,7 +77,7 @@ def test_contract_example_loads(policy: Policy) -> None:
         (APPROVER, Perm.DELETE_SCHEDULEDJOB, BACKUP, True),
         (APPROVER, Perm.VIEW_SCHEDULEDJOB, None, True),
         (APPROVER, Perm.RUN_JOB, None, False),
-        (APPROVER, Perm.ADD_SCHEDULEDJOB, None, False),
+        (APPROVER, Perm.VIEW_JOBRESULT, None, False),
         # the jobs constraint: object-level excluded, model-level still granted
         (APPROVER, Perm.APPROVE_JOB, BACKUP, False),
         (APPROVER, Perm.APPROVE_JOB, None, True),
@@ -149,7 +149,7 @@ permissions:
     object_types: [extras.jobresult]
     users: [U0DDD]
   - name: both
-    actions: [add]
+    actions: [delete]
     object_types: [extras.scheduledjob]
     groups: [mixed]
     users: [U0EEE]
@@ -168,8 +168,8 @@ permissions:
         (Actor("U0DDD"), Perm.VIEW_JOBRESULT, True),
         (Actor("U0DDD"), Perm.RUN_JOB, False),
         (Actor("U0AAA"), Perm.VIEW_JOBRESULT, False),
-        (Actor("U0EEE"), Perm.ADD_SCHEDULEDJOB, True),
-        (Actor("U0XXX", frozenset({"oncall"})), Perm.ADD_SCHEDULEDJOB, True),
+        (Actor("U0EEE"), Perm.DELETE_SCHEDULEDJOB, True),
+        (Actor("U0XXX", frozenset({"oncall"})), Perm.DELETE_SCHEDULEDJOB, True),
         (Actor("U0EEE"), Perm.RUN_JOB, False),
     ],
 )
@@ -422,7 +422,7 @@ VALID_ENTRY = "{name: e, actions: [run], object_types: [extras.job], users: [U0A
         (
             "permissions: [{name: e, object_types: [extras.job], users: [U0AAA]}]\n",
             "policy.yml: permissions[1] ('e'): 'actions' is required; "
-            "expected a list of add, approve, change, delete, run, view",
+            "expected a list of approve, change, delete, run, view",
         ),
         (
             "permissions: [{name: e, actions: run, object_types: [extras.job], users: [U0AAA]}]\n",
@@ -435,7 +435,7 @@ VALID_ENTRY = "{name: e, actions: [run], object_types: [extras.job], users: [U0A
         (
             "permissions: [{name: approvers, actions: [aprove], object_types: [extras.job], users: [U0AAA]}]\n",
             "policy.yml: permissions[1] ('approvers'): unknown action 'aprove'; "
-            "expected one of add, approve, change, delete, run, view",
+            "expected one of approve, change, delete, run, view",
         ),
         (
             "permissions: [{name: e, actions: [yes], object_types: [extras.job], users: [U0AAA]}]\n",
@@ -524,7 +524,7 @@ def test_contract_example_with_a_typo_names_the_entry() -> None:
         parse_policy(text, source="policy.yml")
     assert str(excinfo.value) == (
         "policy.yml: permissions[2] ('approvers'): unknown action 'aprove'; "
-        "expected one of add, approve, change, delete, run, view"
+        "expected one of approve, change, delete, run, view"
     )
 
 
@@ -566,3 +566,14 @@ def test_a_group_pinned_to_its_id_grants_its_members_whatever_its_handle(member:
     assert policy.has_perm(Actor("U1", frozenset({"old-handle", "S0NETAPP"})), Perm.APPROVE_JOB, job)
     assert not policy.has_perm(Actor("U2", frozenset({"net-approvers", "S0EVIL"})), Perm.APPROVE_JOB, job)
     assert policy.approver_targets(job, requester_id=None) == (frozenset(), frozenset({"S0NETAPP"}))
+
+
+def test_the_add_action_is_refused_naming_the_entry_and_its_line() -> None:
+    # Scheduling needs only "run" on the job, as in Nautobot: an "add" grant would restrict nothing.
+    text = CONTRACT_EXAMPLE.replace("actions: [view, change, delete]", "actions: [view, add, change, delete]")
+    with pytest.raises(PolicyError) as excinfo:
+        parse_policy(text, source="policy.yml")
+    line = next(n for n, row in enumerate(text.splitlines(), start=1) if "add, change" in row)
+    message = str(excinfo.value)
+    assert message.startswith(f"policy.yml: permissions[3] ('approvers manage schedules'), line {line}: action 'add'")
+    assert "needs 'run' on the job" in message and "remove 'add'" in message
