@@ -194,6 +194,7 @@ def build_core(
         clock=clock,
         time_zone=settings.time_zone,
         approval_channel=settings.approval_channel,
+        max_pending_per_user=settings.max_pending_per_user,
     )
     return Core(settings=settings, deps=deps, services=Services.over(deps), policy_watcher=watcher)
 

@@ -25,6 +25,7 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 
 DEFAULT_TIME_LIMIT = timedelta(hours=1)
+DEFAULT_MAX_PENDING_PER_USER = 20
 BROKER_SCHEMES = ("redis", "rediss", "redis+socket", "amqp", "amqps", "pyamqp")
 
 
@@ -67,6 +68,7 @@ class Settings:
     celery_broker_url: str | None = None
     default_time_limit: timedelta = field(default=DEFAULT_TIME_LIMIT)
     shutdown_grace: timedelta = field(default=timedelta(seconds=30))
+    max_pending_per_user: int = DEFAULT_MAX_PENDING_PER_USER
 
     @property
     def slack_enabled(self) -> bool:
@@ -118,6 +120,7 @@ class Settings:
             celery_broker_url=broker_url,
             default_time_limit=_time_limit(get("JOBGATE_DEFAULT_TIME_LIMIT")),
             shutdown_grace=_seconds(get("JOBGATE_SHUTDOWN_GRACE"), "JOBGATE_SHUTDOWN_GRACE", default=30),
+            max_pending_per_user=_max_pending(get("JOBGATE_MAX_PENDING_PER_USER")),
         )
 
 
@@ -233,6 +236,17 @@ def _workers(value: str | None) -> int:
         return default_workers()
     if not value.isdigit() or not 1 <= int(value) <= 256:
         raise ConfigError(f"JOBGATE_WORKERS: {value!r} is not a number of workers; expected a whole number 1-256")
+    return int(value)
+
+
+def _max_pending(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_MAX_PENDING_PER_USER
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(
+            f"JOBGATE_MAX_PENDING_PER_USER: {value!r} is not a valid limit; expected a whole number >= 1, "
+            f"e.g. {DEFAULT_MAX_PENDING_PER_USER}"
+        )
     return int(value)
 
 

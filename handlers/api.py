@@ -286,6 +286,7 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         405: (ErrorOut, "The job cannot run at this time."),
         409: (ErrorOut, "Already decided, or no longer pending."),
         413: (ErrorOut, "Request body too large."),
+        429: (ErrorOut, "Too many of your requests wait for approval (`Retry-After` says when to ask again)."),
     }
     return {code: {"model": described[code][0], "description": described[code][1]} for code in codes}
 
@@ -309,7 +310,8 @@ class _Route:
 _ROUTES = (
     _Route("GET", "/extras/jobs/", list_jobs, JobListOut, 200, (400, 403)),
     _Route("GET", "/extras/jobs/{id}/", get_job, JobOut, 200, (403, 404)),
-    _Route("POST", "/extras/jobs/{id}/run/", run_job, RunResultOut, 201, (400, 403, 404, 405, 413), RunRequestIn),
+    _Route("POST", "/extras/jobs/{id}/run/", run_job, RunResultOut, 201, (400, 403, 404, 405, 413, 429),
+           RunRequestIn),
     _Route("GET", "/extras/scheduled-jobs/", list_scheduled_jobs, ScheduledJobListOut | BriefScheduledJobListOut,
            200, (400, 403)),
     _Route("GET", "/extras/scheduled-jobs/{id}/", get_scheduled_job, ScheduledJobOut, 200, (403, 404)),

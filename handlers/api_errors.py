@@ -74,6 +74,7 @@ HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.NEEDS_CONFIRMATION: 400,  # Nautobot: a past-due approval without force
     ErrorKind.CONFLICT: 409,
     ErrorKind.UNAVAILABLE: 503,  # the database cannot be reached: retry after RETRY_AFTER_SECONDS
+    ErrorKind.LIMIT_REACHED: 429,
 }
 """The HTTP status of each kind of refusal (the statuses Nautobot answers; a second decision is jobgate's 409)."""
 
@@ -86,6 +87,10 @@ PAST_DUE_DETAIL = (
 DATABASE_UNAVAILABLE_DETAIL = "jobgate cannot reach its database; retry shortly."
 RETRY_AFTER_SECONDS = 5
 """What a 503 for an unreachable database suggests in ``Retry-After``."""
+
+LIMIT_RETRY_AFTER = 60
+"""Seconds a client is asked to wait after 429 (a limit reached): a pending request frees its place only when it is
+decided or withdrawn, so there is no exact time; a minute keeps a retrying script cheap."""
 
 
 def http_status(error: DomainError) -> int:
@@ -124,7 +129,8 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, DatabaseUnavailableError):
         log.warning("The database is unavailable answering %s %s: %s", request.method, request.url.path, exc.cause)
         return _json(request, error_body(exc), http_status(exc), headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
-    return _json(request, error_body(exc), http_status(exc))
+    headers = {"Retry-After": str(LIMIT_RETRY_AFTER)} if exc.kind is ErrorKind.LIMIT_REACHED else None
+    return _json(request, error_body(exc), http_status(exc), headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

@@ -95,3 +95,11 @@ def test_bad_values_name_the_variable(tmp_path: Path, name: str, value: str, mes
         Settings.from_env({name: value}, cwd=tmp_path)
     assert str(err.value).startswith(message)
     assert "\n" not in str(err.value)
+
+
+def test_pending_requests_per_user_default_to_20_and_are_set_by_the_environment(tmp_path: Path) -> None:
+    assert Settings.from_env({}, cwd=tmp_path).max_pending_per_user == 20
+    assert Settings.from_env({"JOBGATE_MAX_PENDING_PER_USER": "5"}, cwd=tmp_path).max_pending_per_user == 5
+    for bad in ("0", "-3", "lots"):
+        with pytest.raises(ConfigError, match=r"^JOBGATE_MAX_PENDING_PER_USER: .* expected a whole number >= 1"):
+            Settings.from_env({"JOBGATE_MAX_PENDING_PER_USER": bad}, cwd=tmp_path)

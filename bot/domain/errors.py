@@ -27,6 +27,7 @@ __all__ = [
     "NotRunnableError",
     "PastDueError",
     "PermissionDeniedError",
+    "TooManyPendingError",
 ]
 
 
@@ -46,6 +47,8 @@ class ErrorKind(StrEnum):
     CONFLICT: ``conflict``, the object is in a state where this makes no sense any more (already decided, cancelled,
         finished, already paused).
     UNAVAILABLE: ``unavailable``, jobgate cannot reach its database now; the same request may succeed shortly.
+    LIMIT_REACHED: ``limit_reached``, the actor has reached a limit (pending requests per person); asking again
+        once some are decided or withdrawn may succeed.
     """
 
     INVALID_INPUT = "invalid_input"
@@ -56,6 +59,7 @@ class ErrorKind(StrEnum):
     NEEDS_CONFIRMATION = "needs_confirmation"
     CONFLICT = "conflict"
     UNAVAILABLE = "unavailable"
+    LIMIT_REACHED = "limit_reached"
 
 
 class DomainError(Exception):
@@ -184,6 +188,12 @@ class AlreadyDecidedError(DomainError):
         if self.decided_at is not None:
             sentence += f" at {_format_utc(self.decided_at)}"
         return sentence + "."
+
+
+class TooManyPendingError(DomainError):
+    """The requester already has as many requests waiting for approval as one person may have."""
+
+    kind = ErrorKind.LIMIT_REACHED
 
 
 class InvalidStateError(DomainError):

@@ -22,6 +22,7 @@ from bot.domain.errors import (
     NotFoundError,
     NotRunnableError,
     PermissionDeniedError,
+    TooManyPendingError,
 )
 from bot.domain.permissions import Actor, JobRef, Perm, Policy
 from bot.domain.schedules import IntervalType
@@ -43,6 +44,7 @@ __all__ = [
     "RunPlan",
     "check_cancel",
     "check_pause",
+    "check_pending_limit",
     "check_resume",
     "check_run_request",
     "check_view",
@@ -233,6 +235,26 @@ CANCEL_PENDING_DENIED_MESSAGE = (
     "You do not have permission to cancel this request: it is waiting for approval, and ending someone else's "
     "request denies it, which needs approve_job on its job and delete_scheduledjob."
 )
+
+
+def check_pending_limit(pending: int, *, limit: int) -> None:
+    """Check that a requester may add one more request waiting for approval.
+
+    Each request waiting for approval asks approvers by message, and those messages go out at Slack's pace, so one
+    person (or their script) may have at most ``limit`` of them at once (``JOBGATE_MAX_PENDING_PER_USER``).
+
+    Args:
+        pending: how many of the requester's requests wait for approval now.
+        limit: how many one person may have.
+
+    Raises:
+        TooManyPendingError: ``pending`` already reached ``limit``.
+    """
+    if pending >= limit:
+        raise TooManyPendingError(
+            f"You have {pending} requests waiting for approval (at most {limit} per person); withdraw one or wait "
+            "for a decision."
+        )
 
 
 def check_cancel(request: RequestFacts, *, actor: Actor, policy: Policy) -> bool:

@@ -63,6 +63,8 @@ class ServiceDeps:
         approval_channel: where approval requests go (``JOBGATE_APPROVAL_CHANNEL``); None sends them to approvers.
         handover: where the data of sensitive runs waits, in memory only, for this process's executor.
         wakeups: called after a commit that may make work due sooner.
+        max_pending_per_user: how many requests waiting for approval one person may have
+            (``JOBGATE_MAX_PENDING_PER_USER``).
     """
 
     db: Database
@@ -73,6 +75,7 @@ class ServiceDeps:
     approval_channel: str | None = None
     handover: SensitiveHandover = field(default_factory=SensitiveHandover)
     wakeups: Wakeups = field(default_factory=Wakeups)
+    max_pending_per_user: int = 20
 
     @property
     def policy(self) -> Policy:

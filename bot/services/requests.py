@@ -133,6 +133,9 @@ class Requests:
         found = deps.catalog.get(record.slug)
         assert found is not None  # check_run_request refused a job whose code is missing
         cleaned = validate_data(found.info.variables, {} if data is None else data)
+        if plan.needs_approval:
+            pending = repos.scheduled_jobs.count_pending(actor.user_id, lock=True)
+            requests.check_pending_limit(pending, limit=deps.max_pending_per_user)
         stored_data = None if record.has_sensitive_variables else cleaned
         if validated is not None:
             return self._create_scheduled_job(

@@ -247,6 +247,22 @@ class ScheduledJobRepository:
             query = query.where(_visible(job_ids, own_user_id))
         return self._page(query, limit=limit, offset=offset, order=(ScheduledJobRow.start_time, ScheduledJobRow.id))
 
+    def count_pending(self, user_id: str, *, lock: bool = False) -> int:
+        """How many of ``user_id``'s requests wait for approval (pending and still active).
+
+        With ``lock``, concurrent writers that count for the same user wait for this transaction (PostgreSQL: an
+        advisory transaction lock per user; SQLite's write transaction already keeps other writers out), so a check
+        on the count holds until the commit.
+        """
+        if lock and self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(select(func.pg_advisory_xact_lock(func.hashtext("pending:" + user_id))))
+        return self.session.scalar(
+            select(func.count()).select_from(ScheduledJobRow).where(
+                ScheduledJobRow.user_id == user_id, ScheduledJobRow.enabled,
+                ScheduledJobRow.approval_state == ApprovalState.PENDING.value,
+            )
+        ) or 0
+
     def list_active(
         self,
         *,

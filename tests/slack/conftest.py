@@ -102,7 +102,7 @@ def _make_stack(database: Database, settings: Settings, policy: Policy, fake: Fa
     slack_settings = Settings(
         database_url=settings.database_url, jobs_paths=settings.jobs_paths, time_zone="UTC",
         slack_bot_token="xoxb-test-token", slack_signing_secret=SIGNING_SECRET, slack_api_url=fake.url,
-        approval_channel=approval_channel,
+        approval_channel=approval_channel, max_pending_per_user=settings.max_pending_per_user,
     )
     core = build_test_core(database, slack_settings, policy, clock=clock)
     services = core.services
