@@ -9,11 +9,14 @@ reach the services instead of stopping at 404 (unknown ids are covered in test_b
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 from typing import Any
 
+import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as examples
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -49,8 +52,14 @@ def _document() -> dict[str, Any]:
 schema = schemathesis.openapi.from_dict(_document())
 
 
+@pytest.fixture
+def settings(jobs_dir: Path, database_url: str) -> Settings:
+    """Room for the fresh pending request each generated example needs (the per-person limit is tested elsewhere)."""
+    return Settings(database_url=database_url, jobs_paths=(jobs_dir,), time_zone="UTC", max_pending_per_user=10_000)
+
+
 @schema.parametrize()
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@examples(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_conforms_to_its_openapi_document(case: schemathesis.Case[Any], api: Api, services: Services) -> None:
     if "id" in (case.path_parameters or {}):
         case.path_parameters = {"id": _existing_id(case.path, services)}
