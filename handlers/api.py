@@ -35,6 +35,7 @@ from bot.domain.permissions import Actor
 from bot.services import Services
 from handlers.api_errors import install_error_handling
 from handlers.api_models import (
+    BriefJobResultListOut,
     BriefScheduledJobListOut,
     DenyRequestIn,
     ErrorOut,
@@ -183,6 +184,12 @@ Brief = Annotated[
           "crontab).", json_schema_extra=_FLAG_VALUES),
 ]
 
+BriefResult = Annotated[
+    str | None,
+    Query(description="true, 1 or yes: only the brief fields (id, url, display, name, created, completed, user, "
+          "status).", json_schema_extra=_FLAG_VALUES),
+]
+
 
 def list_jobs(caller: ApiCaller, limit: Limit = None, offset: Offset = None) -> Response:
     """Jobs the caller may see (installed, and not hidden unless the caller is an admin)."""
@@ -258,14 +265,16 @@ def dry_run_scheduled_job(id: str, caller: ApiCaller) -> Response:
 
 
 def list_job_results(caller: ApiCaller, job: JobFilter = None, limit: Limit = None,
-                     offset: Offset = None) -> Response:
-    """Job results the caller may see, newest first, with their logs."""
+                     offset: Offset = None, brief: BriefResult = None) -> Response:
+    """Job results the caller may see, newest first, each with ``log_count`` but not its log lines (one result's
+    ``GET`` shows them)."""
     actor = caller.authenticate()
     page = parse_page(limit, offset)
+    brief_flag = parse_flag(brief, "brief")
     found = caller.services.listings.list_job_results(actor, job=parse_filter(job, "job"), limit=page.limit,
                                                       offset=page.offset)
     return caller.render(build_job_result_list(found, url=caller.url, limit=page.limit, offset=page.offset,
-                                               api_root=caller.api_root))
+                                               api_root=caller.api_root, brief=brief_flag))
 
 
 def get_job_result(id: str, caller: ApiCaller) -> Response:
@@ -313,7 +322,7 @@ _ROUTES = (
     _Route("POST", "/extras/jobs/{id}/run/", run_job, RunResultOut, 201, (400, 403, 404, 405, 413, 429),
            RunRequestIn),
     _Route("GET", "/extras/scheduled-jobs/", list_scheduled_jobs, ScheduledJobListOut | BriefScheduledJobListOut,
-           200, (400, 403)),
+           200, (400, 403, 404)),
     _Route("GET", "/extras/scheduled-jobs/{id}/", get_scheduled_job, ScheduledJobOut, 200, (403, 404)),
     _Route("POST", "/extras/scheduled-jobs/{id}/approve/", approve_scheduled_job, ScheduledJobOut, 200,
            (400, 403, 404, 405, 409)),
@@ -321,7 +330,8 @@ _ROUTES = (
            (400, 403, 404, 409, 413), DenyRequestIn),
     _Route("POST", "/extras/scheduled-jobs/{id}/dry-run/", dry_run_scheduled_job, JobResultOut, 200,
            (403, 404, 405, 409)),
-    _Route("GET", "/extras/job-results/", list_job_results, JobResultListOut, 200, (400, 403)),
+    _Route("GET", "/extras/job-results/", list_job_results, JobResultListOut | BriefJobResultListOut, 200,
+           (400, 403, 404)),
     _Route("GET", "/extras/job-results/{id}/", get_job_result, JobResultOut, 200, (403, 404)),
 )
 

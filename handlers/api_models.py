@@ -21,6 +21,8 @@ from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
 
 __all__ = [
+    "BriefJobResultListOut",
+    "BriefJobResultOut",
     "BriefScheduledJobListOut",
     "BriefScheduledJobOut",
     "DenyRequestIn",
@@ -30,6 +32,7 @@ __all__ = [
     "JobOut",
     "JobResultListOut",
     "JobResultOut",
+    "JobResultSummaryOut",
     "RunRequestIn",
     "RunResultOut",
     "ScheduleIn",
@@ -157,8 +160,8 @@ class BriefScheduledJobOut(_Out):
     crontab: str | None
 
 
-class JobResultOut(_Out):
-    """One execution of a job, with its status and log."""
+class JobResultSummaryOut(_Out):
+    """One execution of a job as a list shows it: everything but the log lines (``log_count`` says how many)."""
 
     id: str
     url: str
@@ -176,7 +179,26 @@ class JobResultOut(_Out):
     scheduled_for: datetime | None = Field(description="The due time it ran for, for a scheduled run.")
     error: str | None = Field(description="Why it failed, could not run, or was interrupted (one line).")
     output: str | None = Field(description="What the job's run() returned, as text.")
+    log_count: int = Field(description="How many log lines it has (GET …/job-results/{id}/ shows them).")
+
+
+class JobResultOut(JobResultSummaryOut):
+    """One execution of a job, with its status and log."""
+
     log: list[LogEntryOut]
+
+
+class BriefJobResultOut(_Out):
+    """A job result in brief (``?brief=true``): Nautobot's nested job-result fields."""
+
+    id: str
+    url: str
+    display: str
+    name: str
+    created: datetime
+    completed: datetime | None
+    user: UserOut | None
+    status: StatusOut
 
 
 class RunResultOut(_Out):
@@ -211,9 +233,15 @@ class BriefScheduledJobListOut(_ListOut):
 
 
 class JobResultListOut(_ListOut):
-    """One page of job results."""
+    """One page of job results, without their log lines."""
 
-    results: list[JobResultOut]
+    results: list[JobResultSummaryOut]
+
+
+class BriefJobResultListOut(_ListOut):
+    """One page of job results in brief (``?brief=true``)."""
+
+    results: list[BriefJobResultOut]
 
 
 class ErrorOut(_Out):

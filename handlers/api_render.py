@@ -13,12 +13,15 @@ from bot.domain.approvals import ApprovalState
 from bot.domain.records import JobRecord, JobResultRecord, LogRecord, Page, ScheduledJobRecord
 from bot.domain.schedules import describe
 from handlers.api_models import (
+    BriefJobResultListOut,
+    BriefJobResultOut,
     BriefScheduledJobListOut,
     BriefScheduledJobOut,
     JobListOut,
     JobOut,
     JobResultListOut,
     JobResultOut,
+    JobResultSummaryOut,
     LogEntryOut,
     NestedJobOut,
     NestedScheduledJobOut,
@@ -30,11 +33,13 @@ from handlers.api_models import (
 )
 
 __all__ = [
+    "build_brief_job_result",
     "build_brief_scheduled_job",
     "build_job",
     "build_job_list",
     "build_job_result",
     "build_job_result_list",
+    "build_job_result_summary",
     "build_page_links",
     "build_run_result",
     "build_scheduled_job",
@@ -155,18 +160,24 @@ def build_job_result(result: JobResultRecord, *, api_root: str) -> JobResultOut:
     """The API form of a job result, with its log.
 
     Args:
-        result: the job result record.
+        result: the job result record, read with its log.
         api_root: absolute URL of ``/api/``, ending with a slash.
     """
+    summary = build_job_result_summary(result, api_root=api_root)
+    return JobResultOut(**dict(summary), log=[_log_entry(entry) for entry in result.log])
+
+
+def build_job_result_summary(result: JobResultRecord, *, api_root: str) -> JobResultSummaryOut:
+    """A job result as lists show it: every field but the log lines, with how many there are."""
     scheduled = None
     if result.scheduled_job_id is not None:
         scheduled = NestedScheduledJobOut(
             id=result.scheduled_job_id, url=_scheduled_job_url(api_root, result.scheduled_job_id)
         )
-    return JobResultOut(
+    return JobResultSummaryOut(
         id=result.id,
-        url=f"{api_root}extras/job-results/{result.id}/",
-        display=f"{result.name} started at {result.created_at.isoformat()} ({result.status.label})",
+        url=_job_result_url(api_root, result.id),
+        display=_display_job_result(result),
         name=result.name,
         job_model=build_nested_job(result.job, api_root=api_root),
         user=_user(result.user_id),
@@ -180,8 +191,25 @@ def build_job_result(result: JobResultRecord, *, api_root: str) -> JobResultOut:
         scheduled_for=result.scheduled_for,
         error=result.error,
         output=result.output,
-        log=[_log_entry(entry) for entry in result.log],
+        log_count=result.log_count,
     )
+
+
+def build_brief_job_result(result: JobResultRecord, *, api_root: str) -> BriefJobResultOut:
+    """The brief API form of a job result (``?brief=true``)."""
+    return BriefJobResultOut(
+        id=result.id, url=_job_result_url(api_root, result.id), display=_display_job_result(result),
+        name=result.name, created=result.created_at, completed=result.completed_at, user=_user(result.user_id),
+        status=StatusOut(value=result.status, label=result.status.label),
+    )
+
+
+def _job_result_url(api_root: str, job_result_id: str) -> str:
+    return f"{api_root}extras/job-results/{job_result_id}/"
+
+
+def _display_job_result(result: JobResultRecord) -> str:
+    return f"{result.name} started at {result.created_at.isoformat()} ({result.status.label})"
 
 
 def build_run_result(
@@ -242,9 +270,12 @@ def build_scheduled_job_list(
 
 
 def build_job_result_list(
-    page: Page[JobResultRecord], *, url: str, limit: int, offset: int, api_root: str
-) -> JobResultListOut:
-    """One page of job results."""
+    page: Page[JobResultRecord], *, url: str, limit: int, offset: int, api_root: str, brief: bool = False
+) -> JobResultListOut | BriefJobResultListOut:
+    """One page of job results, without their log lines (in full otherwise, or in brief)."""
     following, previous = build_page_links(url=url, count=page.count, limit=limit, offset=offset)
-    results = [build_job_result(result, api_root=api_root) for result in page.items]
+    if brief:
+        briefs = [build_brief_job_result(result, api_root=api_root) for result in page.items]
+        return BriefJobResultListOut(count=page.count, next=following, previous=previous, results=briefs)
+    results = [build_job_result_summary(result, api_root=api_root) for result in page.items]
     return JobResultListOut(count=page.count, next=following, previous=previous, results=results)

@@ -210,6 +210,8 @@ class JobResultRecord:
     error: str | None
     output: str | None = None
     log: tuple[LogRecord, ...] = field(default=())
+    log_count: int = 0
+    """How many log lines it has; lists count them without loading them (``log`` is then empty)."""
 
 
 @dataclass(frozen=True, kw_only=True)

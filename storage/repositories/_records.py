@@ -126,8 +126,10 @@ def log_record(row: JobLogEntryRow) -> LogRecord:
 
 
 def job_result_record(
-    row: JobResultRow | Returned, job: JobRow | None, log: Iterable[JobLogEntryRow] = ()
+    row: JobResultRow | Returned, job: JobRow | None, log: Iterable[JobLogEntryRow] = (), log_count: int | None = None
 ) -> JobResultRecord:
+    """A job result as read; ``log_count`` is the number of log lines when ``log`` was not loaded."""
+    lines = tuple(log_record(entry) for entry in log)
     return JobResultRecord(
         id=row.id,
         job=job_record(job) if job is not None else None,
@@ -143,7 +145,8 @@ def job_result_record(
         scheduled_for=row.scheduled_for,
         error=row.error,
         output=row.output,
-        log=tuple(log_record(entry) for entry in log),
+        log=lines,
+        log_count=len(lines) if log_count is None else log_count,
     )
 
 

@@ -101,7 +101,7 @@ class JobResultRepository(JobResultClaims):
         scheduled_job_id: str | None = None,
         user_id: str | None = None,
     ) -> Page[JobResultRecord]:
-        """Job results with their logs, newest first.
+        """Job results, newest first, each with how many log lines it has but not the lines (``get`` has them).
 
         ``job_ids`` limits them to those jobs (None: every job), except that the results of ``own_user_id`` are
         always shown; ``job_id``, ``scheduled_job_id`` and ``user_id`` filter.
@@ -122,13 +122,16 @@ class JobResultRepository(JobResultClaims):
             .order_by(JobResultRow.created_at.desc(), JobResultRow.id).limit(limit).offset(offset)
         ).all()
         ids = [r[0].id for r in rows]
-        logs: dict[str, list[JobLogEntryRow]] = {i: [] for i in ids}
+        # One query for the page's log sizes (a page is at most MAX_PAGE results); the lines stay in the database.
+        counts: dict[str, int] = {}
         if ids:
-            for entry in self.session.scalars(
-                select(JobLogEntryRow).where(JobLogEntryRow.job_result_id.in_(ids)).order_by(JobLogEntryRow.id)
+            for job_result_id, lines in self.session.execute(
+                select(JobLogEntryRow.job_result_id, func.count())
+                .where(JobLogEntryRow.job_result_id.in_(ids)).group_by(JobLogEntryRow.job_result_id)
             ):
-                logs[entry.job_result_id].append(entry)
-        return Page(count=count, items=[job_result_record(r[0], r[1], logs[r[0].id]) for r in rows])
+                counts[job_result_id] = lines
+        return Page(count=count, items=[job_result_record(r[0], r[1], log_count=counts.get(r[0].id, 0))
+                                        for r in rows])
 
     def count_by_status(self) -> dict[JobResultStatus, int]:
         """How many job results there are in each status (statuses without any are left out)."""

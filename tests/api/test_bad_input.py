@@ -176,7 +176,7 @@ def test_bad_force_values_are_400_and_approve_nothing(api: Api, pending: str, fo
 
 FILTERS = {
     "scheduled-jobs": {"limit", "offset", "job", "approval_state", "brief"},
-    "job-results": {"limit", "offset", "job"},
+    "job-results": {"limit", "offset", "job", "brief"},
     "jobs": {"limit", "offset"},
 }
 

@@ -74,7 +74,7 @@ def test_log_lines_are_kept_in_order(database: Database) -> None:
     assert bare is not None and bare.log == ()
 
 
-def test_the_listing_is_newest_first_with_logs_and_filters(database: Database) -> None:
+def test_the_listing_is_newest_first_with_log_counts_and_filters(database: Database) -> None:
     job, other = add_job(database, "jobs.Backup"), add_job(database, "jobs.Restore")
     with write(database) as repos:
         scheduled = repos.scheduled_jobs.add(new_scheduled_job(job))
@@ -85,7 +85,8 @@ def test_the_listing_is_newest_first_with_logs_and_filters(database: Database) -
     with read(database) as repos:
         everything = repos.job_results.list_page(limit=10, offset=0)
         assert (everything.count, [r.id for r in everything.items]) == (3, [new.id, mid.id, old.id])
-        assert [r.log for r in everything.items][1] == (LogRecord(logged_at=NOW, level="info", message="hi"),)
+        assert [(r.log, r.log_count) for r in everything.items] == [((), 0), ((), 1), ((), 0)]  # lines not loaded
+        assert repos.job_results.get(mid.id).log == (LogRecord(logged_at=NOW, level="info", message="hi"),)
         page = repos.job_results.list_page(limit=1, offset=1)
         assert (page.count, [r.id for r in page.items]) == (3, [mid.id])
         assert [r.id for r in repos.job_results.list_page(limit=10, offset=0, job_ids=[job.id]).items] == [
@@ -93,6 +94,11 @@ def test_the_listing_is_newest_first_with_logs_and_filters(database: Database) -
         assert [r.id for r in repos.job_results.list_page(limit=10, offset=0, user_id="UBOB").items] == [mid.id]
         assert [r.id for r in repos.job_results.list_page(limit=10, offset=0,
                                                           scheduled_job_id=scheduled.id).items] == [new.id]
+        # The rows of the given jobs, and the given user's rows besides.
+        assert [r.id for r in repos.job_results.list_page(limit=10, offset=0, job_ids=[job.id],
+                                                          own_user_id="UBOB").items] == [new.id, mid.id, old.id]
+        assert [r.id for r in repos.job_results.list_page(limit=10, offset=0, job_ids=[],
+                                                          own_user_id="UBOB").items] == [mid.id]
 
 
 def test_results_are_counted_by_status(database: Database) -> None:
