@@ -4,8 +4,9 @@ It answers the methods jobgate uses (``auth.test``, ``chat.postMessage/update/po
 push/publish``, ``users.info``, ``usergroups.list``, ``usergroups.users.list``, ``conversations.open``, and
 ``apps.connections.open`` for Socket Mode) whether the arguments come as a query string (GET), a form or JSON,
 records every call with its decoded parameters, serves ``response_url`` paths (``/response/<id>``), fails on
-demand (HTTP 500, 429 with ``Retry-After``, ``ok: false`` errors, or slow answers: timeouts), and answers slowly but
-well on demand (``slow``).
+demand (HTTP 500, 429 with ``Retry-After``, ``ok: false`` errors, or slow answers: timeouts), fails every Web API
+call for a time window (``outage``: 500 and 429 with ``Retry-After`` in turn), and answers slowly but well on demand
+(``slow``).
 ``wait_for(method, count, timeout)`` waits for calls made after an ack.
 """
 
@@ -15,7 +16,7 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -83,6 +84,9 @@ class FakeSlack:
         self.socket_mode_url: str | None = None
         self._failures: list[Failure] = []
         self._slow: dict[str, float] = {}
+        self._outage_until = 0.0
+        self._outage_statuses: Iterator[int] = iter(())
+        self._outage_retry_after = 1
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -131,6 +135,27 @@ class FakeSlack:
         """
         with self._lock:
             self._failures.append(Failure(method, status, times, retry_after, error, delay))
+
+    def outage(self, seconds: float, *, statuses: tuple[int, ...] = (500, 429), retry_after: int = 1) -> None:
+        """For the next ``seconds``, answer every Web API call with the ``statuses`` in turn (429 with
+        ``Retry-After: retry_after``), as Slack does in an incident. ``response_url`` posts (Slack's webhooks, not the
+        Web API) are answered as usual."""
+        with self._lock:
+            self._outage_until = time.monotonic() + seconds
+            self._outage_statuses = itertools.cycle(statuses)
+            self._outage_retry_after = retry_after
+
+    def in_outage(self) -> bool:
+        """Whether an :meth:`outage` is under way."""
+        with self._lock:
+            return time.monotonic() < self._outage_until
+
+    def _outage_failure(self, method: str) -> Failure | None:
+        with self._lock:
+            if method == RESPONSE_URL_METHOD or time.monotonic() >= self._outage_until:
+                return None
+            status = next(self._outage_statuses)
+            return Failure(None, status, 1, self._outage_retry_after if status == 429 else None)
 
     def slow(self, method: str, seconds: float) -> None:
         """Answer every later call of ``method`` as usual, but only after ``seconds``."""
@@ -254,7 +279,7 @@ class FakeSlack:
                 path = urlsplit(self.path).path
                 params = self._params()
                 method = RESPONSE_URL_METHOD if path.startswith("/response/") else path.removeprefix("/api/")
-                failure = fake._take_failure(method)
+                failure = fake._outage_failure(method) or fake._take_failure(method)
                 status, body, headers = 200, {}, {}
                 if failure is not None:
                     if failure.delay:
