@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from bot.domain.approval_rules import DEFAULT_RULE, ApprovalRule, Vote, counting_approvers, is_escalated, is_expired
 from bot.domain.errors import (
     AlreadyDecidedError,
     DomainError,
@@ -31,7 +32,9 @@ __all__ = [
     "DENY_DENIED_MESSAGE",
     "DRY_RUN_DENIED_MESSAGE",
     "DRY_RUN_NOT_RUNNABLE_MESSAGE",
+    "EXPIRED_MESSAGE",
     "PAST_DUE_MESSAGE",
+    "REPEAT_APPROVAL_MESSAGE",
     "SELF_APPROVAL_MESSAGE",
     "Action",
     "ApprovalState",
@@ -40,6 +43,7 @@ __all__ = [
     "already_decided",
     "can_act",
     "decide",
+    "is_escalation_approver",
     "is_past_due",
 ]
 
@@ -52,6 +56,8 @@ APPROVE_DENIED_MESSAGE = "You do not have permission to approve this request."
 DENY_DENIED_MESSAGE = "You do not have permission to deny this request."
 DRY_RUN_DENIED_MESSAGE = "You do not have permission to run this job."
 DRY_RUN_NOT_RUNNABLE_MESSAGE = "This job cannot be dry-run at this time."
+EXPIRED_MESSAGE = "This request has expired: nobody decided on it in time, and it will not run."
+REPEAT_APPROVAL_MESSAGE = "You have already approved this request; it needs another approver."
 
 
 class ApprovalState(StrEnum):
@@ -61,12 +67,14 @@ class ApprovalState(StrEnum):
     APPROVED: ``approved``, approved; it runs on its schedule.
     DENIED: ``denied``, denied (or withdrawn by the requester); kept for the audit trail, never runs.
     NOT_REQUIRED: ``not_required``, its job does not need approval; it runs on its schedule.
+    EXPIRED: ``expired``, still pending when its approval rule's ``expire_after`` ran out; kept, never runs.
     """
 
     PENDING = "pending"
     APPROVED = "approved"
     DENIED = "denied"
     NOT_REQUIRED = "not_required"
+    EXPIRED = "expired"
 
 
 class Action(StrEnum):
@@ -99,6 +107,11 @@ class RequestFacts:
         enabled: still active: False once cancelled, finished or denied (Nautobot's ``ScheduledJob.enabled``).
         not_runnable_reason: why its job cannot run now (disabled, not installed, code missing, sensitive and
             approval-required), or None when it is runnable.
+        created_at: when it was requested (escalation counts from then).
+        min_approvers: how many distinct approvers must approve it.
+        approvals: the approvals recorded so far.
+        expires_at: when it expires if still pending; None: never.
+        rule: the approval rule in force for its job (who it escalates to, and when).
     """
 
     scheduled_job_id: str
@@ -112,6 +125,11 @@ class RequestFacts:
     decided_at: datetime | None = None
     enabled: bool = True
     not_runnable_reason: str | None = None
+    created_at: datetime | None = None
+    min_approvers: int = 1
+    approvals: tuple[Vote, ...] = ()
+    expires_at: datetime | None = None
+    rule: ApprovalRule = DEFAULT_RULE
 
 
 @dataclass(frozen=True)
@@ -123,11 +141,14 @@ class Decision:
         approval_state: the request's approval state afterwards (unchanged for a dry run).
         runs_at_once: whether the job should run now (an approved ``immediately`` or forced past-due request, or a
             dry run) rather than on its schedule.
+        approvers: for an approval, the approvers that count with it (the quorum is reached when there are
+            ``min_approvers`` of them); empty otherwise.
     """
 
     action: Action
     approval_state: ApprovalState
     runs_at_once: bool
+    approvers: tuple[str, ...] = ()
 
 
 def is_past_due(request: RequestFacts, now: datetime) -> bool:
@@ -163,10 +184,12 @@ def decide(
 
     Checks run in Nautobot's order; the first that fails raises.
 
-    Approve: ``change_scheduledjob`` on this scheduled job and ``approve_job`` on its job → pending → still active →
-    not the requester (admins included) → not past due, unless ``force`` → the job is runnable.
+    Approve: ``change_scheduledjob`` on this scheduled job and ``approve_job`` on its job (or, once the request has
+    escalated, membership of an ``escalate_to`` group) → pending → still active → not expired → not the requester
+    (admins included) → not approved by this actor already → not past due, unless ``force`` → the job is runnable.
+    The request is approved when ``min_approvers`` distinct approvers have approved; until then it stays pending.
     Deny: the requester may always withdraw their own request; anyone else needs ``delete_scheduledjob`` on this
-    scheduled job and ``approve_job`` on its job → pending → still active.
+    scheduled job and ``approve_job`` on its job (or escalation membership) → pending → still active → not expired.
     Dry run: ``view_scheduledjob`` on this scheduled job → the job is runnable → ``run_job`` on the job → not denied,
     still active.
 
@@ -185,15 +208,16 @@ def decide(
 
     Raises:
         PermissionDeniedError: the actor may not do this (including approving their own request).
-        AlreadyDecidedError: the request was already approved or denied, or needs no approval.
-        InvalidStateError: the request was cancelled or has finished (or, for a dry run, was denied).
+        AlreadyDecidedError: the request was already approved, denied or expired, or needs no approval.
+        InvalidStateError: the request was cancelled or has finished (or, for a dry run, was denied), has expired,
+            or the actor already approved it.
         PastDueError: a past-due ``future`` request and no ``force``.
         NotRunnableError: the job cannot run now.
     """
     if action == Action.APPROVE:
         return _approve(request, actor=actor, policy=policy, now=now, force=force)
     if action == Action.DENY:
-        return _deny(request, actor=actor, policy=policy)
+        return _deny(request, actor=actor, policy=policy, now=now)
     return _dry_run(request, actor=actor, policy=policy)
 
 
@@ -209,31 +233,49 @@ def can_act(request: RequestFacts, action: Action, *, actor: Actor, policy: Poli
     return True
 
 
+def is_escalation_approver(request: RequestFacts, actor: Actor, now: datetime) -> bool:
+    """Whether the actor may decide on the request only because it has escalated to a group they belong to."""
+    rule = request.rule
+    if request.created_at is None or not is_escalated(rule, request.created_at, now):
+        return False
+    return actor.user_id in rule.escalate_user_ids or bool(actor.usergroups & rule.escalate_usergroups)
+
+
 def _approve(request: RequestFacts, *, actor: Actor, policy: Policy, now: datetime, force: bool) -> Decision:
-    if not policy.has_perm(actor, Perm.CHANGE_SCHEDULEDJOB):
-        raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
-    if not policy.has_perm(actor, Perm.APPROVE_JOB, request.job):
-        raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
-    if not policy.has_perm(actor, Perm.CHANGE_SCHEDULEDJOB, request.job):
-        raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
+    if not is_escalation_approver(request, actor, now):
+        if not policy.has_perm(actor, Perm.CHANGE_SCHEDULEDJOB):
+            raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
+        if not policy.has_perm(actor, Perm.APPROVE_JOB, request.job):
+            raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
+        if not policy.has_perm(actor, Perm.CHANGE_SCHEDULEDJOB, request.job):
+            raise PermissionDeniedError(APPROVE_DENIED_MESSAGE)
     if request.approval_state != ApprovalState.PENDING:
         raise already_decided(request)
     if not request.enabled:
         raise InvalidStateError("This request was cancelled; there is nothing left to approve.")
+    if is_expired(request.expires_at, now):
+        raise InvalidStateError(EXPIRED_MESSAGE)
     if request.requester_id is not None and request.requester_id == actor.user_id:
         raise PermissionDeniedError(SELF_APPROVAL_MESSAGE)
+    if any(vote.user_id == actor.user_id for vote in request.approvals):
+        raise InvalidStateError(REPEAT_APPROVAL_MESSAGE)
     past_due = is_past_due(request, now)
     if past_due and not force:
         raise PastDueError(PAST_DUE_MESSAGE, scheduled_job_id=request.scheduled_job_id, start_time=request.start_time)
     if request.not_runnable_reason is not None:
         raise NotRunnableError(request.not_runnable_reason)
+    approvers = counting_approvers(
+        (*request.approvals, Vote(actor.user_id, now)), requester_id=request.requester_id, expiry=request.expires_at
+    )
+    if len(approvers) < max(1, request.min_approvers):
+        return Decision(Action.APPROVE, ApprovalState.PENDING, False, approvers)
     runs_at_once = request.interval == IntervalType.IMMEDIATELY or past_due
-    return Decision(Action.APPROVE, ApprovalState.APPROVED, runs_at_once)
+    return Decision(Action.APPROVE, ApprovalState.APPROVED, runs_at_once, approvers)
 
 
-def _deny(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision:
+def _deny(request: RequestFacts, *, actor: Actor, policy: Policy, now: datetime) -> Decision:
     is_requester = request.requester_id is not None and request.requester_id == actor.user_id
-    if not is_requester and not (
+    if not is_requester and not is_escalation_approver(request, actor, now) and not (
         policy.has_perm(actor, Perm.DELETE_SCHEDULEDJOB, request.job)
         and policy.has_perm(actor, Perm.APPROVE_JOB, request.job)
     ):
@@ -242,6 +284,8 @@ def _deny(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision:
         raise already_decided(request)
     if not request.enabled:
         raise InvalidStateError("This request was cancelled; there is nothing left to deny.")
+    if is_expired(request.expires_at, now):
+        raise InvalidStateError(EXPIRED_MESSAGE)
     return Decision(Action.DENY, ApprovalState.DENIED, False)
 
 
@@ -254,6 +298,8 @@ def _dry_run(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision
         raise PermissionDeniedError(DRY_RUN_DENIED_MESSAGE)
     if request.approval_state == ApprovalState.DENIED:
         raise InvalidStateError("This request was denied; it cannot be dry-run.")
+    if request.approval_state == ApprovalState.EXPIRED:
+        raise InvalidStateError("This request has expired; it cannot be dry-run.")
     if not request.enabled:
         raise InvalidStateError("This request was cancelled or has finished; it cannot be dry-run.")
     return Decision(Action.DRY_RUN, request.approval_state, True)

@@ -182,6 +182,8 @@ class AlreadyDecidedError(DomainError):
             return "This request does not need approval."
         if self.approval_state == "pending":
             return "This request has not been decided yet."
+        if self.approval_state == "expired":
+            return "This request has expired: nobody decided on it in time, and it will not run."
         sentence = f"This request was already {self.approval_state}"
         if self.decided_by_id:
             sentence += f" by {user(self.decided_by_id)}"

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.domain.approval_rules import ApprovalRule, rule_for
+
 __all__ = [
     "ACTIONS",
     "OBJECT_TYPES",
@@ -166,18 +168,26 @@ class Policy:
     Lookups are precomputed per permission, so :meth:`has_perm` costs a few set lookups (it runs on every Slack click).
     """
 
-    __slots__ = ("_admins", "_entries", "_grants")
+    __slots__ = ("_admins", "_entries", "_grants", "_rules")
 
     _admins: frozenset[str]
     _entries: tuple[PolicyEntry, ...]
     _grants: Mapping[Perm, tuple[_Grant, ...]]
+    _rules: tuple[ApprovalRule, ...]
 
-    def __init__(self, *, admins: Iterable[str] = (), entries: Iterable[PolicyEntry] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        admins: Iterable[str] = (),
+        entries: Iterable[PolicyEntry] = (),
+        approval_rules: Iterable[ApprovalRule] = (),
+    ) -> None:
         """Build a policy from validated parts (``parse_policy`` validates; this does not).
 
         Args:
             admins: Slack user IDs that hold every permission.
             entries: the permission entries.
+            approval_rules: the ``approval_rules:`` entries, in file order.
         """
         entry_tuple = tuple(entries)
         grants: dict[Perm, list[_Grant]] = {}
@@ -189,6 +199,7 @@ class Policy:
         object.__setattr__(self, "_admins", frozenset(admins))
         object.__setattr__(self, "_entries", entry_tuple)
         object.__setattr__(self, "_grants", {perm: tuple(gs) for perm, gs in grants.items()})
+        object.__setattr__(self, "_rules", tuple(approval_rules))
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Policy is immutable")
@@ -211,6 +222,16 @@ class Policy:
     def entries(self) -> tuple[PolicyEntry, ...]:
         """The permission entries, in file order."""
         return self._entries
+
+    @property
+    def approval_rules(self) -> tuple[ApprovalRule, ...]:
+        """The approval rules, in file order."""
+        return self._rules
+
+    def approval_rule(self, job: JobRef) -> ApprovalRule:
+        """The approval rule for ``job``: the first whose ``jobs`` glob matches its slug or name, else the defaults
+        (one approval, no expiry, no reminders)."""
+        return rule_for(self._rules, slug=job.slug, name=job.name)
 
     def is_admin(self, actor: Actor) -> bool:
         """Whether the actor is an admin (holds every permission)."""

@@ -17,6 +17,7 @@ import yaml
 import yaml.constructor
 import yaml.nodes
 
+from bot.domain.approval_rules import ApprovalRule, parse_duration
 from bot.domain.permissions import ACTIONS, OBJECT_TYPES, Policy, PolicyEntry, PolicyError
 
 __all__ = ["parse_policy"]
@@ -24,7 +25,8 @@ __all__ = ["parse_policy"]
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _HANDLE = re.compile(r"^@[a-z0-9][a-z0-9._-]*$")
 _PINNED = re.compile(r"^(?:@[a-z0-9][a-z0-9._-]*:)?(S[A-Z0-9]{2,})$")  # "@net-approvers:S0123ABCD" or "S0123ABCD"
-_TOP_LEVEL_KEYS = ("admins", "groups", "permissions")
+_TOP_LEVEL_KEYS = ("admins", "groups", "permissions", "approval_rules")
+_RULE_KEYS = ("jobs", "min_approvers", "expire_after", "remind_every", "escalate_after", "escalate_to")
 _ENTRY_KEYS = ("name", "actions", "object_types", "groups", "users", "jobs")
 _USER_ID_EXPECTED = "expected a Slack user ID such as U0123ABCD (U or W, then capital letters and digits)"
 _MEMBER_EXPECTED = (
@@ -57,8 +59,97 @@ def parse_policy(text: str, *, source: str = "policy file") -> Policy:
         raise PolicyError(f"{source}: {where}: invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"{source}: invalid YAML: {exc}") from None
-    return _build_policy(data, source=source, action_lines=_action_lines(text))
+    policy = _build_policy(data, source=source, action_lines=_action_lines(text))
+    if isinstance(data, dict) and data.get("approval_rules") is not None:
+        groups = _group_members(data.get("groups"))
+        rules = _build_rules(data["approval_rules"], _rule_lines(text), groups, source=source)
+        policy = Policy(admins=policy.admins, entries=policy.entries, approval_rules=rules)
+    return policy
 
+
+def _rule_lines(text: str) -> list[int]:
+    """The line (1-based) each ``approval_rules:`` entry starts on, in order."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if isinstance(key, yaml.ScalarNode) and key.value == "approval_rules" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _group_members(groups: object) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """Group name to ``(user IDs, user-group handles or pinned IDs)``; the groups were validated already."""
+    found: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+    for name, members in (groups or {}).items() if isinstance(groups, dict) else ():
+        ids = frozenset(m for m in members if _USER_ID.match(m))
+        handles = {m[1:] for m in members if _HANDLE.match(m)}
+        handles.update(p.group(1) for m in members if (p := _PINNED.match(m)))
+        found[str(name)] = (ids, frozenset(handles))
+    return found
+
+
+def _build_rules(
+    value: object,
+    lines: list[int],
+    groups: dict[str, tuple[frozenset[str], frozenset[str]]],
+    *,
+    source: str,
+) -> list[ApprovalRule]:
+    """Validate the ``approval_rules:`` entries; each error names the entry, its line and what is expected."""
+    example = 'e.g. - jobs: ["maintenance.*"]\n    min_approvers: 2'
+    if not isinstance(value, list):
+        raise PolicyError(f"{source}: approval_rules: must be a list of rules, each with 'jobs' ({example})")
+    rules: list[ApprovalRule] = []
+    for number, raw in enumerate(value, start=1):
+        line = lines[number - 1] if number - 1 < len(lines) else None
+        where = f"approval_rules[{number}]" + (f" (line {line})" if line is not None else "")
+
+        def fail(problem: str, where: str = where) -> PolicyError:
+            return PolicyError(f"{source}: {where}: {problem}")
+
+        if not isinstance(raw, dict):
+            raise fail(f"must be a mapping with keys {', '.join(_RULE_KEYS)}")
+        for key in raw:
+            if key not in _RULE_KEYS:
+                raise fail(f"unknown key {key!r}; expected one of {', '.join(_RULE_KEYS)}")
+        jobs = raw.get("jobs")
+        if not isinstance(jobs, list) or not jobs or not all(isinstance(j, str) and j for j in jobs):
+            raise fail('\'jobs\' is required: a non-empty list of glob patterns of job slugs or names, '
+                       'e.g. jobs: ["maintenance.*"]')
+        min_approvers = raw.get("min_approvers", 1)
+        if isinstance(min_approvers, bool) or not isinstance(min_approvers, int) or not 1 <= min_approvers <= 50:
+            raise fail(f"'min_approvers' must be a whole number from 1 to 50; got {min_approvers!r}")
+        durations: dict[str, Any] = {}
+        for key in ("expire_after", "remind_every", "escalate_after"):
+            if raw.get(key) is not None:
+                try:
+                    durations[key] = parse_duration(raw[key])
+                except ValueError as exc:
+                    raise fail(f"'{key}': {exc}") from None
+        escalate_to = raw.get("escalate_to", [])
+        if not isinstance(escalate_to, list) or not all(isinstance(g, str) and g for g in escalate_to):
+            raise fail(f"'escalate_to' must be a list of group names, e.g. escalate_to: [oncall]; got {escalate_to!r}")
+        for group_name in escalate_to:
+            if group_name not in groups:
+                known = ", ".join(sorted(groups)) or "none defined"
+                raise fail(f"'escalate_to': unknown group {group_name!r}; expected a name under 'groups' ({known})")
+        if escalate_to and "escalate_after" not in durations:
+            raise fail("'escalate_to' needs 'escalate_after', e.g. escalate_after: 8h")
+        if "escalate_after" in durations and not escalate_to:
+            raise fail("'escalate_after' needs 'escalate_to', the groups to ask, e.g. escalate_to: [oncall]")
+        rules.append(ApprovalRule(
+            jobs=tuple(jobs),
+            min_approvers=min_approvers,
+            expire_after=durations.get("expire_after"),
+            remind_every=durations.get("remind_every"),
+            escalate_after=durations.get("escalate_after"),
+            escalate_to=tuple(escalate_to),
+            escalate_user_ids=frozenset().union(*(groups[g][0] for g in escalate_to)),
+            escalate_usergroups=frozenset().union(*(groups[g][1] for g in escalate_to)),
+            line=line,
+        ))
+    return rules
 
 def _action_lines(text: str) -> dict[int, int]:
     """The line of each permission entry's ``actions`` (by entry number, from 1), for messages naming the line."""

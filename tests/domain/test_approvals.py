@@ -121,7 +121,7 @@ def test_approve_job_same_user() -> None:
 def test_approve_job() -> None:
     decision = decide(make_request(), Action.APPROVE, actor=CALLER_ACTOR, policy=policy_with(*ALL_APPROVE), now=NOW)
     # an approved `immediately` request runs as soon as it is approved (Nautobot 2.4's fix)
-    assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, True)
+    assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, True, (CALLER,))
 
 
 def test_approve_job_in_past() -> None:
@@ -150,7 +150,7 @@ def test_approve_job_in_past_force() -> None:
         now=NOW + timedelta(seconds=1),
         force=True,
     )
-    assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, True)
+    assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, True, (CALLER,))
 
 
 def test_deny_job_without_permission() -> None:
@@ -274,7 +274,7 @@ def test_post_approve_different_user_permitted() -> None:
     # the fixture's interval is `immediately`, so it is never past-due-checked, even long after its start
     request = make_request(start_time=NOW - timedelta(days=3))
     decision = decide(request, Action.APPROVE, actor=CALLER_ACTOR, policy=policy, now=NOW)
-    assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, True)
+    assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, True, (CALLER,))
     other = make_request(scheduled_job_id="sj-2", job=TEST_FAIL)
     with pytest.raises(PermissionDeniedError, match=f"^{APPROVE_MSG}$"):
         decide(other, Action.APPROVE, actor=CALLER_ACTOR, policy=policy, now=NOW)
@@ -310,12 +310,12 @@ def test_admin_cannot_self_approve() -> None:
 @pytest.mark.parametrize(
     ("request_", "action", "force", "expected"),
     [
-        (make_request(), Action.APPROVE, False, Decision(Action.APPROVE, ApprovalState.APPROVED, True)),
+        (make_request(), Action.APPROVE, False, Decision(Action.APPROVE, ApprovalState.APPROVED, True, (ADMIN,))),
         (
             make_request(interval=IntervalType.FUTURE, start_time=NOW - timedelta(hours=1)),
             Action.APPROVE,
             True,
-            Decision(Action.APPROVE, ApprovalState.APPROVED, True),
+            Decision(Action.APPROVE, ApprovalState.APPROVED, True, (ADMIN,)),
         ),
         (make_request(), Action.DENY, False, Decision(Action.DENY, ApprovalState.DENIED, False)),
         (make_request(), Action.DRY_RUN, False, Decision(Action.DRY_RUN, ApprovalState.PENDING, True)),
@@ -530,7 +530,7 @@ def test_approve_runs_at_once(interval: IntervalType, start_time: datetime, forc
     decision = decide(
         request, Action.APPROVE, actor=CALLER_ACTOR, policy=policy_with(*ALL_APPROVE), now=NOW, force=force
     )
-    assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, runs_at_once)
+    assert decision == Decision(Action.APPROVE, ApprovalState.APPROVED, runs_at_once, (CALLER,))
 
 
 # --- order of the checks -------------------------------------------------------------------------------------------
@@ -638,5 +638,5 @@ permissions:
 
 
 def test_enum_values() -> None:
-    assert [s.value for s in ApprovalState] == ["pending", "approved", "denied", "not_required"]
+    assert [s.value for s in ApprovalState] == ["pending", "approved", "denied", "not_required", "expired"]
     assert [a.value for a in Action] == ["approve", "deny", "dry_run"]
