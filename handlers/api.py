@@ -36,6 +36,7 @@ from bot.services import Services
 from handlers.api_errors import install_error_handling
 from handlers.api_models import (
     BriefJobResultListOut,
+    ApproveRequestIn,
     BriefScheduledJobListOut,
     DenyRequestIn,
     ErrorOut,
@@ -53,6 +54,7 @@ from handlers.api_parse import (
     MAX_BODY_BYTES,
     MAX_OFFSET,
     PayloadTooLargeError,
+    parse_approve_comment,
     parse_deny_reason,
     parse_filter,
     parse_flag,
@@ -241,16 +243,18 @@ def get_scheduled_job(id: str, caller: ApiCaller) -> Response:
     return caller.render(build_scheduled_job(record, api_root=caller.api_root))
 
 
-def approve_scheduled_job(id: str, caller: ApiCaller, force: Force = None) -> Response:
-    """Approve a pending request; a `future` request past its start time needs `force`."""
+def approve_scheduled_job(id: str, caller: ApiCaller, body: RawBody, force: Force = None) -> Response:
+    """Approve a pending request, with an optional JSON body `{"comment": "..."}`; a `future` request past its start
+    time needs `force`. While more approvals are needed it stays `pending`, with this approval listed."""
     actor = caller.authenticate()
     record = caller.services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=id,
-                                                             force=parse_flag(force, "force"))
+                                                             force=parse_flag(force, "force"),
+                                                             comment=parse_approve_comment(parse_json(body)))
     return caller.render(build_scheduled_job(record, api_root=caller.api_root))
 
 
 def deny_scheduled_job(id: str, caller: ApiCaller, body: RawBody) -> Response:
-    """Deny a pending request (or withdraw one's own); it is kept as `denied`, with the optional reason."""
+    """Deny a pending request (or withdraw one's own); it is kept as `denied`, with the optional reason or comment."""
     actor = caller.authenticate()
     record = caller.services.decisions.deny_scheduled_job(actor=actor, scheduled_job_id=id,
                                                           reason=parse_deny_reason(parse_json(body)))
@@ -325,7 +329,7 @@ _ROUTES = (
            200, (400, 403, 404)),
     _Route("GET", "/extras/scheduled-jobs/{id}/", get_scheduled_job, ScheduledJobOut, 200, (403, 404)),
     _Route("POST", "/extras/scheduled-jobs/{id}/approve/", approve_scheduled_job, ScheduledJobOut, 200,
-           (400, 403, 404, 405, 409)),
+           (400, 403, 404, 405, 409, 413), ApproveRequestIn),
     _Route("POST", "/extras/scheduled-jobs/{id}/deny/", deny_scheduled_job, ScheduledJobOut, 200,
            (400, 403, 404, 409, 413), DenyRequestIn),
     _Route("POST", "/extras/scheduled-jobs/{id}/dry-run/", dry_run_scheduled_job, JobResultOut, 200,
@@ -353,7 +357,7 @@ def install(app: FastAPI, services: Services) -> None:
                 tags=["extras"], openapi_extra=_body(route.body) if route.body else None,
             )
     install_error_handling(app, prefix=API_PREFIX)
-    _document_bodies(app, (RunRequestIn, DenyRequestIn))
+    _document_bodies(app, (RunRequestIn, DenyRequestIn, ApproveRequestIn))
 
 
 def _document_bodies(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:

@@ -23,6 +23,8 @@ from bot.domain.schedules import IntervalType
 __all__ = [
     "BriefJobResultListOut",
     "BriefJobResultOut",
+    "ApprovalOut",
+    "ApproveRequestIn",
     "BriefScheduledJobListOut",
     "BriefScheduledJobOut",
     "DenyRequestIn",
@@ -53,6 +55,14 @@ class UserOut(_Out):
 
     id: str = Field(description="Slack user ID, e.g. U0123ABCD.")
     name: str = Field(description="Display name when known; otherwise the Slack user ID.")
+
+
+class ApprovalOut(_Out):
+    """One approval of a request."""
+
+    user: UserOut = Field(description="Who approved.")
+    at: datetime = Field(description="When they approved.")
+    comment: str | None = Field(description="What they said with it, if anything.")
 
 
 class NestedJobOut(_Out):
@@ -133,6 +143,9 @@ class ScheduledJobOut(_Out):
     commit: bool
     approval_required: bool
     approval_state: ApprovalState
+    min_approvers: int = Field(description="How many distinct approvers must approve it (its approval rule's).")
+    approvals: list[ApprovalOut] = Field(description="The approvals so far, oldest first.")
+    expires_at: datetime | None = Field(description="When it becomes `expired` if still pending; null: never.")
     approved_by_user: UserOut | None = Field(description="Who approved it (null unless approved).")
     approved_at: datetime | None
     decided_by_user: UserOut | None = Field(description="Who approved or denied it (null while pending).")
@@ -282,6 +295,17 @@ class RunRequestIn(BaseModel):
 
 
 class DenyRequestIn(BaseModel):
-    """Why the request is denied (optional)."""
+    """Why the request is denied (optional): ``reason``, ``comment``, or both."""
+
+    model_config = ConfigDict(extra="forbid")
 
     reason: str | None = Field(None, max_length=2000)
+    comment: str | None = Field(None, max_length=2000)
+
+
+class ApproveRequestIn(BaseModel):
+    """An optional comment kept with the approval."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str | None = Field(None, max_length=2000)

@@ -320,17 +320,37 @@ def parse_run_request(body: object, *, default_time_zone: str) -> RunRequest:
 
 
 def parse_deny_reason(body: object) -> str | None:
-    """The optional reason of a deny: ``{"reason": "..."}`` or no body at all.
+    """The optional reason of a deny: ``{"reason": "..."}``, ``{"comment": "..."}`` or no body at all (given both,
+    they are kept together, reason first).
 
     Raises:
-        FieldErrors: the body is not an object, or the reason is not a string.
+        FieldErrors: the body is not an object, an unknown key, or the reason or comment is not a string.
     """
+    parts = _decision_body(body, ("reason", "comment"))
+    return "\n".join(p for p in (parts.get("reason"), parts.get("comment")) if p) or None
+
+
+def parse_approve_comment(body: object) -> str | None:
+    """The optional comment of an approval: ``{"comment": "..."}`` or no body at all.
+
+    Raises:
+        FieldErrors: the body is not an object, an unknown key, or the comment is not a string.
+    """
+    return _decision_body(body, ("comment",)).get("comment")
+
+
+def _decision_body(body: object, keys: tuple[str, ...]) -> dict[str, str]:
     if body is None:
-        return None
-    reason = _expect_object(body, key="non_field_errors").get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise FieldErrors({"reason": ["Not a valid string."]})
-    return reason
+        return {}
+    found: dict[str, str] = {}
+    for key, value in _expect_object(body, key="non_field_errors").items():
+        if key not in keys:
+            raise FieldErrors({key: [f"Unknown field; expected {' or '.join(repr(k) for k in keys)}."]})
+        if value is not None and not isinstance(value, str):
+            raise FieldErrors({key: ["Not a valid string."]})
+        if value:
+            found[key] = value
+    return found
 
 
 # ----------------------------------------------------------------------------------------------- query and path

@@ -15,6 +15,7 @@ from bot.domain.schedules import describe
 from handlers.api_models import (
     BriefJobResultListOut,
     BriefJobResultOut,
+    ApprovalOut,
     BriefScheduledJobListOut,
     BriefScheduledJobOut,
     JobListOut,
@@ -118,6 +119,10 @@ def build_scheduled_job(record: ScheduledJobRecord, *, api_root: str) -> Schedul
         commit=record.commit,
         approval_required=record.approval_required,
         approval_state=record.approval_state,
+        min_approvers=record.min_approvers,
+        approvals=[ApprovalOut(user=UserOut(id=v.user_id, name=v.user_id), at=v.at, comment=v.comment)
+                   for v in record.approvals],
+        expires_at=record.expires_at,
         approved_by_user=_user(record.decided_by_id) if approved else None,
         approved_at=record.decided_at if approved else None,
         decided_by_user=_user(record.decided_by_id),

@@ -103,6 +103,14 @@ class ScheduledJobRow(Base):
     misfire_policy: Mapped[str] = mapped_column(String(16), default=MisfirePolicy.RUN_ONCE.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Approval rules: how many distinct approvals it needs, when it expires if still pending, when its next reminder
+    # and its escalation are due, and the earliest of those three while pending (NULL otherwise): the approval loop's
+    # due time.
+    min_approvers: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approval_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # The dispatcher's only query: active rows by due time. Partial, so it grows with active schedules only.
@@ -115,7 +123,30 @@ class ScheduledJobRow(Base):
             postgresql_where=text("enabled AND NOT paused AND next_run_at IS NOT NULL"),
         ),
         Index("ix_scheduled_jobs_queue", "approval_state", "start_time"),
+        # The approval loop's only query: pending requests by the due time of their expiry, reminder or escalation.
+        Index(
+            "ix_scheduled_jobs_approval_due",
+            "approval_due_at",
+            sqlite_where=text("approval_due_at IS NOT NULL"),
+            postgresql_where=text("approval_due_at IS NOT NULL"),
+        ),
     )
+
+
+class ApprovalRow(Base):
+    """One approval of a request: who, when, their comment, and the job's code version they approved (if known).
+    At most one per approver and request."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(SERIAL, primary_key=True, autoincrement=True)
+    scheduled_job_id: Mapped[str] = mapped_column(ForeignKey("scheduled_jobs.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(USER_ID)
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    comment: Mapped[str | None] = mapped_column(Text)
+    job_version: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (UniqueConstraint("scheduled_job_id", "user_id", name="uq_approvals_approver"),)
 
 
 class JobResultRow(Base):

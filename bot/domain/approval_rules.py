@@ -19,7 +19,9 @@ from datetime import datetime, timedelta
 __all__ = [
     "DEFAULT_RULE",
     "ApprovalRule",
+    "ApprovalTimes",
     "Vote",
+    "approval_due_at",
     "counting_approvers",
     "escalates_at",
     "expires_at",
@@ -165,6 +167,36 @@ def counting_approvers(votes: Iterable[Vote], *, requester_id: str | None, expir
             continue
         seen.append(vote.user_id)
     return tuple(seen)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApprovalTimes:
+    """What a new pending request records from its rule: its quorum, and when it expires, is first reminded about,
+    and escalates (None: never).
+
+    ``due_at`` is the earliest of the three: when the approval loop next has something to do for it.
+    """
+
+    min_approvers: int = 1
+    expires_at: datetime | None = None
+    remind_at: datetime | None = None
+    escalate_at: datetime | None = None
+
+    @property
+    def due_at(self) -> datetime | None:
+        return approval_due_at(self.expires_at, self.remind_at, self.escalate_at)
+
+    @classmethod
+    def for_request(cls, rule: ApprovalRule, created_at: datetime) -> ApprovalTimes:
+        """The times of a request made at ``created_at`` under ``rule``."""
+        return cls(min_approvers=rule.min_approvers, expires_at=expires_at(rule, created_at),
+                   remind_at=next_reminder_at(rule, created_at, created_at), escalate_at=escalates_at(rule, created_at))
+
+
+def approval_due_at(*instants: datetime | None) -> datetime | None:
+    """The earliest of the given due times, ignoring None; None when there is none."""
+    present = [i for i in instants if i is not None]
+    return min(present) if present else None
 
 
 def to_remind(approvers: Iterable[str], votes: Iterable[Vote], *, requester_id: str | None) -> tuple[str, ...]:

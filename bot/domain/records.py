@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+from bot.domain.approval_rules import DEFAULT_RULE, ApprovalRule, ApprovalTimes, Vote
 from bot.domain.approvals import ApprovalState, RequestFacts
 from bot.domain.dispatch import MisfirePolicy
 from bot.domain.permissions import JobRef
@@ -48,11 +49,13 @@ class EndReason(StrEnum):
     DENIED: its request was denied by an approver, or withdrawn by the requester.
     CANCELLED: cancelled by the requester or someone allowed to delete scheduled jobs.
     FINISHED: a one-off whose due time was handled (run or recorded as missed): it has no next run.
+    EXPIRED: its request was still pending when its approval rule's ``expire_after`` ran out.
     """
 
     DENIED = "denied"
     CANCELLED = "cancelled"
     FINISHED = "finished"
+    EXPIRED = "expired"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +126,9 @@ class ScheduledJobRecord:
     last_run_at: datetime | None
     total_run_count: int
     created_at: datetime
+    min_approvers: int = 1
+    approvals: tuple[Vote, ...] = ()
+    expires_at: datetime | None = None
 
     @property
     def schedule(self) -> Schedule:
@@ -134,11 +140,12 @@ class ScheduledJobRecord:
             name=self.name,
         )
 
-    def facts(self, *, not_runnable_reason: str | None = None) -> RequestFacts:
+    def facts(self, *, not_runnable_reason: str | None = None, rule: ApprovalRule = DEFAULT_RULE) -> RequestFacts:
         """What the approval rules need to know about this scheduled job.
 
         Args:
             not_runnable_reason: why its job cannot run now (the caller knows the job's code), or None.
+            rule: the approval rule in force for its job (whom it escalates to).
         """
         return RequestFacts(
             scheduled_job_id=self.id,
@@ -152,6 +159,11 @@ class ScheduledJobRecord:
             decided_at=self.decided_at,
             enabled=self.enabled,
             not_runnable_reason=not_runnable_reason,
+            created_at=self.created_at,
+            min_approvers=self.min_approvers,
+            approvals=self.approvals,
+            expires_at=self.expires_at,
+            rule=rule,
         )
 
 
@@ -166,6 +178,7 @@ class NewScheduledJob:
         schedule: when it runs (interval, start, crontab, time zone).
         next_run_at: its first due time, or None while it waits for approval.
         created_at: when it was requested.
+        approval_times: for a pending request, its quorum and the due times of its expiry, reminders and escalation.
     """
 
     name: str
@@ -179,6 +192,7 @@ class NewScheduledJob:
     next_run_at: datetime | None
     misfire_policy: MisfirePolicy = MisfirePolicy.RUN_ONCE
     created_at: datetime
+    approval_times: ApprovalTimes = field(default_factory=ApprovalTimes)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -35,12 +35,17 @@ def announce_decision(
     repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor, now: datetime
 ) -> None:
     """Update every approval message of the request, and tell the requester (unless they acted themselves)."""
+    announce_progress(repos, record, actor=actor, now=now)
+    tell_requester(repos, record, kind=kind, actor=actor, now=now)
+
+
+def announce_progress(repos: Repositories, record: ScheduledJobRecord, *, actor: Actor, now: datetime) -> None:
+    """Redraw every approval message of a request that got an approval but needs more (it keeps its buttons)."""
     payload = {"scheduled_job_id": record.id, "actor_id": actor.user_id}
     for entry in repos.outbox.list_for(ObjectType.SCHEDULED_JOB, record.id):
         if entry.kind is OutboxKind.APPROVAL_REQUEST:
             repos.outbox.add(OutboxMessage(channel=entry.channel, kind=OutboxKind.APPROVAL_UPDATE, payload=payload,
                                            ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
-    tell_requester(repos, record, kind=kind, actor=actor, now=now)
 
 
 def tell_requester(repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor,

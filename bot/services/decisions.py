@@ -17,7 +17,7 @@ from bot.domain.errors import FieldErrors, InvalidStateError
 from bot.domain.outbox import OutboxKind
 from bot.domain.permissions import Actor
 from bot.domain.records import JobResultRecord, NewJobResult, ObjectType, ScheduledJobRecord
-from bot.services.announcements import announce_decision
+from bot.services.announcements import announce_decision, announce_progress
 from bot.services.deps import ServiceDeps, get_scheduled_job, request_facts
 from storage.repositories import Repositories
 
@@ -35,21 +35,36 @@ class Decisions:
         self._deps = deps
 
     def approve_scheduled_job(
-        self, *, actor: Actor, scheduled_job_id: str, force: bool = False, now: datetime | None = None
+        self, *, actor: Actor, scheduled_job_id: str, force: bool = False, comment: str | None = None,
+        now: datetime | None = None,
     ) -> ScheduledJobRecord:
-        """Approve a pending request. A ``future`` request past its start needs ``force`` and then runs at once.
+        """Approve a pending request: record this approval (with its optional comment), and once ``min_approvers``
+        distinct approvers have approved, approve the request (exactly once, however many approve at the same time).
+        A ``future`` request past its start needs ``force`` on every approval, and then runs at once.
 
         Raises:
-            PermissionDeniedError, NotFoundError, AlreadyDecidedError, PastDueError, NotRunnableError.
+            PermissionDeniedError, NotFoundError, AlreadyDecidedError, PastDueError, NotRunnableError,
+            InvalidStateError (expired, or already approved by this actor), FieldErrors (comment too long).
         """
         deps = self._deps
         now = now or deps.clock()
+        comment = _text("comment", comment)
         with deps.db.write() as session:
             repos = Repositories(session)
+            repos.scheduled_jobs.lock_for_decision(scheduled_job_id)  # approvals of one request: one after another
             record = get_scheduled_job(repos, scheduled_job_id)
             decision = approvals.decide(
                 request_facts(deps, record), Action.APPROVE, actor=actor, policy=deps.policy, now=now, force=force
             )
+            if not repos.scheduled_jobs.add_approval(record.id, user_id=actor.user_id, at=now, comment=comment):
+                raise InvalidStateError(approvals.REPEAT_APPROVAL_MESSAGE)
+            if decision.approval_state is ApprovalState.PENDING:  # more approvals needed
+                repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
+                                           object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
+                                           detail={"force": force, "approvals": len(decision.approvers),
+                                                   "min_approvers": record.min_approvers}), now=now)
+                announce_progress(repos, record, actor=actor, now=now)
+                return get_scheduled_job(repos, record.id)
             next_run = now if decision.runs_at_once else schedules.first_run_from(record.schedule, now)
             approved = repos.scheduled_jobs.decide(
                 record.id, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
@@ -59,7 +74,8 @@ class Decisions:
                 self._refuse_lost_race(repos, record.id)
             repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
                                        object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
-                                       detail={"force": force}), now=now)
+                                       detail={"force": force, "approvals": len(decision.approvers),
+                                               "min_approvers": record.min_approvers}), now=now)
             announce_decision(repos, record, kind=OutboxKind.REQUEST_APPROVED, actor=actor, now=now)
             repos.scheduled_jobs.notify_wakeup()
         deps.wakeups()
@@ -71,9 +87,7 @@ class Decisions:
         """Deny a pending request (or withdraw one's own). The request is kept, with who, when and why."""
         deps = self._deps
         now = now or deps.clock()
-        reason = (reason or "").strip() or None
-        if reason is not None and len(reason) > MAX_REASON:
-            raise FieldErrors({"reason": [f"Ensure this value has at most {MAX_REASON} characters."]})
+        reason = _text("reason", reason)
         with deps.db.write() as session:
             repos = Repositories(session)
             record = get_scheduled_job(repos, scheduled_job_id)
@@ -132,3 +146,15 @@ def refuse_lost_race(deps: ServiceDeps, repos: Repositories, scheduled_job_id: s
     if current.approval_state is ApprovalState.PENDING:
         raise InvalidStateError("This request was cancelled; there is nothing left to decide.")
     raise approvals.already_decided(current)
+
+
+def _text(field: str, value: str | None) -> str | None:
+    """A reason or comment as stored: stripped, None when blank.
+
+    Raises:
+        FieldErrors: longer than ``MAX_REASON`` characters.
+    """
+    value = (value or "").strip() or None
+    if value is not None and len(value) > MAX_REASON:
+        raise FieldErrors({field: [f"Ensure this value has at most {MAX_REASON} characters."]})
+    return value

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from bot.domain import requests
+from bot.domain.approval_rules import DEFAULT_RULE
 from bot.domain.approvals import RequestFacts
 from bot.domain.errors import FieldErrors, NotFoundError
 from bot.domain.permissions import Actor, Perm, Policy
@@ -92,7 +93,8 @@ def request_facts(deps: ServiceDeps, record: ScheduledJobRecord) -> RequestFacts
     """What the approval rules need to know about a scheduled job."""
     job = record.job
     reason = requests.not_runnable_reason(job_facts(deps, job) if job else None)
-    return record.facts(not_runnable_reason=reason)
+    rule = deps.policy.approval_rule(job.ref) if job else DEFAULT_RULE
+    return record.facts(not_runnable_reason=reason, rule=rule)
 
 
 def get_scheduled_job(repos: Repositories, scheduled_job_id: str) -> ScheduledJobRecord:

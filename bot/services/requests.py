@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import requests, schedules
+from bot.domain.approval_rules import ApprovalTimes
 from bot.domain.approvals import ApprovalState
 from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.errors import NotFoundError, PermissionDeniedError
@@ -184,6 +185,8 @@ class Requests:
             approval_required=needs_approval,
             approval_state=ApprovalState.PENDING if needs_approval else ApprovalState.NOT_REQUIRED,
             next_run_at=next_run, created_at=now,
+            approval_times=(ApprovalTimes.for_request(self._deps.policy.approval_rule(job.ref), now) if needs_approval
+                            else ApprovalTimes()),
         ))
         repos.audit.add(AuditEvent(
             actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_REQUEST, object_type=ObjectType.SCHEDULED_JOB,

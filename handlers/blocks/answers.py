@@ -104,6 +104,9 @@ def build_run_outcome(*, scheduled_job: ScheduledJobRecord | None, job_result: J
 
 def build_decision_notice(record: ScheduledJobRecord, *, verb: str) -> Message:
     """Tell the person who acted what they did (approved, denied, cancelled, paused, resumed)."""
+    if verb == "approved" and record.approval_state is ApprovalState.PENDING:
+        return build_notice(f"Done: you approved *{escape(record.name)}* ({job_label(record.job)}), ID `{record.id}`: "
+                            f"{len(record.approvals)} of {record.min_approvers} approvals so far; it waits for more.")
     return build_notice(f"Done: you {verb} *{escape(record.name)}* ({job_label(record.job)}), ID `{record.id}`.")
 
 

@@ -60,10 +60,34 @@ def _approval_buttons(record: ScheduledJobRecord, *, now: datetime) -> Block:
     }
 
 
+def _approvers(record: ScheduledJobRecord) -> str:
+    """Who approved so far, with their comments: "<@a>, <@b>"."""
+    return ", ".join(user(vote.user_id) for vote in record.approvals)
+
+
+def _comments(record: ScheduledJobRecord) -> str:
+    return "".join(f"\n>{user(vote.user_id)}: {escape(clip(vote.comment, 300))}" for vote in record.approvals
+                   if vote.comment)
+
+
+def _progress_text(record: ScheduledJobRecord) -> str | None:
+    """While more approvals are needed: "Approved by <@a> — 1 of 2 needed"."""
+    if not record.approvals:
+        return None
+    return clip(f"👍 Approved by {_approvers(record)} — {len(record.approvals)} of {record.min_approvers} needed"
+                + _comments(record), 3000)
+
+
 def _decision_text(record: ScheduledJobRecord) -> str | None:
     when = f" on {date_token(record.decided_at)}" if record.decided_at else ""
     if record.approval_state is ApprovalState.APPROVED:
-        return f"✅ *Approved* by {user(record.decided_by_id)}{when}."
+        if record.min_approvers > 1 or len(record.approvals) > 1:
+            return clip(f"✅ *Approved* by {_approvers(record)} ({len(record.approvals)} of {record.min_approvers} "
+                        f"needed){when}." + _comments(record), 3000)
+        return clip(f"✅ *Approved* by {user(record.decided_by_id)}{when}." + _comments(record), 3000)
+    if record.approval_state is ApprovalState.EXPIRED:
+        expired = f" on {date_token(record.expires_at)}" if record.expires_at else ""
+        return f"⌛ *Expired*{expired}: nobody decided on it in time, so it will not run."
     if record.approval_state is ApprovalState.DENIED:
         withdrawn = record.decided_by_id is not None and record.decided_by_id == record.user_id
         text = f"{'↩️ *Withdrawn*' if withdrawn else '⛔ *Denied*'} by {user(record.decided_by_id)}{when}."
@@ -93,6 +117,13 @@ def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: 
     if decided is not None:
         blocks.append(section(decided))
         return blocks
+    progress = _progress_text(record)
+    if progress is not None:
+        blocks.append(section(progress))
+    elif record.min_approvers > 1:
+        blocks.append(context(f"Needs {record.min_approvers} approvals from different approvers."))
+    if record.expires_at is not None:
+        blocks.append(context(f"⌛ Expires {date_token(record.expires_at)} if it is still pending then."))
     if approvals.is_past_due(record.facts(), now):
         blocks.append(context(f"⚠️ The start time {date_token(record.start_time)} has passed: approving runs it at "
                                "once, after a confirmation."))
@@ -115,7 +146,7 @@ def build_approval_message(record: ScheduledJobRecord, *, now: datetime) -> Mess
 
 def build_queue(page: Page[ScheduledJobRecord], *, now: datetime) -> Message:
     """The approval queue, each request with its buttons (as many as fit in one message)."""
-    per_item = 6
+    per_item = 8  # at most: request, fields, commit off, approvals so far, expiry, past due, buttons, divider
     shown = list(page.items)[: (MAX_MESSAGE_BLOCKS - 2) // per_item]
     blocks: list[Block] = [section(f"*Approval queue*: {page.count} request{'s' if page.count != 1 else ''} "
                                     "awaiting approval")]

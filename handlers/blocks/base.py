@@ -47,6 +47,7 @@ STATE_WORDS = {
     ApprovalState.APPROVED: "approved",
     ApprovalState.DENIED: "denied",
     ApprovalState.NOT_REQUIRED: "no approval needed",
+    ApprovalState.EXPIRED: "expired",
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from bot.domain.approval_rules import Vote
 from bot.domain.approvals import ApprovalState
 from bot.domain.audit import AuditAction, AuditRecord
 from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxStatus
@@ -26,7 +27,7 @@ from bot.domain.records import (
 )
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
-from storage.models import AuditEventRow, JobLogEntryRow, JobResultRow, JobRow, OutboxRow, ScheduledJobRow
+from storage.models import ApprovalRow, AuditEventRow, JobLogEntryRow, JobResultRow, JobRow, OutboxRow, ScheduledJobRow
 
 Returned = Row[*tuple[Any, ...]]
 """The columns an ``INSERT``/``UPDATE ... RETURNING`` gave back: read like an ORM row."""
@@ -65,8 +66,11 @@ def job_record(row: JobRow) -> JobRecord:
     )
 
 
-def scheduled_job_record(row: ScheduledJobRow | Returned, job: JobRow | None) -> ScheduledJobRecord:
-    """The record of a scheduled job row (an ORM row, or the columns an ``UPDATE ... RETURNING`` gave back)."""
+def scheduled_job_record(
+    row: ScheduledJobRow | Returned, job: JobRow | None, approvals: Iterable[ApprovalRow] = ()
+) -> ScheduledJobRecord:
+    """The record of a scheduled job row (an ORM row, or the columns an ``UPDATE ... RETURNING`` gave back), with its
+    approvals in the order they were made."""
     return ScheduledJobRecord(
         id=row.id,
         name=row.name,
@@ -92,6 +96,10 @@ def scheduled_job_record(row: ScheduledJobRow | Returned, job: JobRow | None) ->
         last_run_at=row.last_run_at,
         total_run_count=row.total_run_count,
         created_at=row.created_at,
+        min_approvers=row.min_approvers,
+        approvals=tuple(Vote(a.user_id, a.approved_at, a.comment)
+                        for a in sorted(approvals, key=lambda a: (a.approved_at, a.id))),
+        expires_at=row.expires_at,
     )
 
 
@@ -118,6 +126,11 @@ def scheduled_job_values(new: NewScheduledJob, *, scheduled_job_id: str) -> dict
         "misfire_policy": new.misfire_policy.value,
         "created_at": new.created_at,
         "updated_at": new.created_at,
+        "min_approvers": new.approval_times.min_approvers,
+        "expires_at": new.approval_times.expires_at,
+        "remind_at": new.approval_times.remind_at,
+        "escalate_at": new.approval_times.escalate_at,
+        "approval_due_at": new.approval_times.due_at,
     }
 
 

@@ -26,13 +26,15 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot.domain.approvals import ApprovalState
 from bot.domain.dispatch import MisfirePolicy
 from bot.domain.records import EndReason, NewScheduledJob, Page, ScheduledJobRecord
 from bot.domain.schedules import IntervalType
-from storage.models import JobRow, ScheduledJobRow
+from storage.models import ApprovalRow, JobRow, ScheduledJobRow
 from storage.repositories._records import Returned, is_uuid, new_id, scheduled_job_record, scheduled_job_values
 from storage.types import UTCDateTime
 
@@ -81,6 +83,8 @@ class ScheduledJobRepository:
         # The session's identity map holds rows weakly: the job rows read in this transaction are kept here, so a
         # write's RETURNING row finds its job in the session (no second SELECT; approving stays one read, one write).
         self._jobs_read: dict[str, JobRow] = {}
+        # Likewise the approvals of the scheduled jobs read (and approved) in this transaction.
+        self._approvals_read: dict[str, list[ApprovalRow]] = {}
 
     def _table(self) -> Table:
         table = ScheduledJobRow.__table__
@@ -90,7 +94,22 @@ class ScheduledJobRepository:
     def _record(self, row: Returned) -> ScheduledJobRecord:
         """The record of a row just written; its job comes from the session when it was read in this transaction."""
         job = self.session.get(JobRow, row.job_id) if row.job_id else None
-        return scheduled_job_record(row, job)
+        approvals = self._approvals_read.get(row.id)
+        if approvals is None:
+            approvals = self._approvals([row.id]).get(row.id, [])
+        return scheduled_job_record(row, job, approvals)
+
+    def _approvals(self, scheduled_job_ids: Sequence[str]) -> dict[str, list[ApprovalRow]]:
+        """The approvals of these scheduled jobs, by scheduled job id (one query)."""
+        found: dict[str, list[ApprovalRow]] = {}
+        if not scheduled_job_ids:
+            return found
+        for approval in self.session.scalars(
+            select(ApprovalRow).where(ApprovalRow.scheduled_job_id.in_(scheduled_job_ids))
+            .execution_options(populate_existing=True)
+        ):
+            found.setdefault(approval.scheduled_job_id, []).append(approval)
+        return found
 
     def _keep(self, job: JobRow | None) -> JobRow | None:
         if job is not None:
@@ -151,6 +170,9 @@ class ScheduledJobRepository:
             "decision_reason": reason,
             "next_run_at": next_run_at,
             "updated_at": decided_at,
+            "remind_at": None,
+            "escalate_at": None,
+            "approval_due_at": None,
         }
         if end:
             values.update(enabled=False, end_reason=EndReason.DENIED.value, ended_at=decided_at,
@@ -170,7 +192,7 @@ class ScheduledJobRepository:
             ScheduledJobRow.id == scheduled_job_id,
             ScheduledJobRow.enabled,
             enabled=False, next_run_at=None, end_reason=reason.value, ended_at=now, ended_by_id=ended_by_id,
-            updated_at=now,
+            updated_at=now, remind_at=None, escalate_at=None, approval_due_at=None,
         )
 
     def set_paused(
@@ -211,18 +233,46 @@ class ScheduledJobRepository:
     # ----------------------------------------------------------------------------------------------- reading
 
     def get(self, scheduled_job_id: str) -> ScheduledJobRecord | None:
-        """One scheduled job, also an ended one; None when there is no such id."""
+        """One scheduled job, also an ended one, with its approvals (one query); None when there is no such id."""
         if not is_uuid(scheduled_job_id):
             return None
         found = self.session.execute(
-            select(ScheduledJobRow, JobRow).outerjoin(JobRow, ScheduledJobRow.job_id == JobRow.id)
+            select(ScheduledJobRow, JobRow, ApprovalRow)
+            .outerjoin(JobRow, ScheduledJobRow.job_id == JobRow.id)
+            .outerjoin(ApprovalRow, ApprovalRow.scheduled_job_id == ScheduledJobRow.id)
             .where(ScheduledJobRow.id == scheduled_job_id)
             # Conditional updates bypass the session, so always take the row as the database has it now.
             .execution_options(populate_existing=True)
-        ).first()
-        if found is None:
+        ).all()
+        if not found:
             return None
-        return scheduled_job_record(found[0], self._keep(found[1]))
+        approvals = [r[2] for r in found if r[2] is not None]
+        self._approvals_read[scheduled_job_id] = approvals
+        return scheduled_job_record(found[0][0], self._keep(found[0][1]), approvals)
+
+    def lock_for_decision(self, scheduled_job_id: str) -> None:
+        """Hold the scheduled job's row until this transaction ends, so that approvals of one request are counted one
+        after another (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite's write transaction already keeps other writers
+        out)."""
+        if is_uuid(scheduled_job_id) and self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(
+                select(ScheduledJobRow.id).where(ScheduledJobRow.id == scheduled_job_id).with_for_update()
+            )
+
+    def add_approval(
+        self, scheduled_job_id: str, *, user_id: str, at: datetime, comment: str | None, job_version: str | None = None
+    ) -> bool:
+        """Record one approval of a request; False when that user had already approved it (nothing changes)."""
+        table = ApprovalRow.__table__
+        assert isinstance(table, Table)
+        values = {"scheduled_job_id": scheduled_job_id, "user_id": user_id, "approved_at": at, "comment": comment,
+                  "job_version": job_version}
+        dialect = self.session.get_bind().dialect.name
+        stmt = (postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)).values(**values)
+        result = self.session.execute(stmt.on_conflict_do_nothing(index_elements=["scheduled_job_id", "user_id"]))
+        added = bool(result.rowcount)  # type: ignore[attr-defined]
+        self._approvals_read.pop(scheduled_job_id, None)  # read again with this one
+        return added
 
     def _page(self, query: Select[Any], *, limit: int, offset: int, order: Sequence[Any]) -> Page[ScheduledJobRecord]:
         count = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -230,7 +280,8 @@ class ScheduledJobRepository:
             query.add_columns(JobRow).outerjoin(JobRow, ScheduledJobRow.job_id == JobRow.id)
             .order_by(*order).limit(limit).offset(offset)
         ).all()
-        return Page(count=count, items=[scheduled_job_record(r[0], r[1]) for r in rows])
+        approvals = self._approvals([r[0].id for r in rows])
+        return Page(count=count, items=[scheduled_job_record(r[0], r[1], approvals.get(r[0].id, ())) for r in rows])
 
     def list_queue(
         self, *, limit: int, offset: int, job_ids: Sequence[str] | None = None, own_user_id: str | None = None

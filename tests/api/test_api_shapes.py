@@ -27,7 +27,7 @@ SCHEDULED_JOB_FIELDS = {
     "id", "url", "display", "name", "description", "job_model", "user", "interval", "start_time", "crontab",
     "time_zone", "data", "commit", "approval_required", "approval_state", "approved_by_user", "approved_at",
     "decided_by_user", "decided_at", "decision_reason", "enabled", "paused", "end_reason", "ended_at", "next_run_at",
-    "last_run_at", "total_run_count", "created",
+    "last_run_at", "total_run_count", "created", "min_approvers", "approvals", "expires_at",
 }
 JOB_RESULT_FIELDS = {
     "id", "url", "display", "name", "job_model", "user", "approved_by_user", "status", "dry_run", "created",

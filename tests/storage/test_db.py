@@ -142,6 +142,40 @@ def test_0003_renames_owner_to_runner_id_and_drops_version_keeping_every_row(dat
     test_the_migrations_build_exactly_the_models(database)
 
 
+def test_0005_carries_each_approved_request_over_as_one_approval_and_asks_one_approval_of_existing_rows(
+    database: Database,
+) -> None:
+    engine = database.engine
+    downgrade(engine, "0004")
+    tables = MetaData()
+    tables.reflect(engine)
+    common = {"name": "n", "job_id": "j1", "interval": "future", "start_time": _stored(engine), "time_zone": "UTC",
+              "commit": True, "approval_required": True, "enabled": True, "paused": False, "total_run_count": 0,
+              "misfire_policy": "run_once", "created_at": _stored(engine), "updated_at": _stored(engine)}
+    with engine.begin() as connection:
+        connection.execute(insert(tables.tables["jobs"]).values(
+            id="j1", slug="a.B", module_name="a", class_name="B", name="B", description="", source="",
+            enabled=True, installed=True, approval_required=True, has_sensitive_variables=False, hidden=False,
+            variables={}, created_at=_stored(engine), updated_at=_stored(engine)))
+        connection.execute(insert(tables.tables["scheduled_jobs"]), [
+            {**common, "id": "s-approved", "approval_state": "approved", "decided_by_id": "UAPPROVER",
+             "decided_at": _stored(engine)},
+            {**common, "id": "s-pending", "approval_state": "pending", "decided_by_id": None, "decided_at": None},
+            {**common, "id": "s-denied", "approval_state": "denied", "decided_by_id": "UAPPROVER",
+             "decided_at": _stored(engine), "enabled": False},
+        ])
+
+    upgrade(engine)
+    after = read_tables(engine, "scheduled_jobs", "approvals")
+    assert sorted((r["id"], r["min_approvers"], r["expires_at"]) for r in after["scheduled_jobs"]) == [
+        ("s-approved", 1, None), ("s-denied", 1, None), ("s-pending", 1, None)]
+    assert [(r["scheduled_job_id"], r["user_id"], r["comment"]) for r in after["approvals"]] == [
+        ("s-approved", "UAPPROVER", None)]
+    downgrade(engine, "0004")
+    upgrade(engine)
+    test_the_migrations_build_exactly_the_models(database)
+
+
 def _stored(engine: Engine) -> object:
     """NOW as the reflected (plain) column types take it: microseconds on SQLite, a timestamp on PostgreSQL."""
     if engine.dialect.name == "sqlite":

@@ -1,0 +1,120 @@
+"""Approval rules in Slack: a request that needs two approvals, its message as approvals come in, and five approvers
+clicking at once."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from bot.domain.approvals import ApprovalState
+from bot.domain.permissions import Policy
+from bot.domain.policy_file import parse_policy
+from bot.scheduler import Dispatcher
+from tests.conftest import ADMIN, POLICY_YAML
+from tests.fake_slack import text_of
+from tests.slack.conftest import APPROVAL_CHANNEL, APPROVER_GROUP, Stack, buttons, press, run_jobs
+
+RULES = """
+approval_rules:
+  - jobs: ["testjobs.ApprovalJob"]
+    min_approvers: 2
+    expire_after: 1d
+"""
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return parse_policy(POLICY_YAML + RULES, source="quorum test policy")
+
+
+def dispatch_and_run(stack: Stack) -> list[object]:
+    """Dispatch due scheduled jobs with the real scheduler, then run them with the real runner."""
+    Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
+    return run_jobs(stack)
+
+
+def request_now(stack: Stack) -> str:
+    ack = stack.slack.command("run testjobs.ApprovalJob device=core-2", user_id="UALICE")
+    assert ack.status == 200
+    stack.fake.wait_for("response_url")
+    page = stack.services.listings.list_approval_queue(ADMIN)
+    assert page.count == 1
+    return page.items[0].id
+
+
+def test_the_first_of_two_approvals_shows_who_approved_and_keeps_approve_for_the_others(stack: Stack) -> None:
+    scheduled_job_id = request_now(stack)
+    stack.deliver()
+    (message,) = stack.posted(APPROVAL_CHANNEL)
+    expires = int((stack.clock.now.replace(day=16)).timestamp())
+    assert f"Expires <!date^{expires}^" in text_of(message)
+    assert "Needs 2 approvals" in text_of(message)
+
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    notice = stack.fake.wait_for("response_url", 2)[-1]
+    assert "1 of 2 approvals so far" in text_of(notice)
+    stack.deliver()
+    updated = stack.fake.calls_to("chat.update")[-1]
+    assert "Approved by <@UAPPROVER> — 1 of 2 needed" in text_of(updated)
+    assert [b["text"]["text"] for b in buttons(updated)] == ["Approve", "Deny", "Dry run"]
+    assert stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id).approval_state is ApprovalState.PENDING
+    assert stack.posted("UALICE") == []  # the requester hears when it is decided, not before
+
+    press(stack, message, "Approve", user_id="UAPPROVER")  # the same person again
+    again = stack.fake.wait_for("response_url", 3)[-1]
+    assert "You have already approved this request" in text_of(again)
+
+    press(stack, message, "Approve", user_id="UAPPROVER2")
+    stack.fake.wait_for("response_url", 4)
+    stack.deliver()
+    decided = stack.fake.calls_to("chat.update")[-1]
+    assert "*Approved* by <@UAPPROVER>, <@UAPPROVER2> (2 of 2 needed)" in text_of(decided)
+    assert buttons(decided) == []
+    assert len(stack.posted("UALICE")) == 1  # one "approved" DM
+    assert len(dispatch_and_run(stack)) == 1
+
+
+def test_one_denial_after_one_approval_denies(stack: Stack) -> None:
+    scheduled_job_id = request_now(stack)
+    stack.deliver()
+    (message,) = stack.posted(APPROVAL_CHANNEL)
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url", 2)
+    press(stack, message, "Deny", user_id="UAPPROVER2")
+    stack.fake.wait_for("views.open")
+    stack.slack.submit(stack.opened_view(), user_id="UAPPROVER2")
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.DENIED
+    assert dispatch_and_run(stack) == []
+
+
+def test_five_approvers_clicking_at_once_approve_exactly_once_and_run_once(stack: Stack) -> None:
+    scheduled_job_id = request_now(stack)
+    stack.deliver()
+    (message,) = stack.posted(APPROVAL_CHANNEL)
+    clickers = ["UAPPROVER", "UAPPROVER2", *APPROVER_GROUP[:3]]
+    barrier = threading.Barrier(len(clickers))
+    statuses: list[int] = []
+
+    def click(user_id: str) -> None:
+        barrier.wait()
+        statuses.append(press(stack, message, "Approve", user_id=user_id).status)
+
+    threads = [threading.Thread(target=click, args=(u,)) for u in clickers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 5
+    answers = [text_of(c) for c in stack.fake.wait_for("response_url", 1 + 5)[1:]]
+    assert len([a for a in answers if "1 of 2 approvals so far" in a]) == 1
+    assert len([a for a in answers if "Done: you approved" in a and "so far" not in a]) == 1  # the transition
+    assert len([a for a in answers if "already approved by" in a]) == 3
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.APPROVED and len(record.approvals) == 2
+    stack.deliver()
+    assert len(stack.posted("UALICE")) == 1  # one "approved" DM
+    assert len(dispatch_and_run(stack)) == 1
+    assert len(stack.services.listings.list_job_results(ADMIN).items) == 1
