@@ -1,4 +1,5 @@
-"""The background work of ``jobgate serve``: dispatcher, executor, reaper, heartbeat and notifier, with their lifecycle.
+"""The background work of ``jobgate serve``: dispatcher, approval loop (expiry, reminders, escalation), executor,
+reaper, heartbeat and notifier, with their lifecycle.
 
 The dispatcher, the executor's claim loop and (executor ``celery``) publishing to the broker are event-driven loops
 (woken by in-process commits and, on PostgreSQL, by ``LISTEN/NOTIFY``; polling is the safety net). APScheduler 3
@@ -25,7 +26,7 @@ from bot.executor.local import LocalExecutor
 from bot.executor.publisher import REDELIVER_AFTER, CeleryMonitor, CeleryPublisher
 from bot.executor.runs import DEFAULT_LEASE, reap_dead_local, reap_expired
 from bot.loops import shown_error
-from bot.scheduler import Dispatcher, DispatchLoop
+from bot.scheduler import ApprovalLoop, Dispatcher, DispatchLoop
 from storage.notify import WakeupListener
 
 if TYPE_CHECKING:  # the notifier imports Slack; a server without Slack never loads it
@@ -113,6 +114,9 @@ class Background(Lifecycle):
         if scheduler_enabled:
             dispatcher = Dispatcher(core.db, grace=settings.misfire_grace, clock=clock, deps=core.deps)
             self.dispatch_loop = DispatchLoop(dispatcher, poll=t.poll, on_dispatched=self._wake_execution)
+        self.approval_loop: ApprovalLoop | None = None
+        if scheduler_enabled:
+            self.approval_loop = ApprovalLoop(core.services.deadlines, poll=t.poll, clock=clock)
         self.listener: WakeupListener | None = None
         if scheduler_enabled and core.db.is_postgresql:
             self.listener = WakeupListener(settings.database_url, self._wake_all)
@@ -161,6 +165,8 @@ class Background(Lifecycle):
             self.monitor.start()
         if self.dispatch_loop is not None:
             self.dispatch_loop.start()
+        if self.approval_loop is not None:
+            self.approval_loop.start()
         if self.listener is not None:
             self.listener.start()
         if self.notifier is not None:
@@ -173,6 +179,8 @@ class Background(Lifecycle):
         """Stop claiming, let running jobs finish within the grace period, record the rest as interrupted."""
         if self.dispatch_loop is not None:
             self.dispatch_loop.stop()
+        if self.approval_loop is not None:
+            self.approval_loop.stop()
         if self.listener is not None:
             self.listener.stop()
         if self.publisher is not None:

@@ -20,6 +20,10 @@ Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and th
   channel (for ``@handle``, to its members): who decided what, when, why, and no buttons.
 - ``request_approved`` / ``request_denied`` / ``request_cancelled`` ``{scheduled_job_id, actor_id}``: DM to the
   requester.
+- ``request_expired`` ``{scheduled_job_id}``: DM to the requester that nobody decided in time.
+- ``approval_reminder`` ``{scheduled_job_id, users, groups}`` to the approval channel: a reply in the thread of its
+  approval message mentioning the approvers who have not acted; ``{scheduled_job_id}`` to a user (DM) or a user group
+  (expanded into its members, without those who approved). Nothing is sent once the request was decided.
 - ``run_finished`` ``{job_result_id}``: DM with status and duration, then the log in its thread. A dry run of a
   scheduled job goes into the thread of its approval message(s) instead.
 
@@ -41,6 +45,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.config import Settings
+from bot.domain.approvals import ApprovalState
 from bot.domain.errors import DatabaseUnavailableError
 from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxStatus
 from bot.domain.permissions import group_approvers, is_usergroup_id
@@ -59,7 +64,8 @@ MIN_GAP = timedelta(seconds=1)
 LEASE = timedelta(seconds=60)
 """How long a claimed entry is reserved for its sender; after that another sender may try it."""
 MAX_BACKOFF = timedelta(minutes=5)
-DECISION_KINDS = frozenset({OutboxKind.REQUEST_APPROVED, OutboxKind.REQUEST_DENIED, OutboxKind.REQUEST_CANCELLED})
+DECISION_KINDS = frozenset({OutboxKind.REQUEST_APPROVED, OutboxKind.REQUEST_DENIED, OutboxKind.REQUEST_CANCELLED,
+                            OutboxKind.REQUEST_EXPIRED})
 """Kinds that tell a requester what became of their request: one direct message each."""
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
                               "ratelimited", "rate_limited", "team_added_to_org"})
@@ -234,6 +240,8 @@ class Notifier:
             return self._post(entry.channel, message)
         if entry.kind is OutboxKind.RUN_FINISHED:
             return self._run_finished(entry, payload)
+        if entry.kind is OutboxKind.APPROVAL_REMINDER:
+            return self._approval_reminder(entry, payload)
         raise _Permanent(f"unknown outbox kind {entry.kind!r}")
 
     # --------------------------------------------------------------------------------------------------- kinds
@@ -241,17 +249,43 @@ class Notifier:
     def _approval_request(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
         record = self._scheduled_job(payload)
         if _is_group(entry.channel):
-            group_id: str | None = entry.channel  # pinned: that group, whatever its handle is now
-            if entry.channel.startswith("@"):
-                group_id = self._resolving(lambda: self.directory.usergroup_id(entry.channel, strict=True))
-            if group_id is None:  # Slack answered, and has no such group
-                raise _Permanent(f"no Slack user group {entry.channel}")
-            listed = self._resolving(lambda: self.client.usergroups_users_list(usergroup=group_id))
-            members = listed.get("users") or []
-            approvers = group_approvers([str(m) for m in members], requester_id=record.user_id)
-            children = tuple((member, payload) for member in approvers)
+            children = tuple((member, payload) for member in self._group_approvers(entry.channel, record))
             return _Done(OutboxStatus.EXPANDED, children=children)
         return self._post(entry.channel, blocks.build_approval_message(record, now=now))
+
+    def _group_approvers(self, channel: str, record: ScheduledJobRecord) -> tuple[str, ...]:
+        """The members of the user group an outbox channel names (not the requester), as Slack has them now."""
+        group_id: str | None = channel  # pinned: that group, whatever its handle is now
+        if channel.startswith("@"):
+            group_id = self._resolving(lambda: self.directory.usergroup_id(channel, strict=True))
+        if group_id is None:  # Slack answered, and has no such group
+            raise _Permanent(f"no Slack user group {channel}")
+        listed = self._resolving(lambda: self.client.usergroups_users_list(usergroup=group_id))
+        members = listed.get("users") or []
+        return group_approvers([str(m) for m in members], requester_id=record.user_id)
+
+    def _approval_reminder(self, entry: OutboxEntry, payload: dict[str, Any]) -> _Done:
+        """Remind the approvers who have not acted, unless the request was decided meanwhile: in the thread of the
+        approval message in a channel, or by DM (a user group's members each get one)."""
+        record = self._scheduled_job(payload)
+        if record.approval_state is not ApprovalState.PENDING or not record.enabled:
+            return _Done(OutboxStatus.SENT)
+        acted = {vote.user_id for vote in record.approvals}
+        if _is_group(entry.channel):
+            members = self._group_approvers(entry.channel, record)
+            return _Done(OutboxStatus.EXPANDED,
+                         children=tuple((m, {"scheduled_job_id": record.id}) for m in members if m not in acted))
+        if "users" not in payload:  # a DM to one approver
+            if entry.channel in acted:
+                return _Done(OutboxStatus.SENT)
+            return self._post(entry.channel, blocks.build_approval_reminder(record, users=[entry.channel], groups=[]))
+        users = [str(u) for u in payload.get("users", []) if u not in acted]
+        groups = [str(g) for g in payload.get("groups", [])]
+        message = blocks.build_approval_reminder(record, users=users, groups=groups)
+        threads = [(c, ts) for channel, c, ts in self._approval_messages(record.id) if channel == entry.channel]
+        if threads:
+            return self._post(threads[0][0], message, thread_ts=threads[0][1])
+        return self._post(entry.channel, message)
 
     def _approval_update(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
         record = self._scheduled_job(payload)

@@ -26,6 +26,7 @@ from bot.domain.results import JobResultStatus
 from bot.domain.schedules import Schedule
 from bot.loops import WakeableLoop
 from bot.services.announcements import announce_approval_request
+from bot.services.deadlines import BATCH, Deadlines
 from bot.services.deps import ServiceDeps
 from storage.db import Database
 from storage.repositories import Advance, DueScheduledJob, Repositories
@@ -223,6 +224,33 @@ class DispatchLoop(WakeableLoop):
         earliest = self.dispatcher.earliest_due()
         if earliest is not None:
             timeout = min(timeout, (earliest - self.dispatcher.clock()).total_seconds())
+        return timeout
+
+
+class ApprovalLoop(WakeableLoop):
+    """Expires, reminds about and escalates pending requests (``Deadlines.handle_due``) in a thread: sleeps until the
+    earliest due time or ``poll``. Any number of replicas may run it: each due time is handled exactly once.
+
+    Args:
+        deadlines: the use case.
+        poll: the longest sleep.
+        clock: where ``now`` comes from.
+    """
+
+    def __init__(self, deadlines: Deadlines, *, poll: timedelta = timedelta(seconds=5),
+                 clock: Callable[[], datetime]) -> None:
+        super().__init__("jobgate-approvals", self._pass, retry_after=poll.total_seconds())
+        self.deadlines = deadlines
+        self.poll = poll
+        self.clock = clock
+
+    def _pass(self) -> float:
+        while self.deadlines.handle_due(self.clock()) >= BATCH:
+            pass
+        timeout = self.poll.total_seconds()
+        earliest = self.deadlines.earliest_due()
+        if earliest is not None:
+            timeout = min(timeout, (earliest - self.clock()).total_seconds())
         return timeout
 
 

@@ -412,3 +412,40 @@ def test_the_permissions_file_is_read_again_when_it_changes_and_a_broken_one_kee
         assert server.health()["permissions"] == {"ok": True, "reloads": 2}
     finally:
         assert server.terminate() == 0
+
+
+def test_a_request_nobody_decides_expires_by_itself_in_a_running_server(workdir: Path) -> None:
+    from tests.fake_slack import FakeSlack, text_of
+    from tests.slack_requests import SlackActions
+
+    (workdir / "policy.yml").write_text(
+        POLICY_YAML
+        + 'approval_rules:\n  - jobs: ["testjobs.ApprovalJob"]\n    min_approvers: 2\n    expire_after: 3s\n'
+    )
+    url = f"sqlite:///{workdir / 'jobgate.db'}"
+    core = open_core(url, workdir / "jobs")
+    secret = "0123456789abcdef0123456789abcdef"
+    with FakeSlack() as fake:
+        server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test",
+                                  "SLACK_SIGNING_SECRET": secret, "JOBGATE_SLACK_API_URL": fake.url,
+                                  "JOBGATE_APPROVAL_CHANNEL": "C0APPROVALS"})
+        slack = SlackActions(base_url=server.url, signing_secret=secret, fake=fake)
+        try:
+            assert slack.command("run testjobs.ApprovalJob --now", user_id="UALICE").status == 200
+            (posted,) = fake.wait_for("chat.postMessage", count=1, timeout=20)
+            assert posted.params["channel"] == "C0APPROVALS" and "Expires" in text_of(posted)
+
+            def expired_and_told() -> bool:
+                updated = [c for c in fake.calls_to("chat.update") if "*Expired*" in text_of(c)]
+                told = [c for c in fake.calls_to("chat.postMessage")
+                        if c.params["channel"] in ("UALICE", "DALICE") and "expired" in text_of(c)]
+                return bool(updated and told)
+
+            wait_for(expired_and_told, timeout=30, what="the request to expire, its message and its requester told")
+            (row,) = stored(core, "scheduled_jobs")
+            assert (row["approval_state"], row["enabled"], row["end_reason"]) == ("expired", False, "expired")
+            assert stored(core, "job_results") == []
+        finally:
+            slack.close()
+            exit_status = server.terminate()
+        assert exit_status == 0

@@ -28,6 +28,9 @@ class AuditAction(StrEnum):
     SCHEDULED_JOB_CANCEL: a scheduled job was cancelled.
     SCHEDULED_JOB_PAUSE: a scheduled job was paused.
     SCHEDULED_JOB_RESUME: a paused scheduled job was resumed.
+    SCHEDULED_JOB_EXPIRE: a request nobody decided on in time expired (its approval rule's ``expire_after``).
+    SCHEDULED_JOB_REMIND: the approvers who had not acted on a pending request were reminded.
+    SCHEDULED_JOB_ESCALATE: a pending request was escalated to its approval rule's ``escalate_to`` groups.
     SCHEDULED_JOB_REQUIRE_APPROVAL: at a due time, a scheduled job created while its job needed no approval went
         back to awaiting approval (its job requires approval now).
     API_TOKEN_CREATE: an operator created a REST API token.
@@ -46,6 +49,9 @@ class AuditAction(StrEnum):
     SCHEDULED_JOB_PAUSE = "scheduled_job.pause"
     SCHEDULED_JOB_RESUME = "scheduled_job.resume"
     SCHEDULED_JOB_REQUIRE_APPROVAL = "scheduled_job.require_approval"
+    SCHEDULED_JOB_EXPIRE = "scheduled_job.expire"
+    SCHEDULED_JOB_REMIND = "scheduled_job.remind"
+    SCHEDULED_JOB_ESCALATE = "scheduled_job.escalate"
     API_TOKEN_CREATE = "api_token.create"
     API_TOKEN_REVOKE = "api_token.revoke"
 

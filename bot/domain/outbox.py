@@ -24,6 +24,9 @@ class OutboxKind(StrEnum):
     REQUEST_APPROVED: a DM telling the requester their request was approved.
     REQUEST_DENIED: a DM telling the requester their request was denied.
     REQUEST_CANCELLED: a DM telling the requester their scheduled job was cancelled.
+    REQUEST_EXPIRED: a DM telling the requester nobody decided on their request in time: it expired.
+    APPROVAL_REMINDER: a reminder to the approvers who have not acted on a pending request: in the thread of its
+        approval message in a channel (mentioning them), or by DM to a user, or to a user group's members.
     RUN_FINISHED: a DM telling who a job ran as how it went, then its log in the thread (a dry run of a request goes
         into the thread of its approval message instead).
     """
@@ -33,6 +36,8 @@ class OutboxKind(StrEnum):
     REQUEST_APPROVED = "request_approved"
     REQUEST_DENIED = "request_denied"
     REQUEST_CANCELLED = "request_cancelled"
+    REQUEST_EXPIRED = "request_expired"
+    APPROVAL_REMINDER = "approval_reminder"
     RUN_FINISHED = "run_finished"
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.services.deadlines import Deadlines
 from bot.services.decisions import Decisions
 from bot.services.deps import PolicyHolder, ServiceDeps, utcnow
 from bot.services.listings import Listings
@@ -21,6 +22,7 @@ from bot.services.requests import RequestOutcome, Requests, ScheduleInput
 from bot.services.tokens import Tokens, hash_token
 
 __all__ = [
+    "Deadlines",
     "Decisions",
     "Listings",
     "Management",
@@ -47,6 +49,7 @@ class Services:
         management: cancel, pause, resume; enable, disable and sync jobs.
         listings: what an actor may see.
         tokens: REST API tokens.
+        deadlines: expiry, reminders and escalation of pending requests (the approval loop).
         clock: the current instant, for rendering.
     """
 
@@ -56,6 +59,7 @@ class Services:
     listings: Listings
     tokens: Tokens
     clock: Callable[[], datetime]
+    deadlines: Deadlines
 
     @classmethod
     def over(cls, deps: ServiceDeps) -> Services:
@@ -67,4 +71,5 @@ class Services:
             listings=Listings(deps),
             tokens=Tokens(deps),
             clock=deps.clock,
+            deadlines=Deadlines(deps),
         )

@@ -5,6 +5,7 @@ The notifier delivers them to Slack after the commit. Must not import Slack or h
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from bot.domain.outbox import OutboxKind, OutboxMessage
@@ -14,18 +15,30 @@ from bot.services.deps import ServiceDeps
 from storage.repositories import Repositories
 
 
+def group_target(group: str) -> str:
+    """The outbox channel of a user group of the policy: ``@handle``, or its ID (``S…``) when pinned."""
+    return group if is_usergroup_id(group) else f"@{group}"
+
+
 def announce_approval_request(
-    deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, now: datetime
+    deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, now: datetime,
+    targets: Iterable[str] | None = None,
 ) -> None:
     """Ask for a decision: in the approval channel, else by DM to each approver (never the requester); a user group
-    is one entry, ``@handle`` or its ID (``S…``) when pinned, that the notifier expands into its members."""
+    is one entry, ``@handle`` or its ID (``S…``) when pinned, that the notifier expands into its members.
+
+    Args:
+        targets: ask these outbox channels instead (an escalation: users by ID, groups by :func:`group_target`).
+    """
     payload = {"scheduled_job_id": record.id}
-    if deps.approval_channel:
+    if targets is not None:
+        targets = list(targets)
+    elif deps.approval_channel:
         targets = [deps.approval_channel]
     else:
         assert record.job is not None
         users, groups = deps.policy.approver_targets(record.job.ref, requester_id=record.user_id)
-        targets = sorted(users) + sorted(g if is_usergroup_id(g) else f"@{g}" for g in groups)
+        targets = sorted(users) + sorted(group_target(g) for g in groups)
     for target in targets:
         repos.outbox.add(OutboxMessage(channel=target, kind=OutboxKind.APPROVAL_REQUEST, payload=payload,
                                        ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
@@ -54,4 +67,36 @@ def tell_requester(repos: Repositories, record: ScheduledJobRecord, *, kind: Out
     if record.user_id and record.user_id != actor.user_id:
         repos.outbox.add(OutboxMessage(channel=record.user_id, kind=kind,
                                        payload={"scheduled_job_id": record.id, "actor_id": actor.user_id},
+                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
+
+
+def announce_expiry(repos: Repositories, record: ScheduledJobRecord, *, now: datetime) -> None:
+    """Redraw every approval message of a request that expired (no buttons), and tell the requester."""
+    payload = {"scheduled_job_id": record.id, "actor_id": None}
+    for entry in repos.outbox.list_for(ObjectType.SCHEDULED_JOB, record.id):
+        if entry.kind is OutboxKind.APPROVAL_REQUEST:
+            repos.outbox.add(OutboxMessage(channel=entry.channel, kind=OutboxKind.APPROVAL_UPDATE, payload=payload,
+                                           ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
+    if record.user_id:
+        repos.outbox.add(OutboxMessage(channel=record.user_id, kind=OutboxKind.REQUEST_EXPIRED, payload=payload,
+                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
+
+
+def announce_reminder(
+    deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, users: Iterable[str],
+    groups: Iterable[str], now: datetime,
+) -> None:
+    """Remind the approvers who have not acted: one message in the approval channel (in the thread of the approval
+    message, mentioning them), else one DM to each (a user group's members found by the notifier)."""
+    users, groups = sorted(set(users)), sorted({group_target(g) for g in groups})
+    if not users and not groups:
+        return
+    if deps.approval_channel:
+        repos.outbox.add(OutboxMessage(channel=deps.approval_channel, kind=OutboxKind.APPROVAL_REMINDER,
+                                       payload={"scheduled_job_id": record.id, "users": users, "groups": groups},
+                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
+        return
+    for target in [*users, *groups]:
+        repos.outbox.add(OutboxMessage(channel=target, kind=OutboxKind.APPROVAL_REMINDER,
+                                       payload={"scheduled_job_id": record.id},
                                        ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)

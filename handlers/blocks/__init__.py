@@ -65,7 +65,13 @@ from handlers.blocks.modals import (
     build_run_modal,
     input_block_ids,
 )
-from handlers.blocks.notifications import build_dry_run_reply, build_request_decided, build_run_finished, build_run_log
+from handlers.blocks.notifications import (
+    build_approval_reminder,
+    build_dry_run_reply,
+    build_request_decided,
+    build_run_finished,
+    build_run_log,
+)
 
 __all__ = [
     "LOG_TEXT",
@@ -81,6 +87,7 @@ __all__ = [
     "allowed_schedule_types",
     "approval_blocks",
     "build_approval_message",
+    "build_approval_reminder",
     "build_decision_notice",
     "build_deny_modal",
     "build_dry_run_reply",

@@ -5,6 +5,7 @@ Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.outbox import OutboxKind
@@ -16,6 +17,7 @@ from handlers.blocks.base import (
     Message,
     clip,
     context,
+    date_token,
     escape,
     job_label,
     message,
@@ -36,11 +38,29 @@ def build_request_decided(
         text = f"⛔ Your request {name} was denied by {user(actor_id)}."
         if record.decision_reason:
             text += f"\n>{escape(clip(record.decision_reason, 2000))}"
+    elif kind is OutboxKind.REQUEST_EXPIRED:
+        got = f" ({len(record.approvals)} of {record.min_approvers} approvals)" if record.approvals else ""
+        text = f"⌛ Your request {name} expired: nobody decided on it in time{got}, so it will not run."
     else:
         text = f"🚫 Your scheduled job {name} was cancelled by {user(actor_id)}."
     fallback = {OutboxKind.REQUEST_APPROVED: "Your request was approved",
-                OutboxKind.REQUEST_DENIED: "Your request was denied"}.get(kind, "Your scheduled job was cancelled")
+                OutboxKind.REQUEST_DENIED: "Your request was denied",
+                OutboxKind.REQUEST_EXPIRED: "Your request expired"}.get(kind, "Your scheduled job was cancelled")
     return message(f"{fallback}: {escape(clip(record.name, 200))}", [section(text), context(f"ID `{record.id}`")])
+
+
+def build_approval_reminder(record: ScheduledJobRecord, *, users: Sequence[str], groups: Sequence[str]) -> Message:
+    """A reminder that a request still waits for approval, mentioning the approvers who have not acted: users by
+    mention, user groups by ``<!subteam^ID>`` when pinned to their ID, else by handle."""
+    mentions = [user(u) for u in users]
+    mentions += [f"<!subteam^{g}>" if not g.startswith("@") else escape(g) for g in groups]
+    who = " ".join(mentions[:50]) + (" …" if len(mentions) > 50 else "")
+    so_far = f" {len(record.approvals)} of {record.min_approvers} approvals so far." if record.min_approvers > 1 else ""
+    expires = f" It expires {date_token(record.expires_at)}." if record.expires_at else ""
+    text = (f"⏰ {who + ': ' if who else ''}*{escape(clip(record.name, 255))}* ({job_label(record.job)}) from "
+            f"{user(record.user_id)} still waits for approval.{so_far}{expires}")
+    return message(f"Reminder: {escape(clip(record.name, 200))} still waits for approval",
+                   [section(text), context(f"ID `{record.id}`")])
 
 
 def _log_text(result: JobResultRecord, *, limit: int = LOG_TEXT) -> str:
