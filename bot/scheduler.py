@@ -18,9 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.domain.approval_rules import ApprovalTimes
 from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.dispatch import DispatchPlan, MissedRuns, needs_approval_now, plan_dispatch
 from bot.domain.outbox import OutboxKind, OutboxMessage
+from bot.domain.permissions import JobRef
 from bot.domain.records import LogRecord, NewJobResult, ObjectType
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import Schedule
@@ -143,7 +145,11 @@ class Dispatcher:
         return DispatchReport(0, created, missed, finished, awaiting)
 
     def _require_approval(self, repos: Repositories, row: DueScheduledJob, now: datetime) -> int:
-        record = repos.scheduled_jobs.require_approval(row.id, due_at=row.next_run_at, now=now)
+        times = ApprovalTimes()
+        if self.deps is not None and row.job_id is not None:  # the approval rule in force from now on
+            times = ApprovalTimes.for_request(
+                self.deps.policy.approval_rule(JobRef(slug=row.job_slug, name=row.job_name)), now)
+        record = repos.scheduled_jobs.require_approval(row.id, due_at=row.next_run_at, now=now, times=times)
         if record is None:
             return 0
         repos.audit.add(AuditEvent(actor_id=None, action=AuditAction.SCHEDULED_JOB_REQUIRE_APPROVAL,

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from bot.domain.approval_rules import approval_due_at
+from bot.domain.approval_rules import ApprovalTimes, approval_due_at
 from bot.domain.approvals import ApprovalState
 from bot.domain.dispatch import MisfirePolicy
 from bot.domain.records import EndReason, NewScheduledJob, Page, ScheduledJobRecord
@@ -50,6 +50,7 @@ class DueScheduledJob:
     id: str
     job_id: str | None
     job_name: str
+    job_slug: str = ""
     user_id: str | None
     decided_by_id: str | None
     interval: IntervalType
@@ -384,19 +385,20 @@ class ScheduledJobRepository:
         if lock and self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = list(self.session.scalars(query))
-        jobs = {job_id: (name, bool(approval)) for job_id, name, approval in self.session.execute(
-            select(JobRow.id, JobRow.name, JobRow.approval_required)
+        jobs = {job_id: (name, bool(approval), slug) for job_id, name, approval, slug in self.session.execute(
+            select(JobRow.id, JobRow.name, JobRow.approval_required, JobRow.slug)
             .where(JobRow.id.in_({r.job_id for r in rows if r.job_id}))
         ).all()}
         return [
             DueScheduledJob(
-                id=r.id, job_id=r.job_id, job_name=jobs.get(r.job_id or "", (r.name, False))[0], user_id=r.user_id,
+                id=r.id, job_id=r.job_id, job_name=jobs.get(r.job_id or "", (r.name, False, ""))[0],
+                job_slug=jobs.get(r.job_id or "", (r.name, False, ""))[2], user_id=r.user_id,
                 decided_by_id=r.decided_by_id, interval=IntervalType(r.interval), start_time=r.start_time,
                 crontab=r.crontab, time_zone=r.time_zone, name=r.name, data=r.data, commit=r.commit,
                 next_run_at=r.next_run_at,  # type: ignore[arg-type]  # not NULL: the query says so
                 misfire_policy=_misfire_policy(r.misfire_policy),
                 approval_state=ApprovalState(r.approval_state),
-                job_approval_required=jobs.get(r.job_id or "", ("", False))[1],
+                job_approval_required=jobs.get(r.job_id or "", ("", False, ""))[1],
             )
             for r in rows
         ]
@@ -423,15 +425,21 @@ class ScheduledJobRepository:
                 moved.add(row[0])
         return moved
 
-    def require_approval(self, scheduled_job_id: str, *, due_at: datetime, now: datetime) -> ScheduledJobRecord | None:
+    def require_approval(
+        self, scheduled_job_id: str, *, due_at: datetime, now: datetime, times: ApprovalTimes | None = None
+    ) -> ScheduledJobRecord | None:
         """Send a scheduled job that never needed approval back to awaiting approval (its job requires it now): no
-        next run until approved. Compare-and-set on the due time read; None when the row changed since."""
+        next run until approved, with the quorum and approval due times of ``times``. Compare-and-set on the due time
+        read; None when the row changed since."""
+        times = times or ApprovalTimes()
         return self._change(
             ScheduledJobRow.id == scheduled_job_id,
             ScheduledJobRow.next_run_at == due_at,
             ScheduledJobRow.enabled,
             ScheduledJobRow.approval_state == ApprovalState.NOT_REQUIRED.value,
             approval_required=True, approval_state=ApprovalState.PENDING.value, next_run_at=None, updated_at=now,
+            min_approvers=times.min_approvers, expires_at=times.expires_at, remind_at=times.remind_at,
+            escalate_at=times.escalate_at, approval_due_at=times.due_at,
         )
 
     def advance_many(self, advances: Sequence[Advance], *, now: datetime) -> int:

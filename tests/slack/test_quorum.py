@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.domain.approvals import ApprovalState
-from bot.domain.permissions import Policy
+from bot.domain.permissions import Actor, Policy
 from bot.domain.policy_file import parse_policy
 from bot.scheduler import Dispatcher
+from bot.services import ScheduleInput
 from tests.conftest import ADMIN, POLICY_YAML
 from tests.fake_slack import text_of
 from tests.slack.conftest import APPROVAL_CHANNEL, APPROVER_GROUP, Stack, buttons, press, run_jobs
@@ -21,6 +23,8 @@ approval_rules:
   - jobs: ["testjobs.ApprovalJob"]
     min_approvers: 2
     expire_after: 1d
+  - jobs: ["Test pass"]
+    min_approvers: 2
 """
 
 
@@ -118,3 +122,25 @@ def test_five_approvers_clicking_at_once_approve_exactly_once_and_run_once(stack
     assert len(stack.posted("UALICE")) == 1  # one "approved" DM
     assert len(dispatch_and_run(stack)) == 1
     assert len(stack.services.listings.list_job_results(ADMIN).items) == 1
+
+
+def test_a_schedule_whose_job_now_requires_approval_needs_the_quorum_of_its_rule(stack: Stack, jobs_dir: Path) -> None:
+    start = stack.clock.now + timedelta(minutes=30)
+    outcome = stack.services.requests.request_job(
+        actor=Actor("UALICE"), job="testjobs.TestPass", now=stack.clock.now,
+        schedule=ScheduleInput(interval="hourly", name="pass hourly", start_time=start))
+    assert outcome.scheduled_job is not None and not outcome.needs_approval
+    module = jobs_dir / "testjobs.py"
+    module.write_text(module.read_text().replace(
+        '        name = "Test pass"\n', '        name = "Test pass"\n        approval_required = True\n', 1))
+    stack.services.management.sync_jobs(now=stack.clock.now)
+    stack.clock.advance(minutes=31)
+    Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock,
+               deps=stack.core.deps).dispatch_all_due(now=stack.clock.now)
+    record = stack.services.listings.get_scheduled_job(ADMIN, outcome.scheduled_job.id)
+    assert record.approval_state is ApprovalState.PENDING and record.min_approvers == 2
+    stack.deliver()
+    (message,) = stack.posted(APPROVAL_CHANNEL)
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    assert "1 of 2 approvals so far" in text_of(stack.fake.wait_for("response_url", 1)[-1])
+    assert stack.services.listings.get_scheduled_job(ADMIN, record.id).approval_state is ApprovalState.PENDING
