@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from bot.domain import requests
 from bot.domain.approval_rules import DEFAULT_RULE
-from bot.domain.approvals import RequestFacts
+from bot.domain.approvals import RequestFacts, is_escalation_approver
 from bot.domain.errors import FieldErrors, NotFoundError
 from bot.domain.permissions import Actor, Perm, Policy
 from bot.domain.records import JobRecord, ScheduledJobRecord
@@ -112,12 +112,14 @@ def get_scheduled_job(repos: Repositories, scheduled_job_id: str) -> ScheduledJo
 def get_visible_scheduled_job(
     deps: ServiceDeps, repos: Repositories, actor: Actor, scheduled_job_id: str
 ) -> ScheduledJobRecord:
-    """The scheduled job, if the actor may see it.
+    """The scheduled job, if the actor may see it (also when it escalated to one of their groups).
 
     Raises:
         NotFoundError: it does not exist, or the actor may not see it.
     """
     record = get_scheduled_job(repos, scheduled_job_id)
+    if is_escalation_approver(request_facts(deps, record), actor, deps.clock()):
+        return record  # the request escalated to a group of theirs: they are asked to decide on it
     requests.check_view(record.job.ref if record.job else None, actor=actor, policy=deps.policy,
                         perm=Perm.VIEW_SCHEDULEDJOB, user_id=record.user_id)
     return record
