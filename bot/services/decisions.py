@@ -64,21 +64,29 @@ class Decisions:
                                            detail={"force": force, "approvals": len(decision.approvers),
                                                    "min_approvers": record.min_approvers}), now=now)
                 announce_progress(repos, record, actor=actor, now=now)
-                return get_scheduled_job(repos, record.id)
-            next_run = now if decision.runs_at_once else schedules.first_run_from(record.schedule, now)
-            approved = repos.scheduled_jobs.decide(
-                record.id, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
-                reason=None, next_run_at=next_run, end=False,
-            )
-            if approved is None:
-                self._refuse_lost_race(repos, record.id)
-            repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
-                                       object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
-                                       detail={"force": force, "approvals": len(decision.approvers),
-                                               "min_approvers": record.min_approvers}), now=now)
-            announce_decision(repos, record, kind=OutboxKind.REQUEST_APPROVED, actor=actor, now=now)
-            repos.scheduled_jobs.notify_wakeup()
+                approved = get_scheduled_job(repos, record.id)  # still pending, with this approval listed
+            else:
+                approved = self._approve(repos, record, decision=decision, actor=actor, force=force, now=now)
         deps.wakeups()
+        return approved
+
+    def _approve(self, repos: Repositories, record: ScheduledJobRecord, *, decision: approvals.Decision,
+                 actor: Actor, force: bool, now: datetime) -> ScheduledJobRecord:
+        """The last approval needed: approve the request, if still pending (compare-and-set), in the same
+        transaction."""
+        next_run = now if decision.runs_at_once else schedules.first_run_from(record.schedule, now)
+        approved = repos.scheduled_jobs.decide(
+            record.id, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
+            reason=None, next_run_at=next_run, end=False,
+        )
+        if approved is None:
+            self._refuse_lost_race(repos, record.id)
+        repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
+                                   object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
+                                   detail={"force": force, "approvals": len(decision.approvers),
+                                           "min_approvers": record.min_approvers}), now=now)
+        announce_decision(repos, record, kind=OutboxKind.REQUEST_APPROVED, actor=actor, now=now)
+        repos.scheduled_jobs.notify_wakeup()
         return approved
 
     def deny_scheduled_job(
