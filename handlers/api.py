@@ -35,8 +35,8 @@ from bot.domain.permissions import Actor
 from bot.services import Services
 from handlers.api_errors import install_error_handling
 from handlers.api_models import (
-    BriefJobResultListOut,
     ApproveRequestIn,
+    BriefJobResultListOut,
     BriefScheduledJobListOut,
     DenyRequestIn,
     ErrorOut,

@@ -21,10 +21,10 @@ from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
 
 __all__ = [
-    "BriefJobResultListOut",
-    "BriefJobResultOut",
     "ApprovalOut",
     "ApproveRequestIn",
+    "BriefJobResultListOut",
+    "BriefJobResultOut",
     "BriefScheduledJobListOut",
     "BriefScheduledJobOut",
     "DenyRequestIn",

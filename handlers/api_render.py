@@ -13,9 +13,9 @@ from bot.domain.approvals import ApprovalState
 from bot.domain.records import JobRecord, JobResultRecord, LogRecord, Page, ScheduledJobRecord
 from bot.domain.schedules import describe
 from handlers.api_models import (
+    ApprovalOut,
     BriefJobResultListOut,
     BriefJobResultOut,
-    ApprovalOut,
     BriefScheduledJobListOut,
     BriefScheduledJobOut,
     JobListOut,
