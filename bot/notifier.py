@@ -25,7 +25,9 @@ Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and th
   approval message mentioning the approvers who have not acted; ``{scheduled_job_id}`` to a user (DM) or a user group
   (expanded into its members, without those who approved). Nothing is sent once the request was decided.
 - ``run_finished`` ``{job_result_id}``: DM with status and duration, then the log in its thread. A dry run of a
-  scheduled job goes into the thread of its approval message(s) instead.
+  scheduled job goes into the thread of its approval message(s) instead. When a backlog builds up for one channel
+  (``bot.domain.outbox.fold_backlog``: 5 or more waiting), the waiting ones go out as one digest message of up to 100
+  runs (no log threads); they are claimed together and marked sent in the transaction that records the digest.
 
 This is wiring: it may import anything.
 """
@@ -47,9 +49,17 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import DatabaseUnavailableError
-from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxStatus
+from bot.domain.outbox import (
+    DIGEST_MAX,
+    FOLD_FROM,
+    OutboxEntry,
+    OutboxKind,
+    OutboxStatus,
+    fold_backlog,
+    foldable,
+)
 from bot.domain.permissions import group_approvers, is_usergroup_id
-from bot.domain.records import ObjectType, ScheduledJobRecord
+from bot.domain.records import JobResultRecord, ObjectType, ScheduledJobRecord
 from bot.loops import WakeableLoop, shown_error
 from bot.services import utcnow
 from bot.slack import SlackDirectory, build_client
@@ -120,6 +130,7 @@ class Notifier:
         self.poll_interval = poll_interval
         self._last_sent: dict[str, datetime] = {}
         self._paused_until: datetime | None = None
+        self._digests_refused: set[str] = set()
         self._loop = WakeableLoop("jobgate-notifier", self._pass, retry_after=poll_interval)
         self._pass_lock = threading.Lock()
 
@@ -183,6 +194,13 @@ class Notifier:
                 last = self._last_sent.get(entry.channel)
                 if last is not None and now - last < MIN_GAP:
                     continue
+                folded = self._backlog(entry, now)
+                if folded:
+                    outcome = self._deliver_digest(entry.channel, folded, now)
+                    if outcome is None:
+                        break  # rate limited: deliveries are paused
+                    progressed += outcome
+                    continue
                 with self.db.write() as session:
                     if not Repositories(session).outbox.claim(entry.id, now=now, lease_until=now + LEASE):
                         continue
@@ -209,6 +227,70 @@ class Notifier:
                 self._record(entry, done, now)
                 progressed += 1
             return progressed
+
+    # ---------------------------------------------------------------------------------------------- digests
+
+    def _backlog(self, head: OutboxEntry, now: datetime) -> list[tuple[OutboxEntry, JobResultRecord]]:
+        """The entries waiting for the head's channel to fold into one digest now (``bot.domain.outbox``), with
+        their runs; empty when the channel has no backlog."""
+        if head.channel in self._digests_refused or not foldable(head, announces_in_thread=False):
+            return []
+        with self.db.read() as session:
+            repos = Repositories(session)
+            waiting = repos.outbox.waiting(head.channel, now=now, limit=DIGEST_MAX + 1)
+            if len(waiting) < FOLD_FROM:
+                return []
+            runs: dict[int, JobResultRecord] = {}
+            marked: list[tuple[OutboxEntry, bool]] = []
+            for entry in waiting:
+                result = None
+                if foldable(entry, announces_in_thread=False):
+                    result = repos.job_results.get(str(entry.payload.get("job_result_id", "")), with_log=False)
+                in_thread = result is not None and result.dry_run and result.scheduled_job_id is not None
+                can_fold = result is not None and foldable(entry, announces_in_thread=in_thread)
+                if result is not None and can_fold:
+                    runs[entry.id] = result
+                marked.append((entry, can_fold))
+        return [(entry, runs[entry.id]) for entry in fold_backlog(marked)]
+
+    def _deliver_digest(self, channel: str, folded: list[tuple[OutboxEntry, JobResultRecord]],
+                        now: datetime) -> int | None:
+        """Send one digest for the folded entries; how many entries it delivered, or None when rate limited.
+
+        The entries are claimed together; the digest's message and their being sent are recorded in one transaction,
+        so each outcome is told once however many notifiers run."""
+        with self.db.write() as session:
+            claimed = Repositories(session).outbox.claim_many([e.id for e, _ in folded], now=now,
+                                                              lease_until=now + LEASE)
+        if not claimed:
+            return 0
+        results = [result for entry, result in folded if entry.id in set(claimed)]
+        try:
+            done = self._post(channel, blocks.build_run_digest(results))
+        except _RateLimited as limited:
+            wait = timedelta(seconds=max(limited.retry_after, 1.0))
+            self._paused_until = now + wait
+            self._release_many(claimed, now + wait, str(limited))
+            log.warning("Slack rate limit: deliveries paused for %s s", wait.total_seconds())
+            return None
+        except _Transient as failure:
+            self._release_many(claimed, now + timedelta(seconds=2), str(failure))
+            log.warning("Digest of %s runs to %s not delivered (%s); retrying", len(claimed), channel, failure)
+            return 0
+        except _Permanent as failure:  # refused as a digest: the entries go out one by one, as without a backlog
+            self._digests_refused.add(channel)
+            self._release_many(claimed, now, str(failure))
+            log.error("Digest of %s runs to %s refused (%s); sending them one by one", len(claimed), channel, failure)
+            return 0
+        with self.db.write() as session:
+            Repositories(session).outbox.mark_sent_many(claimed, now=now, message_channel=done.message_channel,
+                                                        message_ts=done.message_ts)
+        self._last_sent[channel] = max(now, self.clock())  # the pace counts from Slack's answer: a digest is slow
+        return len(claimed)
+
+    def _release_many(self, entry_ids: list[int], at: datetime, error: str) -> None:
+        with self.db.write() as session:
+            Repositories(session).outbox.release_many(entry_ids, next_attempt_at=at, error=error)
 
     def _release(self, entry: OutboxEntry, at: datetime, error: str) -> None:
         with self.db.write() as session:

@@ -6,7 +6,8 @@ push/publish``, ``users.info``, ``usergroups.list``, ``usergroups.users.list``, 
 records every call with its decoded parameters, serves ``response_url`` paths (``/response/<id>``), fails on
 demand (HTTP 500, 429 with ``Retry-After``, ``ok: false`` errors, or slow answers: timeouts), fails every Web API
 call for a time window (``outage``: 500 and 429 with ``Retry-After`` in turn), and answers slowly but well on demand
-(``slow``).
+(``slow``). With ``pace()`` it enforces Slack's pace: one ``chat.postMessage`` per second per channel, more answered
+429 with ``Retry-After``.
 ``wait_for(method, count, timeout)`` waits for calls made after an ack.
 """
 
@@ -87,6 +88,9 @@ class FakeSlack:
         self._outage_until = 0.0
         self._outage_statuses: Iterator[int] = iter(())
         self._outage_retry_after = 1
+        self._pace: float | None = None
+        self._last_post: dict[str, float] = {}
+        self.rate_limited = 0
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -161,6 +165,25 @@ class FakeSlack:
         """Answer every later call of ``method`` as usual, but only after ``seconds``."""
         with self._lock:
             self._slow[method] = seconds
+
+    def pace(self, seconds: float = 1.0) -> None:
+        """Enforce Slack's pace from now on: a ``chat.postMessage`` to a channel less than ``seconds`` after the
+        last one accepted there is answered 429 with ``Retry-After`` (counted in :attr:`rate_limited`)."""
+        with self._lock:
+            self._pace = seconds
+
+    def _paced(self, method: str, params: dict[str, Any], arrived: float) -> int | None:
+        """The ``Retry-After`` for a call that comes too soon after the last message to its channel, else None."""
+        if self._pace is None or method != "chat.postMessage":
+            return None
+        channel = str(params.get("channel", ""))
+        with self._lock:
+            last = self._last_post.get(channel)
+            if last is not None and arrived - last < self._pace:
+                self.rate_limited += 1
+                return max(1, round(self._pace - (arrived - last) + 0.5))
+            self._last_post[channel] = arrived
+        return None
 
     def clear_failures(self) -> None:
         with self._lock:
@@ -281,7 +304,11 @@ class FakeSlack:
                 method = RESPONSE_URL_METHOD if path.startswith("/response/") else path.removeprefix("/api/")
                 failure = fake._outage_failure(method) or fake._take_failure(method)
                 status, body, headers = 200, {}, {}
-                if failure is not None:
+                retry_after = fake._paced(method, params, arrived) if failure is None else None
+                if retry_after is not None:
+                    status, body = 429, {"ok": False, "error": "ratelimited"}
+                    headers["Retry-After"] = str(retry_after)
+                elif failure is not None:
                     if failure.delay:
                         time.sleep(failure.delay)
                     status = failure.status

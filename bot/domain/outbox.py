@@ -7,6 +7,7 @@ Pure: must not import Slack, SQLAlchemy or storage.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -113,3 +114,42 @@ class OutboxEntry:
     message_channel: str | None
     message_ts: str | None
     error: str | None
+
+
+FOLDABLE_KINDS = frozenset({OutboxKind.RUN_FINISHED})
+"""Kinds that may be folded into a digest when a backlog builds up for one channel: a run's outcome told to who it
+ran as. Approval requests (buttons), their updates (edits in place) and decisions (one DM each) are never folded."""
+FOLD_FROM = 5
+"""A channel has a backlog when at least this many foldable entries wait for it: they go out as one digest."""
+DIGEST_MAX = 100
+"""Most runs told in one digest message (a bigger backlog becomes several digests, a second apart)."""
+
+
+def foldable(entry: OutboxEntry, *, announces_in_thread: bool) -> bool:
+    """Whether ``entry`` may go into a digest: a run's outcome not yet half sent, to its own DM or channel.
+
+    Args:
+        entry: a waiting outbox entry.
+        announces_in_thread: the run is a dry run of a request, told in its approval message's thread instead.
+    """
+    return (entry.kind in FOLDABLE_KINDS and entry.message_ts is None and "thread_ts" not in entry.payload
+            and not announces_in_thread)
+
+
+def fold_backlog(waiting: Sequence[tuple[OutboxEntry, bool]]) -> list[OutboxEntry]:
+    """The entries to fold into the next digest for one channel; empty when they should go out one by one.
+
+    Args:
+        waiting: the channel's undelivered entries that are due, oldest first, each with whether it is foldable
+            (:func:`foldable`).
+
+    Returns:
+        The oldest foldable entries, in order, up to the first one that is not foldable (order is kept per channel)
+        and at most :data:`DIGEST_MAX`; empty unless at least :data:`FOLD_FROM` of them wait.
+    """
+    folded: list[OutboxEntry] = []
+    for entry, can_fold in waiting:
+        if not can_fold or len(folded) == DIGEST_MAX:
+            break
+        folded.append(entry)
+    return folded if len(folded) >= FOLD_FROM else []

@@ -69,6 +69,7 @@ from handlers.blocks.notifications import (
     build_approval_reminder,
     build_dry_run_reply,
     build_request_decided,
+    build_run_digest,
     build_run_finished,
     build_run_log,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "build_refusal",
     "build_request_decided",
     "build_results_list",
+    "build_run_digest",
     "build_run_finished",
     "build_run_log",
     "build_run_modal",

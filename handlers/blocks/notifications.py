@@ -5,6 +5,7 @@ Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -13,8 +14,10 @@ from bot.domain.records import JobResultRecord, ScheduledJobRecord
 from handlers.blocks.approvals import duration
 from handlers.blocks.base import (
     LOG_TEXT,
+    MAX_MESSAGE_BLOCKS,
     STATUS_EMOJI,
     Message,
+    chunks,
     clip,
     context,
     date_token,
@@ -99,6 +102,20 @@ def build_run_finished(result: JobResultRecord) -> Message:
                        f"{' · approved by ' + user(result.approved_by_id) if result.approved_by_id else ''}"
                        " · the log is in the thread")]
     return message(text, blocks)
+
+
+def build_run_digest(results: Sequence[JobResultRecord]) -> Message:
+    """One message telling many finished runs at once (a backlog for one channel), oldest first: each run's name,
+    status and short result ID, in sections of at most 2,900 characters (a digest holds at most 100 runs)."""
+    counts = Counter(result.status for result in results)
+    tally = ", ".join(f"{count} {status.label.lower()}" for status, count in counts.items())
+    title = f"{len(results)} runs finished: {tally}"
+    lines = [f"{STATUS_EMOJI[r.status]} {escape(clip(r.name, 100))}{' (dry run)' if r.dry_run else ''}: "
+             f"*{r.status.label}* · `{r.id[:8]}`" for r in results]
+    sections = [section(chunk) for chunk in chunks(lines)][: MAX_MESSAGE_BLOCKS - 2]
+    return message(title, [section(f"*{title}*"), *sections,
+                           context("Folded into one message because many runs finished at once. "
+                                   "`/jobs results` shows each run.")])
 
 
 def build_run_log(result: JobResultRecord) -> Message:

@@ -111,6 +111,64 @@ class OutboxRepository:
                        error=f"unknown outbox kind {row.kind!r}")
         return heads
 
+    def waiting(self, channel: str, *, now: datetime, limit: int) -> list[OutboxEntry]:
+        """The undelivered entries of one channel, oldest first, up to the first that may not be tried yet."""
+        entries = []
+        for row in self.session.scalars(
+            select(OutboxRow).where(OutboxRow.channel == channel, OutboxRow.status.in_(_UNDELIVERED))
+            .order_by(OutboxRow.id).limit(limit)
+        ):
+            if (row.next_attempt_at is not None and row.next_attempt_at > now) or row.kind not in _KINDS:
+                break
+            entries.append(outbox_entry(row))
+        return entries
+
+    def claim_many(self, entry_ids: Sequence[int], *, now: datetime, lease_until: datetime) -> list[int]:
+        """Take several entries for sending until ``lease_until`` in one step (compare-and-set per entry); returns
+        the leading ones claimed, in the given order; any claimed after one another sender has are released."""
+        if not entry_ids:
+            return []
+        claimed = set(self.session.scalars(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(entry_ids), OutboxRow.status.in_(_UNDELIVERED), OutboxRow.next_attempt_at <= now)
+            .values(status=OutboxStatus.SENDING.value, next_attempt_at=lease_until, attempts=OutboxRow.attempts + 1)
+            .returning(OutboxRow.id)
+            .execution_options(synchronize_session=False)
+        ))
+        leading: list[int] = []
+        for entry_id in entry_ids:
+            if entry_id not in claimed:
+                break
+            leading.append(entry_id)
+        for entry_id in claimed.difference(leading):
+            self._move(entry_id, _sending(), status=OutboxStatus.PENDING.value, next_attempt_at=now,
+                       attempts=OutboxRow.attempts - 1)
+        return leading
+
+    def mark_sent_many(self, entry_ids: Sequence[int], *, now: datetime, message_channel: str | None,
+                       message_ts: str | None) -> int:
+        """Record that one Slack message (a digest) delivered all these claimed entries, in one step; returns how
+        many were still claimed."""
+        if not entry_ids:
+            return 0
+        result = self.session.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(entry_ids), _sending())
+            .values(status=OutboxStatus.SENT.value, sent_at=now, message_channel=message_channel,
+                    message_ts=message_ts, error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount  # type: ignore[attr-defined,no-any-return]
+
+    def release_many(self, entry_ids: Sequence[int], *, next_attempt_at: datetime, error: str) -> None:
+        """Release claimed entries to be tried again at ``next_attempt_at``."""
+        if not entry_ids:
+            return
+        self.session.execute(
+            update(OutboxRow).where(OutboxRow.id.in_(entry_ids), _sending())
+            .values(status=OutboxStatus.PENDING.value, next_attempt_at=next_attempt_at, error=error[:MAX_ERROR])
+            .execution_options(synchronize_session=False)
+        )
+
     def claim(self, entry_id: int, *, now: datetime, lease_until: datetime) -> bool:
         """Take an entry for sending until ``lease_until`` (compare-and-set); False when another sender has it."""
         return self._move(
