@@ -24,8 +24,9 @@ Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and th
 - ``approval_reminder`` ``{scheduled_job_id, users, groups}`` to the approval channel: a reply in the thread of its
   approval message mentioning the approvers who have not acted; ``{scheduled_job_id}`` to a user (DM) or a user group
   (expanded into its members, without those who approved). Nothing is sent once the request was decided.
-- ``run_finished`` ``{job_result_id}``: DM with status and duration, then the log in its thread. A dry run of a
-  scheduled job goes into the thread of its approval message(s) instead. When a backlog builds up for one channel
+- ``run_finished`` ``{job_result_id}``: DM with status and duration, then the log in its thread, as a text file
+  (``files_upload_v2``) when it does not fit in a message. A dry run of a scheduled job goes into the thread of its
+  approval message(s) instead (its long log follows there as a file). When a backlog builds up for one channel
   (``bot.domain.outbox.fold_backlog``: 5 or more waiting), the waiting ones go out as one digest message of up to 100
   runs (no log threads); they are claimed together and marked sent in the transaction that records the digest.
 
@@ -403,23 +404,55 @@ class Notifier:
             threads = self._approval_messages(result.scheduled_job_id)
         if result is None:
             raise _Permanent(f"job result {payload.get('job_result_id')} not found")
+        thread: tuple[str, str] | None = None
         if "thread_ts" in payload:  # one of several approval threads
-            return self._post(str(payload["thread_channel"]), blocks.build_dry_run_reply(result),
-                              thread_ts=str(payload["thread_ts"]))
-        if len(threads) == 1:
-            _, thread_channel, thread_ts = threads[0]
-            return self._post(thread_channel, blocks.build_dry_run_reply(result), thread_ts=thread_ts)
-        if threads:
+            thread = str(payload["thread_channel"]), str(payload["thread_ts"])
+        elif len(threads) == 1:
+            thread = threads[0][1], threads[0][2]
+        elif threads:
             children = tuple(
                 (thread_channel, {**payload, "thread_channel": thread_channel, "thread_ts": thread_ts})
                 for _, thread_channel, thread_ts in threads
             )
             return _Done(OutboxStatus.EXPANDED, children=children)
+        if thread is not None:  # a dry run's reply, then (next attempt) its whole log as a file when it is long
+            thread_channel, thread_ts = thread
+            if entry.message_ts is None:
+                done = self._post(thread_channel, blocks.build_dry_run_reply(result), thread_ts=thread_ts)
+                if blocks.log_file(result, limit=blocks.DRY_RUN_LOG_TEXT) is None:
+                    return done
+                return _Done(OutboxStatus.PENDING, done.message_channel, done.message_ts)
+            self._share_log(thread_channel, thread_ts, result, limit=blocks.DRY_RUN_LOG_TEXT)
+            return _Done(OutboxStatus.SENT, entry.message_channel, entry.message_ts)
         if entry.message_ts is None:  # first the result, then (next attempt) its log in the thread
             done = self._post(entry.channel, blocks.build_run_finished(result))
             return _Done(OutboxStatus.PENDING, done.message_channel, done.message_ts)
-        self._post(str(entry.message_channel), blocks.build_run_log(result), thread_ts=entry.message_ts)
+        if blocks.log_file(result) is None:
+            self._post(str(entry.message_channel), blocks.build_run_log(result), thread_ts=entry.message_ts)
+            return _Done(OutboxStatus.SENT, entry.message_channel, entry.message_ts)
+        self._share_log(str(entry.message_channel), entry.message_ts, result)
         return _Done(OutboxStatus.SENT, entry.message_channel, entry.message_ts)
+
+    def _share_log(self, channel: str, thread_ts: str, result: JobResultRecord, *,
+                   limit: int = blocks.LOG_TEXT) -> None:
+        """A long log as a file in a thread; when Slack refuses the file for good (e.g. ``missing_scope``: an app
+        not reinstalled since ``files:write`` was added), the start of the log saying why, instead."""
+        try:
+            self._upload_log(channel, thread_ts, result, limit=limit)
+        except _Permanent as refused:
+            log.error("Log of job result %s not shared as a file (%s); posting its start instead", result.id, refused)
+            self._post(channel, blocks.build_run_log(result, file_refused=str(refused)), thread_ts=thread_ts)
+
+    def _upload_log(self, channel: str, thread_ts: str, result: JobResultRecord, *,
+                    limit: int = blocks.LOG_TEXT) -> None:
+        """Share a run's whole log as a text file in a thread (``files_upload_v2``: ask for an upload URL, upload,
+        complete the upload into the thread)."""
+        file = blocks.log_file(result, limit=limit)
+        assert file is not None
+        filename, content = file
+        self._call(lambda: self.client.files_upload_v2(
+            channel=channel, thread_ts=thread_ts, filename=filename, title=filename, content=content,
+            initial_comment=blocks.log_file_comment(result), snippet_type="text"))
 
     # ----------------------------------------------------------------------------------------------- Slack I/O
 

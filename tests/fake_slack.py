@@ -2,7 +2,9 @@
 
 It answers the methods jobgate uses (``auth.test``, ``chat.postMessage/update/postEphemeral``, ``views.open/update/
 push/publish``, ``users.info``, ``usergroups.list``, ``usergroups.users.list``, ``conversations.open``, and
-``apps.connections.open`` for Socket Mode) whether the arguments come as a query string (GET), a form or JSON,
+``apps.connections.open`` for Socket Mode; ``files.getUploadURLExternal``, the upload URL it hands out and
+``files.completeUploadExternal``, which ``files_upload_v2`` uses: shared files are kept in ``files``) whether the
+arguments come as a query string (GET), a form or JSON,
 records every call with its decoded parameters, serves ``response_url`` paths (``/response/<id>``), fails on
 demand (HTTP 500, 429 with ``Retry-After``, ``ok: false`` errors, or slow answers: timeouts), fails every Web API
 call for a time window (``outage``: 500 and 429 with ``Retry-After`` in turn), and answers slowly but well on demand
@@ -25,6 +27,21 @@ from urllib.parse import parse_qsl, urlsplit
 
 RESPONSE_URL_METHOD = "response_url"
 """The ``method`` recorded for a POST to a ``response_url``."""
+UPLOAD_METHOD = "file_upload"
+"""The ``method`` recorded for a POST of a file's bytes to the URL ``files.getUploadURLExternal`` handed out."""
+
+
+@dataclass(frozen=True)
+class SharedFile:
+    """A file uploaded and shared with ``files.completeUploadExternal``."""
+
+    id: str
+    filename: str
+    title: str
+    content: str
+    channel: str
+    thread_ts: str | None
+    initial_comment: str | None
 
 
 @dataclass
@@ -91,6 +108,8 @@ class FakeSlack:
         self._pace: float | None = None
         self._last_post: dict[str, float] = {}
         self.rate_limited = 0
+        self._uploads: dict[str, dict[str, Any]] = {}
+        self.files: list[SharedFile] = []
         self._lock = threading.Condition()
         self._ts = itertools.count(1)
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
@@ -270,6 +289,33 @@ class FakeSlack:
                 if gid == params.get("usergroup"):
                     return {"ok": True, "users": list(users)}
             return {"ok": False, "error": "no_such_subteam"}
+        if method == "files.getUploadURLExternal":
+            length = str(params.get("length", ""))
+            if not params.get("filename") or not length.isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._ts):08d}"
+            with self._lock:
+                self._uploads[file_id] = {"filename": str(params["filename"]), "length": int(length), "data": None}
+            host, port = self._server.server_address[:2]
+            return {"ok": True, "file_id": file_id, "upload_url": f"http://{host!s}:{port}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = params.get("files")
+            files = json.loads(files) if isinstance(files, str) else files
+            channel = str(params.get("channel_id") or "")
+            shared = []
+            with self._lock:
+                for item in files or []:
+                    upload = self._uploads.get(str(item.get("id")))
+                    if upload is None or upload["data"] is None:
+                        return {"ok": False, "error": "file_not_found"}
+                    shared.append(SharedFile(
+                        id=str(item["id"]), filename=upload["filename"], title=str(item.get("title") or ""),
+                        content=upload["data"].decode(), channel=channel, thread_ts=params.get("thread_ts"),
+                        initial_comment=params.get("initial_comment")))
+                if not shared or not channel:
+                    return {"ok": False, "error": "invalid_arguments"}
+                self.files.extend(shared)
+            return {"ok": True, "files": [{"id": f.id, "name": f.filename, "title": f.title} for f in shared]}
         if method == "conversations.open":
             users = str(params.get("users", ""))
             return {"ok": True, "channel": {"id": "D" + users.split(",")[0][1:]}}
@@ -284,6 +330,22 @@ class FakeSlack:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
+            def _upload(self) -> tuple[int, bytes]:
+                """Receive a file's bytes at an upload URL (Slack answers 200 ``OK - <length>``)."""
+                file_id = urlsplit(self.path).path.removeprefix("/upload/")
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with fake._lock:
+                    upload = fake._uploads.get(file_id)
+                    if upload is None or upload["length"] != len(raw):
+                        status, answer = 400, b"invalid upload"
+                    else:
+                        upload["data"] = raw
+                        status, answer = 200, f"OK - {len(raw)}".encode()
+                    fake.calls.append(Call(method=UPLOAD_METHOD, params={"file_id": file_id, "length": len(raw)},
+                                           path=self.path, status=status))
+                    fake._lock.notify_all()
+                return status, answer
+
             def _params(self) -> dict[str, Any]:
                 split = urlsplit(self.path)
                 params: dict[str, Any] = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -294,12 +356,21 @@ class FakeSlack:
                     params.update(json.loads(raw))
                 elif raw:
                     for key, value in parse_qsl(raw.decode(), keep_blank_values=True):
-                        params[key] = _maybe_json(value) if key in ("blocks", "view", "attachments") else value
+                        json_keys = ("blocks", "view", "attachments", "files")
+                        params[key] = _maybe_json(value) if key in json_keys else value
                 return params
 
             def _handle(self) -> None:
                 arrived = time.monotonic()
                 path = urlsplit(self.path).path
+                if path.startswith("/upload/"):
+                    status, answer = self._upload()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                    return
                 params = self._params()
                 method = RESPONSE_URL_METHOD if path.startswith("/response/") else path.removeprefix("/api/")
                 failure = fake._outage_failure(method) or fake._take_failure(method)

@@ -63,6 +63,20 @@ def test_every_url_points_at_the_one_endpoint(manifest: dict[str, Any]) -> None:
     assert set(urls) == {"https://jobgate.example.com/slack/events"}
 
 
+SCOPES_OF_METHODS = {
+    "chat.postMessage": "chat:write", "chat.update": "chat:write", "chat.postEphemeral": "chat:write",
+    "users.info": "users:read", "usergroups.list": "usergroups:read", "usergroups.users.list": "usergroups:read",
+    "conversations.open": "im:write",
+    "files.getUploadURLExternal": "files:write", "files.completeUploadExternal": "files:write",
+}
+"""The Web API methods jobgate calls with the bot token, and the scope Slack requires for each."""
+
+
+def test_the_bot_scopes_allow_every_method_jobgate_calls(manifest: dict[str, Any]) -> None:
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {method: scope for method, scope in SCOPES_OF_METHODS.items() if scope not in scopes} == {}
+
+
 def registered() -> App:
     app = App(signing_secret="unused", token="xoxb-unused", token_verification_enabled=False)
     handlers.register(app)

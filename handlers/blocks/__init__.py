@@ -66,15 +66,19 @@ from handlers.blocks.modals import (
     input_block_ids,
 )
 from handlers.blocks.notifications import (
+    DRY_RUN_LOG_TEXT,
     build_approval_reminder,
     build_dry_run_reply,
     build_request_decided,
     build_run_digest,
     build_run_finished,
     build_run_log,
+    log_file,
+    log_file_comment,
 )
 
 __all__ = [
+    "DRY_RUN_LOG_TEXT",
     "LOG_TEXT",
     "MAX_MESSAGE_BLOCKS",
     "MAX_VIEW_BLOCKS",
@@ -120,6 +124,8 @@ __all__ = [
     "input_block_ids",
     "job_label",
     "list_message",
+    "log_file",
+    "log_file_comment",
     "message",
     "next_runs",
     "plain",

@@ -5,6 +5,7 @@ Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
@@ -66,24 +67,51 @@ def build_approval_reminder(record: ScheduledJobRecord, *, users: Sequence[str],
                    [section(text), context(f"ID `{record.id}`")])
 
 
-def _log_text(result: JobResultRecord, *, limit: int = LOG_TEXT) -> str:
+LOG_LINE = 500
+"""Characters of one log line shown in a message; a longer line sends the whole log as a file."""
+DRY_RUN_LOG_TEXT = 2600
+"""Characters of log shown in a dry run's reply (it shares its message with the result)."""
+
+
+def _log_lines(result: JobResultRecord) -> list[str]:
     lines = [f"{entry.logged_at:%H:%M:%S} {entry.level.upper():<8} {entry.message}" for entry in result.log]
     if result.error:
         lines.append(f"error: {result.error}")
+    return lines
+
+
+def log_file(result: JobResultRecord, *, limit: int = LOG_TEXT) -> tuple[str, str] | None:
+    """The whole log of a run as a text file ``(file name, content)`` when it does not fit in a message (more than
+    ``limit`` characters, or a line longer than 500), else None. The content is what the run recorded, unescaped
+    (a file is never read as mrkdwn); a job with sensitive variables recorded no exception message, so none is in it.
+    """
+    lines = _log_lines(result)
+    if sum(len(line) + 1 for line in lines) <= limit and all(len(line) <= LOG_LINE for line in lines):
+        return None
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", result.name).strip("-.")[:60] or "run"
+    return f"{stem}-{result.id[:8]}.log", "\n".join(lines) + "\n"
+
+
+def _log_text(result: JobResultRecord, *, limit: int = LOG_TEXT, file_refused: str | None = None) -> str:
+    lines = _log_lines(result)
     if not lines:
         return "_The job logged nothing._"
     shown: list[str] = []
     used = 0
     for line in lines:
-        line = clip(line, 500)
+        line = clip(line, LOG_LINE)
         if used + len(line) + 1 > limit:
             break
         shown.append(line)
         used += len(line) + 1
     text = "```" + escape("\n".join(shown)) + "```"
-    if len(shown) < len(lines):
-        text += (f"\n… {len(lines) - len(shown)} more line(s) not shown. The full log: "
-                 f"`GET /api/extras/job-results/{result.id}/`.")
+    if log_file(result, limit=limit) is not None:
+        more = f"{len(lines) - len(shown)} more line(s); " if len(shown) < len(lines) else ""
+        if file_refused is None:
+            text += f"\n… {more}the whole log follows in this thread as a file."
+        else:
+            text += (f"\n… {more}Slack refused the whole log as a file ({escape(clip(file_refused, 100))}): "
+                     "the app needs the `files:write` scope.")
     return text
 
 
@@ -118,13 +146,22 @@ def build_run_digest(results: Sequence[JobResultRecord]) -> Message:
                                    "`/jobs results` shows each run.")])
 
 
-def build_run_log(result: JobResultRecord) -> Message:
-    """The log of a run, trimmed with a pointer to the full log when long (posted in the result's thread)."""
-    return message(f"Log of {escape(clip(result.name, 200))}", [section(_log_text(result))])
+def build_run_log(result: JobResultRecord, *, file_refused: str | None = None) -> Message:
+    """The log of a run that fits in a message (posted in the result's thread; a longer one goes as a file), or the
+    start of a long one when Slack refused its file (``file_refused``: Slack's error, e.g. ``missing_scope``)."""
+    return message(f"Log of {escape(clip(result.name, 200))}",
+                   [section(_log_text(result, file_refused=file_refused))])
+
+
+def log_file_comment(result: JobResultRecord) -> str:
+    """The message a log file is shared with, in the result's thread."""
+    count = len(_log_lines(result))
+    return (f"Log of {escape(clip(result.name, 200))}: {count} line(s), too long for a message: "
+            "the whole log is in this file.")
 
 
 def build_dry_run_reply(result: JobResultRecord) -> Message:
     """A dry run's result and log, posted in an approval message's thread."""
     text = f"Dry run by {user(result.user_id)}: {result.status.label}"
     return message(text, [section(f"Dry run by {user(result.user_id)}: {_result_summary(result)}"),
-                           section(_log_text(result, limit=2600))])
+                           section(_log_text(result, limit=DRY_RUN_LOG_TEXT))])

@@ -1,4 +1,4 @@
-"""The Block Kit builders on extreme input: long logs are trimmed with a pointer, long user text stays within
+"""The Block Kit builders on extreme input: long logs become files, long user text stays within
 Slack's limits, and user text cannot form mentions."""
 
 from __future__ import annotations
@@ -35,12 +35,16 @@ def request(name: str, data: dict[str, object]) -> ScheduledJobRecord:
     )
 
 
-def test_a_long_log_is_trimmed_with_a_pointer_to_the_full_log() -> None:
-    message = blocks.build_run_log(result(500))
-    text = message["blocks"][0]["text"]["text"]
-    assert len(text) <= 3000 and "more line(s) not shown" in text
-    assert "/api/extras/job-results/0b0b0b0b-0000-0000-0000-000000000001/" in text
-    assert check_message(message, "log") == []
+def test_a_long_log_is_a_whole_file_and_a_trimmed_reply_says_the_file_follows() -> None:
+    assert blocks.log_file(result(20)) is None
+    name, content = blocks.log_file(result(500)) or ("", "")
+    assert name == "Big-0b0b0b0b.log" and len(content.splitlines()) == 500
+    assert content.endswith("line 499 " + "x" * 80 + "\n")
+    reply = blocks.build_dry_run_reply(result(500))
+    text = reply["blocks"][1]["text"]["text"]
+    assert len(text) <= 3000 and "more line(s); the whole log follows in this thread as a file." in text
+    assert "/api/extras" not in text
+    assert check_message(reply, "reply") == []
     assert "in 3.0 s" in blocks.build_run_finished(result(1))["blocks"][0]["text"]["text"]
 
 
