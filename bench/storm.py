@@ -6,6 +6,8 @@ notifier folding the backlog into digests, how many messages that took, and how 
 is answered 429 with ``Retry-After``. Without digests the same storm needs one message per second: ``--runs``
 seconds.
 
+Measured on a shared 2-core machine: 500 runs at once, the DM current after 5.1 s in 5 messages, no 429.
+
 Run it::
 
     .venv/bin/python bench/storm.py [--runs 500]

@@ -53,7 +53,6 @@ def test_five_hundred_results_at_once_arrive_in_a_few_digests_in_order_once(stac
     messages = stack.posted("UALICE")
     assert _told(stack) == expected
     assert len(messages) <= 30
-    print(f"{len(messages)} messages, {stack.fake.rate_limited} answered 429")
     assert stack.fake.rate_limited <= 3
     first = text_of(messages[0])
     assert "100 runs finished: 86 completed, 14 failed" in first
