@@ -109,7 +109,9 @@ class Background(Lifecycle):
                 self.publisher = CeleryPublisher(core.db, app, default_time_limit=settings.default_time_limit,
                                               clock=clock, redeliver_after=t.redeliver_after, poll=t.claim_poll)
             lost = self.publisher.messages_may_be_lost if self.publisher is not None else None
-            self.monitor = CeleryMonitor(app, every=t.monitor_every, on_lost_messages=lost)
+            monitor = self.monitor = CeleryMonitor(app, every=t.monitor_every, on_lost_messages=lost)
+            if self.publisher is not None:  # until the workers answered: as many as one worker would have
+                self.publisher.capacity = lambda: monitor.capacity() or settings.workers
         self.dispatch_loop: DispatchLoop | None = None
         if scheduler_enabled:
             dispatcher = Dispatcher(core.db, grace=settings.misfire_grace, clock=clock, deps=core.deps)

@@ -1,9 +1,11 @@
 """The Celery executor's Celery side: the app, the one task, and how Celery's limits and lost workers reach jobgate.
 
 ``jobgate serve`` hands each due run to Celery as a message carrying only its job result id (and the run's time
-limits, as Celery's own per-message limits); ``jobgate worker`` is a Celery worker (prefork pool, late acks) whose
-task claims the job result by compare-and-set before running it, so a redelivered or duplicated message never runs
-a job twice. Celery enforces the limits:
+limits, as Celery's own per-message limits), or, when many runs are due at once, several ids in one message;
+``jobgate worker`` is a Celery worker (prefork pool, late acks) whose task claims the job results by compare-and-set
+before running them, so a redelivered or duplicated message never runs a job twice. Celery enforces the limits of a
+message of one run (a message of several carries their sum as a backstop; each run's own limits are enforced in the
+pool process, see ``celery_worker``):
 
 - the soft limit: billiard sends ``SIGUSR1`` to the pool process; jobgate's handler raises ``CelerySoftTimeLimit``,
   which is both jobgate's ``SoftTimeLimitExceeded`` (what job authors catch) and Celery's (what Celery code
@@ -49,14 +51,14 @@ class CelerySoftTimeLimit(SoftTimeLimitExceeded, CelerySoftTimeLimitExceeded):  
 class CeleryRuntime(Protocol):
     """What the Celery task and the worker's main process do with a run (the database side, bound at start-up)."""
 
-    def run(self, job_result_id: str) -> None:
-        """In a pool process: claim the job result (compare-and-set), run it, record the outcome."""
+    def run(self, job_result_ids: str | list[str]) -> None:
+        """In a pool process: claim the job result(s) (compare-and-set), run them, record the outcomes."""
 
-    def process_lost(self, job_result_id: str, *, worker_pid: int, exitcode: int) -> None:
-        """In the main process: the pool process running the job result died (exit code, or minus the signal)."""
+    def process_lost(self, job_result_ids: list[str], *, worker_pid: int, exitcode: int) -> None:
+        """In the main process: the pool process running a message died (exit code, or minus the signal)."""
 
-    def time_limit_exceeded(self, job_result_id: str, *, worker_pid: int, time_limit: float) -> None:
-        """In the main process: Celery ended the pool process running the job result at its hard time limit."""
+    def time_limit_exceeded(self, job_result_ids: list[str], *, worker_pid: int, time_limit: float) -> None:
+        """In the main process: Celery ended the pool process running a message at its hard time limit."""
 
 
 @dataclass
@@ -116,15 +118,23 @@ class JobRequest(Request):  # type: ignore[misc]  # Celery is untyped
 
     def _report(self, call: Any) -> None:
         try:
-            job_result_id = str(self.args[0])
-            call(_runtime(), job_result_id)
+            call(_runtime(), message_ids(self.args))
         except Exception:  # the worker must outlive a failed write; the lease and the reaper are the safety net
             log.exception("could not record why the pool process running task %s stopped", self.id)
 
 
-def run_job_result(job_result_id: str) -> None:
-    """The task: run one job result (claimed by compare-and-set first: a second delivery does nothing)."""
-    _runtime().run(job_result_id)
+def message_ids(args: Any) -> list[str]:
+    """The job result ids a message carries: its first argument, one id or a list of them."""
+    if not args:
+        return []
+    first = args[0]
+    return [str(i) for i in first] if isinstance(first, list | tuple) else [str(first)]
+
+
+def run_job_result(job_result_ids: str | list[str]) -> None:
+    """The task: run one job result, or several one after another (each claimed by compare-and-set first: a second
+    delivery does nothing)."""
+    _runtime().run(job_result_ids)
 
 
 def build_celery_app(*, broker_url: str, default_time_limit: timedelta, prefetch: int = 4) -> Celery:

@@ -7,13 +7,24 @@ the main process knows which pool process runs which message, so it renews their
 when Celery ends a pool process at a hard time limit or finds one dead, records that run ``errored`` with the reason
 at once. A killed worker (main process and pool, ``kill -9``) leaves its runs to the reaper of the serving
 processes: at once on the same host, when the lease expires elsewhere.
+
+A message of several runs (many were due at once) is claimed in one statement, none of its runs started; the pool
+process then runs them one after another, each started in the transaction that records the outcome of the one before
+(one transaction per run). A run claimed but not started when its process dies goes back to ``pending`` and is
+published again; the run in progress ends ``errored`` as above. Each run keeps its own time limits, enforced in the
+pool process by a timer (``SIGALRM``): the soft one as always, the hard one ends the run ``errored`` naming its limit
+and retires the process, giving back the runs of the message not started; Celery's limit for the message (the sum of
+its runs' hard limits) is only the backstop for a job that cannot be interrupted. A message whose runs took longer than
+``BATCH_PATIENCE`` gives back the rest, so that other processes take them.
 Must not import Slack or handlers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import signal
 import threading
 import time
 import uuid
@@ -28,7 +39,8 @@ from celery.worker import state as worker_state
 
 from bot.config import Settings
 from bot.domain.errors import DatabaseUnavailableError
-from bot.executor.celery_app import CelerySoftTimeLimit, bind_runtime, build_celery_app
+from bot.executor import execution
+from bot.executor.celery_app import CelerySoftTimeLimit, bind_runtime, build_celery_app, message_ids
 from bot.executor.committer import RETRY_FIRST, RETRY_MAX
 from bot.executor.execution import SOFT_LIMIT_SIGNAL, execute, install_soft_limit_handler
 from bot.executor.orders import (
@@ -41,12 +53,52 @@ from bot.executor.orders import (
 from bot.executor.runs import DEFAULT_LEASE, fail_held, host_name, prepare, record_outcomes, renew_leases
 from bot.registry import discover
 from storage.db import Database
-from storage.repositories import Repositories
+from storage.repositories import ClaimedJobResult, Repositories
 
 log = logging.getLogger(__name__)
 
 RECORD_PATIENCE = 300.0
 """How long a pool process keeps trying to record an outcome while the database is unreachable (seconds)."""
+
+BATCH_PATIENCE = 1.0
+"""Seconds after which a pool process running a message of several runs gives back the runs it has not started."""
+
+
+class HardTimeLimit(BaseException):
+    """A run of a message of several runs reached its hard time limit (raised inside the job; not an ``Exception``,
+    so that a job's ``except Exception`` does not swallow it)."""
+
+
+class _RunLimits:
+    """The time limits of the run in progress in this pool process, as a ``SIGALRM`` timer."""
+
+    def __init__(self) -> None:
+        self.hard_after: float | None = None
+
+    def install(self) -> None:
+        signal.signal(signal.SIGALRM, self._alarm)
+
+    def arm(self, soft: float | None, hard: float) -> None:
+        if soft is not None:
+            self.hard_after = hard - soft
+            signal.setitimer(signal.ITIMER_REAL, soft)
+        else:
+            self.hard_after = None
+            signal.setitimer(signal.ITIMER_REAL, hard)
+
+    def disarm(self) -> None:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        self.hard_after = None
+
+    def _alarm(self, signum: int, frame: Any) -> None:
+        if self.hard_after is not None:  # the soft limit: the hard one follows
+            signal.setitimer(signal.ITIMER_REAL, max(self.hard_after, 0.001))
+            self.hard_after = None
+            execution.soft_limit_reached()
+            return
+        if execution.in_job():
+            raise HardTimeLimit()
+
 
 
 def _utcnow() -> datetime:
@@ -75,6 +127,7 @@ class WorkerRuntime:
         self._db: Database | None = None
         self._db_pid: int | None = None
         self._soft_limit_pid: int | None = None
+        self._limits = _RunLimits()
         self._heartbeat_stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
 
@@ -96,11 +149,16 @@ class WorkerRuntime:
 
     # ------------------------------------------------------------------------------------- in a pool process
 
-    def run(self, job_result_id: str) -> None:
+    def run(self, job_result_ids: str | list[str]) -> None:
         if self._soft_limit_pid != os.getpid():  # the first run in this pool process
             # Installed over billiard's own handler, which raises anywhere, even while an outcome is recorded.
             install_soft_limit_handler(SOFT_LIMIT_SIGNAL, CelerySoftTimeLimit)
+            self._limits.install()
             self._soft_limit_pid = os.getpid()
+        if isinstance(job_result_ids, list):
+            self._run_several(job_result_ids)
+            return
+        job_result_id = job_result_ids
         runner_id = self.runner_id(os.getpid())
         with self.db.single_statement() as session:
             claimed = Repositories(session).job_results.claim_one(job_result_id, runner_id=runner_id,
@@ -121,6 +179,81 @@ class WorkerRuntime:
         self._record(report, claimed.user_id, runner_id)
         if report.retire_process:
             raise SystemExit(1)  # out of memory: Celery starts a fresh pool process
+
+    def _run_several(self, job_result_ids: list[str]) -> None:
+        """Claim the runs of one message at once, then start, run and record them one after another."""
+        runner_id = self.runner_id(os.getpid())
+        with self.db.single_statement() as session:
+            claimed = Repositories(session).job_results.claim_batch(job_result_ids, runner_id=runner_id,
+                                                                    now=self.clock(), lease=self.lease)
+        if not claimed:
+            log.info("job results %s are not pending (run already, or running elsewhere): message ignored",
+                     ", ".join(job_result_ids))
+            return
+        began = time.monotonic()
+        previous: tuple[RunReport, str | None] | None = None
+        for index, item in enumerate(claimed):
+            if index and time.monotonic() - began > BATCH_PATIENCE:
+                rest = [c.id for c in claimed[index:]]
+                self._write(previous, runner_id, give_back=rest)
+                log.info("%d runs of a message given back after %.1f s, for other processes to take", len(rest),
+                         time.monotonic() - began)
+                return
+            started = self._write(previous, runner_id, start=item.id)
+            previous = None
+            if not started:  # given back or reaped meanwhile: someone else runs it, or nobody may
+                continue
+            report = self._execute_limited(item)
+            previous = (report, item.user_id)
+            if report.retire_process:
+                self._write(previous, runner_id, give_back=[c.id for c in claimed[index + 1:]])
+                raise SystemExit(1)  # a fresh pool process takes the next message
+        self._write(previous, runner_id)
+
+    def _execute_limited(self, item: ClaimedJobResult) -> RunReport:
+        """Run one claimed run of a message of several, within its own time limits."""
+        found = self.discovery.jobs.get(item.job.slug) if item.job is not None else None
+        started_at = self.clock()
+        prepared = prepare(dataclasses.replace(item, started_at=started_at), code_present=found is not None,
+                           sensitive_data=None, default_time_limit=self.settings.default_time_limit)
+        if prepared.refused is not None:
+            return prepared.refused
+        assert prepared.order is not None and found is not None
+        order = prepared.order
+        self._limits.arm(order.soft_time_limit, order.time_limit)
+        try:
+            return execute(order, found.job_class)
+        except HardTimeLimit:
+            return dataclasses.replace(time_limit_exceeded(order.job_result_id, order.time_limit,
+                                                           started_at=started_at), retire_process=True)
+        finally:
+            self._limits.disarm()
+
+    def _write(self, previous: tuple[RunReport, str | None] | None, runner_id: str, *, start: str | None = None,
+               give_back: list[str] | None = None) -> bool:
+        """One transaction: record the outcome of the run before (if any), give back runs not started, and start
+        ``start``; returns whether ``start`` is this runner's to run. Tried again like ``_record``."""
+        wait = RETRY_FIRST
+        deadline = time.monotonic() + RECORD_PATIENCE
+        while True:
+            try:
+                with self.db.write() as session:
+                    repos = Repositories(session)
+                    if previous is not None:
+                        record_outcomes(repos, [previous], runner_id=runner_id, now=self.clock())
+                    if give_back:
+                        repos.job_results.give_back(give_back, runner_id=runner_id)
+                    if start is None:
+                        return False
+                    return repos.job_results.start_claimed(start, runner_id=runner_id, now=self.clock(),
+                                                           lease=self.lease)
+            except DatabaseUnavailableError as exc:
+                if time.monotonic() + wait > deadline:
+                    raise  # the runs stay running; the reaper ends or gives them back when the lease expires
+                log.warning("recording the outcome of job result %s failed (%s); trying again in %.2f s",
+                            previous[0].job_result_id if previous else start, exc.__cause__ or exc, wait)
+                time.sleep(wait)
+                wait = min(RETRY_MAX, wait * 2)
 
     def _record(self, report: RunReport, user_id: str | None, runner_id: str) -> None:
         """Record a run's outcome. While the database is unreachable, try again with a growing back-off, for up to
@@ -149,17 +282,19 @@ class WorkerRuntime:
             Repositories(session).job_results.claim_one(str(uuid.UUID(int=0)), runner_id=self.runner_id(os.getpid()),
                                                         now=self.clock(), lease=self.lease)
 
-    def process_lost(self, job_result_id: str, *, worker_pid: int, exitcode: int) -> None:
-        self._fail(process_exited(job_result_id, exitcode, started_at=self.clock()), worker_pid)
+    def process_lost(self, job_result_ids: list[str], *, worker_pid: int, exitcode: int) -> None:
+        self._fail(job_result_ids, process_exited("", exitcode, started_at=self.clock()), worker_pid)
 
-    def time_limit_exceeded(self, job_result_id: str, *, worker_pid: int, time_limit: float) -> None:
-        self._fail(time_limit_exceeded(job_result_id, time_limit, started_at=self.clock()), worker_pid)
+    def time_limit_exceeded(self, job_result_ids: list[str], *, worker_pid: int, time_limit: float) -> None:
+        self._fail(job_result_ids, time_limit_exceeded("", time_limit, started_at=self.clock()), worker_pid)
 
-    def _fail(self, report: RunReport, worker_pid: int) -> None:
+    def _fail(self, job_result_ids: list[str], report: RunReport, worker_pid: int) -> None:
+        """The run of the message in progress ends ``errored`` with the report's reason; runs of the message not
+        started go back to ``pending``."""
         assert report.error is not None
-        if fail_held(self.db, [report.job_result_id], runner_id=self.runner_id(worker_pid), error=report.error,
+        if fail_held(self.db, job_result_ids, runner_id=self.runner_id(worker_pid), error=report.error,
                      message=report.log[-1].message, now=self.clock()):
-            log.warning("job result %s errored: %s", report.job_result_id, report.error)
+            log.warning("job result(s) %s errored: %s", ", ".join(job_result_ids), report.error)
 
     def held(self) -> dict[str, list[str]]:
         """The job results the pool processes are running, by runner id (from Celery's active requests)."""
@@ -174,7 +309,7 @@ class WorkerRuntime:
         found: dict[str, list[str]] = {}
         for request in active:
             if request.worker_pid and request.args:
-                found.setdefault(self.runner_id(request.worker_pid), []).append(str(request.args[0]))
+                found.setdefault(self.runner_id(request.worker_pid), []).extend(message_ids(request.args))
         return found
 
     def heartbeat(self) -> int:

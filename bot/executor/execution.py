@@ -51,6 +51,16 @@ def install_soft_limit_handler(
     signal.signal(signum, _raise_soft_limit)
 
 
+def in_job() -> bool:
+    """Whether a job's ``run()`` is on the stack in this process."""
+    return _in_job
+
+
+def soft_limit_reached() -> None:
+    """The soft time limit of the run in progress is reached: raise it inside the job (nothing when none runs)."""
+    _raise_soft_limit(0, None)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 

@@ -1,7 +1,9 @@
 """The Celery executor's serving side: pending job results taken to the broker, and the workers as Celery sees them.
 
 ``CeleryPublisher`` publishes each pending job result once it is committed (woken by the commit, like the local claim
-loop), as a message carrying its id and its time limits. Taking a result for publishing is a compare-and-set on
+loop), as a message carrying its id and its time limits. When many are pending at once (a burst of due runs), it puts
+several ids in one message (``runs_per_message``): fewer messages, and one claim per message instead of one per run,
+while every worker process still gets several messages. Taking a result for publishing is a compare-and-set on
 ``published_at``, so one replica publishes each. Results pinned to one process (sensitive ones) never go through the
 broker. The sweeper publishes again the results still pending long after they were published: a broker that
 restarted without its messages, or a serving process that died between taking and publishing them; the worker's
@@ -19,6 +21,7 @@ messages a restarted broker or a killed worker took with it are recovered in sec
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -28,7 +31,7 @@ from typing import Any
 
 from celery import Celery
 
-from bot.executor.celery_app import QUEUE, TASK_NAME
+from bot.executor.celery_app import QUEUE, TASK_NAME, message_ids
 from bot.executor.orders import effective_time_limits
 from bot.loops import WakeableLoop, shown_error
 from storage.db import Database
@@ -38,6 +41,17 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 REDELIVER_AFTER = timedelta(minutes=1)
+MAX_RUNS_PER_MESSAGE = 50
+MESSAGES_PER_PROCESS = 4
+"""How many messages each worker process should get at least from one publishing pass, when there are enough runs."""
+BACKSTOP_MARGIN = 10.0
+"""Seconds added to the sum of the hard limits of a message of several runs: Celery's limit for the message."""
+
+
+def runs_per_message(pending: int, processes: int) -> int:
+    """How many runs go in one message when ``pending`` are published at once to ``processes`` worker processes:
+    up to ``MAX_RUNS_PER_MESSAGE``, and few enough that each process gets ``MESSAGES_PER_PROCESS`` messages."""
+    return max(1, min(MAX_RUNS_PER_MESSAGE, math.ceil(pending / (MESSAGES_PER_PROCESS * max(1, processes)))))
 
 
 class PublishError(RuntimeError):
@@ -54,6 +68,7 @@ class CeleryPublisher:
         clock: where ``now`` comes from.
         redeliver_after: how long a published result may stay pending before the sweeper publishes it again.
         poll: the longest the publishing loop sleeps when nobody wakes it.
+        capacity: how many worker processes take messages (the Celery workers' concurrency, as last seen).
     """
 
     def __init__(
@@ -65,7 +80,9 @@ class CeleryPublisher:
         clock: Callable[[], datetime],
         redeliver_after: timedelta = REDELIVER_AFTER,
         poll: timedelta = timedelta(seconds=2),
+        capacity: Callable[[], int] = lambda: 2,
     ) -> None:
+        self.capacity = capacity
         self.db = db
         self.app = app
         self.default_time_limit = default_time_limit
@@ -123,14 +140,22 @@ class CeleryPublisher:
         if not taken:
             return 0
         sent = 0
+        size = runs_per_message(len(taken), self.capacity())
         try:
             with self.app.producer_or_acquire() as producer:
-                for item in taken:
-                    soft, hard = effective_time_limits(soft_time_limit=item.soft_time_limit,
-                                                       time_limit=item.time_limit, default=self.default_time_limit)
-                    self.app.send_task(TASK_NAME, args=[item.id], queue=QUEUE, producer=producer, time_limit=hard,
-                                       soft_time_limit=soft, ignore_result=True)
-                    sent += 1
+                for first in range(0, len(taken), size):
+                    group = taken[first:first + size]
+                    limits = [effective_time_limits(soft_time_limit=item.soft_time_limit, time_limit=item.time_limit,
+                                                    default=self.default_time_limit) for item in group]
+                    if len(group) == 1:
+                        [(soft, hard)] = limits
+                        self.app.send_task(TASK_NAME, args=[group[0].id], queue=QUEUE, producer=producer,
+                                           time_limit=hard, soft_time_limit=soft, ignore_result=True)
+                    else:  # each run's own limits are enforced by the pool process; the message's is a backstop
+                        backstop = sum(hard for _, hard in limits) + BACKSTOP_MARGIN
+                        self.app.send_task(TASK_NAME, args=[[item.id for item in group]], queue=QUEUE,
+                                           producer=producer, time_limit=backstop, ignore_result=True)
+                    sent += len(group)
         except Exception as exc:  # a broker outage: give the rest back to the next pass
             self.messages_may_be_lost()
             with self.db.write() as session:
@@ -220,13 +245,18 @@ class CeleryMonitor:
             for name in set(active) | set(stats):
                 pool = stats.get(name, {}).get("pool", {})
                 concurrency = pool.get("max-concurrency") if isinstance(pool, dict) else None
-                ids = tuple(str(task["args"][0]) for task in active.get(name, []) if task.get("args"))
+                ids = tuple(i for task in active.get(name, []) for i in message_ids(task.get("args")))
                 self._seen[name] = SeenWorker(name=name, seen_at=now, concurrency=concurrency, job_result_ids=ids)
         if vanished and self.on_lost_messages is not None:
             log.warning("%d Celery workers stopped answering; the runs they had taken are published again",
                         len(vanished))
             self.on_lost_messages()
         return self.every.total_seconds()
+
+    def capacity(self) -> int:
+        """How many pool processes the workers that answered have (0 when none answered yet)."""
+        with self._lock:
+            return sum(w.concurrency or 0 for w in self._seen.values())
 
     def workers(self) -> list[SeenWorker]:
         with self._lock:

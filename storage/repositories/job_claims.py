@@ -106,6 +106,34 @@ def _claim_one_statement(postgresql: bool) -> Executable:
         jobs, jobs.c.id == claimed.c.job_id)
 
 
+@functools.cache
+def _claim_batch_statement(postgresql: bool) -> Executable:
+    """The claim of the job results of one Celery message (``b_ids``, expanding) in one statement: pending → running
+    for this runner, not yet started (``started_at`` stays NULL until the runner starts each run in turn). A run
+    pinned to a process is never claimed this way."""
+    results, jobs, scheduled = _table(JobResultRow), _table(JobRow), _table(ScheduledJobRow)
+    end_reason = (
+        select(scheduled.c.end_reason).where(scheduled.c.id == results.c.scheduled_job_id)
+        .scalar_subquery().label("end_reason")
+    )
+    moment = results.c.started_at.type
+    claim = (
+        update(results)
+        .where(results.c.id.in_(bindparam("b_ids", expanding=True)), results.c.runner_id.is_(None),
+               results.c.status == JobResultStatus.PENDING.value)
+        .values(status=JobResultStatus.RUNNING.value, runner_id=bindparam("b_runner_id"), started_at=None,
+                lease_expires_at=bindparam("b_lease_until", type_=moment), published_at=None)
+        .returning(results.c.id, results.c.job_id, results.c.name, results.c.user_id, results.c.dry_run,
+                   results.c.data, results.c.scheduled_job_id, results.c.scheduled_for, results.c.created_at,
+                   end_reason)
+    )
+    if not postgresql:
+        return claim
+    claimed = claim.cte("claimed")  # the claim and its jobs in one round trip
+    return select(claimed, *[column.label(f"j_{column.name}") for column in jobs.c]).outerjoin(
+        jobs, jobs.c.id == claimed.c.job_id)
+
+
 def _job_from_labels(row: Any) -> JobRecord | None:
     """The job of a claimed row whose job columns came as ``j_<column>`` (None when the job was deleted)."""
     if row.j_id is None:
@@ -192,6 +220,61 @@ class JobResultClaims:
             scheduled_job_id=row.scheduled_job_id, scheduled_for=row.scheduled_for, created_at=row.created_at,
             started_at=now, scheduled_job_cancelled=row.end_reason == EndReason.CANCELLED.value,
         )
+
+    def claim_batch(
+        self, job_result_ids: Sequence[str], *, runner_id: str, now: datetime, lease: timedelta
+    ) -> list[ClaimedJobResult]:
+        """Claim the job results of one message at once (compare-and-set pending → running), none started yet.
+
+        Returns those that were pending, in the order of ``job_result_ids``; the others (run already, running
+        elsewhere, a duplicated message) are left alone. Each is started in turn with ``start_claimed``; a claimed
+        run never started goes back to ``pending`` if its runner dies (see ``JobResultRepository._fail``).
+        """
+        wanted = [i for i in dict.fromkeys(job_result_ids) if is_uuid(i)]
+        if not wanted:
+            return []
+        params = {"b_ids": wanted, "b_runner_id": runner_id, "b_lease_until": now + lease}
+        rows = self.session.execute(_claim_batch_statement(self._is_postgresql), params).all()
+        if not rows:
+            return []
+        if self._is_postgresql:
+            jobs = {r.job_id: job for r in rows if (job := _job_from_labels(r)) is not None}
+        else:
+            jobs = self._jobs({r.job_id for r in rows if r.job_id is not None})
+        by_id = {
+            r.id: ClaimedJobResult(
+                id=r.id, job=jobs.get(r.job_id) if r.job_id is not None else None, name=r.name, user_id=r.user_id,
+                dry_run=r.dry_run, data=r.data, scheduled_job_id=r.scheduled_job_id, scheduled_for=r.scheduled_for,
+                created_at=r.created_at, started_at=now,
+                scheduled_job_cancelled=r.end_reason == EndReason.CANCELLED.value,
+            )
+            for r in rows
+        }
+        return [by_id[i] for i in wanted if i in by_id]
+
+    def start_claimed(self, job_result_id: str, *, runner_id: str, now: datetime, lease: timedelta) -> bool:
+        """Mark a run claimed by ``claim_batch`` as started (its runner is about to run it); False when the runner no
+        longer holds it (given back, or reaped, meanwhile): then it must not run."""
+        table = _table(JobResultRow)
+        started = self.session.execute(
+            update(table)
+            .where(table.c.id == job_result_id, table.c.runner_id == runner_id,
+                   table.c.status == JobResultStatus.RUNNING.value, table.c.started_at.is_(None))
+            .values(started_at=now, lease_expires_at=now + lease)
+            .returning(table.c.id)
+        ).first()
+        return started is not None
+
+    def give_back_unstarted(self, *where: ColumnElement[bool]) -> int:
+        """Claimed runs matching ``where`` that never started go back to ``pending``, to be published and claimed
+        again (their runner died or gave them up); returns how many."""
+        result = self.session.execute(
+            update(JobResultRow)
+            .where(JobResultRow.status == JobResultStatus.RUNNING.value, JobResultRow.started_at.is_(None), *where)
+            .values(status=JobResultStatus.PENDING.value, runner_id=None, lease_expires_at=None, published_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
     def _claim_where(
         self, *where: ColumnElement[bool], runner_id: str, now: datetime, lease: timedelta

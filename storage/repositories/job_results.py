@@ -180,7 +180,12 @@ class JobResultRepository(JobResultClaims):
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
 
     def _fail(self, *where: ColumnElement[bool], now: datetime, error: str) -> list[JobResultRecord]:
-        """Mark the unfinished job results matching ``where`` as ``errored`` with ``error``; returns them."""
+        """Mark the unfinished job results matching ``where`` as ``errored`` with ``error``; returns them.
+
+        Runs claimed with a Celery message of several runs but not started yet go back to ``pending`` instead: they
+        never ran, so they are published again and run elsewhere, once.
+        """
+        self.give_back_unstarted(*where)
         ids = self.session.execute(
             update(JobResultRow)
             .where(may_become(JobResultStatus.ERRORED), *where)

@@ -237,6 +237,81 @@ def test_the_same_message_delivered_twice_runs_the_job_once(database_url: str, b
     assert results(core)[job_result_id]["status"] == "completed"
 
 
+# ------------------------------------------------------------------------------- messages of several runs
+
+
+def send_several(broker_url: str, ids: list[str], *, copies: int = 1) -> None:
+    """Publish one message carrying several runs (what the publisher does when many are due at once)."""
+    app = build_celery_app(broker_url=broker_url, default_time_limit=timedelta(minutes=5))
+    for _ in range(copies):
+        app.send_task(TASK_NAME, args=[ids], queue=QUEUE, time_limit=600, ignore_result=True)
+
+
+def test_a_message_of_several_runs_delivered_twice_runs_each_job_once(database_url: str, broker: str, workdir: Path,
+                                                                       processes: list[Any]) -> None:
+    core = open_core(database_url, workdir / "jobs")
+    tally = workdir / "tally.txt"
+    ids = [run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 0}) for _ in range(5)]
+    worker = Worker(workdir, celery_env(database_url, broker), concurrency=2)
+    processes.append(worker)
+    send_several(broker, ids, copies=2)  # no serve here: this test is the publisher, and it publishes twice
+    wait_for(lambda: finished(core, ids), timeout=30, what="the runs")
+    wait_for(lambda: "message ignored" in worker.log.read_text(), timeout=20, what="the second delivery")
+    assert tallied(tally) == Counter(dict.fromkeys(ids, 1))
+    assert {results(core)[i]["status"] for i in ids} == {"completed"}
+    told = Counter(m["ref_id"] for m in stored(core, "outbox") if m["kind"] == "run_finished")
+    assert told == Counter(dict.fromkeys(ids, 1))
+
+
+def test_a_runaway_run_in_a_message_of_several_ends_at_its_own_limit_and_the_others_run_once(
+    database_url: str, broker: str, workdir: Path, processes: list[Any]
+) -> None:
+    core = open_core(database_url, workdir / "jobs")
+    tally = workdir / "tally.txt"
+    before = run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 0})
+    runaway = run_now(core, "crashjobs.RunawayJob")
+    after = [run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 0}) for _ in range(3)]
+    env = celery_env(database_url, broker)
+    processes.append(Worker(workdir, env, concurrency=1))
+    send_several(broker, [before, runaway, *after])  # Celery's limit for the message: 600 s
+    wait_for(lambda: results(core)[runaway]["status"] == "running" and results(core)[runaway]["started_at"],
+             timeout=20, what="the runaway run to start")
+    processes.append(Server(workdir, env))  # publishes again the runs the message gave back
+    everything = [before, runaway, *after]
+    wait_for(lambda: finished(core, everything), timeout=40, what="every run to end")
+    found = results(core)
+    assert (found[runaway]["status"], found[runaway]["error"]) == (
+        "errored", "time limit of 3 s exceeded: the process running it was ended")
+    assert found[runaway]["completed_at"] - found[runaway]["started_at"] < timedelta(seconds=8)
+    assert {found[i]["status"] for i in [before, *after]} == {"completed"}
+    assert tallied(tally) == Counter(dict.fromkeys([before, *after], 1))
+
+
+def test_a_worker_killed_mid_message_leaves_its_unstarted_runs_to_another_worker_which_runs_each_once(
+    database_url: str, broker: str, workdir: Path, processes: list[Any]
+) -> None:
+    core = open_core(database_url, workdir / "jobs")
+    tally = workdir / "tally.txt"
+    long = run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 60})
+    rest = [run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 0}) for _ in range(3)]
+    env = celery_env(database_url, broker)
+    victim = Worker(workdir, env, concurrency=1)
+    processes.append(victim)
+    send_several(broker, [long, *rest])
+    wait_for(lambda: long in tallied(tally), timeout=20, what="the first run of the message to start")
+    assert {results(core)[i]["status"] for i in rest} == {"running"}  # claimed with the message, not started
+    pool = victim.pool_pids()
+    victim.kill()
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in pool), timeout=10, what="the pool to die")
+    processes.append(Server(workdir, env))  # its reaper finds the dead runner; its publisher hands the rest over
+    processes.append(Worker(workdir, env, concurrency=1))
+    wait_for(lambda: finished(core, [long, *rest]), timeout=40, what="every run to end")
+    found = results(core)
+    assert (found[long]["status"], found[long]["error"]) == ("errored", INTERRUPTED)
+    assert {found[i]["status"] for i in rest} == {"completed"}
+    assert tallied(tally) == Counter(dict.fromkeys([long, *rest], 1))
+
+
 # ----------------------------------------------------------------------------------------- heavy: PostgreSQL
 
 if POSTGRES_URL:
