@@ -263,7 +263,7 @@ def test_a_message_of_several_runs_delivered_twice_runs_each_job_once(database_u
     assert told == Counter(dict.fromkeys(ids, 1))
 
 
-def test_a_runaway_run_in_a_message_of_several_ends_at_its_own_limit_and_the_others_run_once(
+def test_runs_in_a_message_of_several_keep_their_own_limits_and_a_runaway_one_costs_the_others_nothing(
     database_url: str, broker: str, workdir: Path, processes: list[Any]
 ) -> None:
     core = open_core(database_url, workdir / "jobs")
@@ -271,13 +271,15 @@ def test_a_runaway_run_in_a_message_of_several_ends_at_its_own_limit_and_the_oth
     before = run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 0})
     runaway = run_now(core, "crashjobs.RunawayJob")
     after = [run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 0}) for _ in range(3)]
+    soft = [run_now(core, "crashjobs.SoftLimitCatcherJob", {"busy": busy}) for busy in ("cpu", "sleep")]
     env = celery_env(database_url, broker)
     processes.append(Worker(workdir, env, concurrency=1))
-    send_several(broker, [before, runaway, *after])  # Celery's limit for the message: 600 s
+    send_several(broker, [before, runaway, *after])  # Celery's limit for each message: 600 s
+    send_several(broker, soft)
     wait_for(lambda: results(core)[runaway]["status"] == "running" and results(core)[runaway]["started_at"],
              timeout=20, what="the runaway run to start")
     processes.append(Server(workdir, env))  # publishes again the runs the message gave back
-    everything = [before, runaway, *after]
+    everything = [before, runaway, *after, *soft]
     wait_for(lambda: finished(core, everything), timeout=40, what="every run to end")
     found = results(core)
     assert (found[runaway]["status"], found[runaway]["error"]) == (
@@ -285,6 +287,8 @@ def test_a_runaway_run_in_a_message_of_several_ends_at_its_own_limit_and_the_oth
     assert found[runaway]["completed_at"] - found[runaway]["started_at"] < timedelta(seconds=8)
     assert {found[i]["status"] for i in [before, *after]} == {"completed"}
     assert tallied(tally) == Counter(dict.fromkeys([before, *after], 1))
+    assert [(found[i]["status"], found[i]["output"]) for i in soft] == [("completed", "cleaned up")] * 2
+    assert all(found[i]["completed_at"] - found[i]["started_at"] < timedelta(seconds=8) for i in soft)
 
 
 def test_a_worker_killed_mid_message_leaves_its_unstarted_runs_to_another_worker_which_runs_each_once(
