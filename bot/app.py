@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Header
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from bot.config import Settings
 from bot.domain.errors import DatabaseUnavailableError
 from bot.domain.permissions import Policy, PolicyError
 from bot.domain.policy_file import parse_policy
 from bot.loops import Wakeups
+from bot.metrics import CONTENT_TYPE, Metrics
 from bot.registry import JobCatalog
 from bot.services import PolicyHolder, ServiceDeps, Services, utcnow
 from bot.transient import SensitiveHandover
@@ -137,6 +138,8 @@ class Core:
     deps: ServiceDeps
     services: Services
     policy_watcher: PolicyFileWatcher | None = None
+    metrics: Metrics | None = None
+    """What ``GET /metrics`` shows; the background work and the Slack clients feed it."""
 
     @property
     def db(self) -> Database:
@@ -196,7 +199,8 @@ def build_core(
         approval_channel=settings.approval_channel,
         max_pending_per_user=settings.max_pending_per_user,
     )
-    return Core(settings=settings, deps=deps, services=Services.over(deps), policy_watcher=watcher)
+    return Core(settings=settings, deps=deps, services=Services.over(deps), policy_watcher=watcher,
+                metrics=Metrics(db, clock=clock))
 
 
 # Parts of the ASGI app that other modules install: each takes the FastAPI app and the services.
@@ -225,6 +229,7 @@ def build_app(
     lifecycle: Lifecycle | None = None,
     installers: tuple[Installer, ...] = (),
     slack_mode: str | None = None,
+    metrics: Metrics | None = None,
 ) -> FastAPI:
     """Build the ASGI app: Slack, the REST API and ``/healthz``, with the background work in its lifespan.
 
@@ -235,6 +240,7 @@ def build_app(
         lifecycle: background work started and stopped with the app (scheduler, executor, notifier).
         installers: functions that add routes (the REST API, Slack) to the app.
         slack_mode: how Slack reaches jobgate ("http" or "socket"), or None when it is not connected.
+        metrics: what ``GET /metrics`` shows (``core.metrics``); a fresh set over ``db`` by default.
     """
     background = lifecycle or Lifecycle()
 
@@ -280,6 +286,13 @@ def build_app(
             log.exception("/healthz could not read the state of the background work")
             report["background"] = {"error": "its state could not be read; see the log"}
         return JSONResponse(report, status_code=200 if database["ok"] else 503)
+
+    scraped = metrics or Metrics(db, clock=services.clock)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics_endpoint() -> Response:
+        """Prometheus text format, open like the listening interface (scrapers send no token); no internals."""
+        return Response(scraped.render(), media_type=CONTENT_TYPE)
 
     for install in installers:
         install(app, services)

@@ -26,6 +26,7 @@ from bot.executor.local import LocalExecutor
 from bot.executor.publisher import REDELIVER_AFTER, CeleryMonitor, CeleryPublisher
 from bot.executor.runs import DEFAULT_LEASE, reap_dead_local, reap_expired
 from bot.loops import shown_error
+from bot.metrics import WorkerCounts
 from bot.scheduler import ApprovalLoop, Dispatcher, DispatchLoop
 from storage.notify import WakeupListener
 
@@ -127,6 +128,8 @@ class Background(Lifecycle):
         core.wakeups.add(self._wake_all)
         if notifier is not None:
             core.wakeups.add(notifier.wake)
+        if core.metrics is not None:
+            core.metrics.watch_workers(self.worker_counts)
 
     def _wake_all(self) -> None:
         if self.dispatch_loop is not None:
@@ -138,7 +141,9 @@ class Background(Lifecycle):
         if self.publisher is not None:
             self.publisher.wake()
 
-    def _recorded(self, _ids: set[str]) -> None:
+    def _recorded(self, ids: set[str]) -> None:
+        if self.core.metrics is not None:
+            self.core.metrics.runs_recorded(ids)
         if self.notifier is not None:
             self.notifier.wake()
 
@@ -211,6 +216,16 @@ class Background(Lifecycle):
                 log.exception("background task %s failed", getattr(task, "__name__", task))
 
         return run
+
+    def worker_counts(self) -> list[WorkerCounts]:
+        """Worker processes alive and busy: this process's own (local), and what the broker's workers told (celery)."""
+        local = self.executor.pool.health()
+        counts = [WorkerCounts("local", sum(w.alive for w in local), sum(w.busy for w in local))]
+        if self.monitor is not None:
+            seen = self.monitor.workers()
+            counts.append(WorkerCounts("celery", sum(w.concurrency or 0 for w in seen),
+                                       sum(len(w.job_result_ids) for w in seen)))
+        return counts
 
     def health(self, *, internals: bool = False) -> dict[str, Any]:
         loop = self.dispatch_loop

@@ -62,6 +62,7 @@ from bot.domain.outbox import (
 from bot.domain.permissions import group_approvers, is_usergroup_id
 from bot.domain.records import JobResultRecord, ObjectType, ScheduledJobRecord
 from bot.loops import WakeableLoop, shown_error
+from bot.metrics import Metrics
 from bot.services import utcnow
 from bot.slack import SlackDirectory, build_client
 from handlers import blocks
@@ -136,9 +137,10 @@ class Notifier:
         self._pass_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings, db: Database) -> Notifier:
-        """A notifier with its own client on ``JOBGATE_SLACK_API_URL`` (no retry handlers: it retries itself)."""
-        return cls(db, build_client(settings, retries=False), default_time_zone=settings.time_zone)
+    def from_settings(cls, settings: Settings, db: Database, *, metrics: Metrics | None = None) -> Notifier:
+        """A notifier with its own client on ``JOBGATE_SLACK_API_URL`` (no retry handlers: it retries itself);
+        ``metrics`` counts its failed calls."""
+        return cls(db, build_client(settings, retries=False, metrics=metrics), default_time_zone=settings.time_zone)
 
     # ------------------------------------------------------------------------------------------------ lifecycle
 

@@ -49,9 +49,9 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
         from bot.notifier import Notifier
         from bot.slack import build_bolt_app, run_socket_mode, slack_installer
 
-        bolt_app = build_bolt_app(settings, services)
+        bolt_app = build_bolt_app(settings, services, metrics=core.metrics)
         if scheduler_enabled:  # one notifier per scheduling replica; web-only replicas leave delivery to them
-            notifier = Notifier.from_settings(settings, core.db)
+            notifier = Notifier.from_settings(settings, core.db, metrics=core.metrics)
         if socket_mode:
             assert settings.slack_app_token is not None
             socket_handler = run_socket_mode(bolt_app, settings.slack_app_token)
@@ -71,7 +71,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     )
     app = build_app(settings=settings, services=services, db=core.db, lifecycle=background,
                     installers=tuple(installers),
-                    slack_mode=slack_mode)
+                    slack_mode=slack_mode, metrics=core.metrics)
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace.total_seconds()) + 5,

@@ -29,6 +29,7 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -42,6 +43,7 @@ from bot.app import Installer
 from bot.config import Settings
 from bot.domain.errors import DatabaseUnavailableError, DomainError
 from bot.domain.permissions import Actor
+from bot.metrics import Metrics
 from bot.services import Services
 from bot.socket_mode import SocketModeRunner
 from handlers import blocks
@@ -67,19 +69,52 @@ TIME_ZONE_TTL = 3600.0
 """Seconds a user's Slack time zone is trusted."""
 
 
-def build_client(settings: Settings, *, token: str | None = None, retries: bool = True) -> WebClient:
+def build_client(settings: Settings, *, token: str | None = None, retries: bool = True,
+                 metrics: Metrics | None = None) -> WebClient:
     """A Web API client on ``JOBGATE_SLACK_API_URL`` with slack_sdk's retry handlers.
 
     Args:
         settings: jobgate's settings (bot token and API URL).
         token: the token to use instead of ``SLACK_BOT_TOKEN``.
         retries: add the rate-limit, server-error and connection-error retry handlers (one retry each).
+        metrics: where every failed attempt is counted (``jobgate_slack_api_errors``, ``…_rate_limited``).
     """
-    handlers_: list[Any] = []
+    handlers_: list[RetryHandler] = [SlackFailureCounter(metrics)] if metrics is not None else []
     if retries:
-        handlers_ = [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(), ServerErrorRetryHandler()]
+        handlers_ += [ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(), ServerErrorRetryHandler()]
     return WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url,
                      retry_handlers=handlers_, timeout=10)
+
+
+class SlackFailureCounter(RetryHandler):
+    """Counts every Web API attempt that failed (also those retried afterwards); never asks for a retry itself.
+
+    slack_sdk shows each attempt's response to its retry handlers in turn: this one goes first and only looks.
+    """
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(max_retry_count=1 << 30)
+        self.metrics = metrics
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        method = request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0] or "unknown"
+        if response is None:
+            self.metrics.slack_call_failed(method, status=0, error=None)
+            return False
+        body = response.body if isinstance(response.body, dict) else {}
+        if response.status_code >= 400:
+            code = body.get("error") if body.get("ok") is False else None
+            self.metrics.slack_call_failed(method, status=response.status_code, error=_short(code))
+        elif body.get("ok") is False:
+            self.metrics.slack_call_failed(method, status=response.status_code, error=_short(body.get("error")))
+        return False
+
+
+def _short(code: object) -> str | None:
+    """Slack's error code as a label: a short word, never free text."""
+    text = str(code) if code else ""
+    return text[:64] if text and all(c.isalnum() or c == "_" for c in text) else None
 
 
 class SlackDirectory:
@@ -167,18 +202,20 @@ class SlackDirectory:
         return zone
 
 
-def build_bolt_app(settings: Settings, services: Services, *, client: WebClient | None = None) -> App:
+def build_bolt_app(settings: Settings, services: Services, *, client: WebClient | None = None,
+                   metrics: Metrics | None = None) -> App:
     """Build jobgate's synchronous Bolt app.
 
     Args:
         settings: jobgate's settings (bot token, signing secret, API URL, default time zone).
         services: the use cases; every listener receives them as ``services``.
         client: the Web API client; by default one on ``JOBGATE_SLACK_API_URL`` with slack_sdk's retry handlers.
+        metrics: where the default client's failed calls are counted.
 
     Returns:
         The app. It does not call ``auth.test`` when built; Bolt does once, at the first request.
     """
-    client = client or build_client(settings)
+    client = client or build_client(settings, metrics=metrics)
     directory = SlackDirectory(client, default_time_zone=settings.time_zone)
     app = App(
         signing_secret=settings.slack_signing_secret or "",

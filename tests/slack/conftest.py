@@ -106,10 +106,10 @@ def _make_stack(database: Database, settings: Settings, policy: Policy, fake: Fa
     )
     core = build_test_core(database, slack_settings, policy, clock=clock)
     services = core.services
-    bolt_app = build_bolt_app(slack_settings, services)
+    bolt_app = build_bolt_app(slack_settings, services, metrics=core.metrics)
     app = build_app(settings=slack_settings, services=services, db=core.db,
-                    installers=(slack_installer(bolt_app, signing_secret=SIGNING_SECRET),))
-    notifier = Notifier(core.db, build_client(slack_settings, retries=False), clock=clock)
+                    installers=(slack_installer(bolt_app, signing_secret=SIGNING_SECRET),), metrics=core.metrics)
+    notifier = Notifier(core.db, build_client(slack_settings, retries=False, metrics=core.metrics), clock=clock)
     with serve(app) as url:
         slack = SlackActions(base_url=url, signing_secret=SIGNING_SECRET, fake=fake)
         stack = Stack(core=core, services=services, fake=fake, slack=slack, notifier=notifier, clock=clock,
@@ -200,8 +200,10 @@ def run_jobs(stack: Stack) -> list[Any]:
     """Execute every pending job result in the real local executor's worker processes, claimed at the stack's clock."""
     executor = stack.extra.get("executor")
     if executor is None:
+        metrics = stack.core.metrics
         executor = LocalExecutor(stack.core.db, stack.core.catalog, stack.core.handover, workers=2,
-                                 default_time_limit=timedelta(minutes=1), clock=stack.clock)
+                                 default_time_limit=timedelta(minutes=1), clock=stack.clock,
+                                 on_recorded=metrics.runs_recorded if metrics is not None else None)
         executor.start(claiming=False)
         stack.extra["executor"] = executor
     return executor.run_pending(now=stack.clock.now)
