@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from bot import logs
 from bot.app import build_core
 from bot.config import ConfigError, Settings
 from bot.domain.errors import DatabaseUnavailableError, DomainError, FieldErrors, NotFoundError
@@ -108,9 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # The server logs what it does; one-shot commands print their answer and only warnings besides.
     level = logging.INFO if args.command in ("serve", "worker") else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env(os.environ)
+        logs.configure(settings.log_format, level=level)
         return _dispatch(args, settings)
     except (ConfigError, PolicyError) as exc:
         return _fail(str(exc), EXIT_USAGE)

@@ -20,6 +20,8 @@ from dotenv import dotenv_values
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.logs import LogFormat
+
 DEFAULT_DATABASE_URL = "sqlite:///jobgate.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
@@ -69,6 +71,7 @@ class Settings:
     default_time_limit: timedelta = field(default=DEFAULT_TIME_LIMIT)
     shutdown_grace: timedelta = field(default=timedelta(seconds=30))
     max_pending_per_user: int = DEFAULT_MAX_PENDING_PER_USER
+    log_format: LogFormat = LogFormat.TEXT
 
     @property
     def slack_enabled(self) -> bool:
@@ -121,6 +124,7 @@ class Settings:
             default_time_limit=_time_limit(get("JOBGATE_DEFAULT_TIME_LIMIT")),
             shutdown_grace=_seconds(get("JOBGATE_SHUTDOWN_GRACE"), "JOBGATE_SHUTDOWN_GRACE", default=30),
             max_pending_per_user=_max_pending(get("JOBGATE_MAX_PENDING_PER_USER")),
+            log_format=_log_format(get("JOBGATE_LOG_FORMAT")),
         )
 
 
@@ -207,6 +211,17 @@ def _executor(value: str | None) -> ExecutorKind:
         return ExecutorKind(value.lower())
     except ValueError:
         raise ConfigError(f"JOBGATE_EXECUTOR: {value!r} is not an executor; expected local or celery") from None
+
+
+def _log_format(value: str | None) -> LogFormat:
+    if value is None:
+        return LogFormat.TEXT
+    try:
+        return LogFormat(value.lower())
+    except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        raise ConfigError(f"JOBGATE_LOG_FORMAT: {shown!r} is not a log format; expected text (readable lines) or "
+                          "json (one JSON object per line)") from None
 
 
 def _broker_url(value: str | None) -> str | None:

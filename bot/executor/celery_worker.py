@@ -51,6 +51,7 @@ from bot.executor.orders import (
     time_limit_exceeded,
 )
 from bot.executor.runs import DEFAULT_LEASE, fail_held, host_name, prepare, record_outcomes, renew_leases
+from bot.logs import ids
 from bot.registry import discover
 from storage.db import Database
 from storage.repositories import ClaimedJobResult, Repositories
@@ -165,7 +166,7 @@ class WorkerRuntime:
                                                                   now=self.clock(), lease=self.lease)
         if claimed is None:
             log.info("job result %s is not pending (run already, or running elsewhere): message ignored",
-                     job_result_id)
+                     job_result_id, extra=ids(job_result_id=job_result_id))
             return
         found = self.discovery.jobs.get(claimed.job.slug) if claimed.job is not None else None
         prepared = prepare(claimed, code_present=found is not None, sensitive_data=None,
@@ -176,7 +177,11 @@ class WorkerRuntime:
         else:
             assert prepared.order is not None and found is not None
             report = execute(prepared.order, found.job_class)
-        self._record(report, claimed.user_id, runner_id)
+        if self._record(report, claimed.user_id, runner_id):
+            seconds = max(0.0, (report.finished_at - report.started_at).total_seconds())
+            log.info("job result %s of %s %s in %.2f s", job_result_id,
+                     claimed.job.slug if claimed.job is not None else claimed.name, report.status, seconds,
+                     extra=ids(job_result_id=job_result_id, scheduled_job_id=claimed.scheduled_job_id))
         if report.retire_process:
             raise SystemExit(1)  # out of memory: Celery starts a fresh pool process
 
@@ -255,22 +260,24 @@ class WorkerRuntime:
                 time.sleep(wait)
                 wait = min(RETRY_MAX, wait * 2)
 
-    def _record(self, report: RunReport, user_id: str | None, runner_id: str) -> None:
-        """Record a run's outcome. While the database is unreachable, try again with a growing back-off, for up to
-        ``RECORD_PATIENCE``: the message stays active meanwhile, so the main process's heartbeat keeps the lease."""
+    def _record(self, report: RunReport, user_id: str | None, runner_id: str) -> bool:
+        """Record a run's outcome; returns whether it was (this runner still held the run). While the database is
+        unreachable, try again with a growing back-off, for up to ``RECORD_PATIENCE``: the message stays active
+        meanwhile, so the main process's heartbeat keeps the lease."""
         wait = RETRY_FIRST
         deadline = time.monotonic() + RECORD_PATIENCE
         while True:
             try:
                 with self.db.write() as session:
-                    record_outcomes(Repositories(session), [(report, user_id)], runner_id=runner_id,
-                                    now=self.clock())
-                return
+                    recorded = record_outcomes(Repositories(session), [(report, user_id)], runner_id=runner_id,
+                                               now=self.clock())
+                return bool(recorded)
             except DatabaseUnavailableError as exc:
                 if time.monotonic() + wait > deadline:
                     raise  # the run stays running; the reaper marks it interrupted when its lease expires
                 log.warning("recording the outcome of job result %s failed (%s); trying again in %.2f s",
-                            report.job_result_id, exc.__cause__ or exc, wait)
+                            report.job_result_id, exc.__cause__ or exc, wait,
+                            extra=ids(job_result_id=report.job_result_id))
                 time.sleep(wait)
                 wait = min(RETRY_MAX, wait * 2)
 
@@ -294,7 +301,8 @@ class WorkerRuntime:
         assert report.error is not None
         if fail_held(self.db, job_result_ids, runner_id=self.runner_id(worker_pid), error=report.error,
                      message=report.log[-1].message, now=self.clock()):
-            log.warning("job result(s) %s errored: %s", ", ".join(job_result_ids), report.error)
+            log.warning("job result(s) %s errored: %s", ", ".join(job_result_ids), report.error,
+                        extra=ids(job_result_id=job_result_ids[0] if len(job_result_ids) == 1 else None))
 
     def held(self) -> dict[str, list[str]]:
         """The job results the pool processes are running, by runner id (from Celery's active requests)."""

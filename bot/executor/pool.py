@@ -39,6 +39,7 @@ from bot.executor.orders import (
 )
 from bot.executor.slots import MAX_RESTART_DELAY, WorkerHealth, WorkerSlot, worker_context
 from bot.executor.worker import WorkerReady
+from bot.logs import ids
 
 __all__ = ["PoolStoppedError", "WorkerHealth", "WorkerPool"]
 
@@ -284,7 +285,8 @@ class WorkerPool:
                 continue
             if slot.hard_deadline is not None and now >= slot.hard_deadline:
                 log.warning("job result %s passed its time limit of %g s; ending worker %d (pid %s)",
-                            order.job_result_id, order.time_limit, slot.index, slot.process.pid)
+                            order.job_result_id, order.time_limit, slot.index, slot.process.pid,
+                            extra=ids(job_result_id=order.job_result_id))
                 slot.kill()
                 self._release(slot, time_limit_exceeded(order.job_result_id, order.time_limit,
                                                         started_at=slot.started_at))
@@ -306,7 +308,7 @@ class WorkerPool:
             stopping = not self._accepting
         if order is not None:
             log.warning("worker %d (pid %s) exited (%s) while running job result %s", slot.index, pid,
-                        describe_exit(exitcode), order.job_result_id)
+                        describe_exit(exitcode), order.job_result_id, extra=ids(job_result_id=order.job_result_id))
             self._release(slot, process_exited(order.job_result_id, exitcode, started_at=slot.started_at))
         if stopping:
             return
