@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.domain import times
 from bot.domain.schedules import IntervalType
-from handlers.payloads import InputError, parse_scheduled_job_id
+from handlers.payloads import InputError, parse_scheduled_job_ref
 
 MAX_COMMAND_TEXT = 3000
 """Longest ``/jobs`` text accepted (Slack allows more; nothing legitimate needs it)."""
@@ -136,7 +136,7 @@ def _no_more(name: str, args: list[str]) -> None:
 def _parse_id_command(name: str, args: list[str]) -> Command:
     if not args:
         raise InputError(f"`/jobs {name}` needs the scheduled job's ID, e.g. `/jobs {name} 3f2c…` (see `/jobs queue`).")
-    target = parse_scheduled_job_id(args[0])
+    target = parse_scheduled_job_ref(args[0])
     rest = args[1:]
     if name == "approve":
         extra = [a for a in rest if a != "--force"]

@@ -94,43 +94,49 @@ def _results(parsed: Command, actor: Actor, services: Services, _zone: Callable[
 
 
 def _approve(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    assert parsed.target is not None
-    record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=parsed.target, force=parsed.force)
+    target = _resolve(parsed, actor, services)
+    record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=target, force=parsed.force)
     return blocks.build_decision_notice(record, verb="approved")
 
 
 def _deny(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    assert parsed.target is not None
-    record = services.decisions.deny_scheduled_job(actor=actor, scheduled_job_id=parsed.target, reason=parsed.reason)
+    target = _resolve(parsed, actor, services)
+    record = services.decisions.deny_scheduled_job(actor=actor, scheduled_job_id=target, reason=parsed.reason)
     return blocks.build_decision_notice(record, verb="withdrew" if record.user_id == actor.user_id else "denied")
 
 
 def _dry_run(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    assert parsed.target is not None
-    result = services.decisions.dry_run_scheduled_job(actor=actor, scheduled_job_id=parsed.target)
+    target = _resolve(parsed, actor, services)
+    result = services.decisions.dry_run_scheduled_job(actor=actor, scheduled_job_id=target)
     return blocks.build_run_outcome(scheduled_job=None, job_result=result, now=services.clock())
 
 
 def _cancel(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    assert parsed.target is not None
-    ended = services.management.cancel_scheduled_job(actor=actor, scheduled_job_id=parsed.target)
+    target = _resolve(parsed, actor, services)
+    ended = services.management.cancel_scheduled_job(actor=actor, scheduled_job_id=target)
     # Ending someone else's pending request denies it.
     denied = ended.approval_state is ApprovalState.DENIED and ended.user_id != actor.user_id
     return blocks.build_decision_notice(ended, verb="denied" if denied else "cancelled")
 
 
 def _pause(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    assert parsed.target is not None
+    target = _resolve(parsed, actor, services)
     return blocks.build_decision_notice(services.management.pause_scheduled_job(actor=actor,
-                                                                                scheduled_job_id=parsed.target),
+                                                                                scheduled_job_id=target),
                                         verb="paused")
 
 
 def _resume(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    assert parsed.target is not None
+    target = _resolve(parsed, actor, services)
     return blocks.build_decision_notice(services.management.resume_scheduled_job(actor=actor,
-                                                                                 scheduled_job_id=parsed.target),
+                                                                                 scheduled_job_id=target),
                                         verb="resumed")
+
+
+def _resolve(parsed: Command, actor: Actor, services: Services) -> str:
+    """The full ID of the scheduled job the command names (its ID, or a unique prefix of it)."""
+    assert parsed.target is not None
+    return services.listings.resolve_scheduled_job_id(actor, parsed.target)
 
 
 SUBCOMMANDS: dict[str, Subcommand] = {

@@ -16,6 +16,7 @@ from typing import Any
 
 from bot.domain.errors import DomainError, FieldErrors
 from bot.domain.schedules import IntervalType
+from bot.domain.short_ids import InvalidIdError, parse_id_ref
 from handlers import ids
 
 
@@ -44,6 +45,19 @@ def parse_scheduled_job_id(text: str) -> str:
             "show them."
         ) from None
 
+
+
+def parse_scheduled_job_ref(text: str) -> str:
+    """A scheduled job ID as a person types it: the whole ID or a prefix of at least 6 characters (normalised);
+    the service resolves it.
+
+    Raises:
+        InputError: it cannot be (the start of) an ID, or it is too short.
+    """
+    try:
+        return parse_id_ref(text).text
+    except InvalidIdError as exc:
+        raise InputError(exc.message) from None
 
 
 # ------------------------------------------------------------------------------------------------- interactivity

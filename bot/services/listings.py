@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.domain import approvals, requests
+from bot.domain import approvals, requests, short_ids
 from bot.domain.approvals import Action, ApprovalState
 from bot.domain.errors import FieldErrors, NotFoundError
 from bot.domain.permissions import Actor, Perm
@@ -107,6 +107,27 @@ class Listings:
                 limit=limit, offset=offset, job_ids=job_ids, own_user_id=actor.user_id, job_id=job_id,
                 approval_state=ApprovalState(approval_state) if approval_state is not None else None,
             )
+
+    def resolve_scheduled_job_id(self, actor: Actor, typed: str) -> str:
+        """The full ID of the scheduled job ``typed`` names: its ID, or a unique prefix of at least 6 characters
+        among the scheduled jobs the actor may see (``short_ids``).
+
+        Raises:
+            InvalidIdError: it cannot be an ID (or is too short).
+            NotFoundError: no scheduled job the actor may see has such an ID.
+            AmbiguousIdError: several have; the message lists them (short form and name).
+        """
+        ref = short_ids.parse_id_ref(typed)
+        if ref.full:  # looked up (and its visibility checked) by the use case, as every full ID is
+            return ref.text
+        with self._deps.db.read() as session:
+            found = Repositories(session).scheduled_jobs.find_by_id_prefix(ref.text,
+                                                                          limit=short_ids.MAX_CANDIDATES + 20)
+        visible = [(record.id, record.name) for record in found
+                   if requests.may_view(record.job.ref if record.job else None, actor=actor,
+                                        policy=self._deps.policy, perm=Perm.VIEW_SCHEDULEDJOB,
+                                        user_id=record.user_id)]
+        return short_ids.resolve(ref, visible)
 
     def get_scheduled_job(self, actor: Actor, scheduled_job_id: str) -> ScheduledJobRecord:
         """One scheduled job, also denied or finished ones. NotFoundError when missing or not visible."""

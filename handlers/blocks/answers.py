@@ -11,6 +11,7 @@ from datetime import datetime
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import AlreadyDecidedError, DomainError, FieldErrors, PastDueError
 from bot.domain.records import JobRecord, JobResultRecord, ScheduledJobRecord
+from bot.domain.short_ids import short
 from handlers.blocks.base import (
     Message,
     clip,
@@ -58,7 +59,7 @@ def refusal_text(error: DomainError) -> str:
     if isinstance(error, AlreadyDecidedError):
         return error.describe(user=lambda user_id: user(escape(user_id)))
     if isinstance(error, PastDueError):
-        target = escape(error.scheduled_job_id)
+        target = escape(short(error.scheduled_job_id))
         return (f"The start time of `{target}` has passed. To approve it and run it at once, use "
                 f"`/jobs approve {target} --force`.")
     return escape(error.message)
@@ -88,25 +89,26 @@ def build_run_outcome(*, scheduled_job: ScheduledJobRecord | None, job_result: J
     """What a run request became: a run started, a scheduled job, or a request awaiting approval."""
     if job_result is not None:
         kind = "Dry run" if job_result.dry_run else "Run"
-        text = (f"▶️ {kind} of {job_label(job_result.job)} started. Result `{job_result.id}`; "
+        text = (f"▶️ {kind} of {job_label(job_result.job)} started. Result `{short(job_result.id)}`; "
                 "you will get a direct message when it finishes.")
         return build_notice(text)
     assert scheduled_job is not None
     record = scheduled_job
     if record.approval_state is ApprovalState.PENDING:
         text = (f"📨 Requested *{escape(record.name)}* ({job_label(record.job)}): {schedule_words(record)}. "
-                f"It waits for approval. ID `{record.id}`.")
+                f"It waits for approval. ID `{short(record.id)}`.")
     else:
         text = (f"🗓️ Scheduled *{escape(record.name)}* ({job_label(record.job)}): {schedule_words(record)}. "
-                f"Next runs: {next_runs(record, now)}. ID `{record.id}`.")
+                f"Next runs: {next_runs(record, now)}. ID `{short(record.id)}`.")
     return build_notice(text)
 
 
 def build_decision_notice(record: ScheduledJobRecord, *, verb: str) -> Message:
     """Tell the person who acted what they did (approved, denied, cancelled, paused, resumed)."""
     if verb == "approved" and record.approval_state is ApprovalState.PENDING:
-        return build_notice(f"Done: you approved *{escape(record.name)}* ({job_label(record.job)}), ID `{record.id}`: "
+        return build_notice(f"Done: you approved *{escape(record.name)}* ({job_label(record.job)}), "
+                            f"ID `{short(record.id)}`: "
                             f"{len(record.approvals)} of {record.min_approvers} approvals so far; it waits for more.")
-    return build_notice(f"Done: you {verb} *{escape(record.name)}* ({job_label(record.job)}), ID `{record.id}`.")
+    return build_notice(f"Done: you {verb} *{escape(record.name)}* ({job_label(record.job)}), ID `{short(record.id)}`.")
 
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from bot.domain import approvals
 from bot.domain.approvals import ApprovalState
 from bot.domain.records import JobResultRecord, Page, ScheduledJobRecord
+from bot.domain.short_ids import short
 from handlers import ids
 from handlers.blocks.base import (
     MAX_MESSAGE_BLOCKS,
@@ -108,7 +109,7 @@ def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: 
             {"type": "mrkdwn", "text": clip(f"*Schedule*\n{schedule_words(record)}", 2000)},
             {"type": "mrkdwn", "text": clip(f"*Next runs*\n{next_runs(record, now)}", 2000)},
             {"type": "mrkdwn", "text": clip(f"*Data*\n{data_text(record.data)}", 2000)},
-            {"type": "mrkdwn", "text": f"*ID*\n`{record.id}`"},
+            {"type": "mrkdwn", "text": f"*ID*\n`{short(record.id)}`"},
         ]},
     ]
     if not record.commit:
@@ -169,7 +170,7 @@ def build_scheduled_list(page: Page[ScheduledJobRecord], *, now: datetime) -> Me
         lines.append(
             f"• *{escape(clip(record.name, 120))}* — {job_label(record.job)} — "
             f"{SCHEDULE_TYPE_LABELS[record.interval]} — next {next_run} — {user(record.user_id)} — "
-            f"{STATE_WORDS[record.approval_state]}{paused} — `{record.id}`"
+            f"{STATE_WORDS[record.approval_state]}{paused} — `{short(record.id)}`"
         )
     footer = f"Showing {len(lines)} of {page.count}." if page.count > len(lines) else None
     return list_message("Scheduled jobs", lines, empty="No scheduled jobs.", footer=footer)
@@ -186,7 +187,8 @@ def result_line(result: JobResultRecord) -> str:
     dry = " (dry run)" if result.dry_run else ""
     took = duration(result)
     return (f"{STATUS_EMOJI[result.status]} {job_label(result.job)}{dry} — {result.status.label} — "
-            f"{date_token(result.created_at)}{' — ' + took if took else ''} — {user(result.user_id)} — `{result.id}`")
+            f"{date_token(result.created_at)}{' — ' + took if took else ''} — {user(result.user_id)} — "
+            f"`{short(result.id)}`")
 
 
 def build_results_list(page: Page[JobResultRecord]) -> Message:

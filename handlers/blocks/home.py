@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.records import JobResultRecord, Page, ScheduledJobRecord
+from bot.domain.short_ids import short
 from handlers import ids
 from handlers.blocks.approvals import approval_blocks, result_line
 from handlers.blocks.base import (
@@ -50,7 +51,7 @@ def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[Sc
     blocks.append(divider())
     blocks.append(header(f"Your requests ({my_requests.count})"))
     mine = [f"• *{escape(clip(r.name, 120))}* — {job_label(r.job)} — {STATE_WORDS[r.approval_state]}"
-            f"{' · paused' if r.paused else ''} — `{r.id}`" for r in my_requests.items]
+            f"{' · paused' if r.paused else ''} — `{short(r.id)}`" for r in my_requests.items]
     blocks.extend(_lines_or(mine, "You have no pending or active requests."))
     blocks.append(divider())
     blocks.append(header("Upcoming runs"))

@@ -11,6 +11,7 @@ from typing import Any
 from bot.domain import requests
 from bot.domain.records import JobRecord, ScheduledJobRecord
 from bot.domain.schedules import IntervalType
+from bot.domain.short_ids import short
 from handlers import ids
 from handlers.blocks.base import (
     MAX_VIEW_BLOCKS,
@@ -182,7 +183,7 @@ def build_past_due_modal(scheduled_job_id: str) -> View:
         "private_metadata": json.dumps({"scheduled_job_id": scheduled_job_id}),
         "blocks": [
             section("⚠️ This request's start time has passed since its message was drawn."),
-            section(f"Approving it now runs it at once. Approve `{escape(scheduled_job_id)}` anyway?"),
+            section(f"Approving it now runs it at once. Approve `{escape(short(scheduled_job_id))}` anyway?"),
         ],
     }
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.domain.outbox import OutboxKind
 from bot.domain.records import JobResultRecord, ScheduledJobRecord
+from bot.domain.short_ids import short
 from handlers.blocks.approvals import duration
 from handlers.blocks.base import (
     LOG_TEXT,
@@ -50,7 +51,8 @@ def build_request_decided(
     fallback = {OutboxKind.REQUEST_APPROVED: "Your request was approved",
                 OutboxKind.REQUEST_DENIED: "Your request was denied",
                 OutboxKind.REQUEST_EXPIRED: "Your request expired"}.get(kind, "Your scheduled job was cancelled")
-    return message(f"{fallback}: {escape(clip(record.name, 200))}", [section(text), context(f"ID `{record.id}`")])
+    return message(f"{fallback}: {escape(clip(record.name, 200))}",
+                   [section(text), context(f"ID `{short(record.id)}`")])
 
 
 def build_approval_reminder(record: ScheduledJobRecord, *, users: Sequence[str], groups: Sequence[str]) -> Message:
@@ -126,7 +128,7 @@ def build_run_finished(result: JobResultRecord) -> Message:
     """The direct message announcing a finished run: status and duration; the log follows in its thread."""
     text = f"{escape(clip(result.name, 200))}{' (dry run)' if result.dry_run else ''}: {result.status.label}"
     blocks = [section(_result_summary(result)),
-              context(f"Result `{result.id}` · ran as {user(result.user_id)}"
+              context(f"Result `{short(result.id)}` · ran as {user(result.user_id)}"
                        f"{' · approved by ' + user(result.approved_by_id) if result.approved_by_id else ''}"
                        " · the log is in the thread")]
     return message(text, blocks)

@@ -287,6 +287,26 @@ class ScheduledJobRepository:
         self._approvals_read.pop(scheduled_job_id, None)  # read again with this one
         return added
 
+    def find_by_id_prefix(self, prefix: str, *, limit: int) -> list[ScheduledJobRecord]:
+        """Scheduled jobs (also ended ones) whose ID starts with ``prefix`` (lowercase hex digits and hyphens).
+
+        A range on the primary key (``id >= prefix AND id < prefix'``, the prefix with its last digit raised) walks
+        the index on SQLite and PostgreSQL alike; ``LIKE`` then keeps the exact matches. The bound is raised within
+        digits and letters ('9' to 'a', 'f' to 'g'), never into punctuation, which non-C collations skip.
+        """
+        stem = prefix.rstrip("-")
+        if not stem:
+            return []
+        last = stem[-1]
+        upper = stem[:-1] + ("a" if last == "9" else chr(ord(last) + 1))
+        rows = self.session.execute(
+            select(ScheduledJobRow, JobRow).outerjoin(JobRow, ScheduledJobRow.job_id == JobRow.id)
+            .where(ScheduledJobRow.id >= stem, ScheduledJobRow.id < upper, ScheduledJobRow.id.like(f"{prefix}%"))
+            .order_by(ScheduledJobRow.id).limit(limit)
+            .execution_options(populate_existing=True)
+        ).all()
+        return [scheduled_job_record(row[0], self._keep(row[1])) for row in rows]
+
     def _page(self, query: Select[Any], *, limit: int, offset: int, order: Sequence[Any]) -> Page[ScheduledJobRecord]:
         count = self.session.scalar(select(func.count()).select_from(query.subquery())) or 0
         rows = self.session.execute(

@@ -52,7 +52,8 @@ def test_request_posts_an_approval_message_with_the_three_buttons(stack: Stack) 
     assert "<@UALICE>" in text and "testjobs.ApprovalJob" in text and "core-2" in text
     assert "Once, at 2030-01-16 09:00 (Europe/Berlin)" in text  # the user's zone, in words
     assert f"<!date^{int((stack.clock.now.replace(day=16, hour=8)).timestamp())}^" in text
-    assert scheduled_job_id in text
+    assert f"*ID*\n`{scheduled_job_id[:8]}`" in text  # the short form; the buttons carry the full ID
+    assert scheduled_job_id not in text
 
 
 def test_approve_updates_the_message_in_place_and_tells_the_requester(stack: Stack) -> None:

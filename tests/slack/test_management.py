@@ -25,7 +25,8 @@ def reply(stack: Stack, text: str, *, user_id: str) -> str:
 def test_scheduled_lists_what_the_commands_accept(stack: Stack) -> None:
     scheduled_job_id = schedule(stack, 'testjobs.TestPass --every daily --start "2030-01-16 09:00" --name Nightly')
     listing = reply(stack, "scheduled", user_id="UALICE")
-    assert "Nightly" in listing and "Daily" in listing and scheduled_job_id in listing and "<@UALICE>" in listing
+    assert "Nightly" in listing and "Daily" in listing and "<@UALICE>" in listing
+    assert f"`{scheduled_job_id[:8]}`" in listing  # the short form
     assert "no approval needed" in listing
 
 
@@ -66,7 +67,7 @@ def test_approve_deny_and_dry_run_commands(stack: Stack) -> None:
     second = next(r.id for r in stack.services.listings.list_approval_queue(ADMIN).items)
     assert "Dry run" in reply(stack, f"dry-run {second}", user_id="UAPPROVER")
     stack.clock.advance(days=3)
-    assert f"approve {second} --force" in reply(stack, f"approve {second}", user_id="UAPPROVER")
+    assert f"`/jobs approve {second[:8]} --force`" in reply(stack, f"approve {second}", user_id="UAPPROVER")
     assert "you approved" in reply(stack, f"approve {second} --force", user_id="UAPPROVER")
     assert stack.services.listings.get_scheduled_job(ADMIN, second).approval_state is ApprovalState.APPROVED
 
@@ -90,7 +91,7 @@ def test_app_home_shows_requests_approvals_upcoming_and_results(stack: Stack) ->
     assert home_call.params["user_id"] == "UAPPROVER"
     home = home_call.params["view"]
     text = text_of(home_call)
-    assert "Waiting for your approval (1)" in text and pending in text
+    assert "Waiting for your approval (1)" in text and pending[:8] in text
     assert "Your requests (1)" in text and "Morning" in text
     assert "Upcoming runs" in text and "Recent results" in text and "Completed" in text
     approve = button(home_call, "Approve")

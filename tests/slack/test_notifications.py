@@ -20,7 +20,7 @@ from tests.conftest import POLICY_YAML
 from tests.fake_slack import text_of, wait_until
 from tests.slack.conftest import APPROVER_GROUP, Stack, button, press, run_jobs
 
-RESULT_ID = re.compile(r"Result `([0-9a-f-]{36})`")
+RESULT_ID = re.compile(r"Result `([0-9a-f]{8})`")  # the short form
 
 
 @pytest.mark.parametrize("approval_channel", [None])
@@ -86,7 +86,7 @@ def test_after_an_outage_every_notification_arrives_in_order_once(stack: Stack) 
     stack.fake.wait_for("response_url", 4)
     run_jobs(stack)
     with stack.core.db.read() as session:
-        expected = [e.payload["job_result_id"] for e in Repositories(session).outbox.list_recent(limit=1000)
+        expected = [e.payload["job_result_id"][:8] for e in Repositories(session).outbox.list_recent(limit=1000)
                     if e.kind is OutboxKind.RUN_FINISHED]
     assert len(expected) == 3
 
