@@ -1,4 +1,5 @@
-"""The ``jobgate`` command: serve, worker, db upgrade, jobs list|enable|disable, token create|list|revoke.
+"""The ``jobgate`` command: serve, worker, db upgrade, jobs list|enable|disable, token create|list|revoke,
+schedules list|cancel|pause|resume.
 
 Reads ``Settings`` once and passes them in. Wrong arguments or configuration end with one clear line on stderr and a
 non-zero exit status, never a traceback.
@@ -21,7 +22,8 @@ from bot import logs
 from bot.app import build_core
 from bot.config import ConfigError, Settings
 from bot.domain.errors import DatabaseUnavailableError, DomainError, FieldErrors, NotFoundError
-from bot.domain.permissions import PolicyError
+from bot.domain.permissions import Actor, PolicyError
+from bot.domain.short_ids import AmbiguousIdError, InvalidIdError, parse_id_ref, short
 from bot.domain.tokens import MAX_EXPIRES_DAYS
 from bot.services import utcnow
 from bot.services.tokens import USER_ID_PATTERN
@@ -29,6 +31,8 @@ from storage.db import Database, upgrade
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
+MAX_LISTED = 500
+"""The most scheduled jobs ``jobgate schedules list`` prints."""
 
 
 class CommandError(Exception):
@@ -88,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--user", default=None, metavar="SLACK_USER_ID", help="only the tokens of this user")
     revoke = token_commands.add_parser("revoke", help="end a token at once (its next request gets 403)")
     revoke.add_argument("prefix", metavar="PREFIX", help="the token's prefix, as 'jobgate token list' shows it")
+
+    schedules = commands.add_parser("schedules", help="scheduled jobs: list, cancel, pause, resume")
+    schedule_commands = schedules.add_subparsers(dest="schedules_command", metavar="ACTION", parser_class=_Parser)
+    schedule_commands.required = True
+    as_help = ("the Slack user you act as (their permissions apply, as in Slack; user groups of the permissions "
+               "file that name Slack user groups do not)")
+    listed = schedule_commands.add_parser("list", help="pending and active scheduled jobs the user may see")
+    listed.add_argument("--as", dest="as_user", required=True, metavar="SLACK_USER_ID", help=as_help)
+    for action, does in (("cancel", "end a scheduled job (kept for the record)"),
+                         ("pause", "stop a recurring scheduled job"), ("resume", "restart a paused scheduled job")):
+        sub = schedule_commands.add_parser(action, help=does)
+        sub.add_argument("id", metavar="ID", help="the scheduled job's ID, or a unique prefix of at least 6 characters")
+        sub.add_argument("--as", dest="as_user", required=True, metavar="SLACK_USER_ID", help=as_help)
     return parser
 
 
@@ -157,6 +174,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _jobs(args, settings)
     if args.command == "token":
         return _token(args, settings)
+    if args.command == "schedules":
+        return _schedules(args, settings)
     raise CommandError(f"unknown command {args.command!r}")  # pragma: no cover - argparse refuses it first
 
 
@@ -188,6 +207,39 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
         rows.append((token.prefix, token.user_id, _when(token.created_at), _when(token.expires_at, "never"),
                      _when(token.last_used_at, "never"), state, token.description))
     _print_table(rows)
+    return 0
+
+
+def _schedules(args: argparse.Namespace, settings: Settings) -> int:
+    if not USER_ID_PATTERN.fullmatch(args.as_user):
+        raise FieldErrors({"as": [f"{args.as_user!r} is not a Slack user ID; expected e.g. U0123ABCD"]},
+                          message=f"--as: {args.as_user!r} is not a Slack user ID; expected e.g. U0123ABCD")
+    services = build_core(settings).services
+    actor = Actor(user_id=args.as_user)
+    if args.schedules_command == "list":
+        page = services.listings.list_scheduled_jobs(actor, limit=MAX_LISTED)
+        if not page.items:
+            print(f"No pending or active scheduled jobs that {actor.user_id} may see.")
+            return 0
+        rows = [("ID", "NAME", "JOB", "TYPE", "NEXT RUN", "REQUESTER", "STATE")]
+        for record in page.items:
+            state = record.approval_state.value + (", paused" if record.paused else "")
+            rows.append((short(record.id), record.name, record.job.slug if record.job else "(removed)",
+                         record.interval.value, _when(record.next_run_at, "-"), record.user_id or "-", state))
+        _print_table(rows)
+        if page.count > len(page.items):
+            print(f"… and {page.count - len(page.items)} more.")
+        return 0
+    try:
+        parse_id_ref(args.id, where="`jobgate schedules list` and `/jobs scheduled`")
+        target = services.listings.resolve_scheduled_job_id(actor, args.id)
+    except (AmbiguousIdError, InvalidIdError, NotFoundError) as exc:
+        return _fail(exc.message.replace("`", "'"), EXIT_USAGE)
+    action = {"cancel": services.management.cancel_scheduled_job, "pause": services.management.pause_scheduled_job,
+              "resume": services.management.resume_scheduled_job}[args.schedules_command]
+    record = action(actor=actor, scheduled_job_id=target)
+    done = {"cancel": "Cancelled", "pause": "Paused", "resume": "Resumed"}[args.schedules_command]
+    print(f"{done} {short(record.id)} ({record.name}).")
     return 0
 
 
