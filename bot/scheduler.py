@@ -26,6 +26,7 @@ from bot.domain.permissions import JobRef
 from bot.domain.records import LogRecord, NewJobResult, ObjectType
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import Schedule
+from bot.logs import ids
 from bot.loops import WakeableLoop
 from bot.services.announcements import announce_approval_request
 from bot.services.deadlines import BATCH, Deadlines
@@ -158,7 +159,7 @@ class Dispatcher:
         if self.deps is not None:
             announce_approval_request(self.deps, repos, record, now=now)
         log.warning("scheduled job %s did not run at %s: its job requires approval now; approvers were asked",
-                    row.id, row.next_run_at.isoformat())
+                    row.id, row.next_run_at.isoformat(), extra=ids(scheduled_job_id=row.id))
         return 1
 
     @staticmethod
@@ -177,7 +178,8 @@ class Dispatcher:
                                            payload={"job_result_id": result.id}, ref_type=ObjectType.JOB_RESULT,
                                            ref_id=result.id), now=now)
         if missed.count > 1:
-            log.warning("scheduled job %s %s", row.id, text)
+            log.warning("scheduled job %s %s", row.id, text,
+                        extra=ids(job_result_id=result.id, scheduled_job_id=row.id))
         return 1
 
     def dispatch_all_due(self, now: datetime | None = None) -> DispatchReport:

@@ -22,6 +22,7 @@ from bot.domain.outbox import OutboxKind, OutboxMessage
 from bot.domain.records import FinishedRun, LogRecord, ObjectType
 from bot.executor.orders import RunOrder, RunReport, effective_time_limits
 from bot.jobs import LogLevel
+from bot.logs import ids
 from storage.db import Database
 from storage.repositories import ClaimedJobResult, Repositories
 
@@ -114,7 +115,7 @@ def record_outcomes(
     for report, user_id in reports:
         if report.job_result_id not in recorded:
             log.warning("job result %s was no longer held by %s (reaped or given up on); its outcome is dropped",
-                        report.job_result_id, runner_id)
+                        report.job_result_id, runner_id, extra=ids(job_result_id=report.job_result_id))
         elif user_id:
             announcements.append(run_finished(report.job_result_id, user_id))
     repos.outbox.add_many(announcements, now=now)
@@ -182,7 +183,8 @@ def reap_expired(db: Database, *, now: datetime, own_runner_id: str | None = Non
                                                             message=INTERRUPTED_MESSAGE)])
             announce(repos, result.id, result.user_id, now=now)
     for result in reaped:
-        log.warning("job result %s interrupted: its runner stopped (lease expired)", result.id)
+        log.warning("job result %s interrupted: its runner stopped (lease expired)", result.id,
+                    extra=ids(job_result_id=result.id))
     return len(reaped)
 
 
