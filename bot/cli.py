@@ -21,6 +21,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from bot import logs
 from bot.app import build_core
 from bot.config import ConfigError, Settings
+from bot.domain.approvals import ApprovalState
 from bot.domain.errors import DatabaseUnavailableError, DomainError, FieldErrors, NotFoundError
 from bot.domain.permissions import Actor, PolicyError
 from bot.domain.short_ids import AmbiguousIdError, InvalidIdError, parse_id_ref, short
@@ -239,6 +240,8 @@ def _schedules(args: argparse.Namespace, settings: Settings) -> int:
               "resume": services.management.resume_scheduled_job}[args.schedules_command]
     record = action(actor=actor, scheduled_job_id=target)
     done = {"cancel": "Cancelled", "pause": "Paused", "resume": "Resumed"}[args.schedules_command]
+    if record.approval_state is ApprovalState.DENIED and record.user_id != actor.user_id and done == "Cancelled":
+        done = "Denied"  # ending someone else's pending request denies it
     print(f"{done} {short(record.id)} ({record.name}).")
     return 0
 

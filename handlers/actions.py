@@ -14,6 +14,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.domain.errors import PastDueError
+from bot.domain.short_ids import short
 from bot.services import Services
 from handlers import Listeners, blocks, ids
 from handlers.blocks import Message
@@ -97,8 +98,8 @@ def handle_dry_run_button(ack: Ack, body: dict[str, Any], context: BoltContext, 
     ack()
     result = services.decisions.dry_run_scheduled_job(actor=directory.actor(context.user_id or ""),
                                                       scheduled_job_id=parse_action_value(body))
-    text = (f"🧪 Dry run of {blocks.job_label(result.job)} started (result `{result.id}`); its result and log go "
-            "into the request's thread.")
+    text = (f"🧪 Dry run of {blocks.job_label(result.job)} started (result `{short(result.id)}`); its result and log "
+            "go into the request's thread.")
     reply_privately(body=body, client=client, respond=respond, message=blocks.build_notice(text))
 
 
