@@ -45,9 +45,9 @@ def test_a_requester_sees_their_own_request_in_scheduled_and_queue(stack: Stack)
     mine = stack.services.requests.request_job(actor=Actor("UOWNER"), job="testjobs.ApprovalJob").scheduled_job
     theirs = stack.services.requests.request_job(actor=ALICE, job="testjobs.ApprovalJob").scheduled_job
     assert mine is not None and theirs is not None
-    assert mine.id in reply(stack, "scheduled", user_id="UOWNER")
+    assert f"`{mine.id[:8]}`" in reply(stack, "scheduled", user_id="UOWNER")  # IDs show in their short form
     queue = reply(stack, "queue", user_id="UOWNER")
-    assert mine.id in queue and theirs.id not in queue
+    assert f"`{mine.id[:8]}`" in queue and theirs.id[:8] not in queue
 
 
 def test_results_of_a_hidden_job_read_like_results_of_a_missing_one(stack: Stack) -> None:
