@@ -27,6 +27,7 @@ import pytest
 from bot.app import build_app
 from bot.config import Settings
 from bot.domain.permissions import Policy
+from bot.domain.short_ids import short
 from bot.executor.local import LocalExecutor
 from bot.notifier import Notifier
 from bot.services import utcnow
@@ -261,7 +262,7 @@ def _notifications_went_out_once_and_in_order(database: Database, fake: FakeSlac
                      if e.kind == "approval_request" and e.channel == APPROVAL_CHANNEL]
     posts = [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") == APPROVAL_CHANNEL
              and not c.params.get("thread_ts")]
-    posted = [next((sj for sj in requested if sj in text_of(call)), text_of(call)[:60]) for call in posts]
+    posted = [next((sj for sj in requested if short(sj) in text_of(call)), text_of(call)[:60]) for call in posts]
     assert posted == requested, "approval requests were not posted once each, in the order they were made"
     top_level = [(c.params.get("channel"), text_of(c)) for c in fake.calls_to("chat.postMessage")
                  if not c.params.get("thread_ts")]
