@@ -1,5 +1,5 @@
-"""The ``jobgate`` command: serve, worker, db upgrade, jobs list|enable|disable, token create|list|revoke,
-schedules list|cancel|pause|resume.
+"""The ``jobgate`` command: serve, worker, db upgrade, jobs list|enable|disable, schedules list|cancel|pause|resume,
+token create|list|revoke.
 
 Reads ``Settings`` once and passes them in. Wrong arguments or configuration end with one clear line on stderr and a
 non-zero exit status, never a traceback.
@@ -19,11 +19,11 @@ from typing import NoReturn
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot import logs
-from bot.app import build_core
+from bot.app import build_core, load_policy
 from bot.config import ConfigError, Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import DatabaseUnavailableError, DomainError, FieldErrors, NotFoundError
-from bot.domain.permissions import Actor, PolicyError
+from bot.domain.permissions import OPERATOR_ID, Actor, Policy, PolicyError
 from bot.domain.short_ids import AmbiguousIdError, InvalidIdError, parse_id_ref, short
 from bot.domain.tokens import MAX_EXPIRES_DAYS
 from bot.services import utcnow
@@ -94,18 +94,20 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help="end a token at once (its next request gets 403)")
     revoke.add_argument("prefix", metavar="PREFIX", help="the token's prefix, as 'jobgate token list' shows it")
 
-    schedules = commands.add_parser("schedules", help="scheduled jobs: list, cancel, pause, resume")
+    schedules = commands.add_parser("schedules", help="list, cancel, pause and resume scheduled jobs (as an operator)")
     schedule_commands = schedules.add_subparsers(dest="schedules_command", metavar="ACTION", parser_class=_Parser)
     schedule_commands.required = True
-    as_help = ("the Slack user you act as (their permissions apply, as in Slack; user groups of the permissions "
-               "file that name Slack user groups do not)")
-    listed = schedule_commands.add_parser("list", help="pending and active scheduled jobs the user may see")
-    listed.add_argument("--as", dest="as_user", required=True, metavar="SLACK_USER_ID", help=as_help)
-    for action, does in (("cancel", "end a scheduled job (kept for the record)"),
-                         ("pause", "stop a recurring scheduled job"), ("resume", "restart a paused scheduled job")):
+    as_help = ("act as this Slack user, with their permissions as in Slack (user groups of the permissions file "
+               "that name Slack user groups do not apply); without it, as an operator with every permission")
+    listed = schedule_commands.add_parser("list", help="pending and active scheduled jobs")
+    listed.add_argument("--job", default=None, metavar="SLUG", help="only the scheduled jobs of this job")
+    listed.add_argument("--as", dest="as_user", default=None, metavar="SLACK_USER_ID", help=as_help)
+    for action, does in (("cancel", "end a scheduled job for good (kept for the record)"),
+                         ("pause", "skip a recurring scheduled job's due times until it is resumed"),
+                         ("resume", "restart a paused scheduled job (the due times missed meanwhile are skipped)")):
         sub = schedule_commands.add_parser(action, help=does)
         sub.add_argument("id", metavar="ID", help="the scheduled job's ID, or a unique prefix of at least 6 characters")
-        sub.add_argument("--as", dest="as_user", required=True, metavar="SLACK_USER_ID", help=as_help)
+        sub.add_argument("--as", dest="as_user", default=None, metavar="SLACK_USER_ID", help=as_help)
     return parser
 
 
@@ -212,17 +214,24 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _schedules(args: argparse.Namespace, settings: Settings) -> int:
-    if not USER_ID_PATTERN.fullmatch(args.as_user):
-        raise FieldErrors({"as": [f"{args.as_user!r} is not a Slack user ID; expected e.g. U0123ABCD"]},
-                          message=f"--as: {args.as_user!r} is not a Slack user ID; expected e.g. U0123ABCD")
-    services = build_core(settings).services
-    actor = Actor(user_id=args.as_user)
+    if args.as_user is None:  # an operator at the shell holds every permission: the policy's admins plus them
+        loaded = load_policy(settings)
+        services = build_core(settings, policy=Policy(admins=loaded.admins | {OPERATOR_ID},
+                                                      entries=loaded.entries)).services
+        actor = Actor(user_id=OPERATOR_ID)
+    else:
+        if not USER_ID_PATTERN.fullmatch(args.as_user):
+            raise FieldErrors({"as": [f"{args.as_user!r} is not a Slack user ID; expected e.g. U0123ABCD"]},
+                              message=f"--as: {args.as_user!r} is not a Slack user ID; expected e.g. U0123ABCD")
+        services = build_core(settings).services
+        actor = Actor(user_id=args.as_user)
     if args.schedules_command == "list":
-        page = services.listings.list_scheduled_jobs(actor, limit=MAX_LISTED)
+        page = services.listings.list_scheduled_jobs(actor, job=args.job, limit=MAX_LISTED)
         if not page.items:
-            print(f"No pending or active scheduled jobs that {actor.user_id} may see.")
+            whose = "" if args.as_user is None else f" that {actor.user_id} may see"
+            print(f"No pending or active scheduled jobs{whose}.")
             return 0
-        rows = [("ID", "NAME", "JOB", "TYPE", "NEXT RUN", "REQUESTER", "STATE")]
+        rows = [("ID", "NAME", "JOB", "TYPE", "NEXT RUN (UTC)", "REQUESTER", "STATE")]
         for record in page.items:
             state = record.approval_state.value + (", paused" if record.paused else "")
             rows.append((short(record.id), record.name, record.job.slug if record.job else "(removed)",
@@ -231,14 +240,16 @@ def _schedules(args: argparse.Namespace, settings: Settings) -> int:
         if page.count > len(page.items):
             print(f"… and {page.count - len(page.items)} more.")
         return 0
+    action = {"cancel": services.management.cancel_scheduled_job, "pause": services.management.pause_scheduled_job,
+              "resume": services.management.resume_scheduled_job}[args.schedules_command]
     try:
         parse_id_ref(args.id, where="`jobgate schedules list` and `/jobs scheduled`")
         target = services.listings.resolve_scheduled_job_id(actor, args.id)
-    except (AmbiguousIdError, InvalidIdError, NotFoundError) as exc:
+        record = action(actor=actor, scheduled_job_id=target)
+    except (AmbiguousIdError, InvalidIdError) as exc:
         return _fail(exc.message.replace("`", "'"), EXIT_USAGE)
-    action = {"cancel": services.management.cancel_scheduled_job, "pause": services.management.pause_scheduled_job,
-              "resume": services.management.resume_scheduled_job}[args.schedules_command]
-    record = action(actor=actor, scheduled_job_id=target)
+    except NotFoundError:
+        return _fail(f"No scheduled job has an ID starting with {args.id!r}.", EXIT_USAGE)
     done = {"cancel": "Cancelled", "pause": "Paused", "resume": "Resumed"}[args.schedules_command]
     if record.approval_state is ApprovalState.DENIED and record.user_id != actor.user_id and done == "Cancelled":
         done = "Denied"  # ending someone else's pending request denies it

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
 
@@ -64,6 +65,7 @@ from handlers.api_parse import (
     parse_page,
     parse_run_request,
     parse_token,
+    unknown_keys_error,
 )
 from handlers.api_render import (
     build_job,
@@ -139,6 +141,7 @@ async def read_caller(request: Request, authorization: Annotated[str | None, Dep
     """The caller's token and rendering preferences; 403 with DRF's messages when there is no usable token."""
     services: Services = request.app.state.api_services
     settings: Settings = request.app.state.settings
+    _check_query(request)
     return Caller(
         token=parse_token(authorization),
         services=services,
@@ -147,6 +150,18 @@ async def read_caller(request: Request, authorization: Annotated[str | None, Dep
         indent=parse_indent(request.headers.get("accept")),
         default_time_zone=settings.time_zone,
     )
+
+
+def _check_query(request: Request) -> None:
+    """Refuse query parameters the route does not know, as Nautobot's ``STRICT_FILTERING`` does: a misspelt filter
+    must not silently list everything."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not request.query_params:
+        return
+    known = {param.alias for param in route.dependant.query_params}
+    unknown = [key for key in dict.fromkeys(request.query_params.keys()) if key not in known]
+    if unknown:
+        raise unknown_keys_error(unknown, "Unknown filter field", ())
 
 
 async def read_body(request: Request) -> bytes:
@@ -268,6 +283,30 @@ def dry_run_scheduled_job(id: str, caller: ApiCaller) -> Response:
     return caller.render(build_job_result(result, api_root=caller.api_root))
 
 
+def delete_scheduled_job(id: str, caller: ApiCaller) -> Response:
+    """End a scheduled job for good, as ``/jobs cancel`` does: the requester, or ``delete_scheduledjob``.
+
+    The scheduled job is kept for the record (``enabled: false``, ``end_reason: cancelled``); 204 as in Nautobot.
+    """
+    actor = caller.authenticate()
+    caller.services.management.cancel_scheduled_job(actor=actor, scheduled_job_id=id)
+    return Response(status_code=204, headers={"API-Version": API_VERSION})
+
+
+def pause_scheduled_job(id: str, caller: ApiCaller) -> Response:
+    """Skip a recurring scheduled job's due times until it is resumed: the requester, or ``change_scheduledjob``."""
+    actor = caller.authenticate()
+    record = caller.services.management.pause_scheduled_job(actor=actor, scheduled_job_id=id)
+    return caller.render(build_scheduled_job(record, api_root=caller.api_root))
+
+
+def resume_scheduled_job(id: str, caller: ApiCaller) -> Response:
+    """Restart a paused scheduled job; the due times it missed while paused are skipped."""
+    actor = caller.authenticate()
+    record = caller.services.management.resume_scheduled_job(actor=actor, scheduled_job_id=id)
+    return caller.render(build_scheduled_job(record, api_root=caller.api_root))
+
+
 def list_job_results(caller: ApiCaller, job: JobFilter = None, limit: Limit = None,
                      offset: Offset = None, brief: BriefResult = None) -> Response:
     """Job results the caller may see, newest first, each with ``log_count`` but not its log lines (one result's
@@ -334,6 +373,11 @@ _ROUTES = (
            (400, 403, 404, 409, 413), DenyRequestIn),
     _Route("POST", "/extras/scheduled-jobs/{id}/dry-run/", dry_run_scheduled_job, JobResultOut, 200,
            (403, 404, 405, 409)),
+    _Route("DELETE", "/extras/scheduled-jobs/{id}/", delete_scheduled_job, None, 204, (403, 404, 409)),
+    _Route("POST", "/extras/scheduled-jobs/{id}/pause/", pause_scheduled_job, ScheduledJobOut, 200,
+           (403, 404, 409)),
+    _Route("POST", "/extras/scheduled-jobs/{id}/resume/", resume_scheduled_job, ScheduledJobOut, 200,
+           (403, 404, 409)),
     _Route("GET", "/extras/job-results/", list_job_results, JobResultListOut | BriefJobResultListOut, 200,
            (400, 403, 404)),
     _Route("GET", "/extras/job-results/{id}/", get_job_result, JobResultOut, 200, (403, 404)),

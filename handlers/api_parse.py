@@ -50,6 +50,7 @@ __all__ = [
     "parse_page",
     "parse_run_request",
     "parse_token",
+    "unknown_keys_error",
 ]
 
 NOT_AUTHENTICATED_MESSAGE = "Authentication credentials were not provided."
@@ -65,6 +66,12 @@ MAX_OFFSET = 2**31 - 1
 MAX_BODY_BYTES = 1024 * 1024
 """Request bodies above this size are refused (413)."""
 """Start times from here on are refused: their runs could not be computed (Python's dates end with 9999)."""
+
+RUN_BODY_KEYS = ("data", "commit", "schedule")
+"""The top-level keys of a run request; any other is refused (Nautobot ignores them, so a typo such as "shedule"
+would run the job at once)."""
+MAX_NAMED_KEYS = 10
+"""At most this many unknown keys or parameters are named in an error; the rest are counted."""
 
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
@@ -313,10 +320,24 @@ def parse_run_request(body: object, *, default_time_zone: str) -> RunRequest:
     if body is None:
         body = {}
     request = _expect_object(body, key="non_field_errors")
+    unknown = [key for key in request if key not in RUN_BODY_KEYS]
+    if unknown:
+        raise unknown_keys_error(unknown, "Unknown field", RUN_BODY_KEYS)
     commit_value = request.get("commit")
     commit = True if commit_value is None else _parse_boolean(commit_value, "commit")
     schedule = _parse_schedule(request.get("schedule"), default_time_zone=default_time_zone)
     return RunRequest(data=request.get("data"), commit=commit, schedule=schedule)
+
+
+def unknown_keys_error(unknown: list[str], what: str, valid: tuple[str, ...]) -> FieldErrors:
+    """The refusal of unknown keys or parameters: each named (at most :data:`MAX_NAMED_KEYS`, each cut to 40
+    characters) with the valid ones, the rest counted, so a typo is never ignored and a flood never makes a huge
+    answer."""
+    hint = f"{what}; valid: {', '.join(valid)}." if valid else what
+    errors = {(key if len(key) <= 40 else key[:40] + "..."): [hint] for key in unknown[:MAX_NAMED_KEYS]}
+    if len(unknown) > MAX_NAMED_KEYS:
+        errors["non_field_errors"] = [f"{len(unknown) - MAX_NAMED_KEYS:,} more unknown names not listed."]
+    return FieldErrors(errors)
 
 
 def parse_deny_reason(body: object) -> str | None:

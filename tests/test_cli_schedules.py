@@ -1,5 +1,5 @@
-"""``jobgate schedules``: scheduled jobs for operators, named by a unique prefix of their ID, on SQLite and
-PostgreSQL."""
+"""``jobgate schedules``: operators end, stop and restart scheduled jobs without Slack, with every permission or as a
+Slack user (``--as``), named by a unique prefix of their ID, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.domain.policy_file import parse_policy
 from bot.services import ScheduleInput, Services
 from storage.db import Database
-from tests.conftest import ADMIN, ALICE, FIXTURE_JOBS, NOW, POLICY_YAML
+from tests.conftest import ADMIN, ALICE, BOB, FIXTURE_JOBS, NOW, POLICY_YAML
 from tests.test_cli import jobgate
 
 FIRST = "abcdef01-1111-4111-8111-111111111111"
@@ -87,3 +87,45 @@ def test_an_ambiguous_short_or_unknown_id_is_refused_in_one_line(operator: tuple
     assert (out.returncode, out.stdout, out.stderr) == (2, "", expected + "\n")
     assert services.listings.get_scheduled_job(ADMIN, FIRST).enabled
     assert not services.listings.get_scheduled_job(ADMIN, FIRST).paused
+
+
+def test_an_operator_lists_pauses_resumes_and_cancels_a_schedule(
+        tmp_path: Path, database_url: str, services: Services) -> None:
+    outcome = services.requests.request_job(
+        actor=ALICE, job="testjobs.TestPass", data={},
+        schedule=ScheduleInput(interval="hourly", name="nightly backup", start_time=NOW + timedelta(minutes=5)),
+    )
+    assert outcome.scheduled_job is not None
+    scheduled = outcome.scheduled_job.id
+    shown = scheduled[:8]
+    env = {"JOBGATE_DATABASE_URL": database_url}
+
+    listed = jobgate(tmp_path, "schedules", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if line.startswith(shown))
+    assert "testjobs.TestPass" in row and "nightly backup" in row and "hourly" in row and "UALICE" in row
+    assert jobgate(tmp_path, "schedules", "list", "--job", "testjobs.TestFail", env=env).stdout.strip() == \
+        "No pending or active scheduled jobs."
+
+    paused = jobgate(tmp_path, "schedules", "pause", scheduled, env=env)
+    assert paused.returncode == 0, paused.stderr
+    assert paused.stdout.strip() == f"Paused {shown} (nightly backup)."
+    assert services.listings.get_scheduled_job(ALICE, scheduled).paused
+    again = jobgate(tmp_path, "schedules", "pause", shown, env=env)
+    assert again.returncode == 1 and again.stderr.strip() == "jobgate: error: This scheduled job is already paused."
+
+    assert jobgate(tmp_path, "schedules", "resume", scheduled[:6], env=env).returncode == 0
+    assert not services.listings.get_scheduled_job(ALICE, scheduled).paused
+
+    refused = jobgate(tmp_path, "schedules", "cancel", shown, "--as", BOB.user_id, env=env)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert services.listings.get_scheduled_job(ALICE, scheduled).enabled
+
+    cancelled = jobgate(tmp_path, "schedules", "cancel", scheduled, env=env)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert not services.listings.get_scheduled_job(ALICE, scheduled).enabled
+    assert jobgate(tmp_path, "schedules", "list", env=env).stdout.strip() == "No pending or active scheduled jobs."
+
+    unknown = jobgate(tmp_path, "schedules", "cancel", "no-such-id", env=env)
+    assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+    assert unknown.stderr.startswith("jobgate: error: 'no-such-id' is not a scheduled job ID.")

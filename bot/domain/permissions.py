@@ -99,6 +99,11 @@ class Actor:
             object.__setattr__(self, "usergroups", frozenset(g.removeprefix("@") for g in groups))
 
 
+OPERATOR_ID = "jobgate-operator"
+"""Who acts through the ``jobgate`` command line (``jobgate schedules cancel``...): an operator with shell access,
+who holds every permission there. Messages name them "an operator", not a Slack user."""
+
+
 @dataclass(frozen=True)
 class JobRef:
     """Identifies a job for matching ``jobs`` constraints: its slug and its name."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.domain import schedules
 from bot.domain.approvals import ApprovalState
+from bot.domain.permissions import OPERATOR_ID
 from bot.domain.records import JobRecord, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
@@ -71,7 +72,9 @@ def date_token(instant: datetime, fmt: str = "{date_short_pretty} at {time}") ->
 
 
 def user(user_id: str | None) -> str:
-    """A mention of a Slack user, or "someone" when unknown."""
+    """A mention of a Slack user, "an operator" for the command line, or "someone" when unknown."""
+    if user_id == OPERATOR_ID:
+        return "an operator"
     return f"<@{user_id}>" if user_id else "someone"
 
 

@@ -267,7 +267,7 @@ def test_unknown_api_paths_are_404_json(api: Api) -> None:
 
 def test_a_wrong_method_is_405_json(api: Api, services: Services) -> None:
     request_id = request_approval(services, ALICE)
-    for method, path in (("PUT", "/api/extras/jobs/"), ("DELETE", f"/api/extras/scheduled-jobs/{request_id}/"),
+    for method, path in (("PUT", "/api/extras/jobs/"), ("PUT", f"/api/extras/scheduled-jobs/{request_id}/"),
                          ("GET", f"/api/extras/scheduled-jobs/{request_id}/approve/"),
                          ("PATCH", "/api/extras/job-results")):
         response = api.client.request(method, path, headers=api.headers(ADMIN))
