@@ -60,6 +60,7 @@ class Timings:
     sweep_every: timedelta = timedelta(seconds=15)
     monitor_every: timedelta = timedelta(seconds=10)
     policy_every: timedelta = timedelta(seconds=2)
+    jobs_every: timedelta = timedelta(seconds=2)
 
 
 class Background(Lifecycle):
@@ -125,6 +126,7 @@ class Background(Lifecycle):
             self.listener = WakeupListener(settings.database_url, self._wake_all)
         self.timer = BackgroundScheduler(executors={"default": ThreadPoolExecutor(3)}, timezone=UTC)
         self.started_at: datetime | None = None
+        self.job_reloads = 0
         core.wakeups.add(self._wake_all)
         if notifier is not None:
             core.wakeups.add(notifier.wake)
@@ -164,6 +166,8 @@ class Background(Lifecycle):
         if self.core.policy_watcher is not None:
             self.timer.add_job(self._safely(self.core.policy_watcher.check), "interval",
                                seconds=t.policy_every.total_seconds(), id="policy", name="permissions file", **options)
+        self.timer.add_job(self._safely(self._check_jobs), "interval", seconds=t.jobs_every.total_seconds(),
+                           id="jobs", name="job modules", **options)
         self.timer.start()
         self.executor.start()
         if self.publisher is not None:
@@ -201,6 +205,30 @@ class Background(Lifecycle):
         if self.notifier is not None:
             self.notifier.stop()
         log.info("background stopped")
+
+    def _check_jobs(self) -> None:
+        """Load the job modules again when a file under ``JOBGATE_JOBS_PATH`` changed (polled modification times).
+
+        New jobs are stored (disabled, as always), changed ones updated, removed ones marked not installed. A module
+        that stops importing keeps its last good version (logged, shown by ``/healthz``); the worker processes are
+        replaced, once idle, only when every module loaded, so they never lose a last good version.
+        """
+        catalog = self.core.catalog
+        if not catalog.changed():
+            return
+        before = set(catalog.discovery.jobs)
+        outcome = self.core.services.management.sync_jobs()
+        self.job_reloads += 1
+        after = set(catalog.discovery.jobs)
+        log.info("job modules changed: %d jobs loaded (%s new, %s gone)", len(after),
+                 ", ".join(sorted(after - before)) or "none", ", ".join(sorted(before - after)) or "none")
+        held = {error.module for error in catalog.held}
+        for error in outcome.errors:
+            suffix = "; its last good version stays loaded" if error.module in held else ""
+            log.error("job module %s cannot be loaded: %s%s", error.module, error.error, suffix)
+        if not held:
+            self.executor.pool.recycle()
+        self._wake_execution()
 
     def _reap(self) -> None:
         now = self.clock()
@@ -255,6 +283,16 @@ class Background(Lifecycle):
             "executor": executor,
         }
         report["notifier"] = self.notifier.health(internals=internals) if self.notifier else {"enabled": False}
+        catalog = self.core.catalog
+        errors = catalog.discovery.errors
+        jobs: dict[str, Any] = {"ok": not errors, "loaded": len(catalog.discovery.jobs), "reloads": self.job_reloads}
+        if errors:
+            jobs["errors"] = [
+                {"module": error.module, "error": error.error if internals else "cannot be loaded",
+                 "last_good_version_loaded": any(held.module == error.module for held in catalog.held)}
+                for error in errors
+            ]
+        report["jobs"] = jobs
         if self.core.policy_watcher is not None:
             report["permissions"] = self.core.policy_watcher.health(internals=internals)
         return report

@@ -333,6 +333,11 @@ def discover(paths: Sequence[Path], *, entry_points: bool = True) -> Discovery:
 class JobCatalog:
     """The job classes this process can run: the last discovery on its paths. Thread-safe to read and reload.
 
+    A module that imported before and stops importing (a syntax error saved by mistake) keeps its last good jobs in
+    the catalog: :meth:`reload` reports it in ``held`` (and among the errors) until a good version replaces it.
+    :meth:`changed` tells whether any file under the paths changed since the last reload (modification times and
+    sizes, polled: cheap enough to ask every couple of seconds).
+
     Args:
         paths: directories of job modules (``JOBGATE_JOBS_PATH``).
         entry_points: also load the ``jobgate.jobs`` entry points.
@@ -343,6 +348,8 @@ class JobCatalog:
         self.entry_points = entry_points
         self._lock = threading.Lock()
         self._discovery = Discovery(jobs={}, errors=[])
+        self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
+        self.held: list[LoadError] = []
 
     @property
     def discovery(self) -> Discovery:
@@ -351,11 +358,43 @@ class JobCatalog:
             return self._discovery
 
     def reload(self) -> Discovery:
-        """Discover the jobs again (see :func:`discover`) and keep the result."""
+        """Discover the jobs again (see :func:`discover`) and keep the result, holding the last good jobs of modules
+        that stopped importing."""
+        fingerprint = self.fingerprint()
         found = discover(self.paths, entry_points=self.entry_points)
         with self._lock:
-            self._discovery = found
-        return found
+            previous = self._discovery
+            jobs = dict(found.jobs)
+            held: list[LoadError] = []
+            for error in found.errors:
+                kept = {slug: job for slug, job in previous.jobs.items()
+                        if job.module_name == error.module and slug not in jobs}
+                if kept:
+                    jobs.update(kept)
+                    held.append(error)
+            self._discovery = Discovery(jobs=dict(sorted(jobs.items())), errors=found.errors)
+            self._fingerprint = fingerprint
+            self.held = held
+            return self._discovery
+
+    def changed(self) -> bool:
+        """Whether a file under the jobs paths was added, removed or modified since the last :meth:`reload`."""
+        return self._fingerprint is None or self.fingerprint() != self._fingerprint
+
+    def fingerprint(self) -> tuple[tuple[str, int, int], ...]:
+        """Every file under the jobs paths (but bytecode caches) with its modification time and size."""
+        seen: list[tuple[str, int, int]] = []
+        for path in self.paths:
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+                for name in sorted(files):
+                    full = os.path.join(root, name)
+                    try:
+                        stat = os.stat(full)
+                    except OSError:
+                        continue
+                    seen.append((full, stat.st_mtime_ns, stat.st_size))
+        return tuple(seen)
 
     def get(self, slug: str) -> DiscoveredJob | None:
         """The job class with this slug, if the last discovery found it."""

@@ -56,7 +56,10 @@ __all__ = [
 NO_RUN_PERMISSION_MESSAGE = "This user does not have permission to run jobs."
 DISABLED_MESSAGE = "This job is not enabled to be run."
 NOT_INSTALLED_MESSAGE = "This job is not presently installed and cannot be run"
-CODE_MISSING_MESSAGE = "This job's source code could not be located and cannot be run"
+CODE_MISSING_MESSAGE = (
+    "This job is not loaded by this server and cannot be run: its module is missing here or does not import "
+    "('jobgate jobs list' names the error; a running server loads changed job modules within seconds)"
+)
 SENSITIVE_SCHEDULE_MESSAGE = "Unable to schedule job: Job may have sensitive input variables"
 SENSITIVE_AND_APPROVAL_MESSAGE = (
     "Unable to run or schedule job: This job is flagged as possibly having sensitive variables but is also flagged as "

@@ -179,6 +179,14 @@ class WorkerPool:
         atexit.unregister(self._kill_all)
         return unstarted
 
+    def recycle(self) -> None:
+        """Replace every worker process so the next runs use the job code as it is now (after job modules changed):
+        idle ones at once, busy ones as soon as their run ends. Runs in progress are not disturbed."""
+        with self._lock:
+            for slot in self._slots:
+                slot.stale = True
+        self._wake()
+
     # ------------------------------------------------------------------------------------------------ supervision
 
     def _wake(self) -> None:
@@ -198,6 +206,7 @@ class WorkerPool:
         """One round: limits, replacements, hand-outs, then wait for the next event; True once stopped."""
         now = time.monotonic()
         self._enforce_limits(now)
+        self._replace_stale()
         self._restart_dead(now)
         self._assign()
         with self._lock:
@@ -316,6 +325,18 @@ class WorkerPool:
         if slot.quick_deaths > 1:
             log.error("worker %d keeps exiting before it is ready; next start in %.1f s", slot.index, delay)
         slot.restart_at = time.monotonic() + delay
+
+    def _replace_stale(self) -> None:
+        """End the idle workers that imported job code older than the catalog's; ``_restart_dead`` starts new ones."""
+        with self._lock:
+            if not self._accepting:
+                return
+            for slot in self._slots:
+                if slot.stale and slot.order is None:
+                    slot.stale = False
+                    if slot.process is not None:
+                        slot.end(self.kill_wait)
+                        slot.restart_at = 0.0
 
     def _restart_dead(self, now: float) -> None:
         with self._lock:

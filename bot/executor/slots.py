@@ -76,6 +76,7 @@ class WorkerSlot:
         self.process: BaseProcess | None = None
         self.conn: Connection | None = None
         self.ready = False  # its process has imported its jobs and takes orders
+        self.stale = False  # its process imported job code that has changed since: replace it once idle
         self.started = False  # its process got as far as being ready once
         self.order: RunOrder | None = None
         self.started_at = datetime.now(UTC)

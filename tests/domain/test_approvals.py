@@ -31,6 +31,7 @@ from bot.domain.errors import (
 )
 from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyEntry
 from bot.domain.policy_file import parse_policy
+from bot.domain.requests import CODE_MISSING_MESSAGE
 from bot.domain.schedules import IntervalType
 
 NOW = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
@@ -476,7 +477,7 @@ def test_dry_run_of_a_running_schedule_keeps_its_state(state: ApprovalState) -> 
 
 
 def test_approve_refused_when_job_not_runnable() -> None:
-    reason = "This job's source code could not be located and cannot be run"
+    reason = CODE_MISSING_MESSAGE
     request = make_request(not_runnable_reason=reason)
     with pytest.raises(NotRunnableError) as excinfo:
         decide(request, Action.APPROVE, actor=CALLER_ACTOR, policy=policy_with(*ALL_APPROVE), now=NOW)

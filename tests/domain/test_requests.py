@@ -23,6 +23,7 @@ from bot.domain.errors import (
 from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyEntry
 from bot.domain.requests import (
     CANCELLED_BEFORE_RUN_MESSAGE,
+    CODE_MISSING_MESSAGE,
     JOB_GONE_MESSAGE,
     SENSITIVE_AND_APPROVAL_MESSAGE,
     SENSITIVE_DATA_GONE_MESSAGE,
@@ -103,7 +104,7 @@ def test_sensitive_and_approval_message_is_nautobots() -> None:
         ({"approval_required": True}, None),
         ({"enabled": False}, "This job is not enabled to be run."),
         ({"installed": False}, "This job is not presently installed and cannot be run"),
-        ({"code_present": False}, "This job's source code could not be located and cannot be run"),
+        ({"code_present": False}, CODE_MISSING_MESSAGE),
         ({"has_sensitive_variables": True, "approval_required": True}, SENSITIVE_AND_APPROVAL_MESSAGE),
         # Nautobot's order: enabled, installed, sensitive+approval, code
         ({"enabled": False, "installed": False, "code_present": False}, "This job is not enabled to be run."),
@@ -126,7 +127,7 @@ def test_a_deleted_job_is_not_runnable() -> None:
 
 DISABLED = "This job is not enabled to be run."
 NOT_INSTALLED = "This job is not presently installed and cannot be run"
-CODE_MISSING = "This job's source code could not be located and cannot be run"
+CODE_MISSING = CODE_MISSING_MESSAGE
 
 
 def _at_run_time(
@@ -263,7 +264,7 @@ def test_run_request_full_order() -> None:
     error = _run_error(job, policy, interval)
     assert (type(error), error.message, error.kind) == (
         NotRunnableError,
-        "This job's source code could not be located and cannot be run",
+        CODE_MISSING_MESSAGE,
         ErrorKind.NOT_RUNNABLE,
     )
     job = replace(job, code_present=True)
