@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.approval_rules import ApprovalTimes
 from bot.domain.audit import AuditAction, AuditEvent
-from bot.domain.dispatch import DispatchPlan, MissedRuns, needs_approval_now, plan_dispatch
+from bot.domain.dispatch import DispatchPlan, MissedRuns, missed_reason, needs_approval_now, plan_dispatch
 from bot.domain.outbox import OutboxKind, OutboxMessage
 from bot.domain.permissions import JobRef
 from bot.domain.records import LogRecord, NewJobResult, ObjectType
@@ -164,7 +164,8 @@ class Dispatcher:
 
     @staticmethod
     def _record_missed(repos: Repositories, row: DueScheduledJob, missed: MissedRuns, now: datetime) -> int:
-        text = missed.describe(until=now)
+        text = missed.describe(until=now, reason=missed_reason(first_missed=missed.first,
+                                                               job_changed_at=row.job_changed_at))
         result = repos.job_results.add_slot(NewJobResult(
             job_id=row.job_id, scheduled_job_id=row.id, scheduled_for=missed.first, name=row.job_name,
             user_id=row.user_id, approved_by_id=row.decided_by_id, status=JobResultStatus.MISSED,

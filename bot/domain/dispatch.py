@@ -37,6 +37,10 @@ class MisfirePolicy(StrEnum):
     SKIP = "skip"
 
 
+SCHEDULER_DOWN = "the scheduler was not running"
+JOB_HELD = "the job was disabled or not installed (its schedules were held)"
+
+
 @dataclass(frozen=True, kw_only=True)
 class MissedRuns:
     """The due times of one gap that were not run, recorded as ONE ``missed`` job result.
@@ -53,8 +57,8 @@ class MissedRuns:
     last: datetime
     at_least: bool = False
 
-    def describe(self, until: datetime | None = None) -> str:
-        """One line for the job result's error and log, e.g. ``missed 3 due times, from … to …``."""
+    def describe(self, until: datetime | None = None, *, reason: str = SCHEDULER_DOWN) -> str:
+        """One line for the job result's error and log, e.g. ``missed 3 due times, from … to …: <reason>``."""
         runs = "due time" if self.count == 1 else "due times"
         if self.count == 1:
             span = f"at {self.first.isoformat()}"
@@ -63,7 +67,15 @@ class MissedRuns:
         else:
             span = f"from {self.first.isoformat()} to {self.last.isoformat()}"
         many = f"{'at least ' if self.at_least else ''}{self.count:,} {runs}"
-        return f"missed {many} {span}: the scheduler was not running"
+        return f"missed {many} {span}: {reason}"
+
+
+def missed_reason(*, first_missed: datetime, job_changed_at: datetime | None) -> str:
+    """Why due times were missed: the job was switched off (disabled, or its code gone) if its record changed during
+    the gap (the schedules of such a job are held, not run), else the scheduler was not running."""
+    if job_changed_at is not None and job_changed_at >= first_missed:
+        return JOB_HELD
+    return SCHEDULER_DOWN
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -64,6 +64,14 @@ class DueScheduledJob:
     misfire_policy: MisfirePolicy
     approval_state: ApprovalState = ApprovalState.NOT_REQUIRED
     job_approval_required: bool = False
+    job_changed_at: datetime | None = None
+
+
+def _job_runnable() -> ColumnElement[bool]:
+    """The scheduled job's job is enabled and installed: a disabled or vanished job's schedules are held (not due)."""
+    # NOT IN the (few) switched-off jobs, so the planner still walks the due index and filters.
+    held = select(JobRow.id).where(or_(~JobRow.enabled, ~JobRow.installed))
+    return func.coalesce(ScheduledJobRow.job_id, "").not_in(held)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -398,27 +406,29 @@ class ScheduledJobRepository:
         query = (
             select(ScheduledJobRow)
             .where(ScheduledJobRow.enabled, ~ScheduledJobRow.paused, ScheduledJobRow.next_run_at.is_not(None),
-                   ScheduledJobRow.next_run_at <= now)
+                   ScheduledJobRow.next_run_at <= now, _job_runnable())
             .order_by(ScheduledJobRow.next_run_at, ScheduledJobRow.id)
             .limit(limit)
         )
         if lock and self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = list(self.session.scalars(query))
-        jobs = {job_id: (name, bool(approval), slug) for job_id, name, approval, slug in self.session.execute(
-            select(JobRow.id, JobRow.name, JobRow.approval_required, JobRow.slug)
+        jobs = {job_id: (name, bool(approval), slug, changed)
+                for job_id, name, approval, slug, changed in self.session.execute(
+            select(JobRow.id, JobRow.name, JobRow.approval_required, JobRow.slug, JobRow.updated_at)
             .where(JobRow.id.in_({r.job_id for r in rows if r.job_id}))
         ).all()}
         return [
             DueScheduledJob(
-                id=r.id, job_id=r.job_id, job_name=jobs.get(r.job_id or "", (r.name, False, ""))[0],
-                job_slug=jobs.get(r.job_id or "", (r.name, False, ""))[2], user_id=r.user_id,
+                id=r.id, job_id=r.job_id, job_name=jobs.get(r.job_id or "", (r.name, False, "", None))[0],
+                job_slug=jobs.get(r.job_id or "", (r.name, False, "", None))[2], user_id=r.user_id,
                 decided_by_id=r.decided_by_id, interval=IntervalType(r.interval), start_time=r.start_time,
                 crontab=r.crontab, time_zone=r.time_zone, name=r.name, data=r.data, commit=r.commit,
                 next_run_at=r.next_run_at,  # type: ignore[arg-type]  # not NULL: the query says so
                 misfire_policy=_misfire_policy(r.misfire_policy),
                 approval_state=ApprovalState(r.approval_state),
-                job_approval_required=jobs.get(r.job_id or "", ("", False, ""))[1],
+                job_approval_required=jobs.get(r.job_id or "", ("", False, "", None))[1],
+                job_changed_at=jobs.get(r.job_id or "", ("", False, "", None))[3],
             )
             for r in rows
         ]
@@ -562,7 +572,8 @@ class ScheduledJobRepository:
         """The earliest ``next_run_at`` of any active scheduled job (the dispatcher sleeps until then)."""
         return self.session.scalar(
             select(func.min(ScheduledJobRow.next_run_at))
-            .where(ScheduledJobRow.enabled, ~ScheduledJobRow.paused, ScheduledJobRow.next_run_at.is_not(None))
+            .where(ScheduledJobRow.enabled, ~ScheduledJobRow.paused, ScheduledJobRow.next_run_at.is_not(None),
+                   _job_runnable())
         )
 
     def notify_wakeup(self) -> None:
