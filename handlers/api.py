@@ -33,6 +33,8 @@ from pydantic import BaseModel
 from bot.config import Settings
 from bot.domain.approvals import ApprovalState
 from bot.domain.permissions import Actor
+from bot.domain.results import JobResultStatus
+from bot.domain.schedules import IntervalType
 from bot.services import Services
 from handlers.api_errors import install_error_handling
 from handlers.api_models import (
@@ -186,10 +188,23 @@ Offset = Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="Items to 
 JobFilter = Annotated[str | None, Query(description="Only for this job: its UUID, slug or name.")]
 ApprovalStateFilter = Annotated[
     str | None,
-    Query(description="pending, approved, denied or not_required.",
+    Query(description="pending, approved, denied (the denied ones, kept for the record) or not_required.",
           json_schema_extra={"enum": [str(state) for state in ApprovalState]}),
 ]
 _FLAG_VALUES = {"enum": ["true", "false", "1", "0", "yes", "no"]}
+UserFilter = Annotated[str | None, Query(description="Only those of this Slack user ID (requester, or run as).")]
+IntervalFilter = Annotated[
+    str | None,
+    Query(description="Only this schedule type.", json_schema_extra={"enum": [str(i) for i in IntervalType]}),
+]
+StatusFilter = Annotated[
+    str | None,
+    Query(description="Only results in this status.", json_schema_extra={"enum": [str(s) for s in JobResultStatus]}),
+]
+ScheduledJobFilter = Annotated[str | None, Query(description="Only the results of this scheduled job (its id).")]
+DryRunFilter = Annotated[
+    str | None, Query(description="true: only dry runs; false: only real runs.", json_schema_extra=_FLAG_VALUES),
+]
 Force = Annotated[
     str | None,
     Query(description="Approve a `future` request past its start time anyway: true, 1 or yes (false, 0 or no: do "
@@ -237,15 +252,17 @@ def run_job(id: str, caller: ApiCaller, body: RawBody) -> Response:
     return caller.render(result, status_code=201)
 
 
-def list_scheduled_jobs(caller: ApiCaller, job: JobFilter = None,
-                        approval_state: ApprovalStateFilter = None, limit: Limit = None,
+def list_scheduled_jobs(caller: ApiCaller, job: JobFilter = None, job_model: JobFilter = None,
+                        approval_state: ApprovalStateFilter = None, user: UserFilter = None,
+                        interval: IntervalFilter = None, limit: Limit = None,
                         offset: Offset = None, brief: Brief = None) -> Response:
     """Pending and active scheduled jobs the caller may see; ``?approval_state=pending`` is the approval queue."""
     actor = caller.authenticate()
     page = parse_page(limit, offset)
     found = caller.services.listings.list_scheduled_jobs(
-        actor, job=parse_filter(job, "job"), approval_state=parse_filter(approval_state, "approval_state"),
-        limit=page.limit, offset=page.offset,
+        actor, job=parse_filter(job, "job") or parse_filter(job_model, "job_model"),
+        approval_state=parse_filter(approval_state, "approval_state"), user=parse_filter(user, "user"),
+        interval=parse_filter(interval, "interval"), limit=page.limit, offset=page.offset,
     )
     return caller.render(build_scheduled_job_list(found, url=caller.url, limit=page.limit, offset=page.offset,
                                                   api_root=caller.api_root, brief=parse_flag(brief, "brief")))
@@ -307,15 +324,22 @@ def resume_scheduled_job(id: str, caller: ApiCaller) -> Response:
     return caller.render(build_scheduled_job(record, api_root=caller.api_root))
 
 
-def list_job_results(caller: ApiCaller, job: JobFilter = None, limit: Limit = None,
-                     offset: Offset = None, brief: BriefResult = None) -> Response:
+def list_job_results(caller: ApiCaller, job: JobFilter = None, job_model: JobFilter = None,
+                     status: StatusFilter = None, user: UserFilter = None, scheduled_job: ScheduledJobFilter = None,
+                     dry_run: DryRunFilter = None, limit: Limit = None, offset: Offset = None,
+                     brief: BriefResult = None) -> Response:
     """Job results the caller may see, newest first, each with ``log_count`` but not its log lines (one result's
     ``GET`` shows them)."""
     actor = caller.authenticate()
     page = parse_page(limit, offset)
     brief_flag = parse_flag(brief, "brief")
-    found = caller.services.listings.list_job_results(actor, job=parse_filter(job, "job"), limit=page.limit,
-                                                      offset=page.offset)
+    found = caller.services.listings.list_job_results(
+        actor, job=parse_filter(job, "job") or parse_filter(job_model, "job_model"),
+        status=parse_filter(status, "status"), user=parse_filter(user, "user"),
+        scheduled_job=parse_filter(scheduled_job, "scheduled_job"),
+        dry_run=parse_flag(dry_run, "dry_run") if dry_run is not None else None,
+        limit=page.limit, offset=page.offset,
+    )
     return caller.render(build_job_result_list(found, url=caller.url, limit=page.limit, offset=page.offset,
                                                api_root=caller.api_root, brief=brief_flag))
 

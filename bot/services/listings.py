@@ -15,6 +15,8 @@ from bot.domain.approvals import Action, ApprovalState
 from bot.domain.errors import FieldErrors, NotFoundError
 from bot.domain.permissions import Actor, Perm
 from bot.domain.records import JobRecord, JobResultRecord, Page, ScheduledJobRecord
+from bot.domain.results import JobResultStatus
+from bot.domain.schedules import IntervalType
 from bot.services.deps import ServiceDeps, get_visible_scheduled_job, page_bounds, request_facts
 from storage.repositories import Repositories
 
@@ -92,11 +94,17 @@ class Listings:
         *,
         job: str | None = None,
         approval_state: str | None = None,
+        user: str | None = None,
+        interval: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> Page[ScheduledJobRecord]:
-        """Pending and active scheduled jobs the actor may see, optionally for one job or approval state."""
+        """Pending and active scheduled jobs the actor may see, optionally for one job, approval state (``denied``
+        lists the denied ones), requester or interval."""
         limit, offset = page_bounds(limit, offset)
+        if interval is not None and interval not in {i.value for i in IntervalType}:
+            choices = ", ".join(i.value for i in IntervalType)
+            raise FieldErrors({"interval": [f'"{interval}" is not a valid choice ({choices}).']})
         if approval_state is not None and approval_state not in {s.value for s in ApprovalState}:
             choices = ", ".join(s.value for s in ApprovalState)
             raise FieldErrors({"approval_state": [f'"{approval_state}" is not a valid choice ({choices}).']})
@@ -106,6 +114,7 @@ class Listings:
             return repos.scheduled_jobs.list_active(
                 limit=limit, offset=offset, job_ids=job_ids, own_user_id=actor.user_id, job_id=job_id,
                 approval_state=ApprovalState(approval_state) if approval_state is not None else None,
+                user_id=user, interval=interval,
             )
 
     def resolve_scheduled_job_id(self, actor: Actor, typed: str) -> str:
@@ -137,15 +146,21 @@ class Listings:
     # ------------------------------------------------------------------------------------------------- job results
 
     def list_job_results(
-        self, actor: Actor, *, job: str | None = None, limit: int = 50, offset: int = 0
+        self, actor: Actor, *, job: str | None = None, status: str | None = None, user: str | None = None,
+        scheduled_job: str | None = None, dry_run: bool | None = None, limit: int = 50, offset: int = 0
     ) -> Page[JobResultRecord]:
-        """Recent job results the actor may see (``view_jobresult`` on the job, or their own runs), newest first."""
+        """Recent job results the actor may see (``view_jobresult`` on the job, or their own runs), newest first,
+        optionally by job, status, the user they ran as, scheduled job, or dry run."""
         limit, offset = page_bounds(limit, offset)
+        if status is not None and status not in {s.value for s in JobResultStatus}:
+            choices = ", ".join(s.value for s in JobResultStatus)
+            raise FieldErrors({"status": [f'"{status}" is not a valid choice ({choices}).']})
         with self._deps.db.read() as session:
             repos = Repositories(session)
             job_ids, job_id = self._listing_scope(repos, actor, Perm.VIEW_JOBRESULT, job)
             return repos.job_results.list_page(limit=limit, offset=offset, job_ids=job_ids,
-                                               own_user_id=actor.user_id, job_id=job_id)
+                                               own_user_id=actor.user_id, job_id=job_id, user_id=user,
+                                               status=status, dry_run=dry_run, scheduled_job_id=scheduled_job)
 
     def get_job_result(self, actor: Actor, job_result_id: str) -> JobResultRecord:
         """One job result with its log. NotFoundError when missing or not visible."""

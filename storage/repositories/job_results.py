@@ -100,13 +100,19 @@ class JobResultRepository(JobResultClaims):
         job_id: str | None = None,
         scheduled_job_id: str | None = None,
         user_id: str | None = None,
+        status: str | None = None,
+        dry_run: bool | None = None,
     ) -> Page[JobResultRecord]:
         """Job results, newest first, each with how many log lines it has but not the lines (``get`` has them).
 
         ``job_ids`` limits them to those jobs (None: every job), except that the results of ``own_user_id`` are
-        always shown; ``job_id``, ``scheduled_job_id`` and ``user_id`` filter.
+        always shown; ``job_id``, ``scheduled_job_id``, ``user_id``, ``status`` and ``dry_run`` filter.
         """
         query = select(JobResultRow)
+        if status is not None:
+            query = query.where(JobResultRow.status == status)
+        if dry_run is not None:
+            query = query.where(JobResultRow.dry_run == dry_run)
         if job_ids is not None:
             of_jobs = JobResultRow.job_id.in_(job_ids)
             query = query.where(of_jobs if own_user_id is None else or_(of_jobs, JobResultRow.user_id == own_user_id))

@@ -365,14 +365,20 @@ class ScheduledJobRepository:
         job_id: str | None = None,
         approval_state: ApprovalState | None = None,
         user_id: str | None = None,
+        interval: str | None = None,
     ) -> Page[ScheduledJobRecord]:
         """Pending and active scheduled jobs, soonest next run first (denied, cancelled and finished ones are left
-        out); those waiting for approval (no next run) come last, by start.
+        out, unless ``approval_state`` asks for the denied or expired ones); those waiting for approval (no next run)
+        come last, by start.
 
         ``job_ids`` limits them to those jobs (None: every job), except that the scheduled jobs of ``own_user_id``
-        are always shown; ``job_id``, ``approval_state`` and ``user_id`` filter.
+        are always shown; ``job_id``, ``approval_state``, ``user_id`` and ``interval`` filter.
         """
-        query = select(ScheduledJobRow).where(ScheduledJobRow.enabled)
+        query = select(ScheduledJobRow)
+        if approval_state not in (ApprovalState.DENIED, ApprovalState.EXPIRED):  # ended, kept for the record
+            query = query.where(ScheduledJobRow.enabled)
+        if interval is not None:
+            query = query.where(ScheduledJobRow.interval == interval)
         if job_ids is not None:
             query = query.where(_visible(job_ids, own_user_id))
         if job_id is not None:

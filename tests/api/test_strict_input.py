@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from bot.services import Services
-from tests.api.conftest import GOOD_DATA, Api
-from tests.conftest import ALICE
+from bot.services import ScheduleInput, Services
+from tests.api.conftest import GOOD_DATA, Api, request_approval
+from tests.conftest import ADMIN, ALICE, APPROVER, BOB, NOW
 
 
 def test_a_misspelt_schedule_key_is_refused_and_nothing_runs(api: Api, services: Services) -> None:
@@ -32,3 +33,49 @@ def test_unknown_query_parameters_are_refused_on_every_list(api: Api) -> None:
         assert answer.status_code == 400, (path, answer.text)
         assert answer.json() == {"stauts": ["Unknown filter field"]}
     assert api.get("/api/extras/job-results/?job=testjobs.TestPass&limit=5&offset=0", ALICE).status_code == 200
+
+
+def test_job_results_filter_by_status_job_user_scheduled_job_and_dry_run(api: Api, services: Services) -> None:
+    services.requests.request_job(actor=ALICE, job="testjobs.TestPass", data={})
+    services.requests.request_job(actor=BOB, job="testjobs.TestPass", data={}, commit=False)
+    scheduled = services.requests.request_job(
+        actor=ALICE, job="testjobs.TestFail", data={},
+        schedule=ScheduleInput(interval="future", name="later", start_time=NOW + timedelta(minutes=5)))
+    assert scheduled.scheduled_job is not None
+
+    def count(query: str) -> int:
+        answer = api.get(f"/api/extras/job-results/?{query}", ADMIN)
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["count"])
+
+    assert count("") == 2
+    assert count("status=failed") == 0  # not every result, as when the filter was ignored
+    assert count("status=pending") == 2
+    assert count("user=UBOB") == 1 and count("user=UALICE") == 1
+    assert count("dry_run=true") == 1 and count("dry_run=false") == 1
+    assert count("job_model=testjobs.TestPass") == 2 and count("job_model=testjobs.TestFail") == 0
+    assert count(f"scheduled_job={scheduled.scheduled_job.id}") == 0
+    bad = api.get("/api/extras/job-results/?status=broken", ADMIN)
+    assert bad.status_code == 400 and "completed" in bad.json()["status"][0]
+
+
+def test_scheduled_jobs_filter_by_user_interval_and_denied(api: Api, services: Services) -> None:
+    services.requests.request_job(
+        actor=ALICE, job="testjobs.TestPass", data={},
+        schedule=ScheduleInput(interval="hourly", name="hourly", start_time=NOW + timedelta(minutes=5)))
+    denied = request_approval(services, ALICE)
+    services.decisions.deny_scheduled_job(actor=APPROVER, scheduled_job_id=denied, reason="no")
+    request_approval(services, ALICE)
+
+    def ids(query: str) -> int:
+        answer = api.get(f"/api/extras/scheduled-jobs/?{query}", ADMIN)
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["count"])
+
+    assert ids("") == 2
+    assert ids("approval_state=denied") == 1  # denied ones are kept for the record, and listed when asked for
+    assert ids("interval=hourly") == 1
+    assert ids("user=UALICE") == 2 and ids("user=UBOB") == 0
+    assert ids("job_model=testjobs.ApprovalJob") == 1
+    bad = api.get("/api/extras/scheduled-jobs/?interval=fortnightly", ADMIN)
+    assert bad.status_code == 400 and "hourly" in bad.json()["interval"][0]
