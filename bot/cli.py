@@ -8,6 +8,7 @@ non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import logging
 import os
 import sys
@@ -51,12 +52,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Slack chat-ops bot that runs jobs now, later or on a schedule, behind an approval gate.",
         epilog="Configuration comes from the environment or a .env file in the working directory (see README).",
     )
+    parser.add_argument("--version", action="version", version=f"jobgate {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
     serve = commands.add_parser("serve", help="run the server: Slack, REST API, scheduler, executor, notifier")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
+    serve.add_argument("--port", type=_port, default=3000, help="port to listen on, 1-65535 (default 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="receive Slack traffic over Socket Mode")
     serve.add_argument("--no-scheduler", action="store_true", help="web only: serve Slack and the API, run nothing")
 
@@ -111,9 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("jobgate")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree not installed
+        return "unknown"
+
+
 def _positive(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 256:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of processes; expected a whole number 1-256")
+    return int(value)
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port; expected a whole number 1-65535")
     return int(value)
 
 
@@ -288,7 +303,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     if not jobs:
         where = ", ".join(str(p) for p in settings.jobs_paths) or "no JOBGATE_JOBS_PATH (and no ./jobs folder)"
         print(f"No jobs found ({where}).")
-        return 0
+        return EXIT_FAILURE if outcome.errors else 0
     rows = [("SLUG", "NAME", "ENABLED", "APPROVAL", "SENSITIVE", "STATUS")]
     for job in jobs:
         # The listing shows ENABLED in its own column; STATUS says what else stops the job.
@@ -297,7 +312,7 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
         rows.append((job.slug, job.name, _yes(job.enabled), _yes(job.approval_required),
                      _yes(job.has_sensitive_variables), status))
     _print_table(rows)
-    return 0
+    return EXIT_FAILURE if outcome.errors else 0
 
 
 def _yes(flag: bool) -> str:

@@ -139,6 +139,21 @@ def _database_url(value: str) -> str:
     backend = url.get_backend_name()
     if backend not in ("sqlite", "postgresql"):
         raise ConfigError(f"JOBGATE_DATABASE_URL: {backend!r} is not supported; use sqlite:/// or postgresql://")
+    driver = url.get_driver_name()
+    if backend == "postgresql" and url.drivername != "postgresql" and driver != "psycopg":
+        fixed = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
+        raise ConfigError(f"JOBGATE_DATABASE_URL: the driver {driver!r} is not used by jobgate, which connects with "
+                          f"psycopg 3; use {fixed}")
+    if backend == "sqlite":
+        if driver != "pysqlite":
+            fixed = url.set(drivername="sqlite").render_as_string(hide_password=True)
+            raise ConfigError(f"JOBGATE_DATABASE_URL: the driver {driver!r} is not used by jobgate; use {fixed}")
+        database = url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).expanduser().absolute().parent
+            if not folder.is_dir():
+                raise ConfigError(f"JOBGATE_DATABASE_URL: the folder {str(folder)!r} of the SQLite database does not "
+                                  "exist; create it first or choose another path")
     if backend == "postgresql" and url.drivername == "postgresql":
         # The plain scheme means psycopg2 to SQLAlchemy; jobgate ships psycopg 3.
         url = url.set(drivername="postgresql+psycopg")

@@ -5,9 +5,11 @@ This is wiring: it may import anything.
 
 from __future__ import annotations
 
+import errno
 import gc
 import logging
 import signal
+import socket
 
 import uvicorn
 
@@ -22,7 +24,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     """Run the server until SIGINT or SIGTERM; returns the exit status.
 
     Raises:
-        ConfigError: Socket Mode was asked for without ``SLACK_APP_TOKEN``.
+        ConfigError: Socket Mode was asked for without ``SLACK_APP_TOKEN``; the address cannot be bound.
         PolicyError: the permissions file is malformed.
     """
     # Upkeep every half second is not news; their warnings and errors still show.
@@ -32,6 +34,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
         raise ConfigError("--socket-mode needs SLACK_APP_TOKEN (an app-level token, xapp-...)")
     if socket_mode and not settings.slack_bot_token:
         raise ConfigError("--socket-mode needs SLACK_BOT_TOKEN (the bot token, xoxb-...)")
+    listener = _bind(host, port)  # first: a busy port fails at once, in one line, before anything else starts
     core = build_core(settings)
     services = core.services
     outcome = services.management.sync_jobs()
@@ -86,11 +89,35 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _after_graceful_shutdown)
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
+        listener.close()
         if socket_handler is not None:
             socket_handler.close()
     return 0 if server.started else 1
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says it listens; a bad host or a busy port is one line.
+
+    Raises:
+        ConfigError: the address cannot be resolved or bound (in use, not this machine's, not permitted).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        listener = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(2048)
+    except OSError as exc:
+        listener.close()
+        hint = " (another process is using it; choose another --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}") from None
+    listener.set_inheritable(True)
+    return listener
 
 
 def _after_graceful_shutdown(signum: int, _frame: object) -> None:
