@@ -29,7 +29,7 @@ from bot.domain.short_ids import AmbiguousIdError, InvalidIdError, parse_id_ref,
 from bot.domain.tokens import MAX_EXPIRES_DAYS
 from bot.services import utcnow
 from bot.services.tokens import USER_ID_PATTERN
-from storage.db import Database, upgrade
+from storage.db import Database, pending_migrations, upgrade
 
 EXIT_USAGE = 2
 EXIT_FAILURE = 1
@@ -185,7 +185,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return run_worker(settings, concurrency=args.concurrency or settings.workers)
     if args.command == "db":
         db = Database.from_url(settings.database_url)
+        pending = pending_migrations(db.engine)
         upgrade(db.engine)
+        if pending:
+            print(f"Applied {len(pending)} migration{'s' if len(pending) > 1 else ''}: {', '.join(pending)}.")
         print("Database is up to date.")
         return 0
     if args.command == "jobs":

@@ -55,3 +55,11 @@ def test_a_busy_port_is_one_line_and_nothing_claims_to_listen(tmp_path: Path) ->
     assert out.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr
     assert "listening" not in out.stderr and "Traceback" not in out.stderr
+
+
+def test_db_upgrade_says_which_migrations_it_applied(tmp_path: Path) -> None:
+    first = jobgate(tmp_path, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    applied, done = first.stdout.strip().splitlines()
+    assert applied.startswith("Applied ") and " migrations: " in applied and done == "Database is up to date."
+    assert jobgate(tmp_path, "db", "upgrade").stdout == "Database is up to date.\n"
