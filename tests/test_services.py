@@ -199,7 +199,8 @@ def test_unknown_interval_is_refused(services: Services) -> None:
     with pytest.raises(InvalidScheduleError) as err:
         services.requests.request_job(actor=ALICE, job="testjobs.TestPass", schedule=ScheduleInput(interval="xyz"),
                                       now=NOW)
-    assert err.value.errors == {"interval": ['"xyz" is not a valid choice.']}
+    assert err.value.errors == {
+        "interval": ['"xyz" is not a valid choice (immediately, future, hourly, daily, weekly, custom).']}
 
 
 def test_future_schedule_without_approval_is_active_at_once(database: Database, services: Services) -> None:

@@ -63,9 +63,11 @@ CODE_MISSING_MESSAGE = (
 SENSITIVE_SCHEDULE_MESSAGE = "Unable to schedule job: Job may have sensitive input variables"
 SENSITIVE_AND_APPROVAL_MESSAGE = (
     "Unable to run or schedule job: This job is flagged as possibly having sensitive variables but is also flagged as "
-    "requiring approval.One of these two flags must be removed before this job can be scheduled or run."
+    "requiring approval. One of these two flags must be removed before this job can be scheduled or run: set "
+    "has_sensitive_variables = False in the job's Meta (when its variables hold no secrets), or approval_required "
+    "= False."
 )
-"""Nautobot's text, including the missing space after "approval."."""
+"""Nautobot's text, with the space it lacks after "approval." and how to fix it."""
 JOB_GONE_MESSAGE = "The job no longer exists."
 """Why a scheduled job or run whose job record was deleted cannot run."""
 CANCELLED_BEFORE_RUN_MESSAGE = "The scheduled job was cancelled before this run started."

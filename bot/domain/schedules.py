@@ -106,7 +106,8 @@ _JUST_BEFORE = timedelta(microseconds=1)  # "strictly after start - 1 µs" is "a
 
 _INTERVALS = frozenset(kind.value for kind in IntervalType)
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")  # not locale-dependent
-_START_TIME_MESSAGE = "Please enter a valid date and time greater than or equal to the current date and time."
+_START_TIME_MESSAGE = "Please enter a start time at least 15 seconds from now."
+"""Names the rule (Nautobot says "greater than or equal to the current date and time", which hides the 15 s)."""
 _TOO_LATE_MESSAGE = "Please enter a date and time before the year 9000."
 # Far enough for any schedule; early enough that every next-run computation stays inside datetime's range.
 LATEST_START = datetime(9000, 1, 1, tzinfo=UTC)
@@ -214,7 +215,9 @@ def parse_interval(value: str | None) -> IntervalType | None:
     try:
         return IntervalType(value)
     except ValueError:
-        raise InvalidScheduleError({"interval": [f'"{value}" is not a valid choice.']}) from None
+        shown = value if len(value) <= 40 else value[:40] + "..."
+        choices = ", ".join(kind.value for kind in IntervalType)
+        raise InvalidScheduleError({"interval": [f'"{shown}" is not a valid choice ({choices}).']}) from None
 
 
 def upcoming_runs(schedule: Schedule, *, after: datetime, count: int) -> list[datetime]:
@@ -288,7 +291,8 @@ def validate_schedule(
     if interval is None or not str(interval).strip():
         errors["interval"] = ["This field is required."]
     elif str(interval) not in _INTERVALS:
-        errors["interval"] = [f'"{interval}" is not a valid choice.']
+        shown = str(interval) if len(str(interval)) <= 40 else str(interval)[:40] + "..."
+        errors["interval"] = [f'"{shown}" is not a valid choice ({", ".join(kind.value for kind in IntervalType)}).']
     else:
         kind = IntervalType(interval)
     clean_name = name.strip() if name and name.strip() else None

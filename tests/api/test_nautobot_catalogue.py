@@ -54,7 +54,7 @@ from tests.api.conftest import (
 )
 from tests.conftest import ADMIN, ALICE, APPROVER, BOB, NOBODY, NOW, VIEWER
 
-START_TIME_MESSAGE = "Please enter a valid date and time greater than or equal to the current date and time."
+START_TIME_MESSAGE = "Please enter a start time at least 15 seconds from now."
 PAST_DUE_MESSAGE = (
     "The job's start time is in the past. If you want to force a run anyway, add the `force` query parameter."
 )

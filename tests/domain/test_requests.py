@@ -89,10 +89,12 @@ def make_request(**overrides: object) -> RequestFacts:
 # --- not_runnable_reason -------------------------------------------------------------------------------------------
 
 
-def test_sensitive_and_approval_message_is_nautobots() -> None:
+def test_sensitive_and_approval_message_is_nautobots_with_its_space_and_the_fix() -> None:
     assert SENSITIVE_AND_APPROVAL_MESSAGE == (
         "Unable to run or schedule job: This job is flagged as possibly having sensitive variables but is also "
-        "flagged as requiring approval.One of these two flags must be removed before this job can be scheduled or run."
+        "flagged as requiring approval. One of these two flags must be removed before this job can be scheduled or "
+        "run: set has_sensitive_variables = False in the job's Meta (when its variables hold no secrets), or "
+        "approval_required = False."
     )
 
 

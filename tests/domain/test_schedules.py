@@ -34,7 +34,7 @@ from bot.domain.times import parse_time, to_utc
 
 BERLIN = "Europe/Berlin"
 NEW_YORK = "America/New_York"
-START_MESSAGE = "Please enter a valid date and time greater than or equal to the current date and time."
+START_MESSAGE = "Please enter a start time at least 15 seconds from now."
 NAME_MESSAGE = "Please provide a name for the job schedule."
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -285,13 +285,14 @@ def test_interval_is_required(interval: str | None) -> None:
 
 @pytest.mark.parametrize("interval", ["xyz", "Daily", "monthly"])
 def test_interval_must_be_a_known_choice(interval: str) -> None:
-    assert refused(interval=interval) == {"interval": [f'"{interval}" is not a valid choice.']}
+    assert refused(interval=interval) == {"interval": [
+        f'"{interval}" is not a valid choice (immediately, future, hourly, daily, weekly, custom).']}
 
 
 def test_unknown_interval_and_unknown_zone_are_both_reported() -> None:
     assert refused(interval="xyz", time_zone="Nowhere/Land") == {
         "time_zone": ["Unknown time zone: 'Nowhere/Land'."],
-        "interval": ['"xyz" is not a valid choice.'],
+        "interval": ['"xyz" is not a valid choice (immediately, future, hourly, daily, weekly, custom).'],
     }
 
 

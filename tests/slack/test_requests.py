@@ -147,8 +147,7 @@ def test_run_modal_errors_come_back_on_their_fields_with_the_api_messages(stack:
                              user_id="UALICE")
     assert ack.json is not None
     errors = ack.json["errors"]
-    assert errors[ids.START_DATE_BLOCK] == ("Please enter a valid date and time greater than or equal to the "
-                                           "current date and time.")
+    assert errors[ids.START_DATE_BLOCK] == "Please enter a start time at least 15 seconds from now."
     ack = stack.slack.submit(modal, {"var:var1": "x", "var:var2": "many", "var:var4": "role-a"}, user_id="UALICE")
     assert ack.json == {"response_action": "errors", "errors": {"var:var2": "Enter a whole number."}}
     assert nothing_stored(stack)
@@ -215,7 +214,7 @@ AFTER_ACK = [
     ("run testjobs.APITestJob var1=a var2=1 var4=role-a colour=red", "Job data contained an unknown property"),
     ('run testjobs.TestPass --cron "*/0 * * * *"', "minute step must be a whole number of 1 or more"),
     ('run testjobs.TestPass --cron "@daily"', "macros such as @daily are not supported"),
-    ('run testjobs.TestPass --at "2020-01-01 09:00"', "Please enter a valid date and time"),
+    ('run testjobs.TestPass --at "2020-01-01 09:00"', "Please enter a start time at least 15 seconds from now"),
     ('run testjobs.TestPass --at "2030-03-31 02:30"', "does not exist in Europe/Berlin"),
     ("run testjobs.ExampleJob password=x --at 2030-01-16T09:00Z", "sensitive input variables"),
     ("run testjobs.TestPass var=" + "y" * 2900, "Job data contained an unknown property"),
