@@ -24,6 +24,8 @@ Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and th
 - ``approval_reminder`` ``{scheduled_job_id, users, groups}`` to the approval channel: a reply in the thread of its
   approval message mentioning the approvers who have not acted; ``{scheduled_job_id}`` to a user (DM) or a user group
   (expanded into its members, without those who approved). Nothing is sent once the request was decided.
+- ``approval_lapsed`` ``{scheduled_job_id}``: DM to the requester that the job's code changed since the approval
+  (old → new version) and the approvers were asked again.
 - ``run_finished`` ``{job_result_id}``: DM with status and duration, then the log in its thread, as a text file
   (``files_upload_v2``) when it does not fit in a message. A dry run of a scheduled job goes into the thread of its
   approval message(s) instead (its long log follows there as a file). When a backlog builds up for one channel
@@ -77,7 +79,7 @@ LEASE = timedelta(seconds=60)
 """How long a claimed entry is reserved for its sender; after that another sender may try it."""
 MAX_BACKOFF = timedelta(minutes=5)
 DECISION_KINDS = frozenset({OutboxKind.REQUEST_APPROVED, OutboxKind.REQUEST_DENIED, OutboxKind.REQUEST_CANCELLED,
-                            OutboxKind.REQUEST_EXPIRED})
+                            OutboxKind.REQUEST_EXPIRED, OutboxKind.APPROVAL_LAPSED})
 """Kinds that tell a requester what became of their request: one direct message each."""
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout",
                               "ratelimited", "rate_limited", "team_added_to_org"})

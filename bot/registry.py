@@ -20,6 +20,7 @@ How job modules on a path are imported:
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -57,6 +58,8 @@ class DiscoveredJob:
         job_class: the class itself.
         info: what the class declares (name, flags, variables...).
         source: the file or package directory it came from, or ``entry point <name>``.
+        version: the code version: sha256 (hex) of the module's source as imported (for a package, of every ``.py``
+            file in it, by path); "" when there is no source file (an entry point without one).
     """
 
     slug: str
@@ -65,6 +68,7 @@ class DiscoveredJob:
     job_class: type[Job]
     info: JobInfo
     source: str
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,49 @@ class Discovery:
 class _SourceLoader(importlib.machinery.SourceFileLoader):
     """Compiles the source every time: no bytecode cache is read or written, so an edited file is always seen."""
 
+    digest: str = ""
+
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
-        return self.source_to_code(self.get_data(path), path)
+        data = self.get_data(path)
+        self.digest = hashlib.sha256(data).hexdigest()  # the version of exactly the bytes compiled
+        return self.source_to_code(data, path)
+
+
+def package_version(package_dir: Path) -> str:
+    """The code version of a job package: sha256 over every ``.py`` file in it (relative path, then bytes)."""
+    digest = hashlib.sha256()
+    for path in sorted(package_dir.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _module_version(module: ModuleType, package_dir: Path | None) -> str:
+    """The code version of a module just imported from a path (see ``DiscoveredJob.version``)."""
+    if package_dir is not None:
+        try:
+            return package_version(package_dir)
+        except OSError:
+            return ""
+    loader = getattr(module.__spec__, "loader", None)
+    return loader.digest if isinstance(loader, _SourceLoader) else ""
+
+
+def _file_version(module_name: str) -> str:
+    """The code version of an installed module (an entry point's): sha256 of its source file, or ""."""
+    module = sys.modules.get(module_name)
+    filename = getattr(module, "__file__", None)
+    if not filename:
+        return ""
+    try:
+        if os.path.basename(filename) == "__init__.py":
+            return package_version(Path(filename).parent)
+        return hashlib.sha256(Path(filename).read_bytes()).hexdigest()
+    except OSError:
+        return ""
 
 
 def _spec(fullname: str, location: str, package_dir: str | None = None) -> importlib.machinery.ModuleSpec:
@@ -212,7 +256,7 @@ def _is_abstract(cls: type[Job]) -> bool:
     return meta is not None and meta.__dict__.get("abstract", False) is True
 
 
-def _job_from_class(cls: type[Job], module_name: str, source: str) -> DiscoveredJob | LoadError:
+def _job_from_class(cls: type[Job], module_name: str, source: str, version: str = "") -> DiscoveredJob | LoadError:
     slug = f"{module_name}.{cls.__name__}"
     if not defines_run(cls):
         return LoadError(module=slug, error=NO_RUN_MESSAGE)
@@ -221,11 +265,14 @@ def _job_from_class(cls: type[Job], module_name: str, source: str) -> Discovered
     except (TypeError, ValueError) as exc:  # Meta changed after class creation, which checked it
         return LoadError(module=slug, error=_one_line(exc))
     return DiscoveredJob(
-        slug=slug, module_name=module_name, class_name=cls.__name__, job_class=cls, info=info, source=source
+        slug=slug, module_name=module_name, class_name=cls.__name__, job_class=cls, info=info, source=source,
+        version=version,
     )
 
 
-def _jobs_in_module(module: ModuleType, module_name: str, source: str) -> list[DiscoveredJob | LoadError]:
+def _jobs_in_module(
+    module: ModuleType, module_name: str, source: str, version: str = ""
+) -> list[DiscoveredJob | LoadError]:
     """The job classes defined in a module (or in its package): not imported ones, not ``_Private`` or abstract."""
     own = module.__name__
     found: list[DiscoveredJob | LoadError] = []
@@ -238,7 +285,7 @@ def _jobs_in_module(module: ModuleType, module_name: str, source: str) -> list[D
             continue
         if obj.__name__.startswith("_") or _is_abstract(obj):
             continue
-        found.append(_job_from_class(obj, module_name, source))
+        found.append(_job_from_class(obj, module_name, source, version))
     return found
 
 
@@ -264,7 +311,7 @@ def _discover_path(directory: Path) -> Iterator[DiscoveredJob | LoadError]:
         except (Exception, SystemExit) as exc:
             yield LoadError(module=public, error=_one_line(exc, private=private, public=public))
             continue
-        yield from _jobs_in_module(module, public, source)
+        yield from _jobs_in_module(module, public, source, _module_version(module, package_dir))
 
 
 def _discover_entry_points() -> Iterator[DiscoveredJob | LoadError]:
@@ -276,9 +323,9 @@ def _discover_entry_points() -> Iterator[DiscoveredJob | LoadError]:
             yield LoadError(module=label, error=_one_line(exc))
             continue
         if isinstance(target, ModuleType):
-            yield from _jobs_in_module(target, target.__name__, label)
+            yield from _jobs_in_module(target, target.__name__, label, _file_version(target.__name__))
         elif isinstance(target, type) and issubclass(target, Job) and target is not Job:
-            yield _job_from_class(target, target.__module__, label)
+            yield _job_from_class(target, target.__module__, label, _file_version(target.__module__))
         else:
             yield LoadError(module=label, error=f"{entry_point.value} is neither a Job subclass nor a module")
 

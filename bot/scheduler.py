@@ -8,7 +8,11 @@ paused meanwhile, is left alone), and job results are inserted only for the rows
 scheduled job and due time makes a second one impossible, across any number of replicas). The due times of one gap
 that were not run become ONE ``missed`` result saying how many, from when to when, with a log line and a
 notification to the requester. A scheduled job whose job now requires approval, and which nobody approved, does not
-run: it goes back to awaiting approval and the approvers are asked. Must not import Slack or handlers.
+run: it goes back to awaiting approval and the approvers are asked. Neither does an approved one whose job's code
+changed since it was approved (approval is pinned to the code version reviewed): its approval lapses, it awaits
+approval again, the approvers are asked again with a note saying what changed, and the requester is told. Each run
+carries the version it was approved for, which the worker checks against the code it imported. Must not import Slack
+or handlers.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.domain.approval_rules import ApprovalTimes
+from bot.domain.approvals import ApprovalState, approval_lapsed, code_changed_note
 from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.dispatch import DispatchPlan, MissedRuns, missed_reason, needs_approval_now, plan_dispatch
 from bot.domain.outbox import OutboxKind, OutboxMessage
@@ -28,7 +33,7 @@ from bot.domain.results import JobResultStatus
 from bot.domain.schedules import Schedule
 from bot.logs import ids
 from bot.loops import WakeableLoop
-from bot.services.announcements import announce_approval_request
+from bot.services.announcements import announce_approval_lapsed, announce_approval_request
 from bot.services.deadlines import BATCH, Deadlines
 from bot.services.deps import ServiceDeps
 from storage.db import Database
@@ -107,7 +112,7 @@ class Dispatcher:
         planned: list[tuple[DueScheduledJob, DispatchPlan | None]] = []
         for row in due:  # no transaction open: a long walk holds no lock
             if needs_approval_now(job_approval_required=row.job_approval_required,
-                                  approval_state=row.approval_state):
+                                  approval_state=row.approval_state) or _lapsed(row):
                 planned.append((row, None))
                 continue
             planned.append((row, plan_dispatch(_schedule(row), due_at=row.next_run_at, now=now,
@@ -123,7 +128,9 @@ class Dispatcher:
             repos = Repositories(session)
             runnable: list[tuple[DueScheduledJob, DispatchPlan]] = []
             for row, plan in planned:
-                if plan is None:
+                if plan is None and _lapsed(row):
+                    awaiting += self._lapse(repos, row, now)
+                elif plan is None:
                     awaiting += self._require_approval(repos, row, now)
                 else:
                     runnable.append((row, plan))
@@ -150,7 +157,8 @@ class Dispatcher:
         if self.deps is not None and row.job_id is not None:  # the approval rule in force from now on
             times = ApprovalTimes.for_request(
                 self.deps.policy.approval_rule(JobRef(slug=row.job_slug, name=row.job_name)), now)
-        record = repos.scheduled_jobs.require_approval(row.id, due_at=row.next_run_at, now=now, times=times)
+        record = repos.scheduled_jobs.require_approval(row.id, due_at=row.next_run_at, now=now, times=times,
+                                                       job_version=row.current_job_version or None)
         if record is None:
             return 0
         repos.audit.add(AuditEvent(actor_id=None, action=AuditAction.SCHEDULED_JOB_REQUIRE_APPROVAL,
@@ -160,6 +168,25 @@ class Dispatcher:
             announce_approval_request(self.deps, repos, record, now=now)
         log.warning("scheduled job %s did not run at %s: its job requires approval now; approvers were asked",
                     row.id, row.next_run_at.isoformat(), extra=ids(scheduled_job_id=row.id))
+        return 1
+
+    def _lapse(self, repos: Repositories, row: DueScheduledJob, now: datetime) -> int:
+        assert row.approved_job_version is not None  # _lapsed(row) says so
+        record = repos.scheduled_jobs.lapse_due(row.id, due_at=row.next_run_at,
+                                                approved_job_version=row.approved_job_version,
+                                                job_version=row.current_job_version, now=now)
+        if record is None:
+            return 0
+        repos.audit.add(AuditEvent(actor_id=None, action=AuditAction.SCHEDULED_JOB_APPROVAL_LAPSE,
+                                   object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
+                                   detail={"due_at": row.next_run_at.isoformat(),
+                                           "approved_job_version": row.approved_job_version,
+                                           "job_version": row.current_job_version}), now=now)
+        if self.deps is not None:
+            announce_approval_lapsed(self.deps, repos, record, now=now)
+        log.warning("scheduled job %s did not run at %s: %s", row.id, row.next_run_at.isoformat(),
+                    code_changed_note(approved_version=row.approved_job_version,
+                                      current_version=row.current_job_version))
         return 1
 
     @staticmethod
@@ -268,10 +295,17 @@ def _schedule(row: DueScheduledJob) -> Schedule:
                     name=row.name)
 
 
+def _lapsed(row: DueScheduledJob) -> bool:
+    """Whether the approval of a due scheduled job lapsed: its job's code changed since it was approved."""
+    return approval_lapsed(approval_state=row.approval_state, approved_version=row.approved_job_version,
+                           current_version=row.current_job_version)
+
+
 def _result(row: DueScheduledJob, at: datetime, now: datetime) -> NewJobResult:
-    """The job result of one due time to run (``pending``)."""
+    """The job result of one due time to run (``pending``), pinned to the code version it was approved for."""
+    approved = row.approval_state is ApprovalState.APPROVED
     return NewJobResult(
         job_id=row.job_id, scheduled_job_id=row.id, scheduled_for=at, name=row.job_name, user_id=row.user_id,
         approved_by_id=row.decided_by_id, status=JobResultStatus.PENDING, dry_run=not row.commit, data=row.data,
-        created_at=now,
+        created_at=now, job_version=row.approved_job_version if approved else None,
     )

@@ -151,6 +151,12 @@ class ScheduledJobOut(_Out):
     decided_by_user: UserOut | None = Field(description="Who approved or denied it (null while pending).")
     decided_at: datetime | None
     decision_reason: str | None
+    job_version: str | None = Field(
+        description="The job's code version (sha256 of its module's source, hex) this request awaits or awaited "
+                    "approval for.")
+    approved_job_version: str | None = Field(
+        description="The code version it was last approved for; a run whose job's code differs does not run and the "
+                    "request awaits approval again.")
     enabled: bool = Field(description="False once denied, cancelled or finished (kept for the record).")
     paused: bool
     end_reason: str | None = Field(description="Why it ended: denied, cancelled, finished...; null while active.")

@@ -67,6 +67,8 @@ class JobRow(Base):
     soft_time_limit: Mapped[float | None] = mapped_column(Float)
     time_limit: Mapped[float | None] = mapped_column(Float)
     variables: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The code version: sha256 (hex) of the job module's source, as last discovered.
+    version: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -101,6 +103,9 @@ class ScheduledJobRow(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     total_run_count: Mapped[int] = mapped_column(Integer, default=0)
     misfire_policy: Mapped[str] = mapped_column(String(16), default=MisfirePolicy.RUN_ONCE.value)
+    # The job's code version the request awaits (or awaited) approval for, and the one it was approved for.
+    job_version: Mapped[str | None] = mapped_column(String(64))
+    approved_job_version: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Approval rules: how many distinct approvals it needs, when it expires if still pending, when its next reminder
@@ -175,6 +180,8 @@ class JobResultRow(Base):
     output: Mapped[str | None] = mapped_column(Text)
     # When a serving process published it to the Celery broker (executor ``celery``); None until then.
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The job's code version the run was approved for; a worker whose code differs refuses to run it.
+    job_version: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         # Exactly one job result per due time of a scheduled job, whatever the number of dispatchers.

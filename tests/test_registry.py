@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import textwrap
@@ -477,3 +478,18 @@ def test_entry_point_slug_clashing_with_a_path_job(
     assert error.module == "acme_clash.Clash"
     assert "entry point clash" in error.error
     assert str(jobs_dir / "acme_clash.py") in error.error
+
+
+def test_a_jobs_code_version_is_the_sha256_of_its_modules_source_and_follows_every_edit(tmp_path: Path) -> None:
+    single = write(tmp_path / "single.py", job_source("One"))
+    write(tmp_path / "pkg" / "__init__.py", "from .jobs import Two\n")
+    helper = write(tmp_path / "pkg" / "jobs.py", job_source("Two"))
+    first = discover([tmp_path], entry_points=False)
+    assert first.jobs["single.One"].version == hashlib.sha256(single.read_bytes()).hexdigest()
+    package_version = first.jobs["pkg.Two"].version
+    assert len(package_version) == 64 and package_version != first.jobs["single.One"].version
+
+    helper.write_text(helper.read_text() + "\n# a comment is a change too\n")
+    second = discover([tmp_path], entry_points=False)
+    assert second.jobs["single.One"].version == first.jobs["single.One"].version  # unchanged: the same version
+    assert second.jobs["pkg.Two"].version != package_version  # a module inside the package changed

@@ -303,3 +303,46 @@ def _dry_run(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision
     if not request.enabled:
         raise InvalidStateError("This request was cancelled or has finished; it cannot be dry-run.")
     return Decision(Action.DRY_RUN, request.approval_state, True)
+
+
+# ------------------------------------------------------------------------------------------- code version pinning
+
+SHORT_VERSION = 10
+"""How many hex digits of a job's code version are shown to people."""
+
+
+def short_version(version: str | None) -> str:
+    """A code version as shown to people: its first ``SHORT_VERSION`` hex digits ("unknown" when there is none)."""
+    return version[:SHORT_VERSION] if version else "unknown"
+
+
+def version_to_approve(*, request_version: str | None, job_version: str) -> str | None:
+    """The code version an approval pins: the one the request shows (what was reviewed), else the job's current one."""
+    return request_version or job_version or None
+
+
+def approval_lapsed(
+    *, approval_state: ApprovalState, approved_version: str | None, current_version: str | None
+) -> bool:
+    """Whether an approved request must not run on its approval any more: the job's code changed since.
+
+    Approval is pinned to the code version that was reviewed; a request approved before versions were recorded (no
+    approved version), or a job whose version is unknown, is not held back.
+    """
+    return (approval_state is ApprovalState.APPROVED and bool(approved_version) and bool(current_version)
+            and approved_version != current_version)
+
+
+def code_changed_note(*, approved_version: str | None, current_version: str | None) -> str:
+    """What changed, for the approvers asked again and the requester: ``old → new``."""
+    return (f"The job's code changed since it was approved ({short_version(approved_version)} → "
+            f"{short_version(current_version)}): the approval lapsed and the request needs approval again.")
+
+
+def run_version_mismatch(*, approved_version: str | None, loaded_version: str) -> str | None:
+    """Why a worker must not run a run approved for ``approved_version`` with the code it loaded, or None (also when
+    either version is unknown)."""
+    if not approved_version or not loaded_version or approved_version == loaded_version:
+        return None
+    return (f"not run: the code this worker loaded ({short_version(loaded_version)}) is not the approved version "
+            f"({short_version(approved_version)}); the request awaits approval again")

@@ -33,6 +33,8 @@ class AuditAction(StrEnum):
     SCHEDULED_JOB_ESCALATE: a pending request was escalated to its approval rule's ``escalate_to`` groups.
     SCHEDULED_JOB_REQUIRE_APPROVAL: at a due time, a scheduled job created while its job needed no approval went
         back to awaiting approval (its job requires approval now).
+    SCHEDULED_JOB_APPROVAL_LAPSE: an approved scheduled job did not run because its job's code changed since it was
+        approved; it awaits approval again.
     API_TOKEN_CREATE: an operator created a REST API token.
     API_TOKEN_REVOKE: an operator revoked a REST API token.
     """
@@ -52,6 +54,7 @@ class AuditAction(StrEnum):
     SCHEDULED_JOB_EXPIRE = "scheduled_job.expire"
     SCHEDULED_JOB_REMIND = "scheduled_job.remind"
     SCHEDULED_JOB_ESCALATE = "scheduled_job.escalate"
+    SCHEDULED_JOB_APPROVAL_LAPSE = "scheduled_job.approval_lapse"
     API_TOKEN_CREATE = "api_token.create"
     API_TOKEN_REVOKE = "api_token.revoke"
 

@@ -28,6 +28,8 @@ class OutboxKind(StrEnum):
     REQUEST_EXPIRED: a DM telling the requester nobody decided on their request in time: it expired.
     APPROVAL_REMINDER: a reminder to the approvers who have not acted on a pending request: in the thread of its
         approval message in a channel (mentioning them), or by DM to a user, or to a user group's members.
+    APPROVAL_LAPSED: a DM telling the requester the approval of their request lapsed (its job's code changed) and
+        the approvers were asked again.
     RUN_FINISHED: a DM telling who a job ran as how it went, then its log in the thread (a dry run of a request goes
         into the thread of its approval message instead).
     """
@@ -39,6 +41,7 @@ class OutboxKind(StrEnum):
     REQUEST_CANCELLED = "request_cancelled"
     REQUEST_EXPIRED = "request_expired"
     APPROVAL_REMINDER = "approval_reminder"
+    APPROVAL_LAPSED = "approval_lapsed"
     RUN_FINISHED = "run_finished"
 
 

@@ -77,6 +77,7 @@ class JobRecord:
     soft_time_limit: float | None
     time_limit: float | None
     variables: dict[str, Any]
+    version: str = ""
 
     @property
     def ref(self) -> JobRef:
@@ -129,6 +130,8 @@ class ScheduledJobRecord:
     min_approvers: int = 1
     approvals: tuple[Vote, ...] = ()
     expires_at: datetime | None = None
+    job_version: str | None = None
+    approved_job_version: str | None = None
 
     @property
     def schedule(self) -> Schedule:
@@ -193,6 +196,7 @@ class NewScheduledJob:
     misfire_policy: MisfirePolicy = MisfirePolicy.RUN_ONCE
     created_at: datetime
     approval_times: ApprovalTimes = field(default_factory=ApprovalTimes)
+    job_version: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -284,6 +288,7 @@ class NewJobResult:
     error: str | None = None
     runner_id: str | None = None
     lease_expires_at: datetime | None = None
+    job_version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,7 @@ class WorkerRuntime:
             report = prepared.refused
         else:
             assert prepared.order is not None and found is not None
-            report = execute(prepared.order, found.job_class)
+            report = execute(prepared.order, found.job_class, loaded_version=found.version)
         if self._record(report, claimed.user_id, runner_id):
             seconds = max(0.0, (report.finished_at - report.started_at).total_seconds())
             log.info("job result %s of %s %s in %.2f s", job_result_id,

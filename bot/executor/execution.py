@@ -16,9 +16,11 @@ from __future__ import annotations
 import signal
 import traceback
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import FrameType
 
+from bot.domain.approvals import run_version_mismatch
 from bot.domain.results import JobResultStatus
 from bot.executor.orders import RunOrder, RunReport
 from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded
@@ -70,7 +72,7 @@ def _one_line(text: str) -> str:
 
 
 def execute(
-    order: RunOrder, job_class: type[Job] | None, *, clock: Callable[[], datetime] = _now
+    order: RunOrder, job_class: type[Job] | None, *, loaded_version: str = "", clock: Callable[[], datetime] = _now
 ) -> RunReport:
     """Run ``job_class`` for ``order`` in this process and report how it ended.
 
@@ -80,6 +82,8 @@ def execute(
     Args:
         order: what to run.
         job_class: the job's class as this process imported it, or None when it has no such job.
+        loaded_version: the code version of the job's module as this process imported it; a run approved for
+            another version is refused (``errored``, with ``refused_version`` set) and the job is not run.
         clock: where ``now`` comes from.
     """
     global _in_job
@@ -87,6 +91,12 @@ def execute(
     if job_class is None:
         message = f'Unable to locate job "{order.job_slug}" to run it!'
         return RunReport.errored(order.job_result_id, error=message, message=message, started_at=started_at)
+    mismatch = run_version_mismatch(approved_version=order.approved_job_version, loaded_version=loaded_version)
+    if mismatch is not None:
+        assert order.approved_job_version is not None
+        refused = RunReport.errored(order.job_result_id, error=mismatch, message=mismatch[0].upper() + mismatch[1:],
+                                    started_at=started_at)
+        return replace(refused, refused_version=(order.approved_job_version, loaded_version))
     job = job_class()
     job.user_id = order.user_id
     job.job_result_id = order.job_result_id

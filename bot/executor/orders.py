@@ -34,6 +34,8 @@ class RunOrder:
         has_sensitive_variables: the job's data must never be stored or logged (nor an exception's message).
         soft_time_limit: seconds after which ``SoftTimeLimitExceeded`` is raised inside the job, or None.
         time_limit: seconds after which the process running the job is ended.
+        approved_job_version: the job's code version the run was approved for (None: not pinned); a worker whose
+            code has another version refuses to run it.
     """
 
     job_result_id: str
@@ -45,6 +47,7 @@ class RunOrder:
     has_sensitive_variables: bool
     soft_time_limit: float | None
     time_limit: float
+    approved_job_version: str | None = None
 
 
 def effective_time_limits(
@@ -75,6 +78,8 @@ class RunReport:
         started_at: when the job started (aware UTC).
         finished_at: when it ended (aware UTC).
         retire_process: the process that ran it must not run another job (it ran out of memory).
+        refused_version: set when the worker refused to run it because the code it loaded is not the approved
+            version: ``(approved version, loaded version)``; the request goes back for approval.
     """
 
     job_result_id: str
@@ -85,6 +90,7 @@ class RunReport:
     started_at: datetime
     finished_at: datetime
     retire_process: bool = False
+    refused_version: tuple[str, str] | None = None
 
     @classmethod
     def errored(

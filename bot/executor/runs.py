@@ -80,7 +80,7 @@ def prepare(
             job_result_id=claimed.id, job_slug=job.slug, job_name=job.name,
             data=sensitive_data if job.has_sensitive_variables else claimed.data,
             commit=not claimed.dry_run, user_id=claimed.user_id, has_sensitive_variables=job.has_sensitive_variables,
-            soft_time_limit=soft, time_limit=hard,
+            soft_time_limit=soft, time_limit=hard, approved_job_version=claimed.job_version,
         ),
         refused=None,
     )
@@ -116,10 +116,29 @@ def record_outcomes(
         if report.job_result_id not in recorded:
             log.warning("job result %s was no longer held by %s (reaped or given up on); its outcome is dropped",
                         report.job_result_id, runner_id, extra=ids(job_result_id=report.job_result_id))
+        elif report.refused_version is not None:
+            recheck_approval(repos, report.job_result_id, report.refused_version, now=now)
         elif user_id:
             announcements.append(run_finished(report.job_result_id, user_id))
     repos.outbox.add_many(announcements, now=now)
     return recorded
+
+
+def recheck_approval(repos: Repositories, job_result_id: str, refused_version: tuple[str, str], *,
+                     now: datetime) -> None:
+    """A worker refused a run because the code it loaded is not the approved version: record that version as the
+    job's, and make the scheduled job due now, so the dispatcher lapses its approval (asking the approvers again and
+    telling the requester) through the same path as a change seen at sync."""
+    approved, loaded = refused_version
+    result = repos.job_results.get(job_result_id)
+    if result is None or result.scheduled_job_id is None:
+        return
+    if result.job is not None and loaded:
+        repos.jobs.set_version(result.job.id, loaded, now=now)
+    if repos.scheduled_jobs.recheck_run(result.scheduled_job_id, approved_job_version=approved, now=now) is not None:
+        repos.scheduled_jobs.notify_wakeup()
+    log.warning("job result %s not run: the worker's code (%s) is not the approved version (%s)", job_result_id,
+                loaded[:10], approved[:10])
 
 
 def run_finished(job_result_id: str, user_id: str) -> OutboxMessage:

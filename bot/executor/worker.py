@@ -65,7 +65,8 @@ def worker_main(conn: Connection, jobs_paths: tuple[str, ...], entry_points: boo
         if not isinstance(order, RunOrder):
             return
         found = discovery.jobs.get(order.job_slug)
-        report = execute(order, found.job_class if found is not None else None)
+        report = execute(order, found.job_class if found is not None else None,
+                         loaded_version=found.version if found is not None else "")
         try:
             conn.send(report)
         except (BrokenPipeError, OSError):

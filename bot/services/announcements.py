@@ -44,6 +44,18 @@ def announce_approval_request(
                                        ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
 
 
+def announce_approval_lapsed(
+    deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, now: datetime
+) -> None:
+    """The approval of a request lapsed (its job's code changed): ask the approvers again (the message says what
+    changed) and tell the requester."""
+    announce_approval_request(deps, repos, record, now=now)
+    if record.user_id:
+        repos.outbox.add(OutboxMessage(channel=record.user_id, kind=OutboxKind.APPROVAL_LAPSED,
+                                       payload={"scheduled_job_id": record.id},
+                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
+
+
 def announce_decision(
     repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor, now: datetime
 ) -> None:

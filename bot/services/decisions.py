@@ -78,6 +78,8 @@ class Decisions:
         approved = repos.scheduled_jobs.decide(
             record.id, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
             reason=None, next_run_at=next_run, end=False,
+            approved_job_version=approvals.version_to_approve(request_version=record.job_version,
+                                                              job_version=record.job.version if record.job else ""),
         )
         if approved is None:
             self._refuse_lost_race(repos, record.id)

@@ -154,4 +154,5 @@ def job_definition(found: DiscoveredJob) -> JobDefinition:
         soft_time_limit=info.soft_time_limit,
         time_limit=info.time_limit,
         variables={name: var.describe() for name, var in info.variables.items()},
+        version=found.version,
     )

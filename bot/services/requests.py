@@ -184,7 +184,7 @@ class Requests:
             name=name, job_id=job.id, user_id=actor.user_id, schedule=schedule, data=data, commit=commit,
             approval_required=needs_approval,
             approval_state=ApprovalState.PENDING if needs_approval else ApprovalState.NOT_REQUIRED,
-            next_run_at=next_run, created_at=now,
+            next_run_at=next_run, created_at=now, job_version=job.version or None,
             approval_times=(ApprovalTimes.for_request(self._deps.policy.approval_rule(job.ref), now) if needs_approval
                             else ApprovalTimes()),
         ))

@@ -101,6 +101,13 @@ def _decision_text(record: ScheduledJobRecord) -> str | None:
     return None
 
 
+def _reviewed_version(record: ScheduledJobRecord) -> str | None:
+    """The code version shown for review: the one approved, else the one the request awaits approval for."""
+    if record.approval_state is ApprovalState.APPROVED and record.approved_job_version:
+        return record.approved_job_version
+    return record.job_version or (record.job.version if record.job is not None else None)
+
+
 def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: bool = True) -> list[Block]:
     """The blocks describing one request; with its buttons while it is pending and active."""
     blocks: list[Block] = [
@@ -110,6 +117,7 @@ def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: 
             {"type": "mrkdwn", "text": clip(f"*Next runs*\n{next_runs(record, now)}", 2000)},
             {"type": "mrkdwn", "text": clip(f"*Data*\n{data_text(record.data)}", 2000)},
             {"type": "mrkdwn", "text": f"*ID*\n`{short(record.id)}`"},
+            {"type": "mrkdwn", "text": f"*Code version*\n`{approvals.short_version(_reviewed_version(record))}`"},
         ]},
     ]
     if not record.commit:
@@ -118,6 +126,11 @@ def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: 
     if decided is not None:
         blocks.append(section(decided))
         return blocks
+    if record.enabled and approvals.approval_lapsed(
+            approval_state=ApprovalState.APPROVED, approved_version=record.approved_job_version,
+            current_version=record.job_version):
+        blocks.append(section("🔁 " + approvals.code_changed_note(approved_version=record.approved_job_version,
+                                                                  current_version=record.job_version)))
     progress = _progress_text(record)
     if progress is not None:
         blocks.append(section(progress))

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
+from bot.domain import approvals
 from bot.domain.outbox import OutboxKind
 from bot.domain.records import JobResultRecord, ScheduledJobRecord
 from bot.domain.short_ids import short
@@ -46,11 +47,17 @@ def build_request_decided(
     elif kind is OutboxKind.REQUEST_EXPIRED:
         got = f" ({len(record.approvals)} of {record.min_approvers} approvals)" if record.approvals else ""
         text = f"⌛ Your request {name} expired: nobody decided on it in time{got}, so it will not run."
+    elif kind is OutboxKind.APPROVAL_LAPSED:
+        note = approvals.code_changed_note(approved_version=record.approved_job_version,
+                                           current_version=record.job_version)
+        text = f"🔁 Your request {name} did not run. {note} The approvers were asked again."
     else:
         text = f"🚫 Your scheduled job {name} was cancelled by {user(actor_id)}."
     fallback = {OutboxKind.REQUEST_APPROVED: "Your request was approved",
                 OutboxKind.REQUEST_DENIED: "Your request was denied",
-                OutboxKind.REQUEST_EXPIRED: "Your request expired"}.get(kind, "Your scheduled job was cancelled")
+                OutboxKind.REQUEST_EXPIRED: "Your request expired",
+                OutboxKind.APPROVAL_LAPSED: "Your request needs approval again"}.get(
+                    kind, "Your scheduled job was cancelled")
     return message(f"{fallback}: {escape(clip(record.name, 200))}",
                    [section(text), context(f"ID `{short(record.id)}`")])
 

@@ -63,6 +63,7 @@ def job_record(row: JobRow) -> JobRecord:
         soft_time_limit=row.soft_time_limit,
         time_limit=row.time_limit,
         variables=dict(row.variables or {}),
+        version=row.version or "",
     )
 
 
@@ -100,6 +101,8 @@ def scheduled_job_record(
         approvals=tuple(Vote(a.user_id, a.approved_at, a.comment)
                         for a in sorted(approvals, key=lambda a: (a.approved_at, a.id))),
         expires_at=row.expires_at,
+        job_version=row.job_version,
+        approved_job_version=row.approved_job_version,
     )
 
 
@@ -124,6 +127,7 @@ def scheduled_job_values(new: NewScheduledJob, *, scheduled_job_id: str) -> dict
         "next_run_at": new.next_run_at,
         "total_run_count": 0,
         "misfire_policy": new.misfire_policy.value,
+        "job_version": new.job_version,
         "created_at": new.created_at,
         "updated_at": new.created_at,
         "min_approvers": new.approval_times.min_approvers,
@@ -181,6 +185,7 @@ def job_result_values(new: NewJobResult, *, job_result_id: str) -> dict[str, Any
         "runner_id": new.runner_id,
         "lease_expires_at": new.lease_expires_at,
         "error": new.error,
+        "job_version": new.job_version,
     }
 
 

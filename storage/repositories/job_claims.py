@@ -37,6 +37,7 @@ class ClaimedJobResult:
     created_at: datetime
     started_at: datetime
     scheduled_job_cancelled: bool = False
+    job_version: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,7 +65,7 @@ def _claim_statement(*where: ColumnElement[bool], postgresql: bool) -> Executabl
                 published_at=None)
         .returning(JobResultRow.id, JobResultRow.job_id, JobResultRow.name, JobResultRow.user_id,
                    JobResultRow.dry_run, JobResultRow.data, JobResultRow.scheduled_job_id,
-                   JobResultRow.scheduled_for, JobResultRow.created_at, end_reason)
+                   JobResultRow.scheduled_for, JobResultRow.created_at, JobResultRow.job_version, end_reason)
     )
     if not postgresql:
         return claim.execution_options(synchronize_session=False)
@@ -97,7 +98,7 @@ def _claim_one_statement(postgresql: bool) -> Executable:
                 published_at=None)
         .returning(results.c.id, results.c.job_id, results.c.name, results.c.user_id, results.c.dry_run,
                    results.c.data, results.c.scheduled_job_id, results.c.scheduled_for, results.c.created_at,
-                   end_reason)
+                   results.c.job_version, end_reason)
     )
     if not postgresql:
         return claim
@@ -143,7 +144,7 @@ def _job_from_labels(row: Any) -> JobRecord | None:
         class_name=row.j_class_name, source=row.j_source, enabled=row.j_enabled, installed=row.j_installed,
         approval_required=row.j_approval_required, has_sensitive_variables=row.j_has_sensitive_variables,
         hidden=row.j_hidden, soft_time_limit=row.j_soft_time_limit, time_limit=row.j_time_limit,
-        variables=dict(row.j_variables or {}),
+        variables=dict(row.j_variables or {}), version=row.j_version or "",
     )
 
 
@@ -219,6 +220,7 @@ class JobResultClaims:
             id=row.id, job=job, name=row.name, user_id=row.user_id, dry_run=row.dry_run, data=row.data,
             scheduled_job_id=row.scheduled_job_id, scheduled_for=row.scheduled_for, created_at=row.created_at,
             started_at=now, scheduled_job_cancelled=row.end_reason == EndReason.CANCELLED.value,
+            job_version=row.job_version,
         )
 
     def claim_batch(
@@ -298,7 +300,7 @@ class JobResultClaims:
                 id=r.id, job=jobs.get(r.job_id) if r.job_id is not None else None, name=r.name, user_id=r.user_id,
                 dry_run=r.dry_run, data=r.data, scheduled_job_id=r.scheduled_job_id, scheduled_for=r.scheduled_for,
                 created_at=r.created_at, started_at=now,
-                scheduled_job_cancelled=r.end_reason == EndReason.CANCELLED.value,
+                scheduled_job_cancelled=r.end_reason == EndReason.CANCELLED.value, job_version=r.job_version,
             )
             for r in rows
         ]

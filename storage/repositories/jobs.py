@@ -34,6 +34,7 @@ class JobDefinition:
     soft_time_limit: float | None
     time_limit: float | None
     variables: dict[str, Any]
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,16 @@ class JobRepository:
         self.session.flush()
         return job_record(row)
 
+    def set_version(self, job_id: str, version: str, *, now: datetime) -> bool:
+        """Record the code version a worker found for a job (its module changed since the last sync)."""
+        row = self.session.get(JobRow, job_id)
+        if row is None or row.version == version:
+            return False
+        row.version = version
+        row.updated_at = now
+        self.session.flush()
+        return True
+
     def sync(self, definitions: Sequence[JobDefinition], *, now: datetime) -> SyncReport:
         """Store what discovery found: new jobs start disabled; jobs whose code vanished are marked not installed."""
         existing = {row.slug: row for row in self.session.scalars(select(JobRow))}
@@ -132,4 +143,5 @@ def _definition_values(d: JobDefinition) -> dict[str, Any]:
         "soft_time_limit": d.soft_time_limit,
         "time_limit": d.time_limit,
         "variables": d.variables,
+        "version": d.version,
     }

@@ -65,6 +65,8 @@ class DueScheduledJob:
     approval_state: ApprovalState = ApprovalState.NOT_REQUIRED
     job_approval_required: bool = False
     job_changed_at: datetime | None = None
+    approved_job_version: str | None = None
+    current_job_version: str = ""
 
 
 def _job_runnable() -> ColumnElement[bool]:
@@ -175,11 +177,13 @@ class ScheduledJobRepository:
         reason: str | None,
         next_run_at: datetime | None,
         end: bool,
+        approved_job_version: str | None = None,
     ) -> ScheduledJobRecord | None:
         """Record a decision if the request is still pending and active (compare-and-set).
 
         Args:
             end: end the scheduled job with it (a denial).
+            approved_job_version: for an approval, the job's code version it is pinned to.
 
         Returns:
             The scheduled job as decided, or None when someone else decided (or cancelled) first.
@@ -195,6 +199,8 @@ class ScheduledJobRepository:
             "escalate_at": None,
             "approval_due_at": None,
         }
+        if approval_state is ApprovalState.APPROVED:
+            values["approved_job_version"] = approved_job_version
         if end:
             values.update(enabled=False, end_reason=EndReason.DENIED.value, ended_at=decided_at,
                           ended_by_id=decided_by_id)
@@ -419,25 +425,29 @@ class ScheduledJobRepository:
         if lock and self.session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         rows = list(self.session.scalars(query))
-        jobs = {job_id: (name, bool(approval), slug, changed)
-                for job_id, name, approval, slug, changed in self.session.execute(
-            select(JobRow.id, JobRow.name, JobRow.approval_required, JobRow.slug, JobRow.updated_at)
-            .where(JobRow.id.in_({r.job_id for r in rows if r.job_id}))
-        ).all()}
-        return [
-            DueScheduledJob(
-                id=r.id, job_id=r.job_id, job_name=jobs.get(r.job_id or "", (r.name, False, "", None))[0],
-                job_slug=jobs.get(r.job_id or "", (r.name, False, "", None))[2], user_id=r.user_id,
+        jobs = {job_id: (name, bool(approval), slug, version, changed)
+                for job_id, name, approval, slug, version, changed in self.session.execute(
+                    select(JobRow.id, JobRow.name, JobRow.approval_required, JobRow.slug, JobRow.version,
+                           JobRow.updated_at)
+                    .where(JobRow.id.in_({r.job_id for r in rows if r.job_id}))
+                ).all()}
+        due: list[DueScheduledJob] = []
+        for r in rows:
+            job_name, job_approval, job_slug, job_version, job_changed = jobs.get(
+                r.job_id or "", (r.name, False, "", "", None))
+            due.append(DueScheduledJob(
+                id=r.id, job_id=r.job_id, job_name=job_name, job_slug=job_slug, user_id=r.user_id,
                 decided_by_id=r.decided_by_id, interval=IntervalType(r.interval), start_time=r.start_time,
                 crontab=r.crontab, time_zone=r.time_zone, name=r.name, data=r.data, commit=r.commit,
                 next_run_at=r.next_run_at,  # type: ignore[arg-type]  # not NULL: the query says so
                 misfire_policy=_misfire_policy(r.misfire_policy),
                 approval_state=ApprovalState(r.approval_state),
-                job_approval_required=jobs.get(r.job_id or "", ("", False, "", None))[1],
-                job_changed_at=jobs.get(r.job_id or "", ("", False, "", None))[3],
-            )
-            for r in rows
-        ]
+                job_approval_required=job_approval,
+                job_changed_at=job_changed,
+                approved_job_version=r.approved_job_version,
+                current_job_version=job_version or "",
+            ))
+        return due
 
     def advance_each(self, advances: Sequence[Advance], *, now: datetime) -> set[str]:
         """Like :meth:`advance_many`, one compare-and-set per scheduled job; returns the ids of those that moved
@@ -462,11 +472,12 @@ class ScheduledJobRepository:
         return moved
 
     def require_approval(
-        self, scheduled_job_id: str, *, due_at: datetime, now: datetime, times: ApprovalTimes | None = None
+        self, scheduled_job_id: str, *, due_at: datetime, now: datetime, times: ApprovalTimes | None = None,
+        job_version: str | None = None,
     ) -> ScheduledJobRecord | None:
-        """Send a scheduled job that never needed approval back to awaiting approval (its job requires it now): no
-        next run until approved, with the quorum and approval due times of ``times``. Compare-and-set on the due time
-        read; None when the row changed since."""
+        """Send a scheduled job that never needed approval back to awaiting approval (its job requires it now) for
+        the job's code version ``job_version``: no next run until approved, with the quorum and approval due times of
+        ``times``. Compare-and-set on the due time read; None when the row changed since."""
         times = times or ApprovalTimes()
         return self._change(
             ScheduledJobRow.id == scheduled_job_id,
@@ -476,6 +487,35 @@ class ScheduledJobRepository:
             approval_required=True, approval_state=ApprovalState.PENDING.value, next_run_at=None, updated_at=now,
             min_approvers=times.min_approvers, expires_at=times.expires_at, remind_at=times.remind_at,
             escalate_at=times.escalate_at, approval_due_at=times.due_at,
+            job_version=job_version or ScheduledJobRow.job_version,
+        )
+
+    def lapse_due(
+        self, scheduled_job_id: str, *, due_at: datetime, approved_job_version: str, job_version: str, now: datetime
+    ) -> ScheduledJobRecord | None:
+        """The approval of a due scheduled job lapsed (its job's code changed): pending again for ``job_version``,
+        no next run until approved. Compare-and-set on the due time and approved version read; None when it moved."""
+        return self._change(
+            ScheduledJobRow.id == scheduled_job_id,
+            ScheduledJobRow.next_run_at == due_at,
+            ScheduledJobRow.enabled,
+            ScheduledJobRow.approval_state == ApprovalState.APPROVED.value,
+            ScheduledJobRow.approved_job_version == approved_job_version,
+            **_lapsed(job_version, now),
+        )
+
+    def recheck_run(
+        self, scheduled_job_id: str, *, approved_job_version: str, now: datetime
+    ) -> ScheduledJobRecord | None:
+        """A worker refused a run approved for ``approved_job_version`` (it loaded other code): make the scheduled job
+        due now, so the dispatcher checks its approval against the job's code again (a one-off that finished with
+        that run is active again). None when it was decided again, cancelled or denied meanwhile."""
+        return self._change(
+            ScheduledJobRow.id == scheduled_job_id,
+            ScheduledJobRow.approval_state == ApprovalState.APPROVED.value,
+            ScheduledJobRow.approved_job_version == approved_job_version,
+            ScheduledJobRow.enabled | (ScheduledJobRow.end_reason == EndReason.FINISHED.value),
+            enabled=True, end_reason=None, ended_at=None, ended_by_id=None, next_run_at=now, updated_at=now,
         )
 
     def advance_many(self, advances: Sequence[Advance], *, now: datetime) -> int:
@@ -592,6 +632,14 @@ def _visible(job_ids: Sequence[str], own_user_id: str | None) -> ColumnElement[b
     """Scheduled jobs of the given jobs, or of ``own_user_id``."""
     of_jobs = ScheduledJobRow.job_id.in_(job_ids)
     return of_jobs if own_user_id is None else or_(of_jobs, ScheduledJobRow.user_id == own_user_id)
+
+
+def _lapsed(job_version: str, now: datetime) -> dict[str, Any]:
+    """The values of a request whose approval lapsed: pending for ``job_version``; the approved version is kept, to
+    say what changed."""
+    return {"approval_state": ApprovalState.PENDING.value, "approval_required": True, "job_version": job_version,
+            "decided_by_id": None, "decided_at": None, "decision_reason": None, "next_run_at": None,
+            "updated_at": now}
 
 
 def _misfire_policy(stored: str) -> MisfirePolicy:

@@ -3,8 +3,10 @@ authentication messages, JSON errors (404, 405, 500) and the OpenAPI document.""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -27,7 +29,8 @@ SCHEDULED_JOB_FIELDS = {
     "id", "url", "display", "name", "description", "job_model", "user", "interval", "start_time", "crontab",
     "time_zone", "data", "commit", "approval_required", "approval_state", "approved_by_user", "approved_at",
     "decided_by_user", "decided_at", "decision_reason", "enabled", "paused", "end_reason", "ended_at", "next_run_at",
-    "last_run_at", "total_run_count", "created", "min_approvers", "approvals", "expires_at",
+    "last_run_at", "total_run_count", "created", "min_approvers", "approvals", "expires_at", "job_version",
+    "approved_job_version",
 }
 JOB_RESULT_FIELDS = {
     "id", "url", "display", "name", "job_model", "user", "approved_by_user", "status", "dry_run", "created",
@@ -86,6 +89,16 @@ def test_scheduled_jobs_show_the_contract_fields(api: Api, services: Services) -
     approved = api.post(f"/api/extras/scheduled-jobs/{request_id}/approve/", APPROVER).json()
     assert approved["next_run_at"] == "2030-02-01T08:00:00Z"
     assert approved["approved_by_user"] == approved["decided_by_user"] == {"id": "UAPPROVER", "name": "UAPPROVER"}
+
+
+def test_a_scheduled_job_shows_the_code_version_requested_and_approved(api: Api, services: Services,
+                                                                       jobs_dir: Path) -> None:
+    version = hashlib.sha256((jobs_dir / "testjobs.py").read_bytes()).hexdigest()
+    request_id = request_approval(services, ALICE, schedule=future())
+    body = api.get(f"/api/extras/scheduled-jobs/{request_id}/", APPROVER).json()
+    assert body["job_version"] == version and body["approved_job_version"] is None
+    approved = api.post(f"/api/extras/scheduled-jobs/{request_id}/approve/", APPROVER).json()
+    assert approved["job_version"] == approved["approved_job_version"] == version
 
 
 def test_job_results_show_status_timestamps_and_log(database: Database, api: Api, services: Services) -> None:

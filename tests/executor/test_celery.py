@@ -32,7 +32,7 @@ from bot.app import Core
 from bot.executor.celery_app import QUEUE, TASK_NAME, build_celery_app
 from bot.executor.orders import SHUTDOWN_INTERRUPTED
 from bot.executor.runs import INTERRUPTED
-from tests.conftest import FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
+from tests.conftest import ALICE, APPROVER, FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
 from tests.executor.runs import results, run_now, tallied
 from tests.test_serve import JOBGATE, Server, free_port, open_core, schedule_once, stored, wait_for
 
@@ -445,3 +445,35 @@ if POSTGRES_URL:
             connection.execute("LOCK TABLE job_results IN ACCESS EXCLUSIVE MODE")
             yield
             connection.rollback()
+
+# ------------------------------------------------------------------------------------------- code version pinning
+
+
+def test_a_celery_worker_running_other_code_than_approved_refuses_the_run_and_the_request_goes_back(
+    database_url: str, broker: str, workdir: Path, processes: list[Any]
+) -> None:
+    core = open_core(database_url, workdir / "jobs")
+    env = celery_env(database_url, broker)
+    server = Server(workdir, env)
+    processes.append(server)
+    worker = Worker(workdir, env, concurrency=1)  # loads the job code as it is now
+    processes.append(worker)
+    module = workdir / "jobs" / "testjobs.py"
+    module.write_text(module.read_text().replace('message=f"device=', 'message=f"edited device=', 1))
+    core.services.management.sync_jobs()  # the server side knows the edited code; the worker still has the old
+    outcome = core.services.requests.request_job(actor=ALICE, job="testjobs.ApprovalJob", data={"device": "core-7"})
+    assert outcome.scheduled_job is not None
+    request_id = outcome.scheduled_job.id
+    core.services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=request_id)
+
+    def ended() -> list[dict[str, Any]]:
+        return [r for r in results(core).values()
+                if r["scheduled_job_id"] == request_id and r["status"] not in ("pending", "running")]
+
+    wait_for(lambda: bool(ended()), timeout=30, what="the run to end")
+    [run] = ended()
+    assert run["status"] == "errored" and "not the approved version" in run["error"]
+    log = [e["message"] for e in stored(core, "job_log_entries") if e["job_result_id"] == run["id"]]
+    assert not any("device=core-7" in line for line in log)  # the job did not run
+    wait_for(lambda: core.services.listings.get_scheduled_job(APPROVER, request_id).approval_state.value
+             == "pending", timeout=30, what="the request to await approval again")

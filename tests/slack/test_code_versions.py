@@ -1,0 +1,168 @@
+"""Approvals pinned to the reviewed code, through the real app: the job's code version in the approval message, an
+approval that lapses when the job's module changes (at sync, before a recurring schedule's next run, or as the worker
+that would run it finds other code), and the approvers asked again with what changed."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from pathlib import Path
+
+from bot.domain.approvals import ApprovalState
+from bot.domain.results import JobResultStatus
+from bot.scheduler import Dispatcher
+from tests.conftest import ADMIN
+from tests.fake_slack import Call, text_of
+from tests.slack.conftest import APPROVAL_CHANNEL, Stack, buttons, press, run_jobs
+
+
+def version_of(module: Path) -> str:
+    return hashlib.sha256(module.read_bytes()).hexdigest()
+
+
+def edit_approval_job(module: Path, marker: str) -> None:
+    """Change the approval job's code (what it logs), as a job author would."""
+    module.write_text(module.read_text().replace(
+        'self.log_info(message=f"device={data[\'device\']} commit={commit}")',
+        f'self.log_info(message=f"{marker} device={{data[\'device\']}} commit={{commit}}")', 1))
+
+
+def dispatcher(stack: Stack) -> Dispatcher:
+    return Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock, deps=stack.core.deps)
+
+
+def request_and_approve(stack: Stack, text: str) -> tuple[str, Call]:
+    """ALICE asks through /jobs, the approver approves with the button; returns the request's ID and its message."""
+    ack = stack.slack.command(text, user_id="UALICE")
+    assert ack.status == 200
+    stack.fake.wait_for("response_url")
+    [record] = stack.services.listings.list_approval_queue(ADMIN).items
+    stack.deliver()
+    [message] = stack.posted(APPROVAL_CHANNEL)
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url", 2)
+    assert stack.services.listings.get_scheduled_job(ADMIN, record.id).approval_state is ApprovalState.APPROVED
+    stack.deliver()
+    return record.id, message
+
+
+def results(stack: Stack) -> list[object]:
+    return list(stack.services.listings.list_job_results(ADMIN).items)
+
+
+def test_the_approval_message_shows_the_code_version_and_the_approval_records_it(stack: Stack,
+                                                                                 jobs_dir: Path) -> None:
+    version = version_of(jobs_dir / "testjobs.py")
+    scheduled_job_id, message = request_and_approve(stack, 'run testjobs.ApprovalJob --at "2030-01-16 09:00"')
+    assert f"`{version[:10]}`" in text_of(message)
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.job_version == version and record.approved_job_version == version
+
+
+def test_a_job_edited_after_approval_does_not_run_and_the_approvers_are_asked_again(stack: Stack,
+                                                                                    jobs_dir: Path) -> None:
+    module = jobs_dir / "testjobs.py"
+    old = version_of(module)
+    scheduled_job_id, _ = request_and_approve(stack, 'run testjobs.ApprovalJob --at "2030-01-16 09:00"')
+    edit_approval_job(module, "EDITED")
+    new = version_of(module)
+    stack.services.management.sync_jobs(now=stack.clock.now)
+    asked_before = len(stack.posted(APPROVAL_CHANNEL))
+
+    stack.clock.now = stack.clock.now.replace(year=2030, month=1, day=16, hour=8, minute=0, second=5)
+    dispatcher(stack).dispatch_all_due(now=stack.clock.now)
+    assert results(stack) == []  # nothing runs on the old approval
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.PENDING and record.next_run_at is None
+    assert record.job_version == new and record.approved_job_version == old
+
+    stack.deliver()
+    asked = stack.posted(APPROVAL_CHANNEL)[asked_before:]
+    assert len(asked) == 1
+    text = text_of(asked[0])
+    assert f"{old[:10]} → {new[:10]}" in text and "approval lapsed" in text
+    assert [b["text"]["text"] for b in buttons(asked[0])] == ["Approve", "Deny", "Dry run"]
+    told = [c for c in stack.posted("UALICE") if "needs approval again" in text_of(c)]
+    assert len(told) == 1 and f"{old[:10]} → {new[:10]}" in text_of(told[0])
+
+    # Approved again, the new code runs.
+    press(stack, asked[0], "Approve", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url", 3)
+    assert stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id).approved_job_version == new
+    dispatcher(stack).dispatch_all_due(now=stack.clock.now)
+    [outcome] = run_jobs(stack)
+    assert outcome.status is JobResultStatus.COMPLETED
+
+
+def test_a_recurring_approved_schedule_is_checked_again_before_each_run(stack: Stack, jobs_dir: Path) -> None:
+    module = jobs_dir / "testjobs.py"
+    old = version_of(module)
+    scheduled_job_id, _ = request_and_approve(
+        stack, 'run testjobs.ApprovalJob --every hourly --start "2030-01-16 09:00"')
+    stack.clock.now = stack.clock.now.replace(year=2030, month=1, day=16, hour=8, minute=0, second=5)
+    dispatcher(stack).dispatch_all_due(now=stack.clock.now)
+    [first] = run_jobs(stack)
+    assert first.status is JobResultStatus.COMPLETED  # the first run, on the reviewed code
+
+    edit_approval_job(module, "EDITED")
+    new = version_of(module)
+    stack.services.management.sync_jobs(now=stack.clock.now)
+    asked_before = len(stack.posted(APPROVAL_CHANNEL))
+    stack.clock.advance(hours=1)
+    dispatcher(stack).dispatch_all_due(now=stack.clock.now)
+    assert len(results(stack)) == 1  # the second run did not happen
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.PENDING and record.next_run_at is None
+    stack.deliver()
+    [asked] = stack.posted(APPROVAL_CHANNEL)[asked_before:]
+    assert f"{old[:10]} → {new[:10]}" in text_of(asked)
+
+
+def test_a_worker_that_loaded_edited_code_refuses_the_run_and_the_request_goes_back(stack: Stack,
+                                                                                     jobs_dir: Path) -> None:
+    module = jobs_dir / "testjobs.py"
+    old = version_of(module)
+    scheduled_job_id, _ = request_and_approve(stack, "run testjobs.ApprovalJob device=core-9 --now")
+    # Edited on disk after the server synced: the server still knows the old version, the worker loads the new one.
+    edit_approval_job(module, "EDITED")
+    new = version_of(module)
+    dispatcher(stack).dispatch_all_due(now=stack.clock.now)
+    asked_before = len(stack.posted(APPROVAL_CHANNEL))
+    [outcome] = run_jobs(stack)
+    assert outcome.status is JobResultStatus.ERRORED
+    [result] = stack.services.listings.list_job_results(ADMIN).items
+    full = stack.services.listings.get_job_result(ADMIN, result.id)
+    assert full.error is not None and "not the approved version" in full.error
+    assert not any("device=core-9" in line.message for line in full.log)  # the job did not run
+
+    dispatcher(stack).dispatch_all_due(now=stack.clock.now)
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.PENDING and record.enabled
+    assert record.job_version == new and record.approved_job_version == old
+    stack.deliver()
+    [asked] = stack.posted(APPROVAL_CHANNEL)[asked_before:]
+    assert f"{old[:10]} → {new[:10]}" in text_of(asked)
+    assert any("needs approval again" in text_of(c) for c in stack.posted("UALICE"))
+
+
+def test_a_worker_still_running_old_code_refuses_a_run_approved_for_the_new_code(stack: Stack,
+                                                                                  jobs_dir: Path) -> None:
+    module = jobs_dir / "testjobs.py"
+    assert run_jobs(stack) == []  # the workers start, and load the code as it is now
+    assert stack.extra["executor"].pool.wait_ready(30)
+    old = version_of(module)
+    edit_approval_job(module, "EDITED")
+    new = version_of(module)
+    stack.services.management.sync_jobs(now=stack.clock.now)  # the server has the new code
+    scheduled_job_id, message = request_and_approve(stack, "run testjobs.ApprovalJob device=core-9 --now")
+    assert f"`{new[:10]}`" in text_of(message)
+    dispatcher(stack).dispatch_all_due(now=stack.clock.now)
+    [outcome] = run_jobs(stack)
+    assert outcome.status is JobResultStatus.ERRORED
+    [result] = stack.services.listings.list_job_results(ADMIN).items
+    full = stack.services.listings.get_job_result(ADMIN, result.id)
+    assert full.error is not None and f"({old[:10]}) is not the approved version ({new[:10]})" in full.error
+    dispatcher(stack).dispatch_all_due(now=stack.clock.now)
+    record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
+    assert record.approval_state is ApprovalState.PENDING
+
