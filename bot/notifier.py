@@ -17,7 +17,8 @@ Kinds (``bot.domain.outbox.OutboxKind``; payloads written by the services and th
   ``S…`` of a group pinned in the permissions file), expanded through ``usergroups.users.list`` into one entry per
   member (not the requester).
 - ``approval_update`` ``{scheduled_job_id, actor_id}``: ``chat.update`` of the approval messages delivered to that
-  channel (for ``@handle``, to its members): who decided what, when, why, and no buttons.
+  channel (for ``@handle``, to its members): who decided what, when, why, and no buttons; or, after a dry run of
+  the request finished, its status and first log lines (approval messages always show the latest finished one).
 - ``request_approved`` / ``request_denied`` / ``request_cancelled`` ``{scheduled_job_id, actor_id}``: DM to the
   requester.
 - ``request_expired`` ``{scheduled_job_id}``: DM to the requester that nobody decided in time.
@@ -338,7 +339,13 @@ class Notifier:
         if _is_group(entry.channel):
             children = tuple((member, payload) for member in self._group_approvers(entry.channel, record))
             return _Done(OutboxStatus.EXPANDED, children=children)
-        return self._post(entry.channel, blocks.build_approval_message(record, now=now))
+        return self._post(entry.channel, blocks.build_approval_message(record, now=now,
+                                                                       dry_run=self._latest_dry_run(record.id)))
+
+    def _latest_dry_run(self, scheduled_job_id: str) -> JobResultRecord | None:
+        with self.db.read() as session:
+            return Repositories(session).job_results.latest_dry_run(scheduled_job_id,
+                                                                    log_lines=blocks.DRY_RUN_LOG_LINES)
 
     def _group_approvers(self, channel: str, record: ScheduledJobRecord) -> tuple[str, ...]:
         """The members of the user group an outbox channel names (not the requester), as Slack has them now."""
@@ -376,7 +383,7 @@ class Notifier:
 
     def _approval_update(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> _Done:
         record = self._scheduled_job(payload)
-        message = blocks.build_approval_message(record, now=now)
+        message = blocks.build_approval_message(record, now=now, dry_run=self._latest_dry_run(record.id))
         group = _is_group(entry.channel)
         covered: set[str] = set()
         if group:  # members' messages not covered by an update of their own

@@ -23,6 +23,7 @@ from bot.domain.records import FinishedRun, LogRecord, ObjectType
 from bot.executor.orders import RunOrder, RunReport, effective_time_limits
 from bot.jobs import LogLevel
 from bot.logs import ids
+from bot.services.announcements import refresh_approval_messages
 from storage.db import Database
 from storage.repositories import ClaimedJobResult, Repositories
 
@@ -121,6 +122,9 @@ def record_outcomes(
         elif user_id:
             announcements.append(run_finished(report.job_result_id, user_id))
     repos.outbox.add_many(announcements, now=now)
+    for scheduled_job_id in sorted(set(repos.job_results.requests_dry_run(sorted(recorded)).values())):
+        # A dry run of a request finished: its approval messages show it.
+        refresh_approval_messages(repos, scheduled_job_id, actor_id=None, now=now)
     return recorded
 
 

@@ -60,17 +60,24 @@ def announce_decision(
     repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor, now: datetime
 ) -> None:
     """Update every approval message of the request, and tell the requester (unless they acted themselves)."""
-    announce_progress(repos, record, actor=actor, now=now)
+    refresh_approval_messages(repos, record.id, actor_id=actor.user_id, now=now)
     tell_requester(repos, record, kind=kind, actor=actor, now=now)
 
 
 def announce_progress(repos: Repositories, record: ScheduledJobRecord, *, actor: Actor, now: datetime) -> None:
     """Redraw every approval message of a request that got an approval but needs more (it keeps its buttons)."""
-    payload = {"scheduled_job_id": record.id, "actor_id": actor.user_id}
-    for entry in repos.outbox.list_for(ObjectType.SCHEDULED_JOB, record.id):
-        if entry.kind is OutboxKind.APPROVAL_REQUEST:
-            repos.outbox.add(OutboxMessage(channel=entry.channel, kind=OutboxKind.APPROVAL_UPDATE, payload=payload,
-                                           ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
+    refresh_approval_messages(repos, record.id, actor_id=actor.user_id, now=now)
+
+
+def refresh_approval_messages(repos: Repositories, scheduled_job_id: str, *, actor_id: str | None,
+                              now: datetime) -> None:
+    """Update every approval message of a request in place (after a decision, or a dry run that finished)."""
+    payload = {"scheduled_job_id": scheduled_job_id, "actor_id": actor_id}
+    channels = {entry.channel for entry in repos.outbox.list_for(ObjectType.SCHEDULED_JOB, scheduled_job_id)
+                if entry.kind is OutboxKind.APPROVAL_REQUEST}
+    for channel in sorted(channels):
+        repos.outbox.add(OutboxMessage(channel=channel, kind=OutboxKind.APPROVAL_UPDATE, payload=payload,
+                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=scheduled_job_id), now=now)
 
 
 def tell_requester(repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor,

@@ -20,6 +20,7 @@ from handlers.blocks.answers import (
     refusal_text,
 )
 from handlers.blocks.approvals import (
+    DRY_RUN_LOG_LINES,
     approval_blocks,
     build_approval_message,
     build_queue,
@@ -79,6 +80,7 @@ from handlers.blocks.notifications import (
 
 __all__ = [
     "DRY_RUN_LOG_TEXT",
+    "DRY_RUN_LOG_LINES",
     "LOG_TEXT",
     "MAX_MESSAGE_BLOCKS",
     "MAX_VIEW_BLOCKS",

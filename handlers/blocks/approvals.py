@@ -108,8 +108,41 @@ def _reviewed_version(record: ScheduledJobRecord) -> str | None:
     return record.job_version or (record.job.version if record.job is not None else None)
 
 
-def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: bool = True) -> list[Block]:
-    """The blocks describing one request; with its buttons while it is pending and active."""
+DRY_RUN_LOG_LINES = 5
+"""How many of a dry run's first log lines the approval message shows."""
+DRY_RUN_LINE = 200
+"""How many characters of each of those lines it shows."""
+DRY_RUN_LOG_TEXT = 1500
+"""The most characters those lines take in the message (escaped), well within a section's 3,000."""
+
+
+def dry_run_text(result: JobResultRecord) -> str:
+    """The latest finished dry run of a request: status, who ran it and when, and its first log lines (bounded)."""
+    when = result.completed_at or result.created_at
+    text = (f"🧪 *Latest dry run*: {STATUS_EMOJI[result.status]} {result.status.label} — by {user(result.user_id)} "
+            f"{date_token(when)} — `{result.id}`")
+    lines: list[str] = []
+    used = 0
+    for entry in result.log[:DRY_RUN_LOG_LINES]:
+        first = entry.message.splitlines()[0] if entry.message.strip() else ""
+        line = escape(clip(f"{entry.level.upper():<8} {first}", DRY_RUN_LINE))
+        if used + len(line) + 1 > DRY_RUN_LOG_TEXT:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    if lines:
+        text += "\n```" + "\n".join(lines) + "```"
+    elif result.error:
+        text += f"\n>{escape(clip(result.error, DRY_RUN_LINE))}"
+    else:
+        text += "\n_The dry run logged nothing._"
+    return text
+
+
+def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: bool = True,
+                    dry_run: JobResultRecord | None = None) -> list[Block]:
+    """The blocks describing one request; with its buttons while it is pending and active, and the latest finished
+    dry run when there is one."""
     blocks: list[Block] = [
         section(f"{user(record.user_id)} asks to run {job_label(record.job)}: *{escape(clip(record.name, 255))}*"),
         {"type": "section", "fields": [
@@ -122,6 +155,8 @@ def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: 
     ]
     if not record.commit:
         blocks.append(context("This request runs with commit off (dry run)."))
+    if dry_run is not None:
+        blocks.append(section(dry_run_text(dry_run)))
     decided = _decision_text(record)
     if decided is not None:
         blocks.append(section(decided))
@@ -146,7 +181,8 @@ def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: 
     return blocks
 
 
-def build_approval_message(record: ScheduledJobRecord, *, now: datetime) -> Message:
+def build_approval_message(record: ScheduledJobRecord, *, now: datetime,
+                           dry_run: JobResultRecord | None = None) -> Message:
     """The approval request message: job, requester, data, schedule in words, next runs, and the three buttons.
 
     Once decided (or cancelled) it says who did what and when, and has no buttons. When the request is already past
@@ -155,7 +191,7 @@ def build_approval_message(record: ScheduledJobRecord, *, now: datetime) -> Mess
     decided = _decision_text(record)
     state = "decided" if decided else "awaiting approval"
     text = f"Approval request ({state}): {escape(clip(record.name, 200))} by {user(record.user_id)}"
-    return message(text, approval_blocks(record, now=now))
+    return message(text, approval_blocks(record, now=now, dry_run=dry_run))
 
 
 def build_queue(page: Page[ScheduledJobRecord], *, now: datetime) -> Message:

@@ -85,6 +85,38 @@ class JobResultRepository(JobResultClaims):
         log = self._log(job_result_id) if with_log else ()
         return job_result_record(found[0], found[1], log)
 
+    def latest_dry_run(self, scheduled_job_id: str, *, log_lines: int) -> JobResultRecord | None:
+        """The latest finished dry run of a request awaiting approval (asked for by an approver, not a due time), with
+        its first ``log_lines`` log lines; None when none has finished."""
+        if not is_uuid(scheduled_job_id):
+            return None
+        found = self.session.execute(
+            select(JobResultRow, JobRow).outerjoin(JobRow, JobResultRow.job_id == JobRow.id)
+            .where(JobResultRow.scheduled_job_id == scheduled_job_id, JobResultRow.dry_run,
+                   JobResultRow.scheduled_for.is_(None), JobResultRow.completed_at.is_not(None),
+                   JobResultRow.status.not_in([s.value for s in UNFINISHED_STATUSES]))
+            .order_by(JobResultRow.completed_at.desc(), JobResultRow.id.desc())
+            .limit(1)
+        ).first()
+        if found is None:
+            return None
+        log = self.session.scalars(
+            select(JobLogEntryRow).where(JobLogEntryRow.job_result_id == found[0].id)
+            .order_by(JobLogEntryRow.id).limit(log_lines)
+        ).all()
+        return job_result_record(found[0], found[1], log)
+
+    def requests_dry_run(self, job_result_ids: Sequence[str]) -> dict[str, str]:
+        """Of these job results, the dry runs of requests (not due times): job result id -> scheduled job id."""
+        if not job_result_ids:
+            return {}
+        rows = self.session.execute(
+            select(JobResultRow.id, JobResultRow.scheduled_job_id)
+            .where(JobResultRow.id.in_(list(job_result_ids)), JobResultRow.dry_run,
+                   JobResultRow.scheduled_job_id.is_not(None), JobResultRow.scheduled_for.is_(None))
+        ).all()
+        return {row[0]: str(row[1]) for row in rows}
+
     def _log(self, job_result_id: str) -> Sequence[JobLogEntryRow]:
         return self.session.scalars(
             select(JobLogEntryRow).where(JobLogEntryRow.job_result_id == job_result_id).order_by(JobLogEntryRow.id)

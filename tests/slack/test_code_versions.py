@@ -166,3 +166,44 @@ def test_a_worker_still_running_old_code_refuses_a_run_approved_for_the_new_code
     record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
     assert record.approval_state is ApprovalState.PENDING
 
+
+
+CHATTY_JOB = '''
+
+class ChattyApprovalJob(Job):
+    class Meta:
+        name = "Chatty approval job"
+        approval_required = True
+        has_sensitive_variables = False
+
+    def run(self, data, commit):
+        for i in range(40):
+            self.log_info(message=f"line {i} <&> " + "x" * 3000)
+        self.log_failure(message="the last line is a failure")
+'''
+
+
+def test_a_finished_dry_run_shows_in_the_approval_message_with_its_first_log_lines(stack: Stack,
+                                                                                    jobs_dir: Path) -> None:
+    with (jobs_dir / "testjobs.py").open("a") as module:
+        module.write(CHATTY_JOB)
+    stack.services.management.sync_jobs(now=stack.clock.now)
+    stack.services.management.set_job_enabled("testjobs.ChattyApprovalJob", True, now=stack.clock.now)
+    ack = stack.slack.command('run testjobs.ChattyApprovalJob --at "2030-01-16 09:00"', user_id="UALICE")
+    assert ack.status == 200
+    stack.fake.wait_for("response_url")
+    stack.deliver()
+    [message] = stack.posted(APPROVAL_CHANNEL)
+    assert "Latest dry run" not in text_of(message)
+
+    press(stack, message, "Dry run", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url", 2)
+    [outcome] = run_jobs(stack)
+    assert outcome.status is JobResultStatus.FAILED
+    stack.deliver()
+    [update] = [c for c in stack.fake.calls_to("chat.update") if c.params["ts"] == message.response["ts"]]
+    text = text_of(update)
+    assert "Latest dry run" in text and "Failed" in text and "<@UAPPROVER>" in text
+    assert "line 0 &lt;&amp;&gt; xxx" in text and "line 4 " in text and "line 5 " not in text  # the first lines
+    assert [b["text"]["text"] for b in buttons(update)] == ["Approve", "Deny", "Dry run"]  # still pending
+    # Block Kit's limits (a section's 3,000 characters…) are checked on every recorded call by tests/slack/limits.py.
