@@ -22,7 +22,7 @@ USAGE = (
     "`/jobs list` · `/jobs run JOB` (opens a form) · "
     '`/jobs run JOB var=value … [--now | --at TIME | --every hourly|daily|weekly --start TIME | --cron "EXPR"] '
     "[--name NAME] [--dry-run]` · `/jobs queue` · `/jobs scheduled` · `/jobs results [JOB]` · "
-    "`/jobs approve ID [--force]` · `/jobs deny ID [reason]` · `/jobs dry-run ID` · "
+    "`/jobs approve ID [--force] [comment]` · `/jobs deny ID [reason]` · `/jobs dry-run ID` · "
     "`/jobs cancel ID` · `/jobs pause ID` · `/jobs resume ID`"
 )
 
@@ -72,6 +72,7 @@ class Command:
         target: the scheduled job ID (approve … resume) or the job (results), if given.
         force: ``--force`` (approve).
         reason: the deny reason.
+        comment: the approval's comment (approve).
         run: the run arguments (``run``).
     """
 
@@ -79,6 +80,7 @@ class Command:
     target: str | None = None
     force: bool = False
     reason: str | None = None
+    comment: str | None = None
     run: RunArgs | None = None
 
 
@@ -139,10 +141,12 @@ def _parse_id_command(name: str, args: list[str]) -> Command:
     target = parse_scheduled_job_ref(args[0])
     rest = args[1:]
     if name == "approve":
-        extra = [a for a in rest if a != "--force"]
-        if extra:
-            raise InputError("`/jobs approve ID` takes only `--force`.")
-        return Command(name=name, target=target, force="--force" in rest)
+        words = [a for a in rest if a != "--force"]
+        unknown = [a for a in words if a.startswith("--")]
+        if unknown:
+            raise InputError(f"`/jobs approve ID` knows only `--force`, not `{unknown[0][:40]}`; "
+                             "the rest is a comment: `/jobs approve ID [--force] [comment]`.")
+        return Command(name=name, target=target, force="--force" in rest, comment=" ".join(words) or None)
     if name == "deny":
         return Command(name=name, target=target, reason=" ".join(rest) or None)
     _no_more(f"{name} ID", rest)

@@ -95,7 +95,8 @@ def _results(parsed: Command, actor: Actor, services: Services, _zone: Callable[
 
 def _approve(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
     target = _resolve(parsed, actor, services)
-    record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=target, force=parsed.force)
+    record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=target, force=parsed.force,
+                                                      comment=parsed.comment)
     return blocks.build_decision_notice(record, verb="approved")
 
 

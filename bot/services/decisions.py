@@ -42,6 +42,9 @@ class Decisions:
         distinct approvers have approved, approve the request (exactly once, however many approve at the same time).
         A ``future`` request past its start needs ``force`` on every approval, and then runs at once.
 
+        Args:
+            comment: the approver's optional comment, kept on this approval and shown with it.
+
         Raises:
             PermissionDeniedError, NotFoundError, AlreadyDecidedError, PastDueError, NotRunnableError,
             InvalidStateError (expired, or already approved by this actor), FieldErrors (comment too long).

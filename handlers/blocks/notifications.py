@@ -40,6 +40,8 @@ def build_request_decided(
     name = f"*{escape(clip(record.name, 255))}* ({job_label(record.job)})"
     if kind is OutboxKind.REQUEST_APPROVED:
         text = f"✅ Your request {name} was approved by {user(actor_id)}. Next runs: {next_runs(record, now)}."
+        text += "".join(f"\n>{user(vote.user_id)}: {escape(clip(vote.comment, 300))}" for vote in record.approvals
+                        if vote.comment)
     elif kind is OutboxKind.REQUEST_DENIED:
         text = f"⛔ Your request {name} was denied by {user(actor_id)}."
         if record.decision_reason:

@@ -6,7 +6,7 @@ from bot.domain.approvals import ApprovalState
 from handlers import ids
 from tests.conftest import ADMIN
 from tests.fake_slack import text_of
-from tests.slack.conftest import Stack, button, run_jobs
+from tests.slack.conftest import APPROVAL_CHANNEL, Stack, button, run_jobs
 
 
 def schedule(stack: Stack, text: str, *, user_id: str = "UALICE") -> str:
@@ -70,6 +70,43 @@ def test_approve_deny_and_dry_run_commands(stack: Stack) -> None:
     assert f"`/jobs approve {second[:8]} --force`" in reply(stack, f"approve {second}", user_id="UAPPROVER")
     assert "you approved" in reply(stack, f"approve {second} --force", user_id="UAPPROVER")
     assert stack.services.listings.get_scheduled_job(ADMIN, second).approval_state is ApprovalState.APPROVED
+
+
+def test_approve_by_command_takes_a_comment_and_the_same_refusals_as_the_button(stack: Stack) -> None:
+    first = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-16 09:00"')
+    stack.deliver()
+    [message] = stack.posted(APPROVAL_CHANNEL)
+    ack = stack.slack.command(f"approve {first} --forse", user_id="UAPPROVER")  # a typo is no comment
+    assert ack.json is not None and ack.json["response_type"] == "ephemeral" and "not `--forse`" in ack.json["text"]
+    assert "permission to approve" in reply(stack, f"approve {first} fine by me", user_id="UBOB")
+    assert ApprovalState.PENDING is stack.services.listings.get_scheduled_job(ADMIN, first).approval_state
+    long_comment = "x" * 2001
+    assert "at most 2000 characters" in reply(stack, f"approve {first} {long_comment}", user_id="UAPPROVER")
+
+    assert "you approved" in reply(stack, f'approve {first} "checked the diff" & <rollback ready>',
+                                   user_id="UAPPROVER")
+    record = stack.services.listings.get_scheduled_job(ADMIN, first)
+    assert record.approval_state is ApprovalState.APPROVED
+    assert [(v.user_id, v.comment) for v in record.approvals] == [
+        ("UAPPROVER", "checked the diff & <rollback ready>")]
+    assert record.decision_reason is None
+    stack.deliver()
+    [update] = [c for c in stack.fake.calls_to("chat.update") if c.params["ts"] == message.response["ts"]]
+    assert "Approved* by <@UAPPROVER>" in text_of(update)
+    assert "checked the diff &amp; &lt;rollback ready&gt;" in text_of(update)
+    [told] = stack.posted("UALICE")
+    assert "approved by <@UAPPROVER>" in text_of(told) and "checked the diff" in text_of(told)
+    assert "already approved by <@UAPPROVER>" in reply(stack, f"approve {first} again", user_id="UAPPROVER2")
+
+    # Past due: a comment is no confirmation; --force is.
+    second = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-17 09:00"', user_id="UBOB")
+    second = next(r.id for r in stack.services.listings.list_approval_queue(ADMIN).items)
+    stack.clock.advance(days=3)
+    assert f"approve {second} --force" in reply(stack, f"approve {second} looks fine", user_id="UAPPROVER")
+    assert "you approved" in reply(stack, f"approve {second} looks fine --force", user_id="UAPPROVER")
+    record = stack.services.listings.get_scheduled_job(ADMIN, second)
+    assert record.approval_state is ApprovalState.APPROVED
+    assert [(v.user_id, v.comment) for v in record.approvals] == [("UAPPROVER", "looks fine")]
 
 
 def test_results_lists_recent_runs(stack: Stack) -> None:
