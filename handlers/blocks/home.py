@@ -19,6 +19,7 @@ from handlers.blocks.base import (
     View,
     chunks,
     clip,
+    context,
     date_token,
     divider,
     escape,
@@ -29,13 +30,26 @@ from handlers.blocks.base import (
 )
 
 
+def waited(since: datetime, now: datetime) -> str:
+    """How long something has waited, in words a person reads at a glance: ``3 d 4 h``, ``2 h 5 min``, ``12 min``."""
+    minutes = max(int((now - since).total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "less than a minute"
+
+
 def _lines_or(lines: Sequence[str], empty: str) -> list[Block]:
     return [section(chunk) for chunk in chunks(lines)[:5]] if lines else [section(empty)]
 
 
 def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[ScheduledJobRecord],
                upcoming: Page[ScheduledJobRecord], results: Page[JobResultRecord], now: datetime) -> View:
-    """The Home tab: my requests and their state, approvals waiting for me (with buttons), upcoming runs, results."""
+    """The Home tab: my requests and their state, approvals waiting for me (with how long each has waited, and
+    buttons), upcoming runs, results."""
     blocks: list[Block] = [
         header("jobgate"),
         section("Run jobs now, later or on a schedule, behind an approval gate. Type `/jobs help` anywhere.",
@@ -47,6 +61,8 @@ def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[Sc
     if not to_approve:
         blocks.append(section("Nothing waits for you."))
     for record in list(to_approve)[:10]:
+        asked = record.created_at
+        blocks.append(context(f"⏳ Waiting for {waited(asked, now)} (asked {date_token(asked)})"))
         blocks.extend(approval_blocks(record, now=now))
     blocks.append(divider())
     blocks.append(header(f"Your requests ({my_requests.count})"))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from bot.domain.approvals import ApprovalState
 from handlers import ids
 from tests.conftest import ADMIN
-from tests.fake_slack import text_of
+from tests.fake_slack import Call, text_of
 from tests.slack.conftest import APPROVAL_CHANNEL, Stack, button, run_jobs
 
 
@@ -115,6 +118,57 @@ def test_results_lists_recent_runs(stack: Stack) -> None:
     listing = reply(stack, "results testjobs.TestFail", user_id="UALICE")
     assert "Failed" in listing and "testjobs.TestFail" in listing
     assert "No results yet." in reply(stack, "results testjobs.TestPass", user_id="UALICE")
+
+
+def test_app_home_shows_how_long_each_request_waiting_for_you_has_waited(stack: Stack) -> None:
+    older = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-20 09:00" --name Older', user_id="UALICE")
+    stack.clock.advance(hours=2, minutes=5)
+    newer = schedule(stack, 'testjobs.ApprovalJob --at "2030-01-19 09:00" --name Newer', user_id="UBOB")
+    stack.clock.advance(days=1, hours=1)
+    stack.slack.app_home_opened(user_id="UAPPROVER")
+    home = stack.fake.wait_for("views.publish")[0]
+    texts = [text_of_block(b) for b in home_blocks(home)]
+    waits: dict[str, str] = {}
+    waiting = ""
+    for text in texts:  # each request's blocks come after the line saying how long it has waited
+        if text.startswith("⏳ Waiting for"):
+            waiting = text
+        for scheduled_job_id in (older, newer):
+            if f"`{scheduled_job_id}`" in text and "*ID*" in text:
+                waits[scheduled_job_id] = waiting
+    assert "Waiting for 1 d 3 h" in waits[older] and "Waiting for 1 d 1 h" in waits[newer]
+    # Once approved it no longer waits for you; a request you made yourself never does.
+    reply(stack, f"approve {older}", user_id="UAPPROVER")
+    stack.slack.app_home_opened(user_id="UAPPROVER")
+    again = text_of(stack.fake.wait_for("views.publish", 2)[-1])
+    assert "Waiting for your approval (1)" in again and older not in again.split("Your requests")[0]
+    stack.slack.app_home_opened(user_id="UBOB")
+    bob = text_of(stack.fake.wait_for("views.publish", 3)[-1])
+    assert "Waiting for your approval (0)" in bob
+
+
+def home_blocks(call: Call) -> list[dict[str, Any]]:
+    view = call.params["view"]
+    view = json.loads(view) if isinstance(view, str) else view
+    return list(view["blocks"])
+
+
+def text_of_block(block: dict[str, Any]) -> str:
+    texts: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    texts.append(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(block)
+    return " ".join(texts)
 
 
 def test_app_home_shows_requests_approvals_upcoming_and_results(stack: Stack) -> None:
