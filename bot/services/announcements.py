@@ -47,8 +47,9 @@ def announce_approval_request(
 def announce_approval_lapsed(
     deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, now: datetime
 ) -> None:
-    """The approval of a request lapsed (its job's code changed): ask the approvers again (the message says what
-    changed) and tell the requester."""
+    """The approval of a request lapsed (its job's code changed): its earlier approval messages are updated in place
+    (pending again, saying what changed), the approvers are asked again in a new message, and the requester is told."""
+    refresh_approval_messages(repos, record.id, actor_id=None, now=now)
     announce_approval_request(deps, repos, record, now=now)
     if record.user_id:
         repos.outbox.add(OutboxMessage(channel=record.user_id, kind=OutboxKind.APPROVAL_LAPSED,

@@ -63,7 +63,7 @@ def test_a_job_edited_after_approval_does_not_run_and_the_approvers_are_asked_ag
                                                                                     jobs_dir: Path) -> None:
     module = jobs_dir / "testjobs.py"
     old = version_of(module)
-    scheduled_job_id, _ = request_and_approve(stack, 'run testjobs.ApprovalJob --at "2030-01-16 09:00"')
+    scheduled_job_id, first_message = request_and_approve(stack, 'run testjobs.ApprovalJob --at "2030-01-16 09:00"')
     edit_approval_job(module, "EDITED")
     new = version_of(module)
     stack.services.management.sync_jobs(now=stack.clock.now)
@@ -84,6 +84,9 @@ def test_a_job_edited_after_approval_does_not_run_and_the_approvers_are_asked_ag
     assert [b["text"]["text"] for b in buttons(asked[0])] == ["Approve", "Deny", "Dry run"]
     told = [c for c in stack.posted("UALICE") if "needs approval again" in text_of(c)]
     assert len(told) == 1 and f"{old[:10]} → {new[:10]}" in text_of(told[0])
+    # The first message no longer says "Approved": it is updated in place, pending again, saying what changed.
+    updated = [c for c in stack.fake.calls_to("chat.update") if c.params["ts"] == first_message.response["ts"]]
+    assert "Approved*" not in text_of(updated[-1]) and f"{old[:10]} → {new[:10]}" in text_of(updated[-1])
 
     # Approved again, the new code runs.
     press(stack, asked[0], "Approve", user_id="UAPPROVER")
