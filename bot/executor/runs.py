@@ -122,10 +122,14 @@ def record_outcomes(
         elif user_id:
             announcements.append(run_finished(report.job_result_id, user_id))
     repos.outbox.add_many(announcements, now=now)
-    for scheduled_job_id in sorted(set(repos.job_results.requests_dry_run(sorted(recorded)).values())):
-        # A dry run of a request finished: its approval messages show it.
-        refresh_approval_messages(repos, scheduled_job_id, actor_id=None, now=now)
+    show_dry_runs(repos, recorded, now=now)
     return recorded
+
+
+def show_dry_runs(repos: Repositories, job_result_ids: Collection[str], *, now: datetime) -> None:
+    """Among runs that just ended, the dry runs of requests awaiting approval: their approval messages show them."""
+    for scheduled_job_id in sorted(set(repos.job_results.requests_dry_run(sorted(job_result_ids)).values())):
+        refresh_approval_messages(repos, scheduled_job_id, actor_id=None, now=now)
 
 
 def recheck_approval(repos: Repositories, job_result_id: str, refused_version: tuple[str, str], *,
@@ -176,6 +180,7 @@ def fail_held(db: Database, ids: Sequence[str], *, runner_id: str, error: str, m
             repos.job_results.add_log(result.id, [LogRecord(logged_at=now, level=LogLevel.FAILURE.value,
                                                             message=message)])
             announce(repos, result.id, result.user_id, now=now)
+        show_dry_runs(repos, [result.id for result in failed], now=now)
     return len(failed)
 
 
@@ -205,6 +210,7 @@ def reap_expired(db: Database, *, now: datetime, own_runner_id: str | None = Non
             repos.job_results.add_log(result.id, [LogRecord(logged_at=now, level=LogLevel.FAILURE.value,
                                                             message=INTERRUPTED_MESSAGE)])
             announce(repos, result.id, result.user_id, now=now)
+        show_dry_runs(repos, [result.id for result in reaped], now=now)
     for result in reaped:
         log.warning("job result %s interrupted: its runner stopped (lease expired)", result.id,
                     extra=ids(job_result_id=result.id))

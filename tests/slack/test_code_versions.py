@@ -10,7 +10,9 @@ from pathlib import Path
 
 from bot.domain.approvals import ApprovalState
 from bot.domain.results import JobResultStatus
+from bot.executor.runs import reap_expired
 from bot.scheduler import Dispatcher
+from storage.repositories import Repositories
 from tests.conftest import ADMIN
 from tests.fake_slack import Call, text_of
 from tests.slack.conftest import APPROVAL_CHANNEL, Stack, buttons, press, run_jobs
@@ -210,3 +212,22 @@ def test_a_finished_dry_run_shows_in_the_approval_message_with_its_first_log_lin
     assert "line 0 &lt;&amp;&gt; xxx" in text and "line 4 " in text and "line 5 " not in text  # the first lines
     assert [b["text"]["text"] for b in buttons(update)] == ["Approve", "Deny", "Dry run"]  # still pending
     # Block Kit's limits (a section's 3,000 characters…) are checked on every recorded call by tests/slack/limits.py.
+
+
+def test_a_dry_run_whose_runner_vanished_shows_as_interrupted_in_the_approval_message(stack: Stack) -> None:
+    ack = stack.slack.command('run testjobs.ApprovalJob --at "2030-01-16 09:00"', user_id="UALICE")
+    assert ack.status == 200
+    stack.fake.wait_for("response_url")
+    stack.deliver()
+    [message] = stack.posted(APPROVAL_CHANNEL)
+    press(stack, message, "Dry run", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url", 2)
+    with stack.core.db.write() as session:  # a runner claims it, then dies without a word
+        [claimed] = Repositories(session).job_results.claim(runner_id="elsewhere:1:x", clock=stack.clock,
+                                                            lease=timedelta(seconds=60), limit=10)
+    assert claimed.dry_run
+    stack.clock.advance(minutes=2)
+    assert reap_expired(stack.core.db, now=stack.clock.now) == 1
+    stack.deliver()
+    [update] = [c for c in stack.fake.calls_to("chat.update") if c.params["ts"] == message.response["ts"]]
+    assert "Latest dry run" in text_of(update) and "Errored" in text_of(update) and "Interrupted" in text_of(update)
