@@ -26,6 +26,7 @@ from bot.domain.errors import (
 )
 from bot.domain.permissions import Actor, JobRef, Perm, Policy
 from bot.domain.schedules import IntervalType
+from bot.domain.versions import SHORT_VERSION, code_changed_note, run_version_mismatch, short_version
 
 __all__ = [
     "APPROVE_DENIED_MESSAGE",
@@ -36,15 +37,21 @@ __all__ = [
     "PAST_DUE_MESSAGE",
     "REPEAT_APPROVAL_MESSAGE",
     "SELF_APPROVAL_MESSAGE",
+    "SHORT_VERSION",
     "Action",
     "ApprovalState",
     "Decision",
     "RequestFacts",
     "already_decided",
+    "approval_lapsed",
     "can_act",
+    "code_changed_note",
     "decide",
     "is_escalation_approver",
     "is_past_due",
+    "run_version_mismatch",
+    "short_version",
+    "version_to_approve",
 ]
 
 PAST_DUE_MESSAGE = "The job's start time is in the past."
@@ -307,14 +314,6 @@ def _dry_run(request: RequestFacts, *, actor: Actor, policy: Policy) -> Decision
 
 # ------------------------------------------------------------------------------------------- code version pinning
 
-SHORT_VERSION = 10
-"""How many hex digits of a job's code version are shown to people."""
-
-
-def short_version(version: str | None) -> str:
-    """A code version as shown to people: its first ``SHORT_VERSION`` hex digits ("unknown" when there is none)."""
-    return version[:SHORT_VERSION] if version else "unknown"
-
 
 def version_to_approve(*, request_version: str | None, job_version: str) -> str | None:
     """The code version an approval pins: the one the request shows (what was reviewed), else the job's current one."""
@@ -331,18 +330,3 @@ def approval_lapsed(
     """
     return (approval_state is ApprovalState.APPROVED and bool(approved_version) and bool(current_version)
             and approved_version != current_version)
-
-
-def code_changed_note(*, approved_version: str | None, current_version: str | None) -> str:
-    """What changed, for the approvers asked again and the requester: ``old → new``."""
-    return (f"The job's code changed since it was approved ({short_version(approved_version)} → "
-            f"{short_version(current_version)}): the approval lapsed and the request needs approval again.")
-
-
-def run_version_mismatch(*, approved_version: str | None, loaded_version: str) -> str | None:
-    """Why a worker must not run a run approved for ``approved_version`` with the code it loaded, or None (also when
-    either version is unknown)."""
-    if not approved_version or not loaded_version or approved_version == loaded_version:
-        return None
-    return (f"not run: the code this worker loaded ({short_version(loaded_version)}) is not the approved version "
-            f"({short_version(approved_version)}); the request awaits approval again")

@@ -20,8 +20,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from types import FrameType
 
-from bot.domain.approvals import run_version_mismatch
 from bot.domain.results import JobResultStatus
+from bot.domain.versions import run_version_mismatch
 from bot.executor.orders import RunOrder, RunReport
 from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded
 

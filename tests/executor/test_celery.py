@@ -446,6 +446,7 @@ if POSTGRES_URL:
             yield
             connection.rollback()
 
+
 # ------------------------------------------------------------------------------------------- code version pinning
 
 
