@@ -152,11 +152,16 @@ class Dispatcher:
             created += repos.job_results.insert_slots(slots)
         return DispatchReport(0, created, missed, finished, awaiting)
 
+    def _approval_times(self, row: DueScheduledJob, now: datetime) -> ApprovalTimes:
+        """The quorum, expiry, reminders and escalation of a request whose approvers are asked anew at ``now``, by
+        the approval rule in force from now on."""
+        if self.deps is None or row.job_id is None:
+            return ApprovalTimes()
+        return ApprovalTimes.for_request(self.deps.policy.approval_rule(JobRef(slug=row.job_slug, name=row.job_name)),
+                                         now)
+
     def _require_approval(self, repos: Repositories, row: DueScheduledJob, now: datetime) -> int:
-        times = ApprovalTimes()
-        if self.deps is not None and row.job_id is not None:  # the approval rule in force from now on
-            times = ApprovalTimes.for_request(
-                self.deps.policy.approval_rule(JobRef(slug=row.job_slug, name=row.job_name)), now)
+        times = self._approval_times(row, now)
         record = repos.scheduled_jobs.require_approval(row.id, due_at=row.next_run_at, now=now, times=times,
                                                        job_version=row.current_job_version or None)
         if record is None:
@@ -174,7 +179,8 @@ class Dispatcher:
         assert row.approved_job_version is not None  # _lapsed(row) says so
         record = repos.scheduled_jobs.lapse_due(row.id, due_at=row.next_run_at,
                                                 approved_job_version=row.approved_job_version,
-                                                job_version=row.current_job_version, now=now)
+                                                job_version=row.current_job_version, now=now,
+                                                times=self._approval_times(row, now))
         if record is None:
             return 0
         repos.audit.add(AuditEvent(actor_id=None, action=AuditAction.SCHEDULED_JOB_APPROVAL_LAPSE,

@@ -63,6 +63,8 @@ class ApprovalOut(_Out):
     user: UserOut = Field(description="Who approved.")
     at: datetime = Field(description="When they approved.")
     comment: str | None = Field(description="What they said with it, if anything.")
+    job_version: str | None = Field(
+        description="The job's code version (sha256 of its module's source, hex) this approval was given for.")
 
 
 class NestedJobOut(_Out):

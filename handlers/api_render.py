@@ -120,7 +120,8 @@ def build_scheduled_job(record: ScheduledJobRecord, *, api_root: str) -> Schedul
         approval_required=record.approval_required,
         approval_state=record.approval_state,
         min_approvers=record.min_approvers,
-        approvals=[ApprovalOut(user=UserOut(id=v.user_id, name=v.user_id), at=v.at, comment=v.comment)
+        approvals=[ApprovalOut(user=UserOut(id=v.user_id, name=v.user_id), at=v.at, comment=v.comment,
+                               job_version=v.job_version)
                    for v in record.approvals],
         expires_at=record.expires_at,
         approved_by_user=_user(record.decided_by_id) if approved else None,

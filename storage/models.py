@@ -106,6 +106,9 @@ class ScheduledJobRow(Base):
     # The job's code version the request awaits (or awaited) approval for, and the one it was approved for.
     job_version: Mapped[str | None] = mapped_column(String(64))
     approved_job_version: Mapped[str | None] = mapped_column(String(64))
+    # When approvers were last asked anew (its job came to require approval, or its approval lapsed); NULL: when it
+    # was created. Its expiry, reminders and escalation count from then.
+    approval_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Approval rules: how many distinct approvals it needs, when it expires if still pending, when its next reminder

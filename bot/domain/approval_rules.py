@@ -111,11 +111,12 @@ def rule_for(rules: Sequence[ApprovalRule], *, slug: str, name: str) -> Approval
 
 @dataclass(frozen=True)
 class Vote:
-    """One approval of a request: who, when, and their optional comment."""
+    """One approval of a request: who, when, their optional comment, and the job's code version they approved."""
 
     user_id: str
     at: datetime
     comment: str | None = None
+    job_version: str | None = None
 
 
 def expires_at(rule: ApprovalRule, created_at: datetime) -> datetime | None:

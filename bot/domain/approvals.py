@@ -114,7 +114,7 @@ class RequestFacts:
         enabled: still active: False once cancelled, finished or denied (Nautobot's ``ScheduledJob.enabled``).
         not_runnable_reason: why its job cannot run now (disabled, not installed, code missing, sensitive and
             approval-required), or None when it is runnable.
-        created_at: when it was requested (escalation counts from then).
+        created_at: when the approvers were last asked (escalation counts from then).
         min_approvers: how many distinct approvers must approve it.
         approvals: the approvals recorded so far.
         expires_at: when it expires if still pending; None: never.

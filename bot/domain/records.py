@@ -132,6 +132,13 @@ class ScheduledJobRecord:
     expires_at: datetime | None = None
     job_version: str | None = None
     approved_job_version: str | None = None
+    approval_asked_at: datetime | None = None
+
+    @property
+    def asked_at(self) -> datetime:
+        """When the approvers were last asked: when it was requested, or later when its job came to require approval
+        or its approval lapsed. Its expiry, reminders and escalation count from then."""
+        return self.approval_asked_at or self.created_at
 
     @property
     def schedule(self) -> Schedule:
@@ -162,7 +169,7 @@ class ScheduledJobRecord:
             decided_at=self.decided_at,
             enabled=self.enabled,
             not_runnable_reason=not_runnable_reason,
-            created_at=self.created_at,
+            created_at=self.asked_at,
             min_approvers=self.min_approvers,
             approvals=self.approvals,
             expires_at=self.expires_at,

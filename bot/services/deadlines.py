@@ -67,7 +67,7 @@ class Deadlines:
                 rule = deps.policy.approval_rule(record.job.ref) if record.job else DEFAULT_RULE
                 remind = due.remind_at is not None and due.remind_at <= now
                 escalate = due.escalate_at is not None and due.escalate_at <= now
-                remind_at = next_reminder_at(rule, record.created_at, now) if remind else due.remind_at
+                remind_at = next_reminder_at(rule, record.asked_at, now) if remind else due.remind_at
                 escalate_at = None if escalate else due.escalate_at
                 if not repos.scheduled_jobs.advance_approval_due(due, remind_at=remind_at, escalate_at=escalate_at,
                                                                  now=now):
@@ -87,7 +87,7 @@ class Deadlines:
                                                                                  requester_id=record.user_id)
                         users |= found_users
                         groups |= found_groups
-                    if record.created_at is not None and is_escalated(rule, record.created_at, now):
+                    if is_escalated(rule, record.asked_at, now):
                         users |= rule.escalate_user_ids
                         groups |= rule.escalate_usergroups
                     reminded = to_remind(users, record.approvals, requester_id=record.user_id)

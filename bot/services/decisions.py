@@ -59,7 +59,10 @@ class Decisions:
             decision = approvals.decide(
                 request_facts(deps, record), Action.APPROVE, actor=actor, policy=deps.policy, now=now, force=force
             )
-            if not repos.scheduled_jobs.add_approval(record.id, user_id=actor.user_id, at=now, comment=comment):
+            version = approvals.version_to_approve(request_version=record.job_version,
+                                                   job_version=record.job.version if record.job else "")
+            if not repos.scheduled_jobs.add_approval(record.id, user_id=actor.user_id, at=now, comment=comment,
+                                                     job_version=version):
                 raise InvalidStateError(approvals.REPEAT_APPROVAL_MESSAGE)
             if decision.approval_state is ApprovalState.PENDING:  # more approvals needed
                 repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
@@ -69,20 +72,20 @@ class Decisions:
                 announce_progress(repos, record, actor=actor, now=now)
                 approved = get_scheduled_job(repos, record.id)  # still pending, with this approval listed
             else:
-                approved = self._approve(repos, record, decision=decision, actor=actor, force=force, now=now)
+                approved = self._approve(repos, record, decision=decision, actor=actor, force=force, version=version,
+                                         now=now)
         deps.wakeups()
         return approved
 
     def _approve(self, repos: Repositories, record: ScheduledJobRecord, *, decision: approvals.Decision,
-                 actor: Actor, force: bool, now: datetime) -> ScheduledJobRecord:
-        """The last approval needed: approve the request, if still pending (compare-and-set), in the same
-        transaction."""
+                 actor: Actor, force: bool, version: str | None, now: datetime) -> ScheduledJobRecord:
+        """The last approval needed: approve the request for the code version ``version`` (the one every counted
+        approval was given for), if still pending (compare-and-set), in the same transaction."""
         next_run = now if decision.runs_at_once else schedules.first_run_from(record.schedule, now)
         approved = repos.scheduled_jobs.decide(
             record.id, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
             reason=None, next_run_at=next_run, end=False,
-            approved_job_version=approvals.version_to_approve(request_version=record.job_version,
-                                                              job_version=record.job.version if record.job else ""),
+            approved_job_version=version,
         )
         if approved is None:
             self._refuse_lost_race(repos, record.id)

@@ -79,8 +79,8 @@ from handlers.blocks.notifications import (
 )
 
 __all__ = [
-    "DRY_RUN_LOG_TEXT",
     "DRY_RUN_LOG_LINES",
+    "DRY_RUN_LOG_TEXT",
     "LOG_TEXT",
     "MAX_MESSAGE_BLOCKS",
     "MAX_VIEW_BLOCKS",

@@ -61,7 +61,7 @@ def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[Sc
     if not to_approve:
         blocks.append(section("Nothing waits for you."))
     for record in list(to_approve)[:10]:
-        asked = record.created_at
+        asked = record.asked_at
         blocks.append(context(f"⏳ Waiting for {waited(asked, now)} (asked {date_token(asked)})"))
         blocks.extend(approval_blocks(record, now=now))
     blocks.append(divider())

@@ -98,11 +98,12 @@ def scheduled_job_record(
         total_run_count=row.total_run_count,
         created_at=row.created_at,
         min_approvers=row.min_approvers,
-        approvals=tuple(Vote(a.user_id, a.approved_at, a.comment)
+        approvals=tuple(Vote(a.user_id, a.approved_at, a.comment, a.job_version)
                         for a in sorted(approvals, key=lambda a: (a.approved_at, a.id))),
         expires_at=row.expires_at,
         job_version=row.job_version,
         approved_job_version=row.approved_job_version,
+        approval_asked_at=row.approval_asked_at,
     )
 
 

@@ -8,7 +8,7 @@ read-back. Must not import Slack or handlers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    delete,
     func,
     insert,
     or_,
@@ -486,23 +487,34 @@ class ScheduledJobRepository:
             ScheduledJobRow.approval_state == ApprovalState.NOT_REQUIRED.value,
             approval_required=True, approval_state=ApprovalState.PENDING.value, next_run_at=None, updated_at=now,
             min_approvers=times.min_approvers, expires_at=times.expires_at, remind_at=times.remind_at,
-            escalate_at=times.escalate_at, approval_due_at=times.due_at,
+            escalate_at=times.escalate_at, approval_due_at=times.due_at, approval_asked_at=now,
             job_version=job_version or ScheduledJobRow.job_version,
         )
 
     def lapse_due(
-        self, scheduled_job_id: str, *, due_at: datetime, approved_job_version: str, job_version: str, now: datetime
+        self, scheduled_job_id: str, *, due_at: datetime, approved_job_version: str, job_version: str, now: datetime,
+        times: ApprovalTimes | None = None,
     ) -> ScheduledJobRecord | None:
         """The approval of a due scheduled job lapsed (its job's code changed): pending again for ``job_version``,
-        no next run until approved. Compare-and-set on the due time and approved version read; None when it moved."""
-        return self._change(
+        no next run until approved, asked again at ``now``: its approvals are removed (the quorum must be met again)
+        and its expiry, reminders and escalation start again from ``times`` (computed from ``now``).
+        Compare-and-set on the due time and approved version read; None when it moved."""
+        times = times or ApprovalTimes()
+        record = self._change(
             ScheduledJobRow.id == scheduled_job_id,
             ScheduledJobRow.next_run_at == due_at,
             ScheduledJobRow.enabled,
             ScheduledJobRow.approval_state == ApprovalState.APPROVED.value,
             ScheduledJobRow.approved_job_version == approved_job_version,
-            **_lapsed(job_version, now),
+            **_lapsed(job_version, now), approval_asked_at=now,
+            min_approvers=times.min_approvers, expires_at=times.expires_at, remind_at=times.remind_at,
+            escalate_at=times.escalate_at, approval_due_at=times.due_at,
         )
+        if record is None:
+            return None
+        self.session.execute(delete(ApprovalRow).where(ApprovalRow.scheduled_job_id == scheduled_job_id))
+        self._approvals_read.pop(scheduled_job_id, None)
+        return replace(record, approvals=())
 
     def recheck_run(
         self, scheduled_job_id: str, *, approved_job_version: str, now: datetime

@@ -40,7 +40,8 @@ def test_approve_is_pending_until_the_second_approver_and_lists_each_approval(ap
     body = first.json()
     assert body["approval_state"] == "pending" and body["approved_by_user"] is None
     assert body["approvals"] == [{"user": {"id": "UAPPROVER", "name": "UAPPROVER"}, "at": "2030-01-15T12:00:00Z",
-                                  "comment": "change window confirmed"}]
+                                  "comment": "change window confirmed", "job_version": body["job_version"]}]
+    assert body["job_version"]
 
     again = api.post(url(pending, "approve"), APPROVER)
     assert again.status_code == 409
