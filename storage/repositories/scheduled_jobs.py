@@ -451,26 +451,25 @@ class ScheduledJobRepository:
         return due
 
     def advance_each(self, advances: Sequence[Advance], *, now: datetime) -> set[str]:
-        """Like :meth:`advance_many`, one compare-and-set per scheduled job; returns the ids of those that moved
-        (a row another dispatcher moved, or that was cancelled, paused or changed since it was read, does not)."""
+        """Like :meth:`advance_many`, but returns the ids of the scheduled jobs that moved (a row another dispatcher
+        moved, or that was cancelled, paused or changed since it was read, does not).
+
+        Two statements for the whole batch, not one per row: the rows still at the due time read are selected and
+        held for this transaction (PostgreSQL ``FOR UPDATE``, which re-reads a row another transaction changed
+        meanwhile; SQLite's write transaction keeps other writers out), then all of them move in one executemany.
+        """
+        if not advances:
+            return set()
         table = self._table()
-        moved: set[str] = set()
-        for a in advances:
-            ended = a.next_run_at is None
-            row = self.session.execute(
-                update(table)
-                .where(table.c.id == a.scheduled_job_id, table.c.next_run_at == a.due_at, table.c.enabled,
-                       ~table.c.paused)
-                .values(next_run_at=a.next_run_at, last_slot_at=a.last_slot_at,
-                        last_run_at=a.ran_at if a.ran_at is not None else table.c.last_run_at,
-                        total_run_count=table.c.total_run_count + (0 if a.ran_at is None else 1),
-                        enabled=not ended, end_reason=EndReason.FINISHED.value if ended else None,
-                        ended_at=now if ended else None, updated_at=now)
-                .returning(table.c.id)
-            ).first()
-            if row is not None:
-                moved.add(row[0])
-        return moved
+        query = (select(table.c.id, table.c.next_run_at)
+                 .where(table.c.id.in_([a.scheduled_job_id for a in advances]), table.c.enabled, ~table.c.paused))
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.order_by(table.c.id).with_for_update()  # one lock order for every dispatcher: no deadlock
+        current = {row_id: due for row_id, due in self.session.execute(query).all()}
+        still = [a for a in advances
+                 if a.scheduled_job_id in current and current[a.scheduled_job_id] == a.due_at]
+        self.advance_many(still, now=now)
+        return {a.scheduled_job_id for a in still}
 
     def require_approval(
         self, scheduled_job_id: str, *, due_at: datetime, now: datetime, times: ApprovalTimes | None = None,

@@ -334,6 +334,28 @@ def test_advance_many_moves_only_rows_still_at_the_due_time_handled(database: Da
     assert x and (x.next_run_at, x.last_run_at, x.total_run_count) == (NOW + timedelta(hours=1), None, 0)
 
 
+def test_advance_each_moves_and_names_only_rows_still_due_unpaused_and_enabled(database: Database) -> None:
+    job = add_job(database)
+    with write(database) as repos:
+        due = repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW))
+        moved = repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW))
+        paused = repos.scheduled_jobs.add(new_scheduled_job(job, start=NOW))
+        repos.scheduled_jobs.set_next_run([moved.id], next_run_at=NOW + timedelta(minutes=30), now=NOW)
+        repos.scheduled_jobs.set_paused(paused.id, paused=True, next_run_at=NOW, now=NOW)
+        names = repos.scheduled_jobs.advance_each([
+            Advance(scheduled_job_id=i, due_at=NOW, next_run_at=NOW + timedelta(hours=1), last_slot_at=NOW,
+                    ran_at=NOW)
+            for i in (due.id, moved.id, paused.id, "00000000-0000-0000-0000-000000000000")
+        ], now=LATER)
+        assert repos.scheduled_jobs.advance_each([], now=LATER) == set()
+    assert names == {due.id}
+    with read(database) as repos:
+        d, m, p = (repos.scheduled_jobs.get(i) for i in (due.id, moved.id, paused.id))
+    assert d and (d.next_run_at, d.last_run_at, d.total_run_count) == (NOW + timedelta(hours=1), NOW, 1)
+    assert m and (m.next_run_at, m.total_run_count) == (NOW + timedelta(minutes=30), 0)
+    assert p and p.total_run_count == 0
+
+
 def test_earliest_due_is_the_soonest_next_run_of_an_active_unpaused_job(database: Database) -> None:
     job = add_job(database)
     with read(database) as repos:
