@@ -16,7 +16,7 @@ from bot.domain.records import ObjectType
 from bot.services.announcements import announce_approval_request, announce_expiry, announce_reminder, group_target
 from bot.services.deps import ServiceDeps
 from storage.repositories import Repositories
-from storage.repositories.scheduled_jobs import ApprovalDue
+from storage.repositories.approval_deadlines import ApprovalDue
 
 BATCH = 100
 
