@@ -13,7 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, Select, Table, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Label,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.domain.records import EndReason, FinishedRun, JobRecord
@@ -52,10 +65,6 @@ class ToPublish:
 def _claim_statement(*where: ColumnElement[bool], postgresql: bool) -> Executable:
     """Pending → running for the job results matching ``where``, returning what a runner needs (with the job's row,
     in the same round trip, on PostgreSQL). Parameters: ``b_runner_id``, ``b_now``, ``b_lease_until``."""
-    end_reason = (
-        select(ScheduledJobRow.end_reason).where(ScheduledJobRow.id == JobResultRow.scheduled_job_id)
-        .scalar_subquery().label("end_reason")
-    )
     moment = JobResultRow.started_at.type
     claim = (
         update(JobResultRow)
@@ -65,7 +74,7 @@ def _claim_statement(*where: ColumnElement[bool], postgresql: bool) -> Executabl
                 published_at=None)
         .returning(JobResultRow.id, JobResultRow.job_id, JobResultRow.name, JobResultRow.user_id,
                    JobResultRow.dry_run, JobResultRow.data, JobResultRow.scheduled_job_id,
-                   JobResultRow.scheduled_for, JobResultRow.created_at, JobResultRow.job_version, end_reason)
+                   JobResultRow.scheduled_for, JobResultRow.created_at, JobResultRow.job_version, _end_reason())
     )
     if not postgresql:
         return claim.execution_options(synchronize_session=False)
@@ -83,28 +92,8 @@ def _table(row_class: Any) -> Table:
 def _claim_one_statement(postgresql: bool) -> Executable:
     """The claim of one job result by id (``b_id``), built once and in Core (no ORM loading): Celery pool processes
     claim one run at a time, and this is most of what they do besides the job. Never a run pinned to a process."""
-    results, jobs, scheduled = _table(JobResultRow), _table(JobRow), _table(ScheduledJobRow)
-    end_reason = (
-        select(scheduled.c.end_reason).where(scheduled.c.id == results.c.scheduled_job_id)
-        .scalar_subquery().label("end_reason")
-    )
-    moment = results.c.started_at.type
-    claim = (
-        update(results)
-        .where(results.c.id == bindparam("b_id"), results.c.runner_id.is_(None),
-               results.c.status == JobResultStatus.PENDING.value)
-        .values(status=JobResultStatus.RUNNING.value, runner_id=bindparam("b_runner_id"),
-                started_at=bindparam("b_now", type_=moment), lease_expires_at=bindparam("b_lease_until", type_=moment),
-                published_at=None)
-        .returning(results.c.id, results.c.job_id, results.c.name, results.c.user_id, results.c.dry_run,
-                   results.c.data, results.c.scheduled_job_id, results.c.scheduled_for, results.c.created_at,
-                   results.c.job_version, end_reason)
-    )
-    if not postgresql:
-        return claim
-    claimed = claim.cte("claimed")  # the claim and its job in one round trip
-    return select(claimed, *[column.label(f"j_{column.name}") for column in jobs.c]).outerjoin(
-        jobs, jobs.c.id == claimed.c.job_id)
+    results = _table(JobResultRow)
+    return _core_claim(results.c.id == bindparam("b_id"), started=True, postgresql=postgresql)
 
 
 @functools.cache
@@ -112,27 +101,39 @@ def _claim_batch_statement(postgresql: bool) -> Executable:
     """The claim of the job results of one Celery message (``b_ids``, expanding) in one statement: pending → running
     for this runner, not yet started (``started_at`` stays NULL until the runner starts each run in turn). A run
     pinned to a process is never claimed this way."""
-    results, jobs, scheduled = _table(JobResultRow), _table(JobRow), _table(ScheduledJobRow)
-    end_reason = (
-        select(scheduled.c.end_reason).where(scheduled.c.id == results.c.scheduled_job_id)
-        .scalar_subquery().label("end_reason")
-    )
+    results = _table(JobResultRow)
+    return _core_claim(results.c.id.in_(bindparam("b_ids", expanding=True)), started=False, postgresql=postgresql)
+
+
+def _core_claim(where: ColumnElement[bool], *, started: bool, postgresql: bool) -> Executable:
+    """Pending → running for this runner (``b_runner_id``, lease until ``b_lease_until``) of the unpinned job results
+    matching ``where``, in Core, returning what a runner needs; on PostgreSQL with the job's columns as
+    ``j_<column>`` in the same round trip. ``started``: the runs start now (``b_now``), else ``started_at`` stays
+    NULL until each is started."""
+    results, jobs = _table(JobResultRow), _table(JobRow)
     moment = results.c.started_at.type
     claim = (
         update(results)
-        .where(results.c.id.in_(bindparam("b_ids", expanding=True)), results.c.runner_id.is_(None),
-               results.c.status == JobResultStatus.PENDING.value)
-        .values(status=JobResultStatus.RUNNING.value, runner_id=bindparam("b_runner_id"), started_at=None,
+        .where(where, results.c.runner_id.is_(None), results.c.status == JobResultStatus.PENDING.value)
+        .values(status=JobResultStatus.RUNNING.value, runner_id=bindparam("b_runner_id"),
+                started_at=bindparam("b_now", type_=moment) if started else None,
                 lease_expires_at=bindparam("b_lease_until", type_=moment), published_at=None)
         .returning(results.c.id, results.c.job_id, results.c.name, results.c.user_id, results.c.dry_run,
                    results.c.data, results.c.scheduled_job_id, results.c.scheduled_for, results.c.created_at,
-                   end_reason)
+                   results.c.job_version, _end_reason())
     )
     if not postgresql:
         return claim
     claimed = claim.cte("claimed")  # the claim and its jobs in one round trip
     return select(claimed, *[column.label(f"j_{column.name}") for column in jobs.c]).outerjoin(
         jobs, jobs.c.id == claimed.c.job_id)
+
+
+def _end_reason() -> Label[Any]:
+    """The end reason of the claimed job result's scheduled job (a run of a cancelled one is not run)."""
+    results, scheduled = _table(JobResultRow), _table(ScheduledJobRow)
+    return (select(scheduled.c.end_reason).where(scheduled.c.id == results.c.scheduled_job_id)
+            .scalar_subquery().label("end_reason"))
 
 
 def _job_from_labels(row: Any) -> JobRecord | None:
