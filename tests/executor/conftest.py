@@ -1,8 +1,11 @@
-"""Helpers for the executors' tests: run orders for the test jobs, and a collector that waits for reports."""
+"""Helpers for the executors' tests: run orders for the test jobs, a collector that waits for reports, and a hold on
+the job results table from another connection."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -84,6 +87,32 @@ def wait_until(predicate: Any, *, timeout: float, what: str) -> None:
             return
         time.sleep(0.02)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextlib.contextmanager
+def job_results_held(url: str, *, reads_too: bool) -> Iterator[None]:
+    """Another connection holds the job results table until the block ends: no other connection writes to it, and
+    with ``reads_too`` (PostgreSQL) none reads it either.
+
+    SQLite: the database's one write lock (``BEGIN IMMEDIATE``; ``BEGIN EXCLUSIVE`` with ``reads_too``); PostgreSQL: a
+    ``SHARE`` lock on ``job_results`` (``ACCESS EXCLUSIVE`` with ``reads_too``). The server is shared, so it is never
+    stopped.
+    """
+    if url.startswith("sqlite"):
+        blocker = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            blocker.execute("BEGIN EXCLUSIVE" if reads_too else "BEGIN IMMEDIATE")
+            yield
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+        connection.execute(f"LOCK TABLE job_results IN {'ACCESS EXCLUSIVE' if reads_too else 'SHARE'} MODE")
+        yield
+        connection.rollback()
 
 
 @pytest.fixture

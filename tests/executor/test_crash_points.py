@@ -15,11 +15,8 @@ Also: Slack is answered while two runaway jobs burn both cores, and their worker
 
 from __future__ import annotations
 
-import contextlib
 import shutil
-import sqlite3
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,32 +25,13 @@ import pytest
 
 from bot.executor.runs import INTERRUPTED
 from tests.conftest import FIXTURE_JOBS, POLICY_YAML
+from tests.executor.conftest import job_results_held
 from tests.executor.runs import results, run_now, tallied
 from tests.fake_slack import FakeSlack
 from tests.slack_requests import SlackActions
 from tests.test_serve import Server, open_core, wait_for
 
 SECRET = "0123456789abcdef0123456789abcdef"
-
-
-@contextlib.contextmanager
-def writes_to_job_results_blocked(url: str) -> Iterator[None]:
-    """SQLite: the database's one write lock, held; PostgreSQL: a SHARE lock on job_results (reads go on)."""
-    if url.startswith("sqlite"):
-        blocker = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        try:
-            blocker.execute("BEGIN IMMEDIATE")
-            yield
-        finally:
-            blocker.execute("ROLLBACK")
-            blocker.close()
-        return
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
-        connection.execute("LOCK TABLE job_results IN SHARE MODE")
-        yield
-        connection.rollback()
 
 
 def busy_workers(server: Server) -> list[dict[str, Any]]:
@@ -94,7 +72,7 @@ def test_a_server_that_dies_between_a_run_s_end_and_its_group_commit_leaves_it_i
     job_result_id = run_now(core, "crashjobs.TallyJob", {"path": str(tally), "seconds": 1})
     wait_for(lambda: busy_workers(server), timeout=20, what="a worker to run the job")
     # Hold off every write to job results: the run ends, its report reaches the server, and the group commit waits.
-    with writes_to_job_results_blocked(url):
+    with job_results_held(url, reads_too=False):  # reads go on
         wait_for(lambda: tallied(tally)[job_result_id] == 1 and not busy_workers(server), timeout=20,
                  what="the run to end and its report to reach the server")
         assert server.health()["executor"]["local"]["recorded"] == 0

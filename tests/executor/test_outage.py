@@ -10,9 +10,6 @@ announced once, not ``errored`` "interrupted" by this process's own reaper.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,7 +21,7 @@ from bot.domain.permissions import Policy
 from bot.domain.results import JobResultStatus
 from storage.db import Database, read_tables
 from tests.conftest import ALICE, build_test_core
-from tests.executor.conftest import wait_until
+from tests.executor.conftest import job_results_held, wait_until
 
 LEASE = timedelta(seconds=60)  # the heartbeat (every 20 s) stays out of the few seconds this takes
 
@@ -34,26 +31,6 @@ def impatient(url: str) -> Database:
     if url.startswith("sqlite"):
         return Database.from_url(url, sqlite_busy_timeout_ms=200)
     return Database.from_url(url, connect_args={"options": "-c lock_timeout=200"})
-
-
-@contextlib.contextmanager
-def outage(url: str) -> Iterator[None]:
-    """No other connection can write job results (nor, on PostgreSQL, read them) until the block ends."""
-    if url.startswith("sqlite"):
-        blocker = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        try:
-            blocker.execute("BEGIN EXCLUSIVE")
-            yield
-        finally:
-            blocker.execute("ROLLBACK")
-            blocker.close()
-        return
-    import psycopg
-
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
-        connection.execute("LOCK TABLE job_results IN ACCESS EXCLUSIVE MODE")
-        yield
-        connection.rollback()
 
 
 def failed_writes(caplog: pytest.LogCaptureFixture) -> int:
@@ -79,7 +56,7 @@ def test_a_run_ending_during_a_database_outage_longer_than_its_lease_is_recorded
         job_result_id = outcome.job_result.id
         wait_until(lambda: background.health()["executor"]["local"]["busy"] == 1, timeout=20,
                    what="the run to start")
-        with outage(database_url):
+        with job_results_held(database_url, reads_too=True):  # the outage
             # The run ends while the database is away: writing its outcome fails, and its lease runs out. The
             # outage lasts until the outcome's writes have failed a few times (each wait before the next try is
             # longer) and the reaper found the database away too; it ends right after a failed write.
