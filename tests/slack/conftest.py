@@ -21,13 +21,14 @@ import pytest
 from bot.app import Core, build_app
 from bot.config import Settings
 from bot.domain.permissions import Policy
+from bot.domain.policy_file import parse_policy
 from bot.executor.local import LocalExecutor
 from bot.notifier import Notifier
 from bot.services import Services
 from bot.slack import build_bolt_app, build_client, slack_installer
 from storage.db import Database
-from tests.conftest import NOW, build_test_core
-from tests.fake_slack import Call, FakeSlack
+from tests.conftest import NOW, POLICY_YAML, build_test_core
+from tests.fake_slack import Call, FakeSlack, text_of
 from tests.slack.limits import check_ack, check_call
 from tests.slack_requests import SlackActions, serve
 
@@ -42,6 +43,8 @@ USERS = {
     "UADMIN": {"tz": "UTC"},
     "UNOBODY": {"tz": "UTC"},
     "UVIEWER": {"tz": "UTC"},
+    "UOWNER": {"tz": "UTC"},
+    "USCHEDULER": {"tz": "UTC"},
     **{u: {"tz": "UTC"} for u in APPROVER_GROUP},
 }
 
@@ -194,6 +197,34 @@ def press(stack: Stack, call: Call, label: str, *, user_id: str) -> Any:
                              message={"text": call.params.get("text"), "blocks": call.params.get("blocks")},
                              channel_id=str(call.response.get("channel") or call.params.get("channel")),
                              message_ts=str(call.response.get("ts")))
+
+
+def reply(stack: Stack, text: str, *, user_id: str) -> str:
+    """Send ``/jobs <text>`` as ``user_id``; the text of the answer that comes back by ``response_url``."""
+    before = len(stack.fake.calls_to("response_url"))
+    stack.slack.command(text, user_id=user_id)
+    return text_of(stack.fake.wait_for("response_url", before + 1)[-1])
+
+
+ONCALL = "UONCALL"
+"""On call: the group ``oncall`` of ``approval_rule_policy``, which its approval rule escalates to."""
+
+APPROVAL_RULE = """
+approval_rules:
+  - jobs: ["testjobs.ApprovalJob"]
+    min_approvers: 2
+    expire_after: 1d
+    remind_every: 4h
+    escalate_after: 8h
+    escalate_to: [oncall]
+"""
+
+
+def approval_rule_policy(source: str) -> Policy:
+    """The test policy with ``ONCALL`` in the group ``oncall`` and ``APPROVAL_RULE`` for ``testjobs.ApprovalJob``: two
+    approvals, expiry after a day, a reminder every four hours, escalation to on-call after eight."""
+    text = POLICY_YAML.replace("  viewers: [UVIEWER]\n", f"  viewers: [UVIEWER]\n  oncall: [{ONCALL}]\n")
+    return parse_policy(text + APPROVAL_RULE, source=source)
 
 
 def run_jobs(stack: Stack) -> list[Any]:

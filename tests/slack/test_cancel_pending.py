@@ -9,8 +9,8 @@ from bot.domain.approvals import ApprovalState
 from bot.domain.permissions import Policy
 from bot.domain.policy_file import parse_policy
 from tests.conftest import ADMIN, POLICY_YAML
-from tests.fake_slack import FakeSlack, text_of
-from tests.slack.conftest import Stack
+from tests.fake_slack import text_of
+from tests.slack.conftest import Stack, reply
 
 SCHEDULER_POLICY = POLICY_YAML + """
   - name: scheduler ends and changes schedules but does not approve
@@ -23,18 +23,6 @@ SCHEDULER_POLICY = POLICY_YAML + """
 @pytest.fixture
 def policy() -> Policy:
     return parse_policy(SCHEDULER_POLICY, source="cancel policy")
-
-
-@pytest.fixture
-def fake(fake: FakeSlack) -> FakeSlack:
-    fake.users["USCHEDULER"] = {"tz": "UTC"}
-    return fake
-
-
-def reply(stack: Stack, text: str, *, user_id: str) -> str:
-    before = len(stack.fake.calls_to("response_url"))
-    stack.slack.command(text, user_id=user_id)
-    return text_of(stack.fake.wait_for("response_url", before + 1)[-1])
 
 
 def request(stack: Stack, text: str) -> str:

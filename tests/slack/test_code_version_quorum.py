@@ -11,35 +11,16 @@ import pytest
 
 from bot.domain.approvals import ApprovalState
 from bot.domain.permissions import Policy
-from bot.domain.policy_file import parse_policy
 from bot.domain.results import JobResultStatus
-from tests.conftest import ADMIN, POLICY_YAML
+from tests.conftest import ADMIN
 from tests.fake_slack import text_of
-from tests.slack.conftest import APPROVAL_CHANNEL, Stack, buttons, run_jobs
+from tests.slack.conftest import APPROVAL_CHANNEL, ONCALL, Stack, approval_rule_policy, buttons, reply, run_jobs
 from tests.slack.test_code_versions import dispatcher, edit_approval_job, version_of
-
-ONCALL = "UONCALL"
-RULES = """
-approval_rules:
-  - jobs: ["testjobs.ApprovalJob"]
-    min_approvers: 2
-    expire_after: 1d
-    remind_every: 4h
-    escalate_after: 8h
-    escalate_to: [oncall]
-"""
 
 
 @pytest.fixture
 def policy() -> Policy:
-    text = POLICY_YAML.replace("  viewers: [UVIEWER]\n", f"  viewers: [UVIEWER]\n  oncall: [{ONCALL}]\n")
-    return parse_policy(text + RULES, source="code version quorum test policy")
-
-
-def reply(stack: Stack, text: str, *, user_id: str) -> str:
-    before = len(stack.fake.calls_to("response_url"))
-    stack.slack.command(text, user_id=user_id)
-    return text_of(stack.fake.wait_for("response_url", before + 1)[-1])
+    return approval_rule_policy("code version quorum test policy")
 
 
 def waiting_for(stack: Stack, user_id: str) -> str:

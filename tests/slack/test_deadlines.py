@@ -11,29 +11,16 @@ import pytest
 from bot.app import build_core
 from bot.domain.approvals import ApprovalState
 from bot.domain.permissions import Policy
-from bot.domain.policy_file import parse_policy
 from bot.scheduler import ApprovalLoop, Dispatcher
 from storage.db import Database, read_tables
-from tests.conftest import ADMIN, POLICY_YAML
-from tests.fake_slack import text_of
-from tests.slack.conftest import APPROVAL_CHANNEL, Stack, buttons, press, run_jobs
-
-ONCALL = "UONCALL"
-RULES = """
-approval_rules:
-  - jobs: ["testjobs.ApprovalJob"]
-    min_approvers: 2
-    expire_after: 1d
-    remind_every: 4h
-    escalate_after: 8h
-    escalate_to: [oncall]
-"""
+from tests.conftest import ADMIN
+from tests.fake_slack import Call, text_of
+from tests.slack.conftest import APPROVAL_CHANNEL, ONCALL, Stack, approval_rule_policy, buttons, press, run_jobs
 
 
 @pytest.fixture
 def policy() -> Policy:
-    text = POLICY_YAML.replace("  viewers: [UVIEWER]\n", f"  viewers: [UVIEWER]\n  oncall: [{ONCALL}]\n")
-    return parse_policy(text + RULES, source="deadline test policy")
+    return approval_rule_policy("deadline test policy")
 
 
 def request_now(stack: Stack) -> str:
@@ -41,6 +28,18 @@ def request_now(stack: Stack) -> str:
     stack.fake.wait_for("response_url")
     (pending,) = stack.services.listings.list_approval_queue(ADMIN).items
     return pending.id
+
+
+def request_approved_once(stack: Stack) -> tuple[str, Call]:
+    """Alice's request, approved by UAPPROVER in its message (one of the two approvals it needs): its id and the
+    approval message."""
+    scheduled_job_id = request_now(stack)
+    stack.deliver()
+    (message,) = stack.posted(APPROVAL_CHANNEL)
+    press(stack, message, "Approve", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url", 2)
+    stack.deliver()
+    return scheduled_job_id, message
 
 
 def dispatch_and_run(stack: Stack) -> list[object]:
@@ -51,12 +50,7 @@ def dispatch_and_run(stack: Stack) -> list[object]:
 def test_a_request_nobody_decides_in_time_expires_its_message_loses_its_buttons_and_nothing_runs(
     stack: Stack,
 ) -> None:
-    scheduled_job_id = request_now(stack)
-    stack.deliver()
-    (message,) = stack.posted(APPROVAL_CHANNEL)
-    press(stack, message, "Approve", user_id="UAPPROVER")
-    stack.fake.wait_for("response_url", 2)
-    stack.deliver()
+    scheduled_job_id, message = request_approved_once(stack)
     stack.fake.calls.clear()
 
     expires_at = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id).expires_at
@@ -88,12 +82,7 @@ def test_a_request_nobody_decides_in_time_expires_its_message_loses_its_buttons_
 def test_approvers_who_have_not_acted_are_reminded_in_the_thread_then_on_call_is_asked_and_may_approve(
     stack: Stack,
 ) -> None:
-    scheduled_job_id = request_now(stack)
-    stack.deliver()
-    (message,) = stack.posted(APPROVAL_CHANNEL)
-    press(stack, message, "Approve", user_id="UAPPROVER")
-    stack.fake.wait_for("response_url", 2)
-    stack.deliver()
+    scheduled_job_id, message = request_approved_once(stack)
 
     assert stack.services.deadlines.handle_due(stack.clock.now + timedelta(hours=3, minutes=59)) == 0
     stack.clock.advance(hours=4)

@@ -9,7 +9,7 @@ from bot.domain.approvals import ApprovalState
 from handlers import ids
 from tests.conftest import ADMIN
 from tests.fake_slack import Call, text_of
-from tests.slack.conftest import APPROVAL_CHANNEL, Stack, button, run_jobs
+from tests.slack.conftest import APPROVAL_CHANNEL, Stack, button, reply, run_jobs
 
 
 def schedule(stack: Stack, text: str, *, user_id: str = "UALICE") -> str:
@@ -17,12 +17,6 @@ def schedule(stack: Stack, text: str, *, user_id: str = "UALICE") -> str:
     stack.slack.command(f"run {text}", user_id=user_id)
     stack.fake.wait_for("response_url", before + 1)
     return stack.services.listings.list_scheduled_jobs(ADMIN).items[0].id
-
-
-def reply(stack: Stack, text: str, *, user_id: str) -> str:
-    before = len(stack.fake.calls_to("response_url"))
-    stack.slack.command(text, user_id=user_id)
-    return text_of(stack.fake.wait_for("response_url", before + 1)[-1])
 
 
 def test_scheduled_lists_what_the_commands_accept(stack: Stack) -> None:
