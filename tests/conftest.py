@@ -65,6 +65,21 @@ APPROVER2 = Actor(user_id="UAPPROVER2")
 ADMIN = Actor(user_id="UADMIN")
 NOBODY = Actor(user_id="UNOBODY")
 VIEWER = Actor(user_id="UVIEWER")
+OWNER = Actor(user_id="UOWNER")
+"""Runs every job, but sees the scheduled jobs and results of TestPass only (by ``OWNER_RULES``)."""
+
+OWNER_RULES = """
+  - name: owner runs every job
+    actions: [run, view]
+    object_types: [extras.job]
+    users: [UOWNER]
+  - name: owner sees the schedules and results of TestPass
+    actions: [view]
+    object_types: [extras.scheduledjob, extras.jobresult]
+    users: [UOWNER]
+    jobs: ["testjobs.TestPass"]
+"""
+"""``OWNER``'s permissions, to append to a policy's ``permissions``."""
 
 
 def _database_urls() -> list[str]:

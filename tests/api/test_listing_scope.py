@@ -9,22 +9,9 @@ from bot.domain.permissions import Actor, Policy
 from bot.domain.policy_file import parse_policy
 from bot.services import Services
 from tests.api.conftest import API_POLICY_YAML, CONSTRAINED, GOOD_DATA, Api, request_approval
-from tests.conftest import ALICE, APPROVER, NOBODY
+from tests.conftest import ALICE, APPROVER, NOBODY, OWNER, OWNER_RULES
 
-OWNER = Actor(user_id="UOWNER")
-"""Runs every job, but sees the scheduled jobs and results of TestPass only."""
-
-OWNER_POLICY = API_POLICY_YAML + """
-  - name: owner runs every job
-    actions: [run, view]
-    object_types: [extras.job]
-    users: [UOWNER]
-  - name: owner sees the schedules and results of TestPass
-    actions: [view]
-    object_types: [extras.scheduledjob, extras.jobresult]
-    users: [UOWNER]
-    jobs: ["testjobs.TestPass"]
-"""
+OWNER_POLICY = API_POLICY_YAML + OWNER_RULES
 
 
 @pytest.fixture
