@@ -3,7 +3,6 @@ ApprovalQueueTestCase, plus jobgate's deliberate differences)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -29,14 +28,15 @@ from bot.domain.errors import (
     PastDueError,
     PermissionDeniedError,
 )
-from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyEntry
+from bot.domain.permissions import Actor, JobRef, Perm, Policy
 from bot.domain.policy_file import parse_policy
 from bot.domain.requests import CODE_MISSING_MESSAGE
 from bot.domain.schedules import IntervalType
+from tests.domain.policies import CALLER_ID, Grant, policy_with
 
 NOW = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 REQUESTER = "U0USER1"
-CALLER = "U0CALLER"
+CALLER = CALLER_ID
 ADMIN = "U0ADMIN"
 TEST_PASS = JobRef(slug="test-pass", name="TestPass")
 TEST_FAIL = JobRef(slug="test-fail", name="TestFail")
@@ -45,25 +45,6 @@ APPROVE_MSG = "You do not have permission to approve this request."
 DENY_MSG = "You do not have permission to deny this request."
 RUN_MSG = "You do not have permission to run this job."
 SELF_MSG = "You cannot approve your own job request!"
-
-Grant = Perm | tuple[Perm, tuple[str, ...]]
-
-
-def policy_with(*grants: Grant, user: str = CALLER, admins: Iterable[str] = ()) -> Policy:
-    """A policy granting ``user`` each permission, optionally constrained to job globs: ``(perm, ("test-pass",))``."""
-    entries = []
-    for grant in grants:
-        perm, jobs = grant if isinstance(grant, tuple) else (grant, ())
-        entries.append(
-            PolicyEntry(
-                name=str(perm),
-                actions=frozenset({perm.action}),
-                object_types=frozenset({perm.object_type}),
-                user_ids=frozenset({user}),
-                jobs=jobs,
-            )
-        )
-    return Policy(admins=admins, entries=entries)
 
 
 def make_request(**overrides: object) -> RequestFacts:

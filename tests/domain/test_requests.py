@@ -20,7 +20,7 @@ from bot.domain.errors import (
     NotRunnableError,
     PermissionDeniedError,
 )
-from bot.domain.permissions import Actor, JobRef, Perm, Policy, PolicyEntry
+from bot.domain.permissions import Actor, JobRef, Perm, Policy
 from bot.domain.requests import (
     CANCELLED_BEFORE_RUN_MESSAGE,
     CODE_MISSING_MESSAGE,
@@ -39,31 +39,16 @@ from bot.domain.requests import (
     run_refusal_reason,
 )
 from bot.domain.schedules import IntervalType
+from tests.domain.policies import CALLER_ID, policy_with
 
 NOW = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
-CALLER = Actor("U0CALLER")
+CALLER = Actor(CALLER_ID)
 REQUESTER = Actor("U0REQ")
 BACKUP = JobRef(slug="backup", name="Backup configs")
 OTHER = JobRef(slug="other", name="Other job")
 
 Check = Callable[[RequestFacts, Actor, Policy], None]
 SENSITIVE_SCHEDULE = "Unable to schedule job: Job may have sensitive input variables"
-
-
-def policy_with(*grants: Perm | tuple[Perm, tuple[str, ...]], user: str = CALLER.user_id) -> Policy:
-    entries = []
-    for grant in grants:
-        perm, jobs = grant if isinstance(grant, tuple) else (grant, ())
-        entries.append(
-            PolicyEntry(
-                name=str(perm),
-                actions=frozenset({perm.action}),
-                object_types=frozenset({perm.object_type}),
-                user_ids=frozenset({user}),
-                jobs=jobs,
-            )
-        )
-    return Policy(entries=entries)
 
 
 def make_job(**overrides: object) -> JobFacts:
