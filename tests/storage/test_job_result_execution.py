@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.domain.records import EndReason, FinishedRun, JobRecord, LogRecord
+from bot.domain.records import FinishedRun, JobRecord, LogRecord
 from bot.domain.results import JobResultStatus
 from storage.db import Database
-from tests.storage.conftest import NOW, add_job, new_job_result, new_scheduled_job, read, write
+from tests.storage.conftest import NOW, add_job, new_job_result, read, write
 
 LEASE = timedelta(seconds=60)
 
@@ -53,17 +53,6 @@ def test_a_batch_claim_takes_the_oldest_pending_results_up_to_the_limit(database
     with read(database) as repos:
         runner = {i: repos.job_results.get(i) for i in ids}
     assert {r.status for r in runner.values() if r} == {JobResultStatus.RUNNING}
-
-
-def test_a_claim_reports_a_cancelled_scheduled_job(database: Database) -> None:
-    job = add_job(database)
-    with write(database) as repos:
-        scheduled = repos.scheduled_jobs.add(new_scheduled_job(job))
-        repos.job_results.insert_slots([new_job_result(job, scheduled_job_id=scheduled.id, scheduled_for=NOW)])
-        repos.scheduled_jobs.end(scheduled.id, reason=EndReason.CANCELLED, ended_by_id="UALICE", now=NOW)
-    with write(database) as repos:
-        [claimed] = repos.job_results.claim(runner_id="r1", clock=lambda: NOW, lease=LEASE, limit=1)
-    assert claimed.scheduled_job_cancelled and claimed.scheduled_job_id == scheduled.id
 
 
 def test_a_claim_by_id_wins_once(database: Database) -> None:
