@@ -33,6 +33,7 @@ from bot.executor.celery_app import QUEUE, TASK_NAME, build_celery_app
 from bot.executor.orders import SHUTDOWN_INTERRUPTED
 from bot.executor.runs import INTERRUPTED
 from tests.conftest import ALICE, APPROVER, FIXTURE_JOBS, POLICY_YAML, POSTGRES_URL, reset_postgres
+from tests.executor.conftest import job_results_held
 from tests.executor.runs import results, run_now, tallied
 from tests.test_serve import JOBGATE, Server, free_port, open_core, schedule_once, stored, wait_for
 
@@ -427,7 +428,7 @@ if POSTGRES_URL:
         def failed_writes() -> int:
             return worker.log.read_text().count(f"recording the outcome of job result {job_result_id} failed")
 
-        with writes_blocked(postgres):
+        with job_results_held(postgres, reads_too=True):
             wait_for(lambda: failed_writes() >= 3, timeout=20, what="the outcome's writes to fail a few times")
         wait_for(lambda: finished(core, [job_result_id]), timeout=20, what="the outcome to be recorded")
         found = results(core)[job_result_id]
@@ -436,15 +437,6 @@ if POSTGRES_URL:
         assert "user=UALICE commit=True" in log and len(log) == len(set(log))
         told = [m for m in stored(core, "outbox") if m["kind"] == "run_finished" and m["ref_id"] == job_result_id]
         assert len(told) == 1
-
-    @contextlib.contextmanager
-    def writes_blocked(url: str) -> Iterator[None]:
-        import psycopg
-
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as connection:
-            connection.execute("LOCK TABLE job_results IN ACCESS EXCLUSIVE MODE")
-            yield
-            connection.rollback()
 
 
 # ------------------------------------------------------------------------------------------- code version pinning
