@@ -24,10 +24,11 @@ from bot.domain.permissions import Policy
 from bot.domain.policy_file import parse_policy
 from bot.executor.local import LocalExecutor
 from bot.notifier import Notifier
+from bot.scheduler import Dispatcher
 from bot.services import Services
 from bot.slack import build_bolt_app, build_client, slack_installer
 from storage.db import Database
-from tests.conftest import NOW, POLICY_YAML, build_test_core
+from tests.conftest import ADMIN, NOW, POLICY_YAML, build_test_core
 from tests.fake_slack import Call, FakeSlack, text_of
 from tests.slack.limits import check_ack, check_call
 from tests.slack_requests import SlackActions, serve
@@ -197,6 +198,23 @@ def press(stack: Stack, call: Call, label: str, *, user_id: str) -> Any:
                              message={"text": call.params.get("text"), "blocks": call.params.get("blocks")},
                              channel_id=str(call.response.get("channel") or call.params.get("channel")),
                              message_ts=str(call.response.get("ts")))
+
+
+def request_now(stack: Stack) -> str:
+    """Alice asks through /jobs for the approval job, to run as soon as it is approved; the request's ID (the only
+    one waiting)."""
+    ack = stack.slack.command("run testjobs.ApprovalJob device=core-2", user_id="UALICE")
+    assert ack.status == 200
+    stack.fake.wait_for("response_url")
+    page = stack.services.listings.list_approval_queue(ADMIN)
+    assert page.count == 1
+    return page.items[0].id
+
+
+def dispatch_and_run(stack: Stack) -> list[Any]:
+    """Dispatch due scheduled jobs with the real scheduler, then run them with the real runner."""
+    Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
+    return run_jobs(stack)
 
 
 def reply(stack: Stack, text: str, *, user_id: str) -> str:

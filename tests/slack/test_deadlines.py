@@ -11,23 +11,25 @@ import pytest
 from bot.app import build_core
 from bot.domain.approvals import ApprovalState
 from bot.domain.permissions import Policy
-from bot.scheduler import ApprovalLoop, Dispatcher
+from bot.scheduler import ApprovalLoop
 from storage.db import Database, read_tables
 from tests.conftest import ADMIN
 from tests.fake_slack import Call, text_of
-from tests.slack.conftest import APPROVAL_CHANNEL, ONCALL, Stack, approval_rule_policy, buttons, press, run_jobs
+from tests.slack.conftest import (
+    APPROVAL_CHANNEL,
+    ONCALL,
+    Stack,
+    approval_rule_policy,
+    buttons,
+    dispatch_and_run,
+    press,
+    request_now,
+)
 
 
 @pytest.fixture
 def policy() -> Policy:
     return approval_rule_policy("deadline test policy")
-
-
-def request_now(stack: Stack) -> str:
-    assert stack.slack.command("run testjobs.ApprovalJob device=core-2", user_id="UALICE").status == 200
-    stack.fake.wait_for("response_url")
-    (pending,) = stack.services.listings.list_approval_queue(ADMIN).items
-    return pending.id
 
 
 def request_approved_once(stack: Stack) -> tuple[str, Call]:
@@ -40,11 +42,6 @@ def request_approved_once(stack: Stack) -> tuple[str, Call]:
     stack.fake.wait_for("response_url", 2)
     stack.deliver()
     return scheduled_job_id, message
-
-
-def dispatch_and_run(stack: Stack) -> list[object]:
-    Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
-    return run_jobs(stack)
 
 
 def test_a_request_nobody_decides_in_time_expires_its_message_loses_its_buttons_and_nothing_runs(

@@ -16,7 +16,15 @@ from bot.scheduler import Dispatcher
 from bot.services import ScheduleInput
 from tests.conftest import ADMIN, POLICY_YAML
 from tests.fake_slack import text_of
-from tests.slack.conftest import APPROVAL_CHANNEL, APPROVER_GROUP, Stack, buttons, press, run_jobs
+from tests.slack.conftest import (
+    APPROVAL_CHANNEL,
+    APPROVER_GROUP,
+    Stack,
+    buttons,
+    dispatch_and_run,
+    press,
+    request_now,
+)
 
 RULES = """
 approval_rules:
@@ -31,21 +39,6 @@ approval_rules:
 @pytest.fixture
 def policy() -> Policy:
     return parse_policy(POLICY_YAML + RULES, source="quorum test policy")
-
-
-def dispatch_and_run(stack: Stack) -> list[object]:
-    """Dispatch due scheduled jobs with the real scheduler, then run them with the real runner."""
-    Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
-    return run_jobs(stack)
-
-
-def request_now(stack: Stack) -> str:
-    ack = stack.slack.command("run testjobs.ApprovalJob device=core-2", user_id="UALICE")
-    assert ack.status == 200
-    stack.fake.wait_for("response_url")
-    page = stack.services.listings.list_approval_queue(ADMIN)
-    assert page.count == 1
-    return page.items[0].id
 
 
 def test_the_first_of_two_approvals_shows_who_approved_and_keeps_approve_for_the_others(stack: Stack) -> None:
