@@ -80,15 +80,6 @@ class Orders:
         )
 
 
-def wait_until(predicate: Any, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 @contextlib.contextmanager
 def job_results_held(url: str, *, reads_too: bool) -> Iterator[None]:
     """Another connection holds the job results table until the block ends: no other connection writes to it, and

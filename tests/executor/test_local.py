@@ -23,7 +23,7 @@ from bot.services import ScheduleInput, Services
 from storage.db import read_tables
 from storage.repositories import Repositories
 from tests.conftest import ALICE, APPROVER, NOW
-from tests.executor.conftest import wait_until
+from tests.test_serve import wait_for
 
 
 def run_now(services: Services, job: str, data: dict[str, object] | None = None, *, commit: bool = True,
@@ -175,10 +175,10 @@ def test_the_heartbeat_keeps_a_long_run_alive(core: Core, services: Services,
     result_id = run_now(services, "runjobs.WaitingJob", {"seconds": 2})
     executor = start(core, executors, lease=timedelta(seconds=3))
     assert executor.claim(now=NOW) == 1
-    wait_until(lambda: executor.pool.busy == 1, timeout=10, what="the job to start")
+    wait_for(lambda: executor.pool.busy == 1, timeout=10, what="the job to start")
     assert executor.heartbeat(now=NOW + timedelta(seconds=2)) == 1  # the lease now runs to NOW + 5 s
     assert reap_expired(core.db, now=NOW + timedelta(seconds=4)) == 0
-    wait_until(lambda: status_of(services, result_id) is JobResultStatus.COMPLETED, timeout=10, what="the outcome")
+    wait_for(lambda: status_of(services, result_id) is JobResultStatus.COMPLETED, timeout=10, what="the outcome")
 
 
 def test_runs_of_a_process_on_this_host_that_is_gone_are_interrupted_at_once(core: Core,
@@ -214,7 +214,7 @@ def test_the_hard_time_limit_ends_the_process_and_the_run_is_errored_naming_it(
     assert (result.status, result.error) == (
         JobResultStatus.ERRORED, "time limit of 0.3 s exceeded: the process running it was ended")
     assert result.log[-1].message.startswith("Time limit of 0.3 s exceeded")
-    wait_until(lambda: all(w.alive for w in executor.pool.health()), timeout=10, what="a fresh worker")
+    wait_for(lambda: all(w.alive for w in executor.pool.health()), timeout=10, what="a fresh worker")
 
 
 def test_a_soft_limit_firing_as_a_run_ends_never_loses_its_outcome_nor_a_worker_slot(
@@ -261,15 +261,15 @@ def test_graceful_shutdown_lets_quick_jobs_finish_and_interrupts_the_rest(
     quick = run_now(services, "testjobs.TestPass")
     slow = run_now(services, "runjobs.WaitingJob", {"seconds": 60})
     executor = start(core, executors, workers=2, claiming=True)
-    wait_until(lambda: status_of(services, quick) is JobResultStatus.COMPLETED, timeout=10, what="the quick job")
-    wait_until(lambda: executor.pool.busy == 1, timeout=10, what="the slow job")
+    wait_for(lambda: status_of(services, quick) is JobResultStatus.COMPLETED, timeout=10, what="the quick job")
+    wait_for(lambda: executor.pool.busy == 1, timeout=10, what="the slow job")
     assert executor.stop(timedelta(seconds=0.2)) == 1
     result = services.listings.get_job_result(ALICE, slow)
     assert (result.status, result.error) == (JobResultStatus.ERRORED, SHUTDOWN_INTERRUPTED)
     with core.db.read() as session:
         assert JobResultStatus.RUNNING not in Repositories(session).job_results.count_by_status()
     assert executor.claim(now=NOW) == 0  # no longer accepting work
-    wait_until(lambda: {t.name for t in threading.enumerate()} <= threads_before, timeout=10,
+    wait_for(lambda: {t.name for t in threading.enumerate()} <= threads_before, timeout=10,
                what="no thread left behind")
 
 
@@ -279,7 +279,7 @@ def test_a_claimed_run_that_never_started_is_given_back_at_shutdown(core: Core, 
     queued = run_now(services, "testjobs.TestPass", delay=1)  # claimed second
     executor = start(core, executors, workers=1, prefetch=1)
     assert executor.claim(now=NOW) == 2
-    wait_until(lambda: executor.pool.busy == 1, timeout=10, what="the first job to run")
+    wait_for(lambda: executor.pool.busy == 1, timeout=10, what="the first job to run")
     executor.stop(timedelta(seconds=0))
     assert status_of(services, busy) is JobResultStatus.ERRORED
     assert status_of(services, queued) is JobResultStatus.PENDING  # another server, or this one restarted, runs it

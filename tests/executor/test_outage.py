@@ -21,7 +21,8 @@ from bot.domain.permissions import Policy
 from bot.domain.results import JobResultStatus
 from storage.db import Database, read_tables
 from tests.conftest import ALICE, build_test_core
-from tests.executor.conftest import job_results_held, wait_until
+from tests.executor.conftest import job_results_held
+from tests.test_serve import wait_for
 
 LEASE = timedelta(seconds=60)  # the heartbeat (every 20 s) stays out of the few seconds this takes
 
@@ -54,21 +55,21 @@ def test_a_run_ending_during_a_database_outage_longer_than_its_lease_is_recorded
         outcome = core.services.requests.request_job(actor=ALICE, job="crashjobs.ReportingJob", data={"seconds": 1})
         assert outcome.job_result is not None
         job_result_id = outcome.job_result.id
-        wait_until(lambda: background.health()["executor"]["local"]["busy"] == 1, timeout=20,
+        wait_for(lambda: background.health()["executor"]["local"]["busy"] == 1, timeout=20,
                    what="the run to start")
         with job_results_held(database_url, reads_too=True):  # the outage
             # The run ends while the database is away: writing its outcome fails, and its lease runs out. The
             # outage lasts until the outcome's writes have failed a few times (each wait before the next try is
             # longer) and the reaper found the database away too; it ends right after a failed write.
-            wait_until(lambda: failed_writes(caplog) >= 1, timeout=20, what="the outcome's first write to fail")
+            wait_for(lambda: failed_writes(caplog) >= 1, timeout=20, what="the outcome's first write to fail")
             shift[0] = 2 * LEASE
-            wait_until(lambda: failed_writes(caplog) >= 6 and any("_reap failed" in r.getMessage()
+            wait_for(lambda: failed_writes(caplog) >= 6 and any("_reap failed" in r.getMessage()
                                                                   for r in caplog.records),
                        timeout=30, what="the outcome's writes and the reaper to fail for a while")
             before = failed_writes(caplog)
-            wait_until(lambda: failed_writes(caplog) > before, timeout=10, what="one more failed write")
+            wait_for(lambda: failed_writes(caplog) > before, timeout=10, what="one more failed write")
         # The database is back; the outcome is still in memory, its lease expired.
-        wait_until(lambda: background.health()["executor"]["local"]["recorded"] == 1, timeout=20,
+        wait_for(lambda: background.health()["executor"]["local"]["recorded"] == 1, timeout=20,
                    what="the outcome to be recorded")
         assert background.health()["executor"]["local"]["unrecorded"] == 0
     finally:
