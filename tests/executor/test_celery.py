@@ -137,6 +137,16 @@ def celery_env(database_url: str, broker_url: str) -> dict[str, str]:
             "JOBGATE_CELERY_BROKER_URL": broker_url}
 
 
+def serve_and_work(workdir: Path, env: dict[str, str], processes: list[Any], *,
+                   concurrency: int) -> tuple[Server, Worker]:
+    """A ``jobgate serve`` and one ``jobgate worker`` on ``env``, both stopped at the test's end."""
+    server = Server(workdir, env)
+    processes.append(server)
+    worker = Worker(workdir, env, concurrency=concurrency)
+    processes.append(worker)
+    return server, worker
+
+
 def finished(core: Core, ids: list[str]) -> bool:
     found = results(core)
     return all(found[i]["status"] not in ("pending", "running") for i in ids)
@@ -149,11 +159,7 @@ def test_under_celery_limits_and_crashes_end_errored_with_their_reason_and_sensi
     database_url: str, broker: str, workdir: Path, processes: list[Any]
 ) -> None:
     core = open_core(database_url, workdir / "jobs")
-    env = celery_env(database_url, broker)
-    server = Server(workdir, env)
-    processes.append(server)
-    worker = Worker(workdir, env, concurrency=2)
-    processes.append(worker)
+    server, worker = serve_and_work(workdir, celery_env(database_url, broker), processes, concurrency=2)
     jobs = {
         "runaway": run_now(core, "crashjobs.RunawayJob"),
         "killed": run_now(core, "crashjobs.SelfKillingJob"),
@@ -446,11 +452,8 @@ def test_a_celery_worker_running_other_code_than_approved_refuses_the_run_and_th
     database_url: str, broker: str, workdir: Path, processes: list[Any]
 ) -> None:
     core = open_core(database_url, workdir / "jobs")
-    env = celery_env(database_url, broker)
-    server = Server(workdir, env)
-    processes.append(server)
-    worker = Worker(workdir, env, concurrency=1)  # loads the job code as it is now
-    processes.append(worker)
+    # The worker loads the job code as it is now.
+    serve_and_work(workdir, celery_env(database_url, broker), processes, concurrency=1)
     module = workdir / "jobs" / "testjobs.py"
     module.write_text(module.read_text().replace('message=f"device=', 'message=f"edited device=', 1))
     core.services.management.sync_jobs()  # the server side knows the edited code; the worker still has the old
