@@ -230,6 +230,21 @@ class ApiTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class RunThreadRow(Base):
+    """The direct message under which the runs of one scheduled job are told to one recipient: its first run's
+    message. Later runs that completed are replies in its thread; the first run and every failure are new messages."""
+
+    __tablename__ = "run_threads"
+
+    scheduled_job_id: Mapped[str] = mapped_column(ForeignKey("scheduled_jobs.id", ondelete="CASCADE"),
+                                                  primary_key=True)
+    # The outbox channel the runs are told to (a user ID for a direct message).
+    channel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_channel: Mapped[str] = mapped_column(String(64))
+    message_ts: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class OutboxRow(Base):
     """A notification written in the same transaction as the change it reports; delivered to Slack afterwards.
 

@@ -237,6 +237,8 @@ class JobResultRecord:
     log: tuple[LogRecord, ...] = field(default=())
     log_count: int = 0
     """How many log lines it has; lists count them without loading them (``log`` is then empty)."""
+    data: dict[str, Any] | None = None
+    """The values it ran with; None for a job with sensitive variables (never stored)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,9 +15,11 @@ approved before its message went out is drawn approved) with the pure builders o
   (expanded into its members, without those who approved). Nothing is sent once the request was decided.
 - ``approval_lapsed`` ``{scheduled_job_id}``: DM to the requester that the job's code changed since the approval
   (old → new version) and the approvers were asked again.
-- ``run_finished`` ``{job_result_id}``: DM with status and duration, then the log in its thread, as a text file
-  (``files_upload_v2``) when it does not fit in a message. A dry run of a scheduled job goes into the thread of its
-  approval message(s) instead (its long log follows there as a file).
+- ``run_finished`` ``{job_result_id}``: DM naming the run, with its status and duration (a failure's reason
+  first), then the log in its thread, as a text file (``files_upload_v2``) when it does not fit in a message. The
+  first run of a scheduled job starts a thread per recipient (``run_threads``); its later runs that complete are
+  replies there, and a run that failed, errored or was missed is a new message. A dry run of a scheduled job goes
+  into the thread of its approval message(s) instead (its long log follows there as a file).
 
 This is wiring: it may import anything.
 """
@@ -28,6 +30,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from bot.domain import run_notices
 from bot.domain.approvals import ApprovalState
 from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxStatus
 from bot.domain.permissions import group_approvers
@@ -71,7 +74,7 @@ class Messages:
             message = blocks.build_request_decided(record, kind=entry.kind, actor_id=payload.get("actor_id"), now=now)
             return self.slack.post(entry.channel, message)
         if entry.kind is OutboxKind.RUN_FINISHED:
-            return self._run_finished(entry, payload)
+            return self._run_finished(entry, payload, now)
         if entry.kind is OutboxKind.APPROVAL_REMINDER:
             return self._approval_reminder(entry, payload)
         raise Permanent(f"unknown outbox kind {entry.kind!r}")
@@ -148,7 +151,7 @@ class Messages:
                                                                kind=OutboxKind.APPROVAL_REQUEST)
         return [(e.channel, str(e.message_channel), str(e.message_ts)) for e in delivered]
 
-    def _run_finished(self, entry: OutboxEntry, payload: dict[str, Any]) -> Done:
+    def _run_finished(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> Done:
         with self.db.read() as session:
             result = Repositories(session).job_results.get(str(payload.get("job_result_id", "")))
         threads: list[tuple[str, str, str]] = []
@@ -177,13 +180,40 @@ class Messages:
             self._share_log(thread_channel, thread_ts, result, limit=blocks.DRY_RUN_LOG_TEXT)
             return Done(OutboxStatus.SENT, entry.message_channel, entry.message_ts)
         if entry.message_ts is None:  # first the result, then (next attempt) its log in the thread
-            done = self.slack.post(entry.channel, blocks.build_run_finished(result))
-            return Done(OutboxStatus.PENDING, done.message_channel, done.message_ts)
+            return self._announce_run(entry, result, now)
         if blocks.log_file(result) is None:
             self.slack.post(str(entry.message_channel), blocks.build_run_log(result), thread_ts=entry.message_ts)
             return Done(OutboxStatus.SENT, entry.message_channel, entry.message_ts)
         self._share_log(str(entry.message_channel), entry.message_ts, result)
         return Done(OutboxStatus.SENT, entry.message_channel, entry.message_ts)
+
+    def _announce_run(self, entry: OutboxEntry, result: JobResultRecord, now: datetime) -> Done:
+        """Post a finished run's message: a reply in its scheduled job's thread when it completed and an earlier run
+        started that thread (``bot.domain.run_notices``), else a message of its own, which starts the thread when
+        there is none yet. The entry is then half sent: its log follows in that thread on the next attempt."""
+        schedule: ScheduledJobRecord | None = None
+        thread: tuple[str, str] | None = None
+        if result.scheduled_job_id is not None and not result.dry_run:
+            with self.db.read() as session:
+                repos = Repositories(session)
+                schedule = repos.scheduled_jobs.get(result.scheduled_job_id)
+                thread = repos.run_threads.get(result.scheduled_job_id, entry.channel)
+        if thread is not None and run_notices.told_in_thread(
+                status=result.status, dry_run=result.dry_run, scheduled_job_id=result.scheduled_job_id,
+                has_thread=True):
+            self.slack.post(thread[0], blocks.build_run_finished(result, scheduled_job=schedule, in_thread=True),
+                            thread_ts=thread[1])
+            return Done(OutboxStatus.PENDING, thread[0], thread[1])
+        starts = schedule is not None and thread is None
+        recurring = schedule is not None and schedule.schedule.is_recurring
+        done = self.slack.post(entry.channel, blocks.build_run_finished(result, scheduled_job=schedule,
+                                                                        starts_thread=starts and recurring))
+        if starts and result.scheduled_job_id is not None and done.message_channel and done.message_ts:
+            with self.db.write() as session:
+                Repositories(session).run_threads.add(result.scheduled_job_id, entry.channel,
+                                                      message_channel=done.message_channel,
+                                                      message_ts=done.message_ts, now=now)
+        return Done(OutboxStatus.PENDING, done.message_channel, done.message_ts)
 
     def _share_log(self, channel: str, thread_ts: str, result: JobResultRecord, *,
                    limit: int = blocks.LOG_TEXT) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from bot.domain import approvals
+from bot.domain import approvals, run_notices
+from bot.domain.errors import InvalidScheduleError
 from bot.domain.outbox import OutboxKind
 from bot.domain.records import JobResultRecord, ScheduledJobRecord
 from bot.domain.short_ids import short
+from bot.domain.times import zone_of
 from handlers.blocks.approvals import duration
 from handlers.blocks.base import (
     LOG_TEXT,
@@ -133,13 +135,68 @@ def _result_summary(result: JobResultRecord) -> str:
             f"{' in ' + took if took else ''}.")
 
 
-def build_run_finished(result: JobResultRecord) -> Message:
-    """The direct message announcing a finished run: status and duration; the log follows in its thread."""
-    text = f"{escape(clip(result.name, 200))}{' (dry run)' if result.dry_run else ''}: {result.status.label}"
-    blocks = [section(_result_summary(result)),
-              context(f"Result `{short(result.id)}` · ran as {user(result.user_id)}"
-                       f"{' · approved by ' + user(result.approved_by_id) if result.approved_by_id else ''}"
-                       " · the log is in the thread")]
+def _due_text(instant: datetime, time_zone: str) -> str:
+    """A due time as plain text for a notification, in the schedule's zone: ``2030-01-16 09:00 CET``."""
+    try:
+        local = instant.astimezone(zone_of(time_zone))
+    except InvalidScheduleError:
+        local = instant.astimezone(UTC)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or time_zone}"
+
+
+def run_title(result: JobResultRecord, scheduled_job: ScheduledJobRecord | None = None) -> tuple[str, str]:
+    """Which run this was, escaped: ``(mrkdwn, plain)``, e.g. ``*Nightly backup* · ams1`` and
+    ``Nightly backup · ams1``: its scheduled job's name (else its job's), and its key variable's value."""
+    name = escape(clip(scheduled_job.name if scheduled_job is not None else result.name, 150))
+    data = result.data if result.data is not None else (scheduled_job.data if scheduled_job is not None else None)
+    key = run_notices.key_variable(result.job, data)
+    suffix = f" · {escape(key[1])}" if key else ""
+    dry = " (dry run)" if result.dry_run else ""
+    return f"*{name}*{suffix}{dry}", f"{name}{suffix}{dry}"
+
+
+def build_run_finished(result: JobResultRecord, *, scheduled_job: ScheduledJobRecord | None = None,
+                       in_thread: bool = False, starts_thread: bool = False) -> Message:
+    """The direct message announcing a finished run, naming which run it was (its scheduled job's name, its key
+    variable, its due time); a run that did not complete leads with the line saying why. The log follows in its
+    thread.
+
+    Args:
+        result: the finished run.
+        scheduled_job: the scheduled job it came from, if any.
+        in_thread: it is a reply in the thread of its scheduled job's earlier runs.
+        starts_thread: it is the first run of a recurring scheduled job: its later runs that complete are told in
+            its thread.
+    """
+    title, plain_title = run_title(result, scheduled_job)
+    emoji = STATUS_EMOJI[result.status]
+    took = duration(result)
+    took_text = f" in {took}" if took else ""
+    zone = scheduled_job.time_zone if scheduled_job is not None else "UTC"
+    due_plain = f", due {_due_text(result.scheduled_for, zone)}" if result.scheduled_for else ""
+    problem = None
+    if result.status in run_notices.NEEDS_ATTENTION:
+        problem = run_notices.last_error_line(error=result.error, log=result.log)
+    if problem is not None:
+        shown = escape(clip(problem, 500))
+        text = f"{emoji} {result.status.label}: {clip(shown, 300)} — {plain_title}{due_plain}"
+        lead = [section(f"{emoji} *{result.status.label}*: {shown}"),
+                section(f"{title} — {job_label(result.job)}{took_text}")]
+    else:
+        text = f"{emoji} {plain_title}{due_plain}: {result.status.label.lower()}{took_text}"
+        lead = [section(f"{emoji} {title}: *{result.status.label}*{took_text}\n{job_label(result.job)}")]
+    facts = []
+    if result.scheduled_for is not None:
+        facts.append(f"Due {date_token(result.scheduled_for)}")
+    facts.append(f"Result `{short(result.id)}`")
+    facts.append(f"ran as {user(result.user_id)}")
+    if result.approved_by_id:
+        facts.append(f"approved by {user(result.approved_by_id)}")
+    facts.append("its log follows" if in_thread else "the log is in the thread")
+    blocks = [*lead, context(" · ".join(facts))]
+    if starts_thread:
+        blocks.append(context("The next runs of this schedule that complete are told in this thread; a run that "
+                              "fails gets a message of its own."))
     return message(text, blocks)
 
 
@@ -149,8 +206,8 @@ def build_run_digest(results: Sequence[JobResultRecord]) -> Message:
     counts = Counter(result.status for result in results)
     tally = ", ".join(f"{count} {status.label.lower()}" for status, count in counts.items())
     title = f"{len(results)} runs finished: {tally}"
-    lines = [f"{STATUS_EMOJI[r.status]} {escape(clip(r.name, 100))}{' (dry run)' if r.dry_run else ''}: "
-             f"*{r.status.label}* · `{r.id[:8]}`" for r in results]
+    lines = [f"{STATUS_EMOJI[r.status]} {run_title(r)[0]}: *{r.status.label}*"
+             f"{' · due ' + date_token(r.scheduled_for) if r.scheduled_for else ''} · `{r.id[:8]}`" for r in results]
     sections = [section(chunk) for chunk in chunks(lines)][: MAX_MESSAGE_BLOCKS - 2]
     return message(title, [section(f"*{title}*"), *sections,
                            context("Folded into one message because many runs finished at once. "

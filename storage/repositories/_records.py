@@ -165,6 +165,7 @@ def job_result_record(
         output=row.output,
         log=lines,
         log_count=len(lines) if log_count is None else log_count,
+        data=row.data,
     )
 
 
