@@ -1,5 +1,5 @@
 """Button and select listeners: Approve / Deny / Dry run on approval messages (and the queue and App Home), the
-schedule-type select of the run modal, and the Home tab's refresh button.
+schedule-type select and the crontab (previewed as it is typed) of the run modal, and the Home tab's refresh button.
 
 Refusals (no permission, own request, already decided by X, not runnable) raise a ``DomainError`` after the ack;
 ``bot.slack.ListenerGuard`` sends them to the clicking user alone. Must not import SQLAlchemy or storage.
@@ -14,12 +14,14 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.domain.errors import PastDueError
+from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
 from bot.services import Services
 from handlers import Listeners, blocks, ids
 from handlers.blocks import Message
 from handlers.home import publish_home
-from handlers.payloads import parse_action_value, parse_private_metadata, parse_selected_interval
+from handlers.payloads import parse_action_value, parse_private_metadata, parse_selected_interval, view_state
+from handlers.redraw import update_view
 
 
 class Directory(Protocol):
@@ -37,6 +39,7 @@ def register(app: Listeners) -> None:
     app.action(ids.DENY)(handle_deny_button)
     app.action(ids.DRY_RUN)(handle_dry_run_button)
     app.action(ids.SCHEDULE_TYPE)(handle_schedule_type_select)
+    app.action(ids.CRONTAB)(handle_crontab_typed)
     app.action(ids.HOME_REFRESH)(handle_home_refresh_button)
 
 
@@ -103,15 +106,29 @@ def handle_dry_run_button(ack: Ack, body: dict[str, Any], context: BoltContext, 
     reply_privately(body=body, client=client, respond=respond, message=blocks.build_notice(text))
 
 
+def _redraw_run_modal(body: dict[str, Any], context: BoltContext, client: WebClient, services: Services,
+                      directory: Directory, *, interval: IntervalType) -> None:
+    view = body["view"]
+    user_id = context.user_id or ""
+    job = services.listings.get_job(str(parse_private_metadata(view).get("job", "")), directory.actor(user_id))
+    crontab = view_state(view).get(ids.CRONTAB_BLOCK)
+    update_view(client, view, blocks.build_run_modal(job, interval=interval, time_zone=directory.time_zone(user_id),
+                                                     now=services.clock(),
+                                                     crontab=str(crontab) if crontab else None))
+
+
 def handle_schedule_type_select(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
                                 services: Services, directory: Directory) -> None:
     """Redraw the run modal with the fields the chosen schedule type needs; typed values are kept."""
     ack()
-    interval = parse_selected_interval(body)
-    view = body["view"]
-    job = services.listings.get_job(str(parse_private_metadata(view).get("job", "")),
-                                    directory.actor(context.user_id or ""))
-    client.views_update(view_id=view["id"], hash=view.get("hash"), view=blocks.build_run_modal(job, interval=interval))
+    _redraw_run_modal(body, context, client, services, directory, interval=parse_selected_interval(body))
+
+
+def handle_crontab_typed(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
+                         services: Services, directory: Directory) -> None:
+    """Redraw the run modal with the crontab typed so far previewed in words (or why it is not valid)."""
+    ack()
+    _redraw_run_modal(body, context, client, services, directory, interval=IntervalType.CUSTOM)
 
 
 def handle_home_refresh_button(ack: Ack, context: BoltContext, client: WebClient, services: Services,

@@ -42,8 +42,8 @@ def handle_job_command(ack: Ack, command: dict[str, Any], respond: Respond, clie
     actor = directory.actor(user_id)
     if parsed.run is not None and parsed.run.opens_modal:
         job = services.listings.get_job(parsed.run.job, actor)
-        client.views_open(trigger_id=command["trigger_id"], view=blocks.build_run_modal(job))
-        directory.time_zone(user_id)  # warm the cache for the submission, which must answer within 3 s
+        client.views_open(trigger_id=command["trigger_id"], view=blocks.build_run_modal(
+            job, time_zone=directory.time_zone(user_id), now=services.clock()))
         return
     message = SUBCOMMANDS[parsed.name](parsed, actor, services, lambda: directory.time_zone(user_id))
     respond(response_type="ephemeral", replace_original=False, **message)

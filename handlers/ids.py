@@ -31,6 +31,12 @@ START_TIME_BLOCK = "start_time_block"
 START_TIME = "start_time_picker"
 CRONTAB_BLOCK = "crontab_block"
 CRONTAB = "crontab_input"
+"""The crontab input; it also dispatches as it is typed, so the modal previews it in words."""
+CRONTAB_PREVIEW_BLOCK = "crontab_preview_block"
+JOB_PICKER_MODAL = "run_job_picker_modal"
+"""The modal the Home tab's "Run a job" opens: pick a job, then it becomes that job's run modal."""
+JOB_PICK_BLOCK = "job_pick_block"
+JOB_PICK = "job_pick_select"
 VARIABLE_BLOCK_PREFIX = "var:"
 """Block id of a job variable's input: ``var:<variable name>``."""
 VARIABLE = "variable_input"
@@ -42,10 +48,19 @@ DENY_REASON = "deny_reason_input"
 PAST_DUE_MODAL = "past_due_confirm_modal"
 NOTICE_MODAL = "notice_modal"
 
+# --- listings ------------------------------------------------------------------------------------------------------
+SCHEDULED_MENU = "scheduled_job_menu"
+"""The overflow menu (Pause / Resume / Cancel) of a scheduled job in ``/jobs scheduled`` and the Home tab; each
+option's value is ``<verb>:<scheduled job id>``."""
+JOB_RUN = "job_run"
+"""The Run button of a job in ``/jobs list``; its value is the job's ID."""
+
 # --- App Home ------------------------------------------------------------------------------------------------------
 HOME_REFRESH = "home_refresh"
+HOME_RUN_JOB = "home_run_job"
+"""The Home tab's "Run a job" button."""
 
-ACTION_IDS: tuple[str, ...] = (APPROVE, APPROVE_CONFIRMED, DENY, DRY_RUN, SCHEDULE_TYPE, HOME_REFRESH)
+ACTION_IDS: tuple[str, ...] = (APPROVE, APPROVE_CONFIRMED, DENY, DRY_RUN, SCHEDULE_TYPE, CRONTAB, HOME_REFRESH)
 """Every action_id a listener is registered for."""
 CALLBACK_IDS: tuple[str, ...] = (RUN_MODAL, DENY_MODAL, PAST_DUE_MODAL)
 """Every view callback_id a submission listener is registered for."""

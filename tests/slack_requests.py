@@ -225,6 +225,20 @@ class SlackActions:
         }
         return self._interactive(payload, "block_actions")
 
+    def type_in_view(self, view: dict[str, Any], *, block_id: str, action_id: str, value: str, user_id: str,
+                     values: dict[str, Any] | None = None, view_id: str = "V0MODAL") -> Ack:
+        """Type into a text input of a modal that dispatches actions as it is typed (the crontab)."""
+        payload = {
+            "type": "block_actions", "team": {"id": TEAM_ID, "domain": "jobgate-test"},
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
+            "api_app_id": APP_ID, "token": "verification-token-unused",
+            "container": {"type": "view", "view_id": view_id}, "trigger_id": self._trigger(),
+            "view": self._view_payload(view, {**(values or {}), block_id: value}, view_id=view_id),
+            "actions": [{"type": "plain_text_input", "action_id": action_id, "block_id": block_id, "value": value,
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        return self._interactive(payload, "block_actions")
+
     # --------------------------------------------------------------------------------------------------- events
 
     def app_home_opened(self, *, user_id: str) -> Ack:
@@ -240,8 +254,9 @@ class SlackActions:
 
 
 def _initial(element: dict[str, Any]) -> Any:
-    if "initial_value" in element:
-        return element["initial_value"]
+    for key in ("initial_value", "initial_date", "initial_time"):  # Slack sends a prefilled value as entered
+        if key in element:
+            return element[key]
     if "initial_option" in element:
         return element["initial_option"]["value"]
     if "initial_options" in element:

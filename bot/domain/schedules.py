@@ -367,6 +367,25 @@ def describe(schedule: Schedule) -> str:
     return f"{text} ({zone})"
 
 
+def preview_crontab(expr: str, *, time_zone: str, now: datetime) -> tuple[str, datetime]:
+    """A crontab as it is typed, in the words the approval message uses, with its next run after ``now``.
+
+    Args:
+        expr: the crontab typed so far.
+        time_zone: the zone it is read in.
+        now: the current instant (aware).
+
+    Returns:
+        ``(description, next run)``, e.g. ``("Every 15 minutes (Europe/Berlin)", …)``.
+
+    Raises:
+        InvalidScheduleError: under ``crontab``, naming what is wrong with it.
+    """
+    normalised = validate_crontab(expr)
+    schedule = Schedule(interval=IntervalType.CUSTOM, start_time=now, time_zone=time_zone, crontab=normalised)
+    return describe(schedule), cron_next(normalised, time_zone=time_zone, after=now)
+
+
 # --- naming ---------------------------------------------------------------------------------------------------------
 
 MAX_NAME_LENGTH = 255

@@ -91,3 +91,10 @@ def parse_time(text: str, time_zone: str) -> datetime:
         raise InvalidScheduleError(
             {"start_time": [f"'{text[:60]}' is out of range; enter a date and time before the year 9000."]}
         ) from None
+
+
+def next_full_hour(now: datetime, time_zone: str) -> datetime:
+    """The next full hour after ``now`` as a wall-clock time in ``time_zone`` (aware), e.g. what a form offers as a
+    start time: 09:00 at 08:12 (and 10:00 at 09:00 sharp, so it is always ahead)."""
+    local = require_aware(now, "now").astimezone(zone_of(time_zone))
+    return (local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)).astimezone(zone_of(time_zone))

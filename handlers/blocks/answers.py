@@ -11,6 +11,7 @@ from datetime import datetime
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import AlreadyDecidedError, DomainError, FieldErrors, PastDueError
 from bot.domain.records import JobRecord, JobResultRecord, ScheduledJobRecord
+from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
 from handlers.blocks.base import (
     Message,
@@ -86,21 +87,30 @@ def build_job_list(jobs: Sequence[JobRecord]) -> Message:
 
 def build_run_outcome(*, scheduled_job: ScheduledJobRecord | None, job_result: JobResultRecord | None,
                       now: datetime) -> Message:
-    """What a run request became: a run started, a scheduled job, or a request awaiting approval."""
+    """What a run request became, in one line with the next step: a run started, a scheduled job, or a request sent
+    to the approvers ("📨 Sent to approvers (`9dc519fe`) … You'll get a DM when they decide."). The ``text`` says
+    the same without mrkdwn."""
     if job_result is not None:
         kind = "Dry run" if job_result.dry_run else "Run"
-        text = (f"▶️ {kind} of {job_label(job_result.job)} started. Result `{short(job_result.id)}`; "
-                "you will get a direct message when it finishes.")
-        return build_notice(text)
+        name = escape(clip(job_result.job.name if job_result.job else job_result.name, 200))
+        return message(f"▶️ {kind} of {name} started ({short(job_result.id)}); you'll get a DM when it finishes.",
+                       [section(f"▶️ {kind} of {job_label(job_result.job)} started (`{short(job_result.id)}`); "
+                                "you'll get a DM when it finishes.")])
     assert scheduled_job is not None
     record = scheduled_job
+    name = escape(clip(record.name, 200))
     if record.approval_state is ApprovalState.PENDING:
-        text = (f"📨 Requested *{escape(record.name)}* ({job_label(record.job)}): {schedule_words(record)}. "
-                f"It waits for approval. ID `{short(record.id)}`.")
-    else:
-        text = (f"🗓️ Scheduled *{escape(record.name)}* ({job_label(record.job)}): {schedule_words(record)}. "
-                f"Next runs: {next_runs(record, now)}. ID `{short(record.id)}`.")
-    return build_notice(text)
+        return message(f"📨 Sent to approvers ({short(record.id)}): {name}, {schedule_words(record)}. You'll get a "
+                       "DM when they decide.",
+                       [section(f"📨 Sent to approvers (`{short(record.id)}`): *{name}* ({job_label(record.job)}), "
+                                f"{schedule_words(record)}; it waits for approval. You'll get a DM when they "
+                                "decide.")])
+    after = "it runs" if record.interval in (IntervalType.IMMEDIATELY, IntervalType.FUTURE) else "each run"
+    return message(f"🗓️ Scheduled ({short(record.id)}): {name}, {schedule_words(record)}. You'll get a DM after "
+                   f"{after}.",
+                   [section(f"🗓️ Scheduled (`{short(record.id)}`): *{name}* ({job_label(record.job)}), "
+                            f"{schedule_words(record)}. Next runs: {next_runs(record, now)}. You'll get a DM after "
+                            f"{after}.")])
 
 
 def build_decision_notice(record: ScheduledJobRecord, *, verb: str) -> Message:

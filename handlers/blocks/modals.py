@@ -1,4 +1,5 @@
-"""Modals: the run modal (fields follow the schedule type), the deny-reason modal, the past-due confirmation.
+"""Modals: the run modal (variables, then When: fields follow the schedule type, a crontab previewed as it is typed),
+the deny-reason modal, the past-due confirmation.
 
 Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 """
@@ -6,12 +7,15 @@ Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
-from bot.domain import requests
+from bot.domain import requests, schedules
+from bot.domain.errors import InvalidScheduleError
 from bot.domain.records import JobRecord, ScheduledJobRecord
 from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
+from bot.domain.times import next_full_hour, zone_of
 from handlers import ids
 from handlers.blocks.base import (
     MAX_VIEW_BLOCKS,
@@ -87,8 +91,74 @@ def allowed_schedule_types(job: JobRecord) -> list[IntervalType]:
     return list(IntervalType)
 
 
-def build_run_modal(job: JobRecord, *, interval: IntervalType = IntervalType.IMMEDIATELY) -> View:
-    """The run modal: the job's variables, a schedule-type select, and only the fields that type needs.
+def schedule_type_labels(job: JobRecord) -> dict[IntervalType, str]:
+    """The schedule types as the run modal names them: "As soon as approved" rather than "Immediately" for a job
+    that needs approval."""
+    labels = dict(SCHEDULE_TYPE_LABELS)
+    if job.approval_required:
+        labels[IntervalType.IMMEDIATELY] = "As soon as approved"
+    return labels
+
+
+def crontab_preview(crontab: str | None, *, time_zone: str, now: datetime | None) -> str:
+    """What the run modal shows under the crontab as it is typed: the crontab in words (as the approval message
+    says it) with its next run, or why it is not valid."""
+    if not crontab or not crontab.strip() or now is None:
+        return "Type a crontab to see it in words here: `*/15 * * * *` is every 15 minutes."
+    try:
+        words, next_run = schedules.preview_crontab(crontab, time_zone=time_zone, now=now)
+    except InvalidScheduleError as error:
+        problems = error.errors.get("crontab") if isinstance(error.errors, dict) else None
+        return f"⚠️ {escape(clip(' '.join(problems or [error.message]), 1900))}"
+    local = next_run.astimezone(zone_of(time_zone))
+    return f"🗓️ {escape(words)} — next run {local:%Y-%m-%d %H:%M}"
+
+
+def _when_blocks(job: JobRecord, *, interval: IntervalType, allowed: list[IntervalType], time_zone: str,
+                 now: datetime | None, crontab: str | None) -> list[Block]:
+    """The "When" part of the run modal: the schedule type, then only the fields it needs, in the user's zone."""
+    labels = schedule_type_labels(job)
+    options = [_option(kind.value, labels[kind]) for kind in allowed]
+    select: Block = {"type": "static_select", "action_id": ids.SCHEDULE_TYPE, "options": options,
+                     "initial_option": _option(interval.value, labels[interval])}
+    blocks = [_input(ids.SCHEDULE_TYPE_BLOCK, "When", select, optional=False, dispatch=True)]
+    if interval is IntervalType.IMMEDIATELY:
+        return blocks
+    blocks.append(context(f"🌍 Times are in {escape(time_zone)} — your Slack time zone."))
+    blocks.append(_input(ids.SCHEDULE_NAME_BLOCK, "Schedule name",
+                         {"type": "plain_text_input", "action_id": ids.SCHEDULE_NAME, "max_length": 255},
+                         optional=True, hint=f"Left empty: \"{clip(job.name, 100)} – <start time>\"."))
+    custom = interval is IntervalType.CUSTOM
+    date: Block = {"type": "datepicker", "action_id": ids.START_DATE}
+    time: Block = {"type": "timepicker", "action_id": ids.START_TIME}
+    if now is not None and not custom:  # a custom schedule without a start begins at its next match
+        start = next_full_hour(now, time_zone)
+        date["initial_date"] = f"{start:%Y-%m-%d}"
+        time["initial_time"] = f"{start:%H:%M}"
+    blocks.append(_input(ids.START_DATE_BLOCK, "Start date", date, optional=custom,
+                         hint="Left empty: from the crontab's next match." if custom else ""))
+    blocks.append(_input(ids.START_TIME_BLOCK, "Start time", time, optional=custom,
+                         hint=f"{time_zone} — your Slack time zone; at least 15 seconds ahead."))
+    if custom:
+        crontab_input = _input(ids.CRONTAB_BLOCK, "Crontab",
+                               {"type": "plain_text_input", "action_id": ids.CRONTAB,
+                                "placeholder": plain("*/15 * * * *", 150),
+                                "dispatch_action_config": {"trigger_actions_on": ["on_enter_pressed",
+                                                                                  "on_character_entered"]}},
+                               optional=False, hint="5 fields: minute hour day-of-month month day-of-week.",
+                               dispatch=True)
+        blocks.append(crontab_input)
+        preview = context(crontab_preview(crontab, time_zone=time_zone, now=now))
+        preview["block_id"] = ids.CRONTAB_PREVIEW_BLOCK
+        blocks.append(preview)
+    return blocks
+
+
+def build_run_modal(job: JobRecord, *, interval: IntervalType = IntervalType.IMMEDIATELY, time_zone: str = "UTC",
+                    now: datetime | None = None, crontab: str | None = None) -> View:
+    """The run modal: the job's variables first, then When: a schedule-type select and only the fields that type
+    needs, its times in the user's zone (named), the start prefilled with the next full hour, and a crontab
+    previewed in words as it is typed.
 
     The same block_id and action_id are used for an input whatever the type, so ``views.update`` keeps what was
     typed. When the job cannot run the modal says why (as Nautobot's banner) and offers no submit button.
@@ -96,6 +166,9 @@ def build_run_modal(job: JobRecord, *, interval: IntervalType = IntervalType.IMM
     Args:
         job: the job.
         interval: the schedule type selected.
+        time_zone: the user's Slack time zone, which the times are read in.
+        now: the current instant, for the prefilled start and the crontab's next run (None: nothing prefilled).
+        crontab: the crontab typed so far, to preview.
     """
     reason = requests.not_runnable_reason(job.facts())
     meta = json.dumps({"job": job.id, "job_name": clip(job.name, 200)})
@@ -121,25 +194,8 @@ def build_run_modal(job: JobRecord, *, interval: IntervalType = IntervalType.IMM
         blocks.append(context("🔐 This job needs approval: your request goes to the approvers first."))
     for name, spec in list(job.variables.items())[:80]:
         blocks.append(_variable_input(name, spec))
-    options = [_option(kind.value, SCHEDULE_TYPE_LABELS[kind]) for kind in allowed]
-    select: Block = {"type": "static_select", "action_id": ids.SCHEDULE_TYPE, "options": options,
-                     "initial_option": _option(interval.value, SCHEDULE_TYPE_LABELS[interval])}
-    blocks.append(_input(ids.SCHEDULE_TYPE_BLOCK, "When", select, optional=False, dispatch=True))
-    if interval is not IntervalType.IMMEDIATELY:
-        blocks.append(_input(ids.SCHEDULE_NAME_BLOCK, "Schedule name",
-                             {"type": "plain_text_input", "action_id": ids.SCHEDULE_NAME, "max_length": 255},
-                             optional=True, hint=f"Left empty: \"{clip(job.name, 100)} – <start time>\"."))
-    if interval is not IntervalType.IMMEDIATELY:
-        start_optional = interval is IntervalType.CUSTOM
-        blocks.append(_input(ids.START_DATE_BLOCK, "Start date", {"type": "datepicker", "action_id": ids.START_DATE},
-                             optional=start_optional))
-        blocks.append(_input(ids.START_TIME_BLOCK, "Start time", {"type": "timepicker", "action_id": ids.START_TIME},
-                             optional=start_optional, hint="In your Slack time zone; at least 15 seconds ahead."))
-    if interval is IntervalType.CUSTOM:
-        blocks.append(_input(ids.CRONTAB_BLOCK, "Crontab",
-                             {"type": "plain_text_input", "action_id": ids.CRONTAB,
-                              "placeholder": plain("*/15 * * * *", 150)},
-                             optional=False, hint="5 fields: minute hour day-of-month month day-of-week."))
+    blocks.extend(_when_blocks(job, interval=interval, allowed=allowed, time_zone=time_zone, now=now,
+                               crontab=crontab))
     submit = "Run" if interval is IntervalType.IMMEDIATELY else "Schedule"
     if job.approval_required:
         submit = "Request"
