@@ -47,10 +47,10 @@ from bot.metrics import Metrics
 from bot.services import Services
 from bot.socket_mode import SocketModeRunner
 from handlers import blocks
-from handlers.actions import reply_privately
 from handlers.api_parse import MAX_BODY_BYTES  # one limit for the REST API and Slack alike
 from handlers.blocks import Message
 from handlers.payloads import block_errors, request_shape_problem
+from handlers.replies import reply_privately
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ class ListenerGuard:
     What a listener raises goes to the acting user alone. A refusal (``DomainError``) is shown: in the ack when there
     is still one to send (a slash command's ephemeral answer; a view submission's ``response_action: errors`` on its
     input blocks, or a notice in place of a modal without inputs), else through ``response_url``, as an ephemeral
-    message, in a small modal or by direct message (``handlers.actions.reply_privately``). Anything else is logged
+    message, in a small modal or by direct message (``handlers.replies.reply_privately``). Anything else is logged
     with its traceback, and the user is told only ``SOMETHING_WENT_WRONG``.
 
     Why it is shaped this way (slack_bolt 1.30, ``listener/thread_runner.py``): a listener runs on Bolt's listener

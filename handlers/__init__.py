@@ -38,9 +38,10 @@ class Listeners(Protocol):
 
 def register(app: Listeners) -> None:
     """Register every jobgate listener: commands, actions, views and events."""
-    from handlers import actions, commands, events, views
+    from handlers import actions, commands, events, menus, views
 
     commands.register(app)
     actions.register(app)
+    menus.register(app)
     views.register(app)
     events.register(app)

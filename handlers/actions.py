@@ -18,10 +18,9 @@ from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
 from bot.services import Services
 from handlers import Listeners, blocks, ids
-from handlers.blocks import Message
 from handlers.home import publish_home
 from handlers.payloads import parse_action_value, parse_private_metadata, parse_selected_interval, view_state
-from handlers.redraw import update_view
+from handlers.redraw import QUEUE, answer_click, click_origin, update_view
 
 
 class Directory(Protocol):
@@ -43,48 +42,31 @@ def register(app: Listeners) -> None:
     app.action(ids.HOME_REFRESH)(handle_home_refresh_button)
 
 
-def reply_privately(*, body: dict[str, Any], client: WebClient, respond: Respond | None, message: Message) -> None:
-    """Answer the acting user alone: through ``response_url`` when there is one, else ephemeral in the channel, else
-    (App Home, modals) in a small modal, or as a last resort by direct message."""
-    user_id = (body.get("user") or {}).get("id") or body.get("user_id")
-    if respond is not None and respond.response_url:
-        respond(response_type="ephemeral", replace_original=False, **message)
-        return
-    channel = (body.get("channel") or {}).get("id") or body.get("channel_id")
-    if channel and user_id:
-        client.chat_postEphemeral(channel=channel, user=user_id, **message)
-        return
-    if body.get("trigger_id") and body.get("type") == "block_actions":
-        text = message["blocks"][0]["text"]["text"] if message.get("blocks") else message["text"]
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.build_notice_modal("jobgate", text))
-        return
-    if user_id:
-        client.chat_postMessage(channel=user_id, **message)
-
-
 def handle_approve_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
                           respond: Respond | None, services: Services, directory: Directory) -> None:
     """Approve; a request that became past due since its message was drawn opens a confirmation modal instead."""
     ack()
     scheduled_job_id = parse_action_value(body)
+    actor = directory.actor(context.user_id or "")
     try:
-        record = services.decisions.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                          scheduled_job_id=scheduled_job_id)
+        record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=scheduled_job_id)
     except PastDueError:
-        client.views_open(trigger_id=body["trigger_id"], view=blocks.build_past_due_modal(scheduled_job_id))
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=blocks.build_past_due_modal(scheduled_job_id, origin=click_origin(body)))
         return
-    reply_privately(body=body, client=client, respond=respond,
-                    message=blocks.build_decision_notice(record, verb="approved"))
+    answer_click(body=body, client=client, respond=respond, services=services, actor=actor, kind=QUEUE,
+                 message=blocks.build_decision_notice(record, verb="approved"))
 
 
 def handle_approve_confirmed_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
                                     respond: Respond | None, services: Services, directory: Directory) -> None:
     """Approve a request that was past due when drawn: Slack's confirm dialog was accepted, so approve anyway."""
     ack()
-    record = services.decisions.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                      scheduled_job_id=parse_action_value(body), force=True)
-    reply_privately(body=body, client=client, respond=respond,
-                    message=blocks.build_decision_notice(record, verb="approved"))
+    actor = directory.actor(context.user_id or "")
+    record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=parse_action_value(body),
+                                                      force=True)
+    answer_click(body=body, client=client, respond=respond, services=services, actor=actor, kind=QUEUE,
+                 message=blocks.build_decision_notice(record, verb="approved"))
 
 
 def handle_deny_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, services: Services,
@@ -92,18 +74,19 @@ def handle_deny_button(ack: Ack, body: dict[str, Any], context: BoltContext, cli
     """Ask for an optional reason in a modal; the denial happens when it is submitted."""
     ack()
     record = services.listings.get_scheduled_job(directory.actor(context.user_id or ""), parse_action_value(body))
-    client.views_open(trigger_id=body["trigger_id"], view=blocks.build_deny_modal(record))
+    client.views_open(trigger_id=body["trigger_id"], view=blocks.build_deny_modal(record, origin=click_origin(body)))
 
 
 def handle_dry_run_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
                           respond: Respond | None, services: Services, directory: Directory) -> None:
     """Run the request's job now with commit off; its result goes into the approval message's thread."""
     ack()
-    result = services.decisions.dry_run_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                      scheduled_job_id=parse_action_value(body))
+    actor = directory.actor(context.user_id or "")
+    result = services.decisions.dry_run_scheduled_job(actor=actor, scheduled_job_id=parse_action_value(body))
     text = (f"🧪 Dry run of {blocks.job_label(result.job)} started (result `{short(result.id)}`); its result and log "
             "go into the request's thread.")
-    reply_privately(body=body, client=client, respond=respond, message=blocks.build_notice(text))
+    answer_click(body=body, client=client, respond=respond, services=services, actor=actor, kind=QUEUE,
+                 message=blocks.build_notice(text))
 
 
 def _redraw_run_modal(body: dict[str, Any], context: BoltContext, client: WebClient, services: Services,

@@ -16,9 +16,9 @@ HOME_LIMIT = 10
 """How many items each list of the Home tab shows."""
 
 
-def publish_home(client: WebClient, services: Services, actor: Actor) -> None:
+def publish_home(client: WebClient, services: Services, actor: Actor, *, notice: str | None = None) -> None:
     """Draw the actor's Home tab from the listings: their requests, what waits for their approval, upcoming runs and
-    recent results."""
+    recent results; ``notice`` (mrkdwn, escaped) says what their last click did."""
     listings = services.listings
     now = services.clock()
     client.views_publish(user_id=actor.user_id, view=blocks.build_home(
@@ -26,4 +26,4 @@ def publish_home(client: WebClient, services: Services, actor: Actor) -> None:
         to_approve=listings.list_to_approve(actor, limit=HOME_LIMIT, now=now),
         upcoming=listings.list_scheduled_jobs(actor, limit=HOME_LIMIT),
         results=listings.list_job_results(actor, limit=HOME_LIMIT),
-        now=now))
+        now=now, notice=notice))

@@ -60,7 +60,8 @@ HOME_REFRESH = "home_refresh"
 HOME_RUN_JOB = "home_run_job"
 """The Home tab's "Run a job" button."""
 
-ACTION_IDS: tuple[str, ...] = (APPROVE, APPROVE_CONFIRMED, DENY, DRY_RUN, SCHEDULE_TYPE, CRONTAB, HOME_REFRESH)
+ACTION_IDS: tuple[str, ...] = (APPROVE, APPROVE_CONFIRMED, DENY, DRY_RUN, SCHEDULE_TYPE, CRONTAB, HOME_REFRESH,
+                                SCHEDULED_MENU, JOB_RUN, HOME_RUN_JOB, JOB_PICK)
 """Every action_id a listener is registered for."""
 CALLBACK_IDS: tuple[str, ...] = (RUN_MODAL, DENY_MODAL, PAST_DUE_MODAL)
 """Every view callback_id a submission listener is registered for."""

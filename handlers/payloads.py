@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.errors import DomainError, FieldErrors
+from bot.domain.management import ManageAction
 from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import InvalidIdError, parse_id_ref
 from handlers import ids
@@ -73,6 +74,36 @@ def parse_action_value(body: dict[str, Any]) -> str:
     if not actions:
         raise InputError("That click carried no action.")
     return parse_scheduled_job_id(str(actions[0].get("value") or ""))
+
+
+def parse_manage_choice(body: dict[str, Any]) -> tuple[ManageAction, str]:
+    """The action and scheduled job ID of the option chosen in a scheduled job's menu (``pause:<id>``).
+
+    Raises:
+        InputError: no option, or not one jobgate drew.
+    """
+    actions = body.get("actions") or []
+    option = (actions[0].get("selected_option") if actions else None) or {}
+    verb, _, scheduled_job_id = str(option.get("value") or "").partition(":")
+    try:
+        action = ManageAction(verb)
+    except ValueError:
+        raise InputError("That menu is out of date; run /jobs scheduled again.") from None
+    return action, parse_scheduled_job_id(scheduled_job_id)
+
+
+def parse_picked_job(body: dict[str, Any]) -> str:
+    """The job ID a Run button carries, or the job chosen in the job picker.
+
+    Raises:
+        InputError: no job was given.
+    """
+    actions = body.get("actions") or []
+    action = actions[0] if actions else {}
+    value = action.get("value") or (action.get("selected_option") or {}).get("value")
+    if not value:
+        raise InputError("Choose a job.")
+    return str(value)
 
 
 def parse_selected_interval(body: dict[str, Any]) -> IntervalType:

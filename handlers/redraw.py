@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
 
-from handlers.blocks import View
+from bot.domain.permissions import Actor
+from bot.services import Services
+from handlers import blocks
+from handlers.blocks import Message, View
+from handlers.home import publish_home
+from handlers.replies import reply_privately
 
 
 def update_view(client: WebClient, view: dict[str, Any], new_view: View) -> None:
@@ -22,3 +29,56 @@ def update_view(client: WebClient, view: dict[str, Any], new_view: View) -> None
     except SlackApiError as error:
         if error.response.get("error") != "hash_conflict":
             raise
+
+
+QUEUE = "queue"
+SCHEDULED = "scheduled"
+
+
+def click_origin(body: dict[str, Any]) -> dict[str, str]:
+    """Where a click came from, as a modal it opens keeps it (``private_metadata``) to redraw that surface once it
+    is submitted: ``{"home": "1"}`` for the Home tab, ``{"response_url": …}`` for an ephemeral listing, else ``{}``."""
+    if (body.get("view") or {}).get("type") == "home":
+        return {"home": "1"}
+    if (body.get("container") or {}).get("is_ephemeral") and body.get("response_url"):
+        return {"response_url": str(body["response_url"])}
+    return {}
+
+
+def listing(services: Services, actor: Actor, kind: str, *, notice: str) -> Message:
+    """The ephemeral listing a click came from, drawn anew with a notice of what the click did."""
+    now = services.clock()
+    if kind == QUEUE:
+        page = services.listings.list_approval_queue(actor, limit=20)
+        drawn = blocks.build_queue(page, now=now)
+        drawn["blocks"].insert(1, blocks.context(notice))
+        drawn["blocks"] = drawn["blocks"][: blocks.MAX_MESSAGE_BLOCKS]
+        return drawn
+    return blocks.build_scheduled_list(services.listings.list_scheduled_jobs(actor, limit=30), now=now,
+                                       notice=notice)
+
+
+def answer_click(*, body: dict[str, Any], client: WebClient, respond: Respond | None, services: Services,
+                 actor: Actor, message: Message, kind: str) -> None:
+    """Tell the person who clicked what their click did, and redraw the surface it came from so no button there is
+    stale: the Home tab is published again (with the notice on top), an ephemeral listing (``kind``: the approval
+    queue or the scheduled jobs) is replaced through its ``response_url``; anywhere else, the notice goes to them
+    alone (the message itself is updated by the notifier)."""
+    notice = message["blocks"][0]["text"]["text"] if message.get("blocks") else message["text"]
+    origin = click_origin(body)
+    if origin.get("home"):
+        publish_home(client, services, actor, notice=notice)
+    elif origin.get("response_url") and respond is not None:
+        respond(response_type="ephemeral", replace_original=True, **listing(services, actor, kind, notice=notice))
+    else:
+        reply_privately(body=body, client=client, respond=respond, message=message)
+
+
+def redraw_origin(origin: dict[str, Any], *, client: WebClient, services: Services, actor: Actor, kind: str,
+                  notice: str) -> None:
+    """After a modal opened by a click was submitted, redraw the surface the click came from (``click_origin``)."""
+    if origin.get("home"):
+        publish_home(client, services, actor, notice=notice)
+    elif origin.get("response_url"):
+        WebhookClient(str(origin["response_url"])).send_dict(
+            {"response_type": "ephemeral", "replace_original": True, **listing(services, actor, kind, notice=notice)})

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, BoltContext
+from slack_sdk import WebClient
 
 from bot.domain.schedules import default_schedule_name
 from bot.services import ScheduleInput, Services
@@ -24,6 +25,7 @@ from handlers.payloads import (
     parse_private_metadata,
     parse_run_submission,
 )
+from handlers.redraw import QUEUE, redraw_origin
 
 
 def register(app: Listeners) -> None:
@@ -59,20 +61,27 @@ def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltC
     ack(response_action="update", view=blocks.build_notice_modal("Done", message["blocks"][0]["text"]["text"]))
 
 
-def handle_deny_reason_submission(ack: Ack, view: dict[str, Any], context: BoltContext, services: Services,
-                                  directory: Directory) -> None:
-    """Deny the request with the reason given (or none); a refusal is shown on the reason field."""
+def handle_deny_reason_submission(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient,
+                                  services: Services, directory: Directory) -> None:
+    """Deny the request with the reason given (or none); a refusal is shown on the reason field. The queue or Home
+    tab the Deny click came from is then redrawn."""
     scheduled_job_id, reason = parse_deny_submission(view)
-    record = services.decisions.deny_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                   scheduled_job_id=scheduled_job_id, reason=reason)
+    actor = directory.actor(context.user_id or "")
+    record = services.decisions.deny_scheduled_job(actor=actor, scheduled_job_id=scheduled_job_id, reason=reason)
     text = blocks.build_decision_notice(record, verb="denied")["blocks"][0]["text"]["text"]
     ack(response_action="update", view=blocks.build_notice_modal("Denied", text))
+    redraw_origin(parse_private_metadata(view).get("origin") or {}, client=client, services=services, actor=actor,
+                  kind=QUEUE, notice=text)
 
 
-def handle_past_due_confirmation(ack: Ack, view: dict[str, Any], context: BoltContext, services: Services,
-                                 directory: Directory) -> None:
-    """Approve a past-due request after explicit confirmation: it runs at once."""
-    record = services.decisions.approve_scheduled_job(actor=directory.actor(context.user_id or ""),
-                                                      scheduled_job_id=parse_confirm_submission(view), force=True)
+def handle_past_due_confirmation(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient,
+                                 services: Services, directory: Directory) -> None:
+    """Approve a past-due request after explicit confirmation: it runs at once. The queue or Home tab the click came
+    from is then redrawn."""
+    actor = directory.actor(context.user_id or "")
+    record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=parse_confirm_submission(view),
+                                                      force=True)
     text = blocks.build_decision_notice(record, verb="approved")["blocks"][0]["text"]["text"]
     ack(response_action="update", view=blocks.build_notice_modal("Approved", text))
+    redraw_origin(parse_private_metadata(view).get("origin") or {}, client=client, services=services, actor=actor,
+                  kind=QUEUE, notice=text)

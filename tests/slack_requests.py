@@ -147,6 +147,29 @@ class SlackActions:
         }
         return self._interactive(payload, "block_actions")
 
+    def choose(self, action_id: str, value: str, *, user_id: str, home_view: dict[str, Any] | None = None,
+               channel_id: str = "D0DIRECT", ephemeral: bool = True) -> Ack:
+        """Choose the option ``value`` of an overflow menu: on the Home tab when ``home_view`` is given (no channel,
+        no response_url), else on a message (by default an ephemeral listing, with its own response_url)."""
+        payload: dict[str, Any] = {
+            "type": "block_actions", "team": {"id": TEAM_ID, "domain": "jobgate-test"},
+            "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},
+            "api_app_id": APP_ID, "token": "verification-token-unused", "trigger_id": self._trigger(),
+            "actions": [{"type": "overflow", "action_id": action_id, "block_id": "b",
+                         "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        if home_view is not None:
+            payload["container"] = {"type": "view", "view_id": home_view.get("id", "VHOME")}
+            payload["view"] = {**home_view, "id": home_view.get("id", "VHOME"), "type": "home",
+                               "state": {"values": {}}}
+        else:
+            payload["container"] = {"type": "message", "message_ts": "1700000000.000200", "channel_id": channel_id,
+                                    "is_ephemeral": ephemeral}
+            payload["channel"] = {"id": channel_id, "name": "directmessage"}
+            payload["response_url"] = self.fake.response_url("click")
+        return self._interactive(payload, "block_actions")
+
     def click_in_home(self, action_id: str, value: str, *, user_id: str, view: dict[str, Any]) -> Ack:
         """A button click on the App Home tab (no channel, no response_url)."""
         payload = {
@@ -213,7 +236,8 @@ class SlackActions:
     def select_in_view(self, view: dict[str, Any], *, block_id: str, action_id: str, value: str, user_id: str,
                        values: dict[str, Any] | None = None, view_id: str = "V0MODAL") -> Ack:
         """Choose an option of a select inside a modal that dispatches actions (the schedule type)."""
-        element = next(b["element"] for b in view["blocks"] if b.get("block_id") == block_id)
+        block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+        element = block.get("element") or block["accessory"]  # an input that dispatches, or a section's select
         payload = {
             "type": "block_actions", "team": {"id": TEAM_ID, "domain": "jobgate-test"},
             "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": TEAM_ID},

@@ -13,7 +13,6 @@ from __future__ import annotations
 from handlers.blocks.answers import (
     build_decision_notice,
     build_help,
-    build_job_list,
     build_notice,
     build_refusal,
     build_run_outcome,
@@ -25,7 +24,6 @@ from handlers.blocks.approvals import (
     build_approval_message,
     build_queue,
     build_results_list,
-    build_scheduled_list,
     duration,
     result_line,
 )
@@ -58,6 +56,12 @@ from handlers.blocks.base import (
     user,
 )
 from handlers.blocks.home import build_home
+from handlers.blocks.listings import (
+    build_job_list,
+    build_job_picker_modal,
+    build_scheduled_list,
+    manage_menu,
+)
 from handlers.blocks.modals import (
     allowed_schedule_types,
     build_deny_modal,
@@ -101,6 +105,7 @@ __all__ = [
     "build_help",
     "build_home",
     "build_job_list",
+    "build_job_picker_modal",
     "build_notice",
     "build_notice_modal",
     "build_past_due_modal",
@@ -128,6 +133,7 @@ __all__ = [
     "list_message",
     "log_file",
     "log_file_comment",
+    "manage_menu",
     "message",
     "next_runs",
     "plain",

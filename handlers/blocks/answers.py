@@ -5,12 +5,11 @@ Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import AlreadyDecidedError, DomainError, FieldErrors, PastDueError
-from bot.domain.records import JobRecord, JobResultRecord, ScheduledJobRecord
+from bot.domain.records import JobResultRecord, ScheduledJobRecord
 from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
 from handlers.blocks.base import (
@@ -19,7 +18,6 @@ from handlers.blocks.base import (
     context,
     escape,
     job_label,
-    list_message,
     message,
     next_runs,
     schedule_words,
@@ -69,20 +67,6 @@ def refusal_text(error: DomainError) -> str:
 def build_notice(text: str) -> Message:
     """A short private notice (mrkdwn; the caller escapes user text)."""
     return message(text, [section(text)])
-
-
-def build_job_list(jobs: Sequence[JobRecord]) -> Message:
-    """The jobs the user may see: name, slug, enabled, approval required."""
-    lines = []
-    for job in jobs:
-        flags = ["enabled" if job.enabled else "disabled"]
-        if job.approval_required:
-            flags.append("needs approval")
-        if job.has_sensitive_variables:
-            flags.append("sensitive")
-        lines.append(f"• {job_label(job)} — {', '.join(flags)}")
-    return list_message("Jobs", lines, empty="No jobs you may see.",
-                         footer="`/jobs run SLUG` opens a form; add `var=value …` to run directly.")
 
 
 def build_run_outcome(*, scheduled_job: ScheduledJobRecord | None, job_result: JobResultRecord | None,

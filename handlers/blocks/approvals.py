@@ -14,8 +14,6 @@ from bot.domain.short_ids import short
 from handlers import ids
 from handlers.blocks.base import (
     MAX_MESSAGE_BLOCKS,
-    SCHEDULE_TYPE_LABELS,
-    STATE_WORDS,
     STATUS_EMOJI,
     Block,
     Message,
@@ -208,21 +206,6 @@ def build_queue(page: Page[ScheduledJobRecord], *, now: datetime) -> Message:
     if not shown:
         blocks.append(section("Nothing awaits approval."))
     return message(f"Approval queue: {page.count} awaiting approval", blocks)
-
-
-def build_scheduled_list(page: Page[ScheduledJobRecord], *, now: datetime) -> Message:
-    """Scheduled jobs: name, job, type, next run, requester, approval state, ID."""
-    lines = []
-    for record in page.items:
-        next_run = date_token(record.next_run_at) if record.next_run_at else "—"
-        paused = " · *paused*" if record.paused else ""
-        lines.append(
-            f"• *{escape(clip(record.name, 120))}* — {job_label(record.job)} — "
-            f"{SCHEDULE_TYPE_LABELS[record.interval]} — next {next_run} — {user(record.user_id)} — "
-            f"{STATE_WORDS[record.approval_state]}{paused} — `{short(record.id)}`"
-        )
-    footer = f"Showing {len(lines)} of {page.count}." if page.count > len(lines) else None
-    return list_message("Scheduled jobs", lines, empty="No scheduled jobs.", footer=footer)
 
 
 def duration(result: JobResultRecord) -> str:

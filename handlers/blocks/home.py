@@ -28,6 +28,7 @@ from handlers.blocks.base import (
     plain,
     section,
 )
+from handlers.blocks.listings import manage_menu
 
 
 def waited(since: datetime, now: datetime) -> str:
@@ -47,14 +48,23 @@ def _lines_or(lines: Sequence[str], empty: str) -> list[Block]:
 
 
 def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[ScheduledJobRecord],
-               upcoming: Page[ScheduledJobRecord], results: Page[JobResultRecord], now: datetime) -> View:
-    """The Home tab: my requests and their state, approvals waiting for me (with how long each has waited, and
-    buttons), upcoming runs, results."""
+               upcoming: Page[ScheduledJobRecord], results: Page[JobResultRecord], now: datetime,
+               notice: str | None = None) -> View:
+    """The Home tab: a Run a job button, approvals waiting for me (with how long each has waited, and buttons), my
+    requests with their state and a menu each (Pause / Resume / Cancel), upcoming runs, results. ``notice``
+    (mrkdwn, escaped) says what the last click did when the tab is redrawn after it."""
     blocks: list[Block] = [
         header("jobgate"),
-        section("Run jobs now, later or on a schedule, behind an approval gate. Type `/jobs help` anywhere.",
-                 accessory={"type": "button", "action_id": ids.HOME_REFRESH, "text": plain("Refresh"),
-                            "value": "refresh"}),
+        section("Run jobs now, later or on a schedule, behind an approval gate. Type `/jobs help` anywhere."),
+        {"type": "actions", "block_id": "home_actions", "elements": [
+            {"type": "button", "action_id": ids.HOME_RUN_JOB, "text": plain("Run a job"), "style": "primary",
+             "value": "run"},
+            {"type": "button", "action_id": ids.HOME_REFRESH, "text": plain("Refresh"), "value": "refresh"},
+        ]},
+    ]
+    if notice:
+        blocks.append(section(notice))
+    blocks += [
         divider(),
         header(f"Waiting for your approval ({len(to_approve)})"),
     ]
@@ -66,9 +76,14 @@ def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[Sc
         blocks.extend(approval_blocks(record, now=now))
     blocks.append(divider())
     blocks.append(header(f"Your requests ({my_requests.count})"))
-    mine = [f"• *{escape(clip(r.name, 120))}* — {job_label(r.job)} — {STATE_WORDS[r.approval_state]}"
-            f"{' · paused' if r.paused else ''} — `{short(r.id)}`" for r in my_requests.items]
-    blocks.extend(_lines_or(mine, "You have no pending or active requests."))
+    for r in my_requests.items:
+        blocks.append(section(f"*{escape(clip(r.name, 120))}* — {job_label(r.job)} — {STATE_WORDS[r.approval_state]}"
+                              f"{' · paused' if r.paused else ''} — `{short(r.id)}`", accessory=manage_menu(r)))
+    if not my_requests.items:
+        blocks.append(section("You have no pending or active requests."))
+    elif my_requests.count > len(my_requests.items):
+        blocks.append(context(f"Showing {len(my_requests.items)} of {my_requests.count}; `/jobs scheduled` lists "
+                              "them all."))
     blocks.append(divider())
     blocks.append(header("Upcoming runs"))
     soon = [f"• {date_token(r.next_run_at)} — *{escape(clip(r.name, 120))}* ({job_label(r.job)})"

@@ -209,15 +209,16 @@ def input_block_ids(view: View) -> set[str]:
     return {b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input" and "block_id" in b}
 
 
-def build_deny_modal(record: ScheduledJobRecord) -> View:
-    """Ask for an optional reason before denying a request."""
+def build_deny_modal(record: ScheduledJobRecord, *, origin: dict[str, str] | None = None) -> View:
+    """Ask for an optional reason before denying a request; ``origin`` is the surface the Deny click came from, to
+    redraw once it is submitted."""
     return {
         "type": "modal",
         "callback_id": ids.DENY_MODAL,
         "title": plain("Deny request", 24),
         "submit": plain("Deny", 24),
         "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"scheduled_job_id": record.id}),
+        "private_metadata": json.dumps({"scheduled_job_id": record.id, "origin": origin or {}}),
         "blocks": [
             section(f"Deny *{escape(clip(record.name, 255))}* ({job_label(record.job)}) "
                      f"requested by {user(record.user_id)}?"),
@@ -228,15 +229,16 @@ def build_deny_modal(record: ScheduledJobRecord) -> View:
     }
 
 
-def build_past_due_modal(scheduled_job_id: str) -> View:
-    """Confirm approving a request that became past due after its message was drawn."""
+def build_past_due_modal(scheduled_job_id: str, *, origin: dict[str, str] | None = None) -> View:
+    """Confirm approving a request that became past due after its message was drawn; ``origin`` is the surface the
+    click came from, to redraw once it is confirmed."""
     return {
         "type": "modal",
         "callback_id": ids.PAST_DUE_MODAL,
         "title": plain("Past-due request", 24),
         "submit": plain("Approve and run", 24),
         "close": plain("Cancel", 24),
-        "private_metadata": json.dumps({"scheduled_job_id": scheduled_job_id}),
+        "private_metadata": json.dumps({"scheduled_job_id": scheduled_job_id, "origin": origin or {}}),
         "blocks": [
             section("⚠️ This request's start time has passed since its message was drawn."),
             section(f"Approving it now runs it at once. Approve `{escape(short(scheduled_job_id))}` anyway?"),

@@ -181,16 +181,18 @@ def test_app_home_shows_requests_approvals_upcoming_and_results(stack: Stack) ->
     assert "Upcoming runs" in text and "Recent results" in text and "Completed" in text
     approve = button(home_call, "Approve")
     stack.slack.click_in_home(approve["action_id"], approve["value"], user_id="UAPPROVER", view=home)
-    notice = stack.fake.wait_for("views.open")[0]
-    assert "you approved" in text_of(notice)
+    redrawn = stack.fake.wait_for("views.publish", 2)[-1]  # the Home tab at once, saying what the click did
+    assert redrawn.params["user_id"] == "UAPPROVER"
+    assert "you approved" in text_of(redrawn) and "Waiting for your approval (0)" in text_of(redrawn)
+    assert stack.fake.calls_to("views.open") == []
     assert stack.services.listings.get_scheduled_job(ADMIN, pending).approval_state is ApprovalState.APPROVED
 
     refresh = button(home_call, "Refresh")
     assert refresh["action_id"] == ids.HOME_REFRESH
     stack.slack.click_in_home(ids.HOME_REFRESH, "refresh", user_id="UAPPROVER", view=home)
-    again = stack.fake.wait_for("views.publish", 2)[-1]
-    assert "Waiting for your approval (0)" in text_of(again)
+    again = stack.fake.wait_for("views.publish", 3)[-1]
+    assert "Waiting for your approval (0)" in text_of(again) and "you approved" not in text_of(again)
 
     stack.slack.app_home_opened(user_id="UALICE")
-    alice = text_of(stack.fake.wait_for("views.publish", 3)[-1])
+    alice = text_of(stack.fake.wait_for("views.publish", 4)[-1])
     assert "Waiting for your approval (0)" in alice and "approved" in alice
