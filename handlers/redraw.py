@@ -18,6 +18,7 @@ from bot.domain.permissions import Actor
 from bot.services import Services
 from handlers import blocks
 from handlers.blocks import Message, View
+from handlers.blocks.listings import notice_text
 from handlers.home import publish_home
 from handlers.replies import reply_privately
 
@@ -53,6 +54,7 @@ def listing(services: Services, actor: Actor, kind: str, *, notice: str) -> Mess
         drawn = blocks.build_queue(page, now=now)
         drawn["blocks"].insert(1, blocks.context(notice))
         drawn["blocks"] = drawn["blocks"][: blocks.MAX_MESSAGE_BLOCKS]
+        drawn["text"] = blocks.clip(notice_text(notice) + drawn["text"], 3000)
         return drawn
     return blocks.build_scheduled_list(services.listings.list_scheduled_jobs(actor, limit=30), now=now,
                                        notice=notice)

@@ -131,6 +131,7 @@ def test_the_queue_is_redrawn_after_approve_and_after_a_denial_submitted_from_it
     stack.slack.click(ids.APPROVE, first, user_id="UAPPROVER", ephemeral=True)
     redrawn = stack.fake.wait_for("response_url", before + 1)[-1]
     assert redrawn.params["replace_original"] is True
+    assert redrawn.params["text"].startswith("Done: you approved First (Approval job (testjobs.ApprovalJob)), ID ")
     assert "you approved" in text_of(redrawn) and "1 request awaiting approval" in text_of(redrawn)
     assert [b["value"] for b in blocks_of_buttons(redrawn) if b["text"]["text"] == "Approve"] == [second]
 
@@ -153,3 +154,38 @@ def blocks_of_buttons(call: Call) -> list[dict[str, Any]]:
             if element.get("type") == "button":
                 found.append(element)
     return found
+
+
+def test_a_denial_submitted_from_the_home_tab_redraws_it(stack: Stack) -> None:
+    command(stack, 'run testjobs.ApprovalJob --at "2030-01-16 09:00" --name First', user_id="UALICE")
+    stack.slack.app_home_opened(user_id="UAPPROVER")
+    home_call = stack.fake.wait_for("views.publish")[0]
+    deny = button(home_call, "Deny")
+    stack.slack.click_in_home(deny["action_id"], deny["value"], user_id="UAPPROVER", view=home_call.params["view"])
+    stack.fake.wait_for("views.open")
+    deny_modal = stack.opened_view()
+    assert json.loads(deny_modal["private_metadata"])["origin"] == {"home": "1"}
+    stack.slack.submit(deny_modal, {ids.DENY_REASON_BLOCK: "not now"}, user_id="UAPPROVER")
+    redrawn = stack.fake.wait_for("views.publish", 2)[-1]
+    assert redrawn.params["user_id"] == "UAPPROVER"
+    assert "you denied" in text_of(redrawn) and "Waiting for your approval (0)" in text_of(redrawn)
+
+
+def test_long_listings_keep_slacks_limits_and_say_how_many_are_shown() -> None:
+    from dataclasses import replace
+
+    from bot.domain.records import Page
+    from handlers import blocks
+    from tests.slack.limits import check_message
+    from tests.slack.test_run_blocks import DUE, job, schedule
+
+    many = [replace(schedule(f"Backup {i}"), id=f"9b1d0000-0000-0000-0000-{i:012d}") for i in range(60)]
+    listing = blocks.build_scheduled_list(Page(count=60, items=many), now=DUE, notice="Done: you paused *x*.")
+    assert check_message(listing, "scheduled") == [] and len(listing["blocks"]) == 50
+    assert listing["text"] == "Done: you paused x. Scheduled jobs: 60"
+    assert listing["blocks"][-1]["elements"][0]["text"] == "Showing 47 of 60."
+    jobs = [replace(job(), id=f"j{i}", name=f"Job {i}") for i in range(60)]
+    listed = blocks.build_job_list(jobs)
+    assert check_message(listed, "jobs") == [] and len(listed["blocks"]) <= 50
+    assert listed["blocks"][-1]["elements"][0]["text"].startswith("Showing 47 of 60.")
+    assert blocks.build_scheduled_list(Page(count=0, items=[]), now=DUE)["text"] == "No scheduled jobs."
