@@ -198,21 +198,28 @@ class Messages:
                 repos = Repositories(session)
                 schedule = repos.scheduled_jobs.get(result.scheduled_job_id)
                 thread = repos.run_threads.get(result.scheduled_job_id, entry.channel)
+        lost_thread = False
         if thread is not None and run_notices.told_in_thread(
                 status=result.status, dry_run=result.dry_run, scheduled_job_id=result.scheduled_job_id,
                 has_thread=True):
-            self.slack.post(thread[0], blocks.build_run_finished(result, scheduled_job=schedule, in_thread=True),
-                            thread_ts=thread[1])
-            return Done(OutboxStatus.PENDING, thread[0], thread[1])
-        starts = schedule is not None and thread is None
+            try:
+                self.slack.post(thread[0], blocks.build_run_finished(result, scheduled_job=schedule, in_thread=True),
+                                thread_ts=thread[1])
+                return Done(OutboxStatus.PENDING, thread[0], thread[1])
+            except Permanent as refused:  # the thread's first message is gone: this run starts a new thread
+                log.warning("Thread of scheduled job %s refused (%s); starting a new one", result.scheduled_job_id,
+                            refused)
+                lost_thread = True
+        starts = schedule is not None and (thread is None or lost_thread)
         recurring = schedule is not None and schedule.schedule.is_recurring
         done = self.slack.post(entry.channel, blocks.build_run_finished(result, scheduled_job=schedule,
                                                                         starts_thread=starts and recurring))
         if starts and result.scheduled_job_id is not None and done.message_channel and done.message_ts:
             with self.db.write() as session:
-                Repositories(session).run_threads.add(result.scheduled_job_id, entry.channel,
-                                                      message_channel=done.message_channel,
-                                                      message_ts=done.message_ts, now=now)
+                threads = Repositories(session).run_threads
+                record = threads.replace if lost_thread else threads.add
+                record(result.scheduled_job_id, entry.channel, message_channel=done.message_channel,
+                       message_ts=done.message_ts, now=now)
         return Done(OutboxStatus.PENDING, done.message_channel, done.message_ts)
 
     def _share_log(self, channel: str, thread_ts: str, result: JobResultRecord, *,

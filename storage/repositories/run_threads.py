@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -36,3 +36,10 @@ class RunThreadRepository:
         self.session.execute(insert_(RunThreadRow).on_conflict_do_nothing(), {
             "scheduled_job_id": scheduled_job_id, "channel": channel, "message_channel": message_channel,
             "message_ts": message_ts, "created_at": now})
+
+    def replace(self, scheduled_job_id: str, channel: str, *, message_channel: str, message_ts: str,
+                now: datetime) -> None:
+        """Record a new message for a scheduled job's runs to be told under (the old one is gone)."""
+        self.session.execute(delete(RunThreadRow).where(RunThreadRow.scheduled_job_id == scheduled_job_id,
+                                                        RunThreadRow.channel == channel))
+        self.add(scheduled_job_id, channel, message_channel=message_channel, message_ts=message_ts, now=now)

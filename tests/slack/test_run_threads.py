@@ -89,3 +89,20 @@ def test_runs_asked_for_once_are_named_by_their_job_and_key_variable_each_in_a_m
     stack.deliver()
     top = sorted(c.params["text"].split(":")[0] for c in stack.posted("UALICE") if "thread_ts" not in c.params)
     assert top == ["✅ API test job · core-sw-17", "✅ API test job · core-sw-18"]
+
+
+def test_when_the_threads_first_message_is_gone_the_next_run_starts_a_new_thread(stack: Stack) -> None:
+    scheduled_job_id = _hourly(stack, "testjobs.TestPass", "Backup")
+    _next_run(stack, first=True)
+    [first] = [c for c in stack.posted("UALICE") if "thread_ts" not in c.params]
+    stack.fake.fail("chat.postMessage", status=200, error="thread_not_found")  # its first message was deleted
+    _next_run(stack)
+    tops = [c for c in stack.posted("UALICE") if "thread_ts" not in c.params]
+    assert len(tops) == 2 and "told in this thread" in text_of(tops[1])
+    with stack.core.db.read() as session:
+        assert Repositories(session).run_threads.get(scheduled_job_id, "UALICE") == (
+            tops[1].response["channel"], tops[1].response["ts"])
+    _next_run(stack)
+    replies = [c for c in stack.posted("UALICE") if c.params.get("thread_ts") == tops[1].response["ts"]]
+    assert [c.params["text"].split(",")[0] for c in replies if c.params["text"].startswith("✅")] == ["✅ Backup"]
+    assert first.response["ts"] != tops[1].response["ts"]
