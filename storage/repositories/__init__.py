@@ -3,8 +3,8 @@
 One module per aggregate: ``jobs``, ``scheduled_jobs`` (with its mixins ``dispatch`` and ``approval_deadlines``),
 ``job_results`` (with ``job_claims``), ``tokens``, ``outbox``, ``run_threads``, ``audit`` (``_records`` maps rows to
 records and new records to rows). Each repository works inside a session that ``storage.db.Database`` opened; the
-caller owns the transaction. State changes that can race (decisions, cancel, pause, claims, deliveries) are conditional updates that
-report whether they won: never read-then-write. Must not import Slack or handlers.
+caller owns the transaction. State changes that can race (decisions, cancel, pause, claims, deliveries) are
+conditional updates that report whether they won: never read-then-write. Must not import Slack or handlers.
 """
 
 from __future__ import annotations
