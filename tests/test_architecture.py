@@ -24,6 +24,13 @@ RULES: dict[str, tuple[str, ...]] = {
     "bot/executor/worker.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
     "bot/executor/pool.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
     "bot/executor/slots.py": ("sqlalchemy", "storage", "slack_bolt", "slack_sdk", "handlers", "fastapi", "celery"),
+    # The playground drives the real app from outside, as Slack does: it builds it (bot.app, bot.slack) but reaches
+    # neither the database nor the listeners directly.
+    "bot/playground": ("sqlalchemy", "storage", "handlers", "slack_bolt"),
+    # The Slack simulator stands for Slack itself, shared with the tests: the standard library only.
+    **{f"bot/playground/{name}.py": ("sqlalchemy", "storage", "handlers", "slack_bolt", "slack_sdk", "fastapi",
+                                     "starlette", "uvicorn", "bot.app", "bot.services", "bot.slack", "bot.domain")
+       for name in ("slack_sim", "web_api", "workspace", "slack_limits", "demo")},
 }
 
 
