@@ -1,5 +1,5 @@
-"""The ``jobgate`` command: serve, worker, db upgrade, jobs list|enable|disable, schedules list|cancel|pause|resume,
-token create|list|revoke.
+"""The ``jobgate`` command: serve, playground, worker, db upgrade, jobs list|enable|disable, schedules
+list|cancel|pause|resume, token create|list|revoke.
 
 Reads ``Settings`` once and passes them in. Wrong arguments or configuration end with one clear line on stderr and a
 non-zero exit status, never a traceback.
@@ -61,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=_port, default=3000, help="port to listen on, 1-65535 (default 3000)")
     serve.add_argument("--socket-mode", action="store_true", help="receive Slack traffic over Socket Mode")
     serve.add_argument("--no-scheduler", action="store_true", help="web only: serve Slack and the API, run nothing")
+
+    playground = commands.add_parser(
+        "playground", help="try jobgate without a Slack workspace: the whole app and a Slack-like page in a browser",
+        description="Starts jobgate on a fresh SQLite file with the example jobs and a demo permissions file (Alice "
+                    "runs jobs, Bob approves, Carol is admin), a simulated Slack, and a Slack-like page at "
+                    "http://127.0.0.1:PORT/ that drives it. Never contacts Slack; SLACK_* settings are ignored.",
+    )
+    playground.add_argument("--port", type=_port, default=3030, help="port of the page on 127.0.0.1 (default 3030)")
+    playground.add_argument("--no-browser", action="store_true", help="do not open the page in a browser")
 
     worker = commands.add_parser(
         "worker", help="run a Celery worker that executes jobs (JOBGATE_EXECUTOR=celery), on this or another machine",
@@ -143,7 +152,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the jobgate command; returns the exit status."""
     args = build_parser().parse_args(argv)
     # The server logs what it does; one-shot commands print their answer and only warnings besides.
-    level = logging.INFO if args.command in ("serve", "worker") else logging.WARNING
+    level = logging.INFO if args.command in ("serve", "worker", "playground") else logging.WARNING
     try:
         settings = Settings.from_env(os.environ)
         logs.configure(settings.log_format, level=level)
@@ -173,6 +182,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
         return serve(settings, host=args.host, port=args.port, socket_mode=args.socket_mode,
                      scheduler_enabled=not args.no_scheduler)
+    if args.command == "playground":
+        from bot.playground.server import run_playground
+
+        return run_playground(settings, port=args.port, open_browser=not args.no_browser)
     if args.command == "worker":
         if settings.celery_broker_url is None:
             raise ConfigError("jobgate worker needs JOBGATE_CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0 or "
