@@ -7,8 +7,11 @@ they record and every ack body is written out; turns each distinct payload into 
 ``@slack/web-api`` 8.2.0 and ``@slack/types`` 3.2.0 (``package-lock.json``; install them first with ``npm ci`` in
 this folder). String lengths and block counts are checked by the tests themselves (``tests/slack/limits.py``).
 
+Every payload is also drawn by the playground's Block Kit renderer (``bot/playground/static/blockkit.js``, under
+node, ``tests/playground/render_check.js``): none may show an "unsupported" marker or lose a word of its texts.
+
 Usage (from the repository root): ``.venv/bin/python tests/typecheck/run.py``. Exit status: tsc's (0 when every
-payload type-checks), 2 when ``node_modules`` is missing.
+payload type-checks), 1 when the renderer misses something, 2 when ``node_modules`` is missing.
 """
 
 from __future__ import annotations
@@ -113,12 +116,29 @@ def typescript(payloads: list[dict[str, Any]]) -> tuple[str, int]:
     return "\n".join(lines) + "\n", count
 
 
+def render_problems(payloads: list[dict[str, Any]]) -> list[str]:
+    """What the playground's renderer could not show of the payloads (one line each)."""
+    wanted = [p for p in payloads if p["method"] in MESSAGE_TYPES]
+    out = subprocess.run(["node", str(ROOT / "tests" / "playground" / "render_check.js")], input=json.dumps(wanted),
+                         capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        return [f"render_check.js failed: {out.stderr.strip()}"]
+    return [f"{r['method']}: unsupported {r['unsupported']}, missing words {r['missing']}"
+            for r in json.loads(out.stdout) if r["unsupported"] or r["missing"]]
+
+
 def main() -> int:
     tsc = HERE / "node_modules" / ".bin" / "tsc"
     if not tsc.exists():
         print("typecheck: run `npm ci` in tests/typecheck first", file=sys.stderr)
         return 2
-    source, count = typescript(record())
+    payloads = record()
+    problems = render_problems(payloads)
+    for problem in problems[:50]:
+        print(f"render: {problem}", file=sys.stderr)
+    print(f"render: {len(payloads)} payloads drawn by the playground's renderer: "
+          f"{'ok' if not problems else str(len(problems)) + ' FAILED'}")
+    source, count = typescript(payloads)
     shutil.rmtree(GENERATED, ignore_errors=True)
     GENERATED.mkdir()
     (GENERATED / "payloads.ts").write_text(source, encoding="utf-8")
@@ -126,7 +146,7 @@ def main() -> int:
     print(f"typecheck: {count} distinct Slack payloads checked with tsc: {'ok' if status == 0 else 'FAILED'}")
     if status == 0:
         shutil.rmtree(GENERATED, ignore_errors=True)
-    return status
+    return status or (1 if problems else 0)
 
 
 if __name__ == "__main__":
