@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import NoReturn
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -154,7 +155,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The server logs what it does; one-shot commands print their answer and only warnings besides.
     level = logging.INFO if args.command in ("serve", "worker", "playground") else logging.WARNING
     try:
-        settings = Settings.from_env(os.environ)
+        if args.command == "playground":  # its own settings: of the environment, only the log format counts
+            wanted = {k: v for k, v in os.environ.items() if k == "JOBGATE_LOG_FORMAT"}
+            settings = Settings.from_env(wanted, cwd=Path(os.devnull))  # no .env, ./jobs or ./policy.yml either
+        else:
+            settings = Settings.from_env(os.environ)
         logs.configure(settings.log_format, level=level)
         return _dispatch(args, settings)
     except (ConfigError, PolicyError) as exc:
