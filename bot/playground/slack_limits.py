@@ -78,7 +78,7 @@ def check_blocks(blocks: list[dict[str, Any]], where: str) -> list[str]:
                 problems.append(f"{where}: input label out of bounds")
             if "hint" in block and not 1 <= len(_text(block["hint"])) <= 2000:
                 problems.append(f"{where}: input hint out of bounds")
-        elements = list(block.get("elements") or [])
+        elements = list(block.get("elements") or []) if kind != "rich_text" else []  # rich text has its own kinds
         for key in ("element", "accessory"):
             if key in block:
                 elements.append(block[key])

@@ -49,6 +49,9 @@ def test_malformed_or_too_many_blocks_are_invalid_blocks(client: WebClient) -> N
     assert error_of(lambda: client.views_publish(user_id="UALICE", view={"type": "home", "blocks": []})) == \
         "invalid_blocks"
     assert client.chat_postMessage(channel="C1", text="x", blocks=[section("a")] * 50)["ok"]
+    words = {"type": "rich_text_section", "elements": [{"type": "text", "text": "rich"}]}
+    rich = {"type": "rich_text", "elements": [words]}
+    assert client.chat_postMessage(channel="C1", text="x", blocks=[rich])["ok"]
 
 
 def test_a_text_over_40000_characters_is_msg_too_long(sim: SlackSimulator, client: WebClient) -> None:
