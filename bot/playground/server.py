@@ -11,11 +11,13 @@ This is wiring: it may import anything but storage and SQL.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import signal
 import tempfile
 import threading
+import time
 import webbrowser
 from importlib import resources
 from pathlib import Path
@@ -41,6 +43,8 @@ Payload = Annotated[dict[str, Any], Body()]
 """A JSON object posted by the page."""
 FEED_WAIT = 10.0
 """Seconds a request for new events waits for one before answering with none."""
+FEED_POLL = 0.05
+"""Seconds between two looks at the feed while a request for new events waits."""
 
 
 def playground_settings(base: Settings, *, folder: Path, api_url: str, signing_secret: str) -> Settings:
@@ -103,8 +107,14 @@ def page_installer(bridge: Bridge) -> Installer:
             })
 
         @app.get("/playground/api/feed", include_in_schema=False)
-        def feed(after: int = Query(0, ge=0), wait: float = Query(FEED_WAIT, ge=0, le=FEED_WAIT)) -> JSONResponse:
-            return JSONResponse({"events": sim.workspace.since(after, timeout=wait)})
+        async def feed(after: int = Query(0, ge=0), wait: float = Query(FEED_WAIT, ge=0, le=FEED_WAIT)) -> JSONResponse:
+            # Polled on the event loop, so that waiting pages hold none of the threads Slack requests are served on.
+            deadline = time.monotonic() + wait
+            events = sim.workspace.since(after)
+            while not events and time.monotonic() < deadline:
+                await asyncio.sleep(FEED_POLL)
+                events = sim.workspace.since(after)
+            return JSONResponse({"events": events})
 
         @app.post("/playground/api/command", include_in_schema=False)
         def command(body: Payload) -> JSONResponse:

@@ -54,26 +54,23 @@ class Workspace:
     """response_url path → where it answers."""
 
     def __post_init__(self) -> None:
-        self._lock = threading.Condition()
+        self._lock = threading.RLock()
         self._seq = itertools.count(1)
         self._ids = itertools.count(1)
 
     # ----------------------------------------------------------------------------------------------- the feed
 
     def add(self, kind: str, **fields: Any) -> dict[str, Any]:
-        """Append an event to the feed and wake whoever waits for one."""
+        """Append an event to the feed (its ``seq`` is its position, counted from 1)."""
         with self._lock:
             event = {"seq": next(self._seq), "kind": kind, **fields}
             self.events.append(event)
-            self._lock.notify_all()
             return event
 
-    def since(self, after: int, *, timeout: float = 0.0) -> list[dict[str, Any]]:
-        """The events after ``after``; waits up to ``timeout`` seconds for one when there is none yet."""
+    def since(self, after: int) -> list[dict[str, Any]]:
+        """The events after ``after``, in order."""
         with self._lock:
-            if timeout > 0 and (not self.events or self.events[-1]["seq"] <= after):
-                self._lock.wait(timeout)
-            return [event for event in self.events if event["seq"] > after]
+            return self.events[after:] if after >= 0 else list(self.events)
 
     # ---------------------------------------------------------------------------------------------- messages
 
