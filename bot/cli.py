@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from bot import logs
 from bot.app import build_core, load_policy
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, jobs_paths
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import DatabaseUnavailableError, DomainError, FieldErrors, NotFoundError
 from bot.domain.permissions import OPERATOR_ID, Actor, Policy, PolicyError
@@ -158,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "playground":  # its own settings: of the environment, only the log format counts
             wanted = {k: v for k, v in os.environ.items() if k == "JOBGATE_LOG_FORMAT"}
             settings = Settings.from_env(wanted, cwd=Path(os.devnull))  # no .env, ./jobs or ./policy.yml either
+            # ...and the job author's own jobs, beside the examples
+            settings = replace(settings, jobs_paths=jobs_paths(os.environ.get("JOBGATE_JOBS_PATH"), Path.cwd()))
         else:
             settings = Settings.from_env(os.environ)
         logs.configure(settings.log_format, level=level)

@@ -113,7 +113,7 @@ class Settings:
             slack_signing_secret=get("SLACK_SIGNING_SECRET"),
             slack_app_token=_token(get("SLACK_APP_TOKEN"), "SLACK_APP_TOKEN", "xapp-"),
             slack_api_url=_api_url(get("JOBGATE_SLACK_API_URL") or DEFAULT_SLACK_API_URL),
-            jobs_paths=_jobs_paths(get("JOBGATE_JOBS_PATH"), base),
+            jobs_paths=jobs_paths(get("JOBGATE_JOBS_PATH"), base),
             policy_file=_policy_file(get("JOBGATE_POLICY_FILE"), base),
             approval_channel=_channel(get("JOBGATE_APPROVAL_CHANNEL")),
             time_zone=_time_zone(get("JOBGATE_TIME_ZONE") or "UTC"),
@@ -173,7 +173,13 @@ def _api_url(value: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _jobs_paths(value: str | None, base: Path) -> tuple[Path, ...]:
+def jobs_paths(value: str | None, base: Path) -> tuple[Path, ...]:
+    """The folders of ``JOBGATE_JOBS_PATH`` (``:``-separated, relative to ``base``), or ``base/jobs`` when unset and
+    it exists.
+
+    Raises:
+        ConfigError: a folder named does not exist.
+    """
     if value is None:
         default = base / "jobs"
         return (default,) if default.is_dir() else ()

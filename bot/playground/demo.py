@@ -1,5 +1,5 @@
 """The playground's demo workspace: three people, two channels, the permissions file that gives them their roles, and
-the example jobs it enables.
+where the example jobs are.
 
 Pure: stdlib only.
 """
@@ -58,11 +58,6 @@ permissions:
     object_types: [extras.jobresult]
     groups: [approvers]
 """
-
-EXAMPLE_JOBS = ("maintenance.RebootDevice", "maintenance.BackupConfigs", "maintenance.RotateCredentials",
-                "maintenance.DrainInterfaces")
-"""The example jobs the playground enables (``examples/jobs/maintenance.py``)."""
-
 
 def examples_folder() -> Path | None:
     """The ``examples/jobs`` folder of the source tree jobgate runs from, if it is there."""

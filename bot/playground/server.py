@@ -48,7 +48,8 @@ FEED_POLL = 0.05
 
 
 def playground_settings(base: Settings, *, folder: Path, api_url: str, signing_secret: str) -> Settings:
-    """The app's settings: ``base``'s log format, everything else the playground's own (``SLACK_*`` ignored)."""
+    """The app's settings: ``base``'s log format and job folders (after the examples), everything else the
+    playground's own (``SLACK_*`` ignored)."""
     jobs = demo.examples_folder()
     if jobs is None:
         raise ConfigError("jobgate playground needs the example jobs (examples/jobs of the source tree); install "
@@ -56,7 +57,8 @@ def playground_settings(base: Settings, *, folder: Path, api_url: str, signing_s
     policy = folder / "policy.yml"
     policy.write_text(demo.POLICY, encoding="utf-8")
     return Settings(database_url=f"sqlite:///{folder / 'playground.db'}", slack_bot_token="xoxb-playground",
-                    slack_signing_secret=signing_secret, slack_api_url=api_url, jobs_paths=(jobs,),
+                    slack_signing_secret=signing_secret, slack_api_url=api_url,
+                    jobs_paths=(jobs, *(path for path in base.jobs_paths if path != jobs)),
                     policy_file=policy, approval_channel=demo.APPROVALS, time_zone="UTC", workers=2,
                     log_format=base.log_format)
 
@@ -171,9 +173,11 @@ def run_playground(base: Settings, *, port: int, open_browser: bool) -> int:
             settings = playground_settings(base, folder=Path(folder), api_url=sim.url, signing_secret=secret)
             core = build_core(settings)
             services = core.services
-            services.management.sync_jobs()
-            for slug in demo.EXAMPLE_JOBS:
-                services.management.set_job_enabled(slug, True)
+            for error in services.management.sync_jobs().errors:
+                log.error("cannot load %s: %s", error.module, error.error)
+            for job in services.listings.list_jobs():  # the examples, and the jobs of JOBGATE_JOBS_PATH
+                if job.installed:
+                    services.management.set_job_enabled(job.slug, True)
             bolt_app = build_bolt_app(settings, services, metrics=core.metrics)
             notifier = Notifier.from_settings(settings, core.db, metrics=core.metrics)
             background = Background(core, notifier=notifier, timings=Timings(shutdown_grace=settings.shutdown_grace))

@@ -40,11 +40,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_playground(folder: Path) -> Playground:
-    """Start ``jobgate playground --no-browser`` and wait until its page answers."""
+def start_playground(folder: Path, env: dict[str, str] | None = None) -> Playground:
+    """Start ``jobgate playground --no-browser`` in ``folder`` (with ``env`` added) and wait until its page answers."""
     port = _free_port()
     log = folder / f"playground-{port}.log"
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("JOBGATE_", "SLACK_"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("JOBGATE_", "SLACK_"))} | (env or {})
     started = time.monotonic()
     with log.open("wb") as out:
         process = subprocess.Popen([JOBGATE, "playground", "--no-browser", "--port", str(port)], cwd=folder,

@@ -1,4 +1,5 @@
-"""``jobgate playground`` on the command line: its help, and a port it cannot use refused in one line."""
+"""``jobgate playground`` on the command line: its help, a port it cannot use refused in one line, and a job author's
+own jobs (``JOBGATE_JOBS_PATH``) offered beside the examples."""
 
 from __future__ import annotations
 
@@ -7,7 +8,25 @@ import socket
 import subprocess
 from pathlib import Path
 
-from tests.playground.conftest import JOBGATE
+import httpx
+
+from tests.playground.conftest import JOBGATE, start_playground, stop_playground
+
+AUTHOR_JOB = """
+from bot.jobs import Job, StringVar
+
+
+class Hello(Job):
+    class Meta:
+        name = "Say hello"
+        approval_required = True
+        has_sensitive_variables = False
+
+    who = StringVar(description="Whom to greet")
+
+    def run(self, data, commit):
+        self.log_info(message=f"Hello {data['who']}")
+"""
 
 
 def test_help_names_the_options() -> None:
@@ -37,3 +56,26 @@ def test_a_port_that_is_not_one_is_refused() -> None:
     out = subprocess.run([JOBGATE, "playground", "--port", "70000"], capture_output=True, text=True, timeout=30,
                          check=False)
     assert out.returncode == 2 and "is not a TCP port" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_job_authors_own_jobs_are_offered_beside_the_examples(tmp_path: Path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "greetings.py").write_text(AUTHOR_JOB)
+    playground = start_playground(tmp_path, {"JOBGATE_JOBS_PATH": "mine"})
+    try:
+        api = playground.url + "playground/api/"
+        answer = httpx.post(api + "command", json={"user": "UALICE", "channel": "CGENERAL",
+                                                   "text": "/jobs run greetings.Hello who=world"}, timeout=30)
+        assert answer.json() == {"status": 200, "problem": None}
+        approvals: list[dict[str, object]] = []
+        after = 0
+        while not approvals:  # the feed answers at once when there is something new, else after 10 s with nothing
+            events = httpx.get(api + "feed", params={"after": after}, timeout=30).json()["events"]
+            assert events, "nothing reached #approvals"
+            after = events[-1]["seq"]
+            approvals = [e for e in events if e.get("channel") == "CAPPROVALS" and e["kind"] == "message"]
+        assert "greetings.Hello" in str(approvals[0]["blocks"]) and "world" in str(approvals[0]["blocks"])
+        refused = httpx.post(api + "command", json={"user": "UMALLORY", "channel": "CGENERAL", "text": "/jobs"})
+        assert refused.status_code == 400 and "unknown user" in refused.json()["detail"]
+    finally:
+        assert stop_playground(playground) == 0, playground.output()
