@@ -81,12 +81,20 @@ def test_alice_requests_bob_dry_runs_and_approves_alice_hears(page: Page) -> Non
     assert card.get_attribute("data-ts") == ts  # updated in place, not posted again
     expect(message_with(page, "Reboot device", "edge7")).to_have_count(1)
 
+    bobs_time = card.locator("time").first.inner_text()  # a <!date^…> token, in Bob's zone (New York)
     act_as(page, "Alice")
+    assert card.locator("time").first.inner_text() != bobs_time  # the same token, in Alice's zone (Berlin)
+
     open_conversation(page, "jobgate")
     expect(page.get_by_role("heading", name="jobgate")).to_be_visible()
     # one direct message about Bob's decision, one about the run that followed (with its log in the thread)
-    expect(message_with(page, "Reboot device")).to_have_count(2, timeout=WAIT)
-    expect(message_with(page, "Reboot device").first).to_contain_text("@Bob")
+    dms = message_with(page, "Reboot device")
+    expect(dms).to_have_count(2, timeout=WAIT)
+    expect(dms.first).to_contain_text("@Bob")
+    run_thread = dms.last.locator("details.thread")
+    expect(run_thread).to_be_visible(timeout=WAIT)
+    run_thread.locator("summary").click()
+    expect(run_thread).to_contain_text("edge7")
 
     act_as(page, "Carol")
     expect(message_with(page, "Reboot device")).to_have_count(0)  # Alice's direct messages are hers alone
