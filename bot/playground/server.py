@@ -206,5 +206,5 @@ def _announce(server: uvicorn.Server, url: str, open_browser: bool) -> None:
     if not server.started:
         return
     log.info("jobgate playground: open %s (Alice runs jobs, Bob approves, Carol is admin); Ctrl-C stops it", url)
-    if open_browser:
-        webbrowser.open(url)
+    if open_browser and not webbrowser.open(url):
+        log.warning("jobgate playground: no browser could be started here; open %s in one", url)
