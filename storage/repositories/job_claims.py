@@ -249,7 +249,7 @@ class JobResultClaims:
                 id=r.id, job=jobs.get(r.job_id) if r.job_id is not None else None, name=r.name, user_id=r.user_id,
                 dry_run=r.dry_run, data=r.data, scheduled_job_id=r.scheduled_job_id, scheduled_for=r.scheduled_for,
                 created_at=r.created_at, started_at=now,
-                scheduled_job_cancelled=r.end_reason == EndReason.CANCELLED.value,
+                scheduled_job_cancelled=r.end_reason == EndReason.CANCELLED.value, job_version=r.job_version,
             )
             for r in rows
         }

@@ -68,6 +68,17 @@ def test_a_claim_by_id_wins_once(database: Database) -> None:
         assert repos.job_results.claim_one("not-a-uuid", runner_id="w1", now=NOW, lease=LEASE) is None
 
 
+def test_runs_claimed_together_from_one_message_carry_the_code_version_they_were_approved_for(
+        database: Database) -> None:
+    job = add_job(database, time_limit=30)
+    approved = add_results(database, job, 2, job_version="a" * 64)
+    unpinned = add_results(database, job, 1)
+    with write(database) as repos:
+        claimed = repos.job_results.claim_batch([*approved, *unpinned], runner_id="w1", now=NOW, lease=LEASE)
+    assert [(c.id, c.job_version) for c in claimed] == [
+        (approved[0], "a" * 64), (approved[1], "a" * 64), (unpinned[0], None)]
+
+
 def test_a_result_pinned_to_a_process_is_never_claimed_by_id(database: Database) -> None:
     [job_result_id] = add_pending(database, 1, runner_id="serve-1", lease_expires_at=NOW + LEASE)
     with write(database) as repos:
