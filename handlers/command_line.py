@@ -44,7 +44,7 @@ class RunArgs:
     Attributes:
         job: the job's slug, name or UUID as typed.
         data: ``var=value`` pairs.
-        interval: the schedule type; None means "now".
+        interval: the schedule type; None means "now" (``IMMEDIATELY`` only with ``--now --cron``, to be refused).
         at: the ``--at`` / ``--start`` time as typed (read in the user's zone when it has no offset).
         crontab: the ``--cron`` expression.
         name: the schedule's name (``--name``), or None to let jobgate name it.
@@ -201,7 +201,8 @@ def _parse_run(args: list[str]) -> RunArgs:
 
 def _run_args(job: str, data: dict[str, str], flags: dict[str, str | None]) -> RunArgs:
     chosen = [f for f in _SCHEDULE_FLAGS if f in flags]
-    if len(chosen) > 1:
+    # `--cron` beside one other schedule flag reaches the schedule rules, which say a crontab is for custom only.
+    if len([f for f in chosen if f != "--cron"]) > 1:
         raise InputError(f"Choose one of `--now`, `--at`, `--every` and `--cron`, not {' and '.join(chosen)}.")
     dry_run = "--dry-run" in flags
     if "--force" in flags:
@@ -218,8 +219,12 @@ def _run_args(job: str, data: dict[str, str], flags: dict[str, str | None]) -> R
         if every not in _EVERY:
             raise InputError(f"`--every` takes hourly, daily or weekly, not `{(flags['--every'] or '')[:40]}`.")
         interval = _EVERY[every]
+    elif "--now" in flags and "--cron" in flags:
+        interval = IntervalType.IMMEDIATELY
     elif "--cron" in flags:
-        interval, crontab = IntervalType.CUSTOM, flags["--cron"]
+        interval = IntervalType.CUSTOM
+    if "--cron" in flags:
+        crontab = flags["--cron"]
     if dry_run and interval is not None:
         raise InputError("A dry run runs at once: `--dry-run` cannot be combined with `--at`, `--every` or `--cron`.")
     if at is not None:

@@ -63,6 +63,8 @@ def schedule_input(run: RunArgs, time_zone: str, now: datetime) -> ScheduleInput
     """
     if run.interval is None:
         return None
+    if run.interval is schedules.IntervalType.IMMEDIATELY:  # `--now --cron`: the schedule rules refuse the crontab
+        return ScheduleInput(interval=run.interval.value, crontab=run.crontab, time_zone=time_zone)
     start = times.parse_time(run.at, time_zone) if run.at else schedules.default_start(run.interval, now)
     name = run.name or schedules.default_schedule_name(run.job, start=start, crontab=run.crontab,
                                                        time_zone=time_zone, now=now)

@@ -36,8 +36,9 @@ def register(app: Listeners) -> None:
 
 
 def _schedule(submitted: RunModalInput, *, job_name: str, time_zone: str, now: datetime) -> ScheduleInput | None:
-    if submitted.interval.value == "immediately":
-        return None
+    if submitted.interval.value == "immediately":  # a crontab still in the form goes on, to be refused
+        return None if submitted.crontab is None else ScheduleInput(interval="immediately", crontab=submitted.crontab,
+                                                                    time_zone=time_zone)
     start = submitted.start()
     name = submitted.name or default_schedule_name(job_name, start=start, crontab=submitted.crontab,
                                                    time_zone=time_zone, now=now)

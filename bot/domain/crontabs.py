@@ -66,6 +66,11 @@ def _item_problem(item: str, field: _Field) -> str | None:
     return None
 
 
+NEEDS_CRONTAB_MESSAGE = ("A custom schedule needs a crontab: 5 fields, minute hour day-of-month month day-of-week "
+                         "(e.g. '0 9 * * 1-5').")
+"""Names the rule (Nautobot says "Please enter a valid crontab.", which does not say that one is missing)."""
+
+
 def validate_crontab(expr: str | None) -> str:
     """Check a standard 5-field crontab and return it normalised to single spaces.
 
@@ -83,7 +88,7 @@ def validate_crontab(expr: str | None) -> str:
         InvalidScheduleError: under ``crontab``, with a message that names the problem.
     """
     if expr is None or not expr.strip():
-        raise InvalidScheduleError({"crontab": ["Please enter a valid crontab."]})
+        raise InvalidScheduleError({"crontab": [NEEDS_CRONTAB_MESSAGE]})
     fields = expr.split()
     normalised = " ".join(fields)
     if normalised.startswith("@"):

@@ -243,6 +243,29 @@ def upcoming_runs(schedule: Schedule, *, after: datetime, count: int) -> list[da
 # --- validation -----------------------------------------------------------------------------------------------------
 
 
+def crontab_problem(interval: IntervalType, crontab: str | None) -> str | None:
+    """Why a crontab cannot go with this schedule type, or None: a crontab belongs to ``custom`` schedules alone.
+
+    A blank crontab counts as none given (forms and Nautobot clients send ``""``). A ``custom`` schedule without one
+    is left to :func:`bot.domain.crontabs.validate_crontab`, which says it needs one.
+    """
+    if interval is IntervalType.CUSTOM or crontab is None or not crontab.strip():
+        return None
+    return (f'A crontab only applies to custom schedules; this schedule is "{interval.value}". '
+            'Leave the crontab out, or make the schedule "custom".')
+
+
+def check_crontab_applies(interval: IntervalType | None, crontab: str | None) -> None:
+    """Refuse a crontab sent with a schedule type other than ``custom`` (also for a run now, which stores no schedule).
+
+    Raises:
+        InvalidScheduleError: under ``crontab``, naming the rule.
+    """
+    problem = crontab_problem(interval or IntervalType.IMMEDIATELY, crontab)
+    if problem is not None:
+        raise InvalidScheduleError({"crontab": [problem]})
+
+
 def validate_schedule(
     *,
     interval: str | None,
@@ -259,7 +282,7 @@ def validate_schedule(
         name: the schedule's name; required for every type except ``immediately``.
         start_time: aware, or naive wall-clock time in ``time_zone``; required except for ``immediately`` and
             ``custom``, and at least ``MIN_LEAD`` after ``now``. Ignored for ``immediately``.
-        crontab: the 5-field crontab (``custom`` only; ignored otherwise).
+        crontab: the 5-field crontab: required for ``custom``, refused with any other type (blank is none).
         time_zone: IANA zone of the schedule.
         now: the current instant (aware).
 
@@ -298,6 +321,9 @@ def validate_schedule(
     clean_name = name.strip() if name and name.strip() else None
     if kind is None:
         raise InvalidScheduleError(errors)
+    misplaced = crontab_problem(kind, crontab)
+    if misplaced is not None:
+        errors["crontab"] = [misplaced]
     if kind is IntervalType.IMMEDIATELY:
         if errors:
             raise InvalidScheduleError(errors)

@@ -116,6 +116,8 @@ class Requests:
         if record is None:
             raise NotFoundError(f"Job {job!r} not found.")
         interval = schedules.parse_interval(schedule.interval if schedule else None)
+        if schedule is not None:
+            schedules.check_crontab_applies(interval, schedule.crontab)
         plan = requests.check_run_request(
             job_facts(deps, record), actor=actor, policy=deps.policy, interval=interval, dry_run=not commit
         )

@@ -101,6 +101,32 @@ def test_unknown_time_zones_are_400_under_schedule_time_zone(api: Api, run_url: 
     assert list(body["schedule"]) == ["time_zone"]
 
 
+@pytest.mark.parametrize(("interval", "start"), [("immediately", None), ("future", "2030-02-01T09:00Z"),
+                                               ("hourly", "2030-02-01T09:00Z"), ("daily", "2030-02-01T09:00Z"),
+                                               ("weekly", "2030-02-01T09:00Z")])
+def test_a_crontab_with_any_type_but_custom_is_400_naming_the_rule(api: Api, services: Services, run_url: str,
+                                                                   interval: str, start: str | None) -> None:
+    schedule = {"interval": interval, "name": "x", "start_time": start, "crontab": "0 9 * * *"}
+    body = assert_client_error(api.post(run_url, ALICE, json={"data": GOOD_DATA, "schedule": schedule}))
+    assert body == {"schedule": {"crontab": [
+        f'A crontab only applies to custom schedules; this schedule is "{interval}". '
+        'Leave the crontab out, or make the schedule "custom".']}}
+    assert services.listings.list_scheduled_jobs(ALICE).count == 0
+    assert services.listings.list_job_results(ALICE).count == 0
+    blank = api.post(run_url, ALICE, json={"data": GOOD_DATA, "schedule": {**schedule, "crontab": ""}})
+    assert blank.status_code == 201, blank.text  # an empty crontab, as Nautobot's forms send, is none
+
+
+@pytest.mark.parametrize("crontab", [None, "", "  "])
+def test_a_custom_schedule_without_a_crontab_is_400_saying_it_needs_one(api: Api, run_url: str,
+                                                                        crontab: str | None) -> None:
+    schedule = {"interval": "custom", "name": "x", "crontab": crontab}
+    body = assert_client_error(api.post(run_url, ALICE, json={"data": GOOD_DATA, "schedule": schedule}))
+    assert body == {"schedule": {"crontab": [
+        "A custom schedule needs a crontab: 5 fields, minute hour day-of-month month day-of-week (e.g. '0 9 * * 1-5')."
+    ]}}
+
+
 def test_huge_strings_are_refused_or_stored_never_a_5xx(api: Api, run_url: str, pending: str) -> None:
     huge = "x" * 300_000
     long_name = {"interval": "future", "name": huge, "start_time": "2030-02-01T09:00Z"}

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.domain.crontabs import NEEDS_CRONTAB_MESSAGE as NEEDS_CRONTAB
 from bot.domain.crontabs import validate_crontab
 from bot.domain.errors import InvalidScheduleError
 from bot.domain.schedules import (
@@ -22,6 +23,7 @@ from bot.domain.schedules import (
     MIN_LEAD,
     IntervalType,
     Schedule,
+    check_crontab_applies,
     default_schedule_name,
     default_start,
     describe,
@@ -69,6 +71,11 @@ def validate(**overrides: object) -> Schedule:
     }
     arguments.update(overrides)
     return validate_schedule(**arguments)  # type: ignore[arg-type]
+
+
+def cron_for(interval: str) -> str | None:
+    """A crontab where one belongs (custom), none elsewhere."""
+    return "* * * * *" if interval == "custom" else None
 
 
 def refused(**overrides: object) -> dict[str, list[str]]:
@@ -184,9 +191,9 @@ FIVE_FIELDS = "A crontab needs exactly 5 fields (minute hour day-of-month month 
     ("expr", "message"),
     [
         # Nautobot's cases.
-        (None, "Please enter a valid crontab."),
-        ("", "Please enter a valid crontab."),
-        ("   ", "Please enter a valid crontab."),
+        (None, NEEDS_CRONTAB),
+        ("", NEEDS_CRONTAB),
+        ("   ", NEEDS_CRONTAB),
         ("not_enough_values_to_unpack", FIVE_FIELDS.format(1)),
         ("one too many values to unpack", FIVE_FIELDS.format(6)),
         ("-1 * * * *", "Invalid crontab '-1 * * * *': minute must be 0-59, got '-1'."),
@@ -299,7 +306,8 @@ def test_unknown_interval_and_unknown_zone_are_both_reported() -> None:
 @pytest.mark.parametrize("interval", NOT_IMMEDIATE)
 @pytest.mark.parametrize("name", [None, "", "   "])
 def test_name_is_required_except_for_immediately(interval: str, name: str | None) -> None:
-    assert refused(interval=interval, name=name, crontab="0 9 * * *") == {"name": [NAME_MESSAGE]}
+    crontab = "0 9 * * *" if interval == "custom" else None
+    assert refused(interval=interval, name=name, crontab=crontab) == {"name": [NAME_MESSAGE]}
 
 
 @pytest.mark.parametrize("interval", NEEDS_START)
@@ -310,18 +318,19 @@ def test_start_time_is_required_except_for_immediately_and_custom(interval: str)
 @pytest.mark.parametrize("interval", NOT_IMMEDIATE)
 @pytest.mark.parametrize("lead", [timedelta(seconds=14), timedelta(seconds=14, microseconds=999999), timedelta(0)])
 def test_start_time_less_than_fifteen_seconds_ahead_is_refused(interval: str, lead: timedelta) -> None:
-    assert refused(interval=interval, start_time=NOW + lead, crontab="* * * * *") == {"start_time": [START_MESSAGE]}
+    assert refused(interval=interval, start_time=NOW + lead, crontab=cron_for(interval)) == {
+        "start_time": [START_MESSAGE]}
 
 
 @pytest.mark.parametrize("interval", NOT_IMMEDIATE)
 def test_start_time_in_the_past_is_refused(interval: str) -> None:
     past = NOW - timedelta(minutes=1)
-    assert refused(interval=interval, start_time=past, crontab="* * * * *") == {"start_time": [START_MESSAGE]}
+    assert refused(interval=interval, start_time=past, crontab=cron_for(interval)) == {"start_time": [START_MESSAGE]}
 
 
 @pytest.mark.parametrize("interval", NOT_IMMEDIATE)
 def test_start_time_fifteen_seconds_ahead_is_accepted(interval: str) -> None:
-    result = validate(interval=interval, start_time=NOW + timedelta(seconds=15), crontab="* * * * *")
+    result = validate(interval=interval, start_time=NOW + timedelta(seconds=15), crontab=cron_for(interval))
     assert result.start_time == NOW + timedelta(seconds=15)
     assert result.interval == IntervalType(interval)
 
@@ -378,8 +387,8 @@ def test_immediately_with_unknown_zone_is_refused() -> None:
 @pytest.mark.parametrize(
     ("crontab", "message"),
     [
-        (None, "Please enter a valid crontab."),
-        ("", "Please enter a valid crontab."),
+        (None, NEEDS_CRONTAB),
+        ("", NEEDS_CRONTAB),
         ("60 * * * *", "Invalid crontab '60 * * * *': minute must be 0-59, got '60'."),
         ("* * * * * *", FIVE_FIELDS.format(6)),
     ],
@@ -407,9 +416,24 @@ def test_all_field_errors_are_reported_together() -> None:
     ("name", "expected"),
     [(None, None), ("", None), ("  ", None), ("  Backup now ", "Backup now")],
 )
-def test_immediately_starts_now_and_ignores_start_time_and_crontab(name: str | None, expected: str | None) -> None:
-    result = validate(interval="immediately", name=name, start_time=NOW - timedelta(days=1), crontab="@daily")
+def test_immediately_starts_now_and_ignores_start_time(name: str | None, expected: str | None) -> None:
+    result = validate(interval="immediately", name=name, start_time=NOW - timedelta(days=1), crontab="  ")
     assert result == Schedule(interval=IntervalType.IMMEDIATELY, start_time=NOW, time_zone=BERLIN, name=expected)
+
+
+@pytest.mark.parametrize("interval", ["immediately", "future", "hourly", "daily", "weekly"])
+def test_a_crontab_is_refused_with_any_type_but_custom(interval: str) -> None:
+    start = NOW + timedelta(hours=1)
+    assert refused(interval=interval, start_time=start, crontab="0 9 * * *") == {"crontab": [
+        f'A crontab only applies to custom schedules; this schedule is "{interval}". '
+        'Leave the crontab out, or make the schedule "custom".'
+    ]}
+    assert validate(interval=interval, start_time=start, crontab="").interval == IntervalType(interval)
+    with pytest.raises(InvalidScheduleError) as raised:
+        check_crontab_applies(IntervalType(interval), "@daily")
+    assert list(raised.value.errors) == ["crontab"]
+    check_crontab_applies(IntervalType.CUSTOM, "0 9 * * *")
+    check_crontab_applies(IntervalType(interval), None)
 
 
 def test_immediately_now_in_another_zone_is_returned_in_utc() -> None:
@@ -421,7 +445,7 @@ def test_immediately_now_in_another_zone_is_returned_in_utc() -> None:
 
 @pytest.mark.parametrize("interval", ["future", "hourly", "daily", "weekly"])
 def test_valid_schedule_is_returned_stripped_and_frozen(interval: str) -> None:
-    result = validate(interval=interval, name="  Nightly backup  ", crontab="0 9 * * *")
+    result = validate(interval=interval, name="  Nightly backup  ", crontab=" ")
     assert result == Schedule(
         interval=IntervalType(interval),
         start_time=NOW + timedelta(hours=1),

@@ -153,6 +153,25 @@ def test_run_modal_errors_come_back_on_their_fields_with_the_api_messages(stack:
     assert nothing_stored(stack)
 
 
+def test_run_modal_refuses_a_crontab_left_in_the_form_of_another_type_and_a_custom_one_without(stack: Stack) -> None:
+    stack.slack.command("run testjobs.TestPass", user_id="UALICE")
+    stack.fake.wait_for("views.open")
+    stack.slack.select_in_view(stack.opened_view(), block_id=ids.SCHEDULE_TYPE_BLOCK, action_id=ids.SCHEDULE_TYPE,
+                               value="custom", user_id="UALICE")
+    custom = stack.fake.wait_for("views.update")[0].params["view"]
+    # Daily chosen and submitted before Slack redrew the form: the crontab typed for custom is still in it.
+    ack = stack.slack.submit(custom, {ids.SCHEDULE_TYPE_BLOCK: "daily", ids.CRONTAB_BLOCK: "0 9 * * *",
+                                      ids.START_DATE_BLOCK: "2030-01-16", ids.START_TIME_BLOCK: "09:00"},
+                             user_id="UALICE")
+    assert ack.json == {"response_action": "errors", "errors": {ids.CRONTAB_BLOCK: (
+        'A crontab only applies to custom schedules; this schedule is "daily". '
+        'Leave the crontab out, or make the schedule "custom".')}}
+    ack = stack.slack.submit(custom, {ids.SCHEDULE_TYPE_BLOCK: "custom"}, user_id="UALICE")
+    assert ack.json is not None and ack.json["response_action"] == "errors"
+    assert ack.json["errors"][ids.CRONTAB_BLOCK].startswith("A custom schedule needs a crontab: 5 fields")
+    assert nothing_stored(stack)
+
+
 def test_run_modal_of_an_approval_job_says_request(stack: Stack) -> None:
     stack.slack.command("run testjobs.ApprovalJob", user_id="UALICE")
     stack.fake.wait_for("views.open")
@@ -189,7 +208,7 @@ IN_ACK = [
     ('run testjobs.TestPass --name "unclosed', "Unbalanced quotes"),
     ("run testjobs.TestPass --at tomorrow", "'tomorrow' is not a date and time"),
     ("run testjobs.TestPass --every fortnightly --start 2030-01-16T09:00", "`--every` takes hourly, daily or weekly"),
-    ("run testjobs.TestPass --at 2030-01-16T09:00 --cron '* * * * *'", "Choose one of"),
+    ("run testjobs.TestPass --at 2030-01-16T09:00 --every daily", "Choose one of"),
     ("run testjobs.TestPass --bogus", "Unknown option `--bogus`"),
     ("run testjobs.TestPass justaword", "Expected `variable=value`"),
     ("approve not-an-id", "`not-an-id` is not a scheduled job ID"),
@@ -214,6 +233,13 @@ AFTER_ACK = [
     ("run testjobs.APITestJob var1=a var2=1 var4=role-a colour=red", "Job data contained an unknown property"),
     ('run testjobs.TestPass --cron "*/0 * * * *"', "minute step must be a whole number of 1 or more"),
     ('run testjobs.TestPass --cron "@daily"', "macros such as @daily are not supported"),
+    ('run testjobs.TestPass --every daily --cron "0 9 * * *"',
+     'A crontab only applies to custom schedules; this schedule is "daily". Leave the crontab out'),
+    ("run testjobs.TestPass --at 2030-01-16T09:00 --cron '* * * * *'",
+     'A crontab only applies to custom schedules; this schedule is "future"'),
+    ("run testjobs.TestPass --now --cron '* * * * *'",
+     'A crontab only applies to custom schedules; this schedule is "immediately"'),
+    ('run testjobs.TestPass --cron ""', "A custom schedule needs a crontab: 5 fields"),
     ('run testjobs.TestPass --at "2020-01-01 09:00"', "Please enter a start time at least 15 seconds from now"),
     ('run testjobs.TestPass --at "2030-03-31 02:30"', "does not exist in Europe/Berlin"),
     ("run testjobs.ExampleJob password=x --at 2030-01-16T09:00Z", "sensitive input variables"),
