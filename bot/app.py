@@ -257,7 +257,7 @@ def build_app(
         description="Slack chat-ops bot for job scheduling and approvals; Nautobot-compatible REST API.",
         version="1.3",
         lifespan=lifespan,
-        docs_url="/api/docs/",
+        docs_url=None,  # the REST API serves its own docs page, with no outside assets (handlers/api_docs.py)
         redoc_url=None,
         openapi_url="/api/schema/",
     )

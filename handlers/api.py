@@ -36,6 +36,7 @@ from bot.domain.permissions import Actor
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
 from bot.services import Services
+from handlers.api_docs import install_docs
 from handlers.api_errors import install_error_handling
 from handlers.api_models import (
     ApproveRequestIn,
@@ -425,6 +426,7 @@ def install(app: FastAPI, services: Services) -> None:
                 tags=["extras"], openapi_extra=_body(route.body) if route.body else None,
             )
     install_error_handling(app, prefix=API_PREFIX)
+    install_docs(app)
     _document_bodies(app, (RunRequestIn, DenyRequestIn, ApproveRequestIn))
 
 
