@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse, Response
@@ -29,6 +29,9 @@ from bot.registry import JobCatalog
 from bot.services import PolicyHolder, ServiceDeps, Services, utcnow
 from bot.transient import SensitiveHandover
 from storage.db import Database, upgrade
+
+if TYPE_CHECKING:
+    from bot.slack_status import SlackStatus
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +232,7 @@ def build_app(
     lifecycle: Lifecycle | None = None,
     installers: tuple[Installer, ...] = (),
     slack_mode: str | None = None,
+    slack_status: SlackStatus | None = None,
     metrics: Metrics | None = None,
 ) -> FastAPI:
     """Build the ASGI app: Slack, the REST API and ``/healthz``, with the background work in its lifespan.
@@ -239,7 +243,8 @@ def build_app(
         db: the database (for ``/healthz``).
         lifecycle: background work started and stopped with the app (scheduler, executor, notifier).
         installers: functions that add routes (the REST API, Slack) to the app.
-        slack_mode: how Slack reaches jobgate ("http" or "socket"), or None when it is not connected.
+        slack_mode: how Slack reaches jobgate ("http" or "socket"), or None when it is not configured.
+        slack_status: what ``auth.test`` last answered; without it, Slack is not reported connected.
         metrics: what ``GET /metrics`` shows (``core.metrics``); a fresh set over ``db`` by default.
     """
     background = lifecycle or Lifecycle()
@@ -278,7 +283,8 @@ def build_app(
         report: dict[str, Any] = {
             "status": "ok" if database["ok"] else "unavailable",
             "database": database,
-            "slack": {"connected": slack_mode is not None, "mode": slack_mode},
+            "slack": (slack_status.report(internals=internals) if slack_status is not None
+                      else {"connected": False, "mode": slack_mode}),
         }
         try:
             report.update(background.health(internals=internals))

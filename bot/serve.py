@@ -46,13 +46,16 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     installers: list[Installer] = _api_installers()
     notifier = None
     socket_handler = None
+    slack_status = None
     # Socket Mode needs the bot and app tokens; HTTP needs the bot token and the signing secret.
     slack_mode = "socket" if socket_mode else ("http" if settings.slack_enabled else None)
     if slack_mode is not None:
         from bot.notifier import Notifier
-        from bot.slack import build_bolt_app, run_socket_mode, slack_installer
+        from bot.slack import build_bolt_app, build_client, run_socket_mode, slack_installer
+        from bot.slack_status import SlackStatus
 
         bolt_app = build_bolt_app(settings, services, metrics=core.metrics)
+        slack_status = SlackStatus(build_client(settings, retries=False, metrics=core.metrics), mode=slack_mode)
         if scheduler_enabled:  # one notifier per scheduling replica; web-only replicas leave delivery to them
             notifier = Notifier.from_settings(settings, core.db, metrics=core.metrics)
         if socket_mode:
@@ -63,8 +66,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
             installers.append(slack_installer(bolt_app, signing_secret=settings.slack_signing_secret or ""))
             log.info("Slack requests are served at POST /slack/events")
     else:
-        log.warning("Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /jobs "
-                    "(the REST API, the scheduler and the executor work without them)")
+        log.warning(slack_not_configured(settings))
 
     background = Background(
         core,
@@ -74,7 +76,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     )
     app = build_app(settings=settings, services=services, db=core.db, lifecycle=background,
                     installers=tuple(installers),
-                    slack_mode=slack_mode, metrics=core.metrics)
+                    slack_mode=slack_mode, slack_status=slack_status, metrics=core.metrics)
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace.total_seconds()) + 5,
@@ -88,13 +90,34 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     # again. With these as the previous handlers, that second delivery is a no-op and serve exits 0, as promised.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, _after_graceful_shutdown)
+    if slack_status is not None:
+        slack_status.start()  # auth.test in the background: start-up and requests never wait for Slack
     try:
         server.run(sockets=[listener])
     finally:
         listener.close()
+        if slack_status is not None:
+            slack_status.stop()
         if socket_handler is not None:
             socket_handler.close()
     return 0 if server.started else 1
+
+
+def slack_not_configured(settings: Settings) -> str:
+    """The one start-up line saying why Slack is not connected over HTTP, naming the credential that is missing."""
+    given = {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SLACK_SIGNING_SECRET": settings.slack_signing_secret}
+    present = [name for name, value in given.items() if value]
+    missing = [name for name, value in given.items() if not value]
+    if not present:
+        also = (" (SLACK_APP_TOKEN is set: Socket Mode needs SLACK_BOT_TOKEN too, and `jobgate serve --socket-mode`)"
+                if settings.slack_app_token else "")
+        return ("Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /jobs "
+                f"(the REST API, the scheduler and the executor work without them){also}")
+    line = f"Slack is not connected: {missing[0]} is missing ({present[0]} is set); set it to use /jobs"
+    if missing[0] == "SLACK_SIGNING_SECRET":
+        line += (", or run `jobgate serve --socket-mode` (SLACK_APP_TOKEN is set)" if settings.slack_app_token
+                 else " over HTTP, or set SLACK_APP_TOKEN and run `jobgate serve --socket-mode`")
+    return line
 
 
 def _bind(host: str, port: int) -> socket.socket:

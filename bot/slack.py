@@ -19,14 +19,16 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
@@ -217,14 +219,16 @@ def build_bolt_app(settings: Settings, services: Services, *, client: WebClient 
     """
     client = client or build_client(settings, metrics=metrics)
     directory = SlackDirectory(client, default_time_zone=settings.time_zone)
-    app = App(
-        signing_secret=settings.slack_signing_secret or "",
-        client=client,
-        token_verification_enabled=False,
-        request_verification_enabled=False,  # done before Bolt, quietly: slack_installer's SlackEdge
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
-        logger=logging.getLogger("jobgate.slack"),
-    )
+    bolt_logger = logging.getLogger("jobgate.slack")
+    with _without_token_notice(bolt_logger):
+        app = App(
+            signing_secret=settings.slack_signing_secret or "",
+            client=client,
+            token_verification_enabled=False,
+            request_verification_enabled=False,  # done before Bolt, quietly: slack_installer's SlackEdge
+            listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
+            logger=bolt_logger,
+        )
 
     def attach_services(context: BoltContext, next_: Callable[[], None]) -> None:
         context["services"] = services
@@ -236,6 +240,26 @@ def build_bolt_app(settings: Settings, services: Services, *, client: WebClient 
     app.error(guard.handle_error)
     handlers.register(guard)
     return app
+
+
+@contextmanager
+def _without_token_notice(bolt_logger: logging.Logger) -> Iterator[None]:
+    """Build the Bolt app without its notice that ``token`` is unused.
+
+    Bolt reads ``SLACK_BOT_TOKEN`` from the environment by itself and, given a ``client`` too (jobgate's, with the
+    bot token, its API URL and retry handlers), says at every start that it uses the client's token instead: true,
+    and nothing to act on. Only that notice is dropped, only while the app is built.
+    """
+    notice = warning_client_prioritized_and_token_skipped()
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.getMessage() != notice
+
+    bolt_logger.addFilter(keep)
+    try:
+        yield
+    finally:
+        bolt_logger.removeFilter(keep)
 
 
 class ListenerGuard:

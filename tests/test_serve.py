@@ -328,7 +328,8 @@ def test_with_slack_configured_a_slash_command_runs_the_job_and_the_requester_he
     with FakeSlack() as fake:
         server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-test",
                                   "SLACK_SIGNING_SECRET": secret, "JOBGATE_SLACK_API_URL": fake.url})
-        assert server.health()["slack"] == {"connected": True, "mode": "http"}
+        wait_for(lambda: server.health()["slack"] == {"connected": True, "mode": "http"}, timeout=20,
+                 what="auth.test to succeed")
         slack = SlackActions(base_url=server.url, signing_secret=secret, fake=fake)
         try:
             ack = slack.command("run testjobs.TestPass --now", user_id="UALICE")

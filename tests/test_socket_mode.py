@@ -95,7 +95,8 @@ def connected(server: Server, socket_mode: FakeSocketMode) -> None:
     """Wait (with a deadline) until the server's Socket Mode client is connected; fail at once if it died."""
     wait_for(lambda: server.healthy() and socket_mode.connected, timeout=15,
              what=f"the Socket Mode client to connect ({server.log})")
-    assert server.health()["slack"] == {"connected": True, "mode": "socket"}
+    wait_for(lambda: server.health()["slack"] == {"connected": True, "mode": "socket"}, timeout=15,
+             what="auth.test to succeed")
 
 
 def stop(server: Server, socket_mode: FakeSocketMode) -> None:
