@@ -72,6 +72,7 @@ class Settings:
     shutdown_grace: timedelta = field(default=timedelta(seconds=30))
     max_pending_per_user: int = DEFAULT_MAX_PENDING_PER_USER
     log_format: LogFormat = LogFormat.TEXT
+    access_log: bool = False
 
     @property
     def slack_enabled(self) -> bool:
@@ -125,6 +126,7 @@ class Settings:
             shutdown_grace=_seconds(get("JOBGATE_SHUTDOWN_GRACE"), "JOBGATE_SHUTDOWN_GRACE", default=30),
             max_pending_per_user=_max_pending(get("JOBGATE_MAX_PENDING_PER_USER")),
             log_format=_log_format(get("JOBGATE_LOG_FORMAT")),
+            access_log=_switch(get("JOBGATE_ACCESS_LOG"), "JOBGATE_ACCESS_LOG"),
         )
 
 
@@ -243,6 +245,19 @@ def _log_format(value: str | None) -> LogFormat:
         shown = value if len(value) <= 40 else value[:40] + "…"
         raise ConfigError(f"JOBGATE_LOG_FORMAT: {shown!r} is not a log format; expected text (readable lines) or "
                           "json (one JSON object per line)") from None
+
+
+_ON = frozenset({"1", "true", "yes", "on"})
+_OFF = frozenset({"0", "false", "no", "off"})
+
+
+def _switch(value: str | None, name: str) -> bool:
+    if value is None or value.lower() in _OFF:
+        return False
+    if value.lower() in _ON:
+        return True
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    raise ConfigError(f"{name}: {shown!r} is not on or off; expected 1 (or true, yes, on) or 0 (or false, no, off)")
 
 
 def _broker_url(value: str | None) -> str | None:

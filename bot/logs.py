@@ -37,6 +37,16 @@ def ids(*, job_result_id: str | None = None, scheduled_job_id: str | None = None
     return {key: value for key, value in found.items() if value}
 
 
+def about(*, job_result_id: str | None = None, scheduled_job_id: str | None = None, job: str | None = None,
+          user_id: str | None = None) -> dict[str, str]:
+    """The ``extra=`` of a line about what someone did: the ids, the job's slug and the user (those that are known).
+
+    ``job`` and ``user_id`` are JSON fields only; a text line names them in its message.
+    """
+    found = {**ids(job_result_id=job_result_id, scheduled_job_id=scheduled_job_id), "job": job, "user_id": user_id}
+    return {key: value for key, value in found.items() if value}
+
+
 @contextmanager
 def ids_in_context(*, job_result_id: str | None = None, scheduled_job_id: str | None = None) -> Iterator[None]:
     """Every line logged by this thread (or task) meanwhile carries these ids, unless it names its own."""

@@ -78,7 +78,7 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
                     installers=tuple(installers),
                     slack_mode=slack_mode, slack_status=slack_status, metrics=core.metrics)
     server = uvicorn.Server(uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False,
+        app, host=host, port=port, log_config=None, access_log=settings.access_log,
         timeout_graceful_shutdown=int(settings.shutdown_grace.total_seconds()) + 5,
     ))
     log.info("jobgate listening on http://%s:%d (REST API under /api/, health at /healthz)", host, port)

@@ -46,12 +46,13 @@ from bot.executor.execution import SOFT_LIMIT_SIGNAL, execute, install_soft_limi
 from bot.executor.orders import (
     SHUTDOWN_INTERRUPTED,
     SHUTDOWN_INTERRUPTED_MESSAGE,
+    RunOrder,
     RunReport,
     process_exited,
     time_limit_exceeded,
 )
 from bot.executor.runs import DEFAULT_LEASE, fail_held, host_name, prepare, record_outcomes, renew_leases
-from bot.logs import ids
+from bot.logs import about, ids
 from bot.registry import discover
 from storage.db import Database
 from storage.repositories import ClaimedJobResult, Repositories
@@ -176,12 +177,14 @@ class WorkerRuntime:
             report = prepared.refused
         else:
             assert prepared.order is not None and found is not None
+            _log_start(prepared.order)
             report = execute(prepared.order, found.job_class, loaded_version=found.version)
         if self._record(report, claimed.user_id, runner_id):
             seconds = max(0.0, (report.finished_at - report.started_at).total_seconds())
-            log.info("job result %s of %s %s in %.2f s", job_result_id,
-                     claimed.job.slug if claimed.job is not None else claimed.name, report.status, seconds,
-                     extra=ids(job_result_id=job_result_id, scheduled_job_id=claimed.scheduled_job_id))
+            job = claimed.job.slug if claimed.job is not None else claimed.name
+            log.info("job result %s of %s %s in %.2f s, as %s", job_result_id, job, report.status, seconds,
+                     claimed.user_id, extra=about(job_result_id=job_result_id, job=job, user_id=claimed.user_id,
+                                                  scheduled_job_id=claimed.scheduled_job_id))
         if report.retire_process:
             raise SystemExit(1)  # out of memory: Celery starts a fresh pool process
 
@@ -225,6 +228,7 @@ class WorkerRuntime:
             return prepared.refused
         assert prepared.order is not None and found is not None
         order = prepared.order
+        _log_start(order)
         self._limits.arm(order.soft_time_limit, order.time_limit)
         try:
             return execute(order, found.job_class)
@@ -407,3 +411,10 @@ def run_worker(settings: Settings, *, concurrency: int, loglevel: str = "INFO") 
     if stopped_by and stopped_by[0] in ("SIGTERM", "SIGINT", "SIGQUIT"):
         return 0  # asked to stop: a clean stop, whatever Celery's cold shutdown says
     return int(worker.exitcode or 0)
+
+
+def _log_start(order: RunOrder) -> None:
+    log.info("job result %s of %s started in pool process %d, as %s%s", order.job_result_id, order.job_slug,
+             os.getpid(), order.user_id, "" if order.commit else " (dry run)",
+             extra=about(job_result_id=order.job_result_id, scheduled_job_id=order.scheduled_job_id,
+                         job=order.job_slug, user_id=order.user_id))

@@ -22,7 +22,7 @@ from bot.executor.committer import MAX_UNRECORDED, GroupCommitter
 from bot.executor.orders import SHUTDOWN_INTERRUPTED, SHUTDOWN_INTERRUPTED_MESSAGE, RunReport, interrupted_by_shutdown
 from bot.executor.pool import PoolStoppedError, WorkerPool
 from bot.executor.runs import DEFAULT_LEASE, fail_held, prepare, renew_leases
-from bot.logs import ids
+from bot.logs import about
 from bot.loops import WakeableLoop, shown_error
 from bot.registry import JobCatalog
 from bot.transient import SensitiveHandover
@@ -98,7 +98,8 @@ class LocalExecutor:
         self.poll = poll
         self._lock = threading.Lock()
         self._users: dict[str, str | None] = {}  # in flight: job result id -> the user it runs as
-        self._runs: dict[str, tuple[str, str | None]] = {}  # in flight: job result id -> job, scheduled job id
+        # in flight: job result id -> job, scheduled job id, user
+        self._runs: dict[str, tuple[str, str | None, str | None]] = {}
         self._tracking: dict[str, RunOutcome] | None = None
         self._recorded = threading.Condition()
         self._interrupted = 0
@@ -178,7 +179,8 @@ class LocalExecutor:
             )
             with self._lock:
                 self._users[item.id] = item.user_id
-                self._runs[item.id] = (item.job.slug if item.job is not None else item.name, item.scheduled_job_id)
+                self._runs[item.id] = (item.job.slug if item.job is not None else item.name, item.scheduled_job_id,
+                                       item.user_id)
             if prepared.refused is not None:
                 self._submit(prepared.refused)
                 continue
@@ -214,13 +216,14 @@ class LocalExecutor:
     def _after_commit(self, results: list[tuple[RunReport, bool]]) -> None:
         with self._lock:
             tracking = self._tracking
-            runs = [(report, recorded, self._runs.pop(report.job_result_id, ("?", None)))
+            runs = [(report, recorded, self._runs.pop(report.job_result_id, ("?", None, None)))
                     for report, recorded in results]
-        for report, recorded, (job, scheduled_job_id) in runs:
+        for report, recorded, (job, scheduled_job_id, user_id) in runs:
             if recorded:
                 seconds = max(0.0, (report.finished_at - report.started_at).total_seconds())
-                log.info("job result %s of %s %s in %.2f s", report.job_result_id, job, report.status, seconds,
-                         extra=ids(job_result_id=report.job_result_id, scheduled_job_id=scheduled_job_id))
+                log.info("job result %s of %s %s in %.2f s, as %s", report.job_result_id, job, report.status,
+                         seconds, user_id, extra=about(job_result_id=report.job_result_id,
+                                                       scheduled_job_id=scheduled_job_id, job=job, user_id=user_id))
         if tracking is not None:
             for report, recorded in results:
                 tracking[report.job_result_id] = RunOutcome(report.job_result_id, report.status, recorded)

@@ -36,6 +36,7 @@ class RunOrder:
         time_limit: seconds after which the process running the job is ended.
         approved_job_version: the job's code version the run was approved for (None: not pinned); a worker whose
             code has another version refuses to run it.
+        scheduled_job_id: the scheduled job the run comes from, if any (for log lines).
     """
 
     job_result_id: str
@@ -48,6 +49,7 @@ class RunOrder:
     soft_time_limit: float | None
     time_limit: float
     approved_job_version: str | None = None
+    scheduled_job_id: str | None = None
 
 
 def effective_time_limits(

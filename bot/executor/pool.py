@@ -39,7 +39,7 @@ from bot.executor.orders import (
 )
 from bot.executor.slots import MAX_RESTART_DELAY, WorkerHealth, WorkerSlot, worker_context
 from bot.executor.worker import WorkerReady
-from bot.logs import ids
+from bot.logs import about, ids
 
 __all__ = ["PoolStoppedError", "WorkerHealth", "WorkerPool"]
 
@@ -286,6 +286,10 @@ class WorkerPool:
                     slot.ready = False
                     self._queue.appendleft(order)
                 return
+            log.info("job result %s of %s started in worker %d, as %s%s", order.job_result_id, order.job_slug,
+                     slot.index, order.user_id, "" if order.commit else " (dry run)",
+                     extra=about(job_result_id=order.job_result_id, scheduled_job_id=order.scheduled_job_id,
+                                 job=order.job_slug, user_id=order.user_id))
 
     def _enforce_limits(self, now: float) -> None:
         for slot in self._slots:

@@ -82,6 +82,7 @@ def prepare(
             data=sensitive_data if job.has_sensitive_variables else claimed.data,
             commit=not claimed.dry_run, user_id=claimed.user_id, has_sensitive_variables=job.has_sensitive_variables,
             soft_time_limit=soft, time_limit=hard, approved_job_version=claimed.job_version,
+            scheduled_job_id=claimed.scheduled_job_id,
         ),
         refused=None,
     )

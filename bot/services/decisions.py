@@ -17,6 +17,7 @@ from bot.domain.errors import FieldErrors, InvalidStateError
 from bot.domain.outbox import OutboxKind
 from bot.domain.permissions import Actor
 from bot.domain.records import JobResultRecord, NewJobResult, ObjectType, ScheduledJobRecord
+from bot.services import activity
 from bot.services.announcements import announce_decision, announce_progress
 from bot.services.deps import ServiceDeps, get_scheduled_job, request_facts
 from storage.repositories import Repositories
@@ -74,6 +75,7 @@ class Decisions:
             else:
                 approved = self._approve(repos, record, decision=decision, actor=actor, force=force, version=version,
                                          now=now)
+        activity.approved(approved, actor)
         deps.wakeups()
         return approved
 
@@ -108,7 +110,9 @@ class Decisions:
             repos = Repositories(session)
             record = get_scheduled_job(repos, scheduled_job_id)
             approvals.decide(request_facts(deps, record), Action.DENY, actor=actor, policy=deps.policy, now=now)
-            return record_denial(deps, repos, record, actor=actor, reason=reason, now=now)
+            denied = record_denial(deps, repos, record, actor=actor, reason=reason, now=now)
+        activity.denied(denied, actor)
+        return denied
 
     def dry_run_scheduled_job(
         self, *, actor: Actor, scheduled_job_id: str, now: datetime | None = None
@@ -129,6 +133,7 @@ class Decisions:
                                        object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
                                        detail={"job_result_id": result.id}), now=now)
             repos.scheduled_jobs.notify_wakeup()
+        activity.requested_run(result)
         deps.wakeups()
         return result
 

@@ -16,6 +16,7 @@ from bot.domain.outbox import OutboxKind
 from bot.domain.permissions import Actor
 from bot.domain.records import EndReason, JobRecord, ObjectType, ScheduledJobRecord
 from bot.registry import DiscoveredJob, LoadError
+from bot.services import activity
 from bot.services.announcements import announce_decision, tell_requester
 from bot.services.decisions import record_denial
 from bot.services.deps import ServiceDeps, get_scheduled_job, get_visible_scheduled_job, job_facts, request_facts
@@ -55,18 +56,26 @@ class Management:
             record = get_visible_scheduled_job(deps, repos, actor, scheduled_job_id)
             if requests.check_cancel(request_facts(deps, record), actor=actor, policy=deps.policy):
                 # Ending someone else's pending request is a denial, recorded as one.
-                return record_denial(deps, repos, record, actor=actor, reason=None, now=now)
-            ended = repos.scheduled_jobs.end(record.id, reason=EndReason.CANCELLED, ended_by_id=actor.user_id, now=now)
-            if ended is None:
-                ended = get_scheduled_job(repos, record.id)
-                requests.check_cancel(request_facts(deps, ended), actor=actor, policy=deps.policy)
-            repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_CANCEL,
-                                       object_type=ObjectType.SCHEDULED_JOB, object_id=record.id), now=now)
-            if record.approval_state is ApprovalState.PENDING:
-                announce_decision(repos, record, kind=OutboxKind.REQUEST_CANCELLED, actor=actor, now=now)
+                denied = record_denial(deps, repos, record, actor=actor, reason=None, now=now)
             else:
-                tell_requester(repos, record, kind=OutboxKind.REQUEST_CANCELLED, actor=actor, now=now)
-            return ended
+                return self._end(repos, record, actor=actor, now=now)
+        activity.denied(denied, actor)
+        return denied
+
+    def _end(self, repos: Repositories, record: ScheduledJobRecord, *, actor: Actor,
+             now: datetime) -> ScheduledJobRecord:
+        """Cancel: end the scheduled job, in the caller's transaction, with its audit event and messages."""
+        ended = repos.scheduled_jobs.end(record.id, reason=EndReason.CANCELLED, ended_by_id=actor.user_id, now=now)
+        if ended is None:
+            ended = get_scheduled_job(repos, record.id)
+            requests.check_cancel(request_facts(self._deps, ended), actor=actor, policy=self._deps.policy)
+        repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_CANCEL,
+                                   object_type=ObjectType.SCHEDULED_JOB, object_id=record.id), now=now)
+        if record.approval_state is ApprovalState.PENDING:
+            announce_decision(repos, record, kind=OutboxKind.REQUEST_CANCELLED, actor=actor, now=now)
+        else:
+            tell_requester(repos, record, kind=OutboxKind.REQUEST_CANCELLED, actor=actor, now=now)
+        return ended
 
     def pause_scheduled_job(self, *, actor: Actor, scheduled_job_id: str,
                             now: datetime | None = None) -> ScheduledJobRecord:

@@ -19,6 +19,7 @@ from bot.domain.permissions import Actor, Perm
 from bot.domain.records import JobRecord, JobResultRecord, NewJobResult, NewScheduledJob, ObjectType, ScheduledJobRecord
 from bot.domain.schedules import IntervalType, Schedule
 from bot.domain.variables import validate_data
+from bot.services import activity
 from bot.services.announcements import announce_approval_request
 from bot.services.deps import ServiceDeps, job_facts
 from storage.repositories import Repositories
@@ -105,6 +106,10 @@ class Requests:
             if outcome is not None and outcome.job_result is not None:  # not committed: its data must not linger
                 deps.handover.discard(outcome.job_result.id)
             raise
+        if outcome.scheduled_job is not None:
+            activity.requested_schedule(outcome.scheduled_job)
+        if outcome.job_result is not None:
+            activity.requested_run(outcome.job_result)
         if outcome.job_result is not None or (outcome.scheduled_job and outcome.scheduled_job.next_run_at):
             deps.wakeups()
         return outcome
