@@ -76,6 +76,9 @@ class _JsonLines(JsonFormatter):
             -> None:
         super().add_fields(log_data, record, message_dict)
         log_data.pop("ids", None)
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, _http_version, status = record.args  # JOBGATE_ACCESS_LOG's lines, as fields too
+            log_data.update(client=client, method=method, path=path, status=status)
         for key in ("color_message",):  # uvicorn's copy of the message with terminal colours
             log_data.pop(key, None)
 

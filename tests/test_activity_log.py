@@ -92,6 +92,9 @@ def test_json_lines_carry_the_ids_job_and_user_as_fields_and_access_lines_can_be
     assert ["approved by UAPPROVER" in decisions[2]["message"], "denied by UAPPROVER" in decisions[3]["message"]] \
         == [True, True]
     access = [r["message"] for r in records if r["logger"] == "uvicorn.access"]
+    approve_path = f"/api/extras/scheduled-jobs/{ids['approved']}/approve/"
+    [approve] = [r for r in records if r["logger"] == "uvicorn.access" and r.get("path") == approve_path]
+    assert (approve["method"], approve["status"], approve["client"].startswith("127.0.0.1:")) == ("POST", 200, True)
     assert any(f'"POST /api/extras/scheduled-jobs/{ids["approved"]}/approve/ HTTP/1.1" 200' in m for m in access)
     assert sum('"POST /api/extras/jobs/testjobs.ApprovalJob/run/ HTTP/1.1" 201' in m for m in access) == 2
 
