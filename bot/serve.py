@@ -108,11 +108,12 @@ def slack_not_configured(settings: Settings) -> str:
     given = {"SLACK_BOT_TOKEN": settings.slack_bot_token, "SLACK_SIGNING_SECRET": settings.slack_signing_secret}
     present = [name for name, value in given.items() if value]
     missing = [name for name, value in given.items() if not value]
+    if not present and settings.slack_app_token:
+        return ("Slack is not connected: SLACK_BOT_TOKEN is missing (SLACK_APP_TOKEN is set); Socket Mode needs both, "
+                "with `jobgate serve --socket-mode` (over HTTP: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)")
     if not present:
-        also = (" (SLACK_APP_TOKEN is set: Socket Mode needs SLACK_BOT_TOKEN too, and `jobgate serve --socket-mode`)"
-                if settings.slack_app_token else "")
         return ("Slack is not connected: set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /jobs "
-                f"(the REST API, the scheduler and the executor work without them){also}")
+                "(the REST API, the scheduler and the executor work without them)")
     line = f"Slack is not connected: {missing[0]} is missing ({present[0]} is set); set it to use /jobs"
     if missing[0] == "SLACK_SIGNING_SECRET":
         line += (", or run `jobgate serve --socket-mode` (SLACK_APP_TOKEN is set)" if settings.slack_app_token

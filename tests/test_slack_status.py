@@ -74,6 +74,9 @@ def test_healthz_shows_a_slack_that_cannot_be_reached_and_start_up_does_not_wait
          "run `jobgate serve --socket-mode` (SLACK_APP_TOKEN is set)"),
         ({"SLACK_SIGNING_SECRET": SECRET},
          "Slack is not connected: SLACK_BOT_TOKEN is missing (SLACK_SIGNING_SECRET is set); set it to use /jobs"),
+        ({"SLACK_APP_TOKEN": "xapp-1"},
+         "Slack is not connected: SLACK_BOT_TOKEN is missing (SLACK_APP_TOKEN is set); Socket Mode needs both, with "
+         "`jobgate serve --socket-mode` (over HTTP: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET)"),
     ],
 )
 def test_with_one_slack_credential_start_up_names_the_missing_one_in_one_line(tmp_path: Path, env: dict[str, str],
