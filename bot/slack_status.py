@@ -75,9 +75,9 @@ class SlackStatus:
             assert isinstance(body, dict)
             answer = _Answer(connected=True, bot=_text(body.get("user")), bot_user_id=_text(body.get("user_id")),
                              team=_text(body.get("team")), team_id=_text(body.get("team_id")))
-        except SlackApiError as exc:
+        except SlackApiError as exc:  # Slack answered: an error code with 200, else its HTTP status
             status = exc.response.status_code
-            code = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+            code = exc.response.get("error") if status == 200 and isinstance(exc.response.data, dict) else None
             answer = _Answer(connected=False, error=_text(code) or f"http_{status}")
         except (SlackClientError, OSError) as exc:
             log.debug("auth.test did not reach Slack: %s", exc)

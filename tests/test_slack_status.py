@@ -24,6 +24,7 @@ def test_healthz_says_connected_only_once_auth_test_succeeds_then_names_the_bot_
     core = open_core(url, workdir / "jobs")
     admin = core.services.tokens.create_api_token(user_id="UADMIN", description="health")
     with FakeSlack() as fake:
+        fake.fail("auth.test", status=500, times=2)  # Slack in trouble first, then refusing the made-up token
         fake.fail("auth.test", status=200, error="invalid_auth", times=1_000_000)
         server = Server(workdir, {"JOBGATE_DATABASE_URL": url, "SLACK_BOT_TOKEN": "xoxb-made-up",
                                   "SLACK_SIGNING_SECRET": SECRET, "JOBGATE_SLACK_API_URL": fake.url})
@@ -31,9 +32,10 @@ def test_healthz_says_connected_only_once_auth_test_succeeds_then_names_the_bot_
             refused = {"connected": False, "mode": "http", "error": "invalid_auth"}
             wait_for(lambda: server.health()["slack"] == refused, timeout=20, what="auth.test to be refused")
             assert server.health(admin)["slack"] == refused
-            assert len(fake.calls_to("auth.test", ok_only=False)) >= 1
-            assert "Slack is not connected: auth.test answered invalid_auth (check SLACK_BOT_TOKEN)" in \
-                server.log.read_text()
+            assert len(fake.calls_to("auth.test", ok_only=False)) >= 3
+            log = server.log.read_text()
+            assert "Slack is not connected: auth.test answered http_500; trying again" in log
+            assert "Slack is not connected: auth.test answered invalid_auth (check SLACK_BOT_TOKEN)" in log
 
             fake.clear_failures()  # the token is good from now on: the next retry succeeds
             wait_for(lambda: server.health()["slack"]["connected"] is True, timeout=30,
