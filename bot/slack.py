@@ -19,9 +19,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -219,16 +218,15 @@ def build_bolt_app(settings: Settings, services: Services, *, client: WebClient 
     """
     client = client or build_client(settings, metrics=metrics)
     directory = SlackDirectory(client, default_time_zone=settings.time_zone)
-    bolt_logger = logging.getLogger("jobgate.slack")
-    with _without_token_notice(bolt_logger):
-        app = App(
-            signing_secret=settings.slack_signing_secret or "",
-            client=client,
-            token_verification_enabled=False,
-            request_verification_enabled=False,  # done before Bolt, quietly: slack_installer's SlackEdge
-            listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
-            logger=bolt_logger,
-        )
+    logging.getLogger("jobgate.slack").addFilter(_drop_token_notice)  # once: the same filter is not added twice
+    app = App(
+        signing_secret=settings.slack_signing_secret or "",
+        client=client,
+        token_verification_enabled=False,
+        request_verification_enabled=False,  # done before Bolt, quietly: slack_installer's SlackEdge
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
+        logger=logging.getLogger("jobgate.slack"),
+    )
 
     def attach_services(context: BoltContext, next_: Callable[[], None]) -> None:
         context["services"] = services
@@ -242,24 +240,17 @@ def build_bolt_app(settings: Settings, services: Services, *, client: WebClient 
     return app
 
 
-@contextmanager
-def _without_token_notice(bolt_logger: logging.Logger) -> Iterator[None]:
-    """Build the Bolt app without its notice that ``token`` is unused.
+_TOKEN_NOTICE = warning_client_prioritized_and_token_skipped()
+
+
+def _drop_token_notice(record: logging.LogRecord) -> bool:
+    """Drop Bolt's notice that ``token`` is unused, and only that line.
 
     Bolt reads ``SLACK_BOT_TOKEN`` from the environment by itself and, given a ``client`` too (jobgate's, with the
     bot token, its API URL and retry handlers), says at every start that it uses the client's token instead: true,
-    and nothing to act on. Only that notice is dropped, only while the app is built.
+    and nothing to act on.
     """
-    notice = warning_client_prioritized_and_token_skipped()
-
-    def keep(record: logging.LogRecord) -> bool:
-        return record.getMessage() != notice
-
-    bolt_logger.addFilter(keep)
-    try:
-        yield
-    finally:
-        bolt_logger.removeFilter(keep)
+    return record.getMessage() != _TOKEN_NOTICE
 
 
 class ListenerGuard:
