@@ -103,3 +103,10 @@ def test_pending_requests_per_user_default_to_20_and_are_set_by_the_environment(
     for bad in ("0", "-3", "lots"):
         with pytest.raises(ConfigError, match=r"^JOBGATE_MAX_PENDING_PER_USER: .* expected a whole number >= 1"):
             Settings.from_env({"JOBGATE_MAX_PENDING_PER_USER": bad}, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, False), ("1", True), ("true", True), ("YES", True),
+                                                 ("on", True), ("0", False), ("off", False), ("No", False)])
+def test_access_lines_are_off_unless_switched_on(tmp_path: Path, value: str | None, expected: bool) -> None:
+    environ = {} if value is None else {"JOBGATE_ACCESS_LOG": value}
+    assert Settings.from_env(environ, cwd=tmp_path).access_log is expected
