@@ -18,7 +18,8 @@ from bot.domain.results import JobResultStatus
 from bot.executor.execution import WORKER_NICE
 from bot.executor.orders import SHUTDOWN_INTERRUPTED
 from bot.executor.pool import PoolStoppedError, WorkerPool
-from tests.executor.conftest import Orders, Reports, wait_until
+from tests.executor.conftest import Orders, Reports
+from tests.test_serve import wait_for
 
 PoolFactory = Callable[..., WorkerPool]
 
@@ -67,7 +68,7 @@ def test_a_runaway_job_is_ended_at_its_time_limit_and_its_worker_is_replaced(poo
     assert report.status is JobResultStatus.ERRORED
     assert report.error == "time limit of 3 s exceeded: the process running it was ended"
     assert messages(report)[-1].startswith("Time limit of 3 s exceeded")
-    wait_until(lambda: pool.health()[0].alive, timeout=10, what="a fresh worker")
+    wait_for(lambda: pool.health()[0].alive, timeout=10, what="a fresh worker")
     assert pool.health()[0].pid != first_pid and pool.health()[0].restarts == 1
     after = orders("testjobs.TestPass")
     pool.submit(after)
@@ -94,7 +95,7 @@ def test_a_job_that_takes_its_process_down_ends_errored_with_the_reason_and_the_
     report = reports.wait_for(culprit.job_result_id, timeout=10)
     assert (report.status, report.error) == (JobResultStatus.ERRORED, error)
     assert reports.wait_for(neighbour.job_result_id, timeout=10).status is JobResultStatus.COMPLETED
-    wait_until(lambda: all(w.alive for w in pool.health()), timeout=10, what="the pool to be whole again")
+    wait_for(lambda: all(w.alive for w in pool.health()), timeout=10, what="the pool to be whole again")
     assert sum(w.restarts for w in pool.health()) == 1
     nexts = [orders("testjobs.TestPass") for _ in range(4)]
     for order in nexts:
@@ -130,7 +131,7 @@ def test_health_shows_each_worker_and_what_it_runs(pool_factory: PoolFactory, or
     pool = pool_factory(size=2)
     order = orders("runjobs.WaitingJob", {"seconds": 30})
     pool.submit(order)
-    wait_until(lambda: pool.busy == 1, timeout=10, what="the job to start")
+    wait_for(lambda: pool.busy == 1, timeout=10, what="the job to start")
     health = pool.health()
     assert [(w.slot, w.alive) for w in health] == [(0, True), (1, True)]
     assert sorted((w.busy, w.job_result_id) for w in health) == [(False, None), (True, order.job_result_id)]
@@ -146,7 +147,7 @@ def test_free_slots_count_running_and_queued_orders(pool_factory: PoolFactory, o
         pool.submit(order)
     assert pool.free_slots() == 0
     assert sorted(pool.in_flight()) == sorted(o.job_result_id for o in waiting)
-    wait_until(lambda: pool.busy == 2, timeout=10, what="two jobs to run")
+    wait_for(lambda: pool.busy == 2, timeout=10, what="two jobs to run")
     unstarted = pool.stop(grace=0)
     assert unstarted == [waiting[2]]
     for order in waiting[:2]:
@@ -162,7 +163,7 @@ def test_stopping_lets_running_jobs_finish_within_the_grace_period(pool_factory:
     pool = pool_factory(size=1)
     order = orders("runjobs.WaitingJob", {"seconds": 1})
     pool.submit(order)
-    wait_until(lambda: pool.busy == 1, timeout=10, what="the job to start")
+    wait_for(lambda: pool.busy == 1, timeout=10, what="the job to start")
     assert pool.stop(grace=20) == []
     assert reports.by_id[order.job_result_id].status is JobResultStatus.COMPLETED
     assert [w.alive for w in pool.health()] == [False]
@@ -199,7 +200,7 @@ def test_the_workers_die_with_the_server(jobs_dir: Any) -> None:
         finally:
             server.kill()
             server.wait(timeout=10)
-    wait_until(lambda: not any(_alive(p) for p in pids), timeout=10, what="the workers to be gone")
+    wait_for(lambda: not any(_alive(p) for p in pids), timeout=10, what="the workers to be gone")
 
 
 def _alive(pid: int) -> bool:
