@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from bot.domain.results import JobResultStatus
+from bot.domain.variables import prepare_run_data
 from bot.domain.versions import run_version_mismatch
 from bot.executor.orders import RunOrder, RunReport
-from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded
+from bot.jobs import Job, LogEntry, LogLevel, SoftTimeLimitExceeded, job_info
 
 SOFT_LIMIT_SIGNAL = signal.SIGUSR1
 WORKER_NICE = 10
@@ -106,7 +107,7 @@ def execute(
     try:
         _in_job = True
         try:
-            returned = job.run(dict(order.data or {}), order.commit)
+            returned = job.run(prepare_run_data(job_info(job_class).variables, order.data or {}), order.commit)
         finally:
             _in_job = False
     except SoftTimeLimitExceeded:

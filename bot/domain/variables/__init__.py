@@ -1,8 +1,10 @@
 """Job variables: the typed inputs a job declares, how submitted values are cleaned, and ``validate_data``.
 
 The package owns the variable classes (``StringVar``, ``TextVar``, ``IntegerVar``, ``BooleanVar``, ``ChoiceVar``,
-``MultiChoiceVar``), their user-facing error messages (Django/Nautobot wording) and the validation of a job's data as a
-whole. Job authors import the classes through ``bot.jobs``; the definition lives here, once.
+``MultiChoiceVar``, ``IPAddressVar``, ``IPAddressWithMaskVar``, ``IPNetworkVar``, ``ObjectVar``, ``MultiObjectVar``),
+their user-facing error messages (Django/Nautobot wording) and the validation of a job's data as a whole (and what
+``run()`` receives: ``prepare_run_data``). Job authors import the classes through ``bot.jobs``; the definition
+lives here, once.
 
 Values arrive as JSON from the REST API and as strings from Slack (modal inputs and the one-line ``/jobs run`` command),
 so every ``clean`` accepts both ``12`` and ``"12"``, ``True`` and ``"true"``. Cleaned values are JSON-serialisable.
@@ -13,8 +15,9 @@ Pure: standard library only. Must not import Slack, SQLAlchemy, ``storage`` or `
 from __future__ import annotations
 
 from bot.domain.variables.base import REQUIRED_MESSAGE, Variable, VariableKind, pretty_name
-from bot.domain.variables.choices import ChoiceValue, ChoiceVar, MultiChoiceVar
-from bot.domain.variables.data import NOT_A_DICT_MESSAGE, UNKNOWN_PROPERTY_MESSAGE, validate_data
+from bot.domain.variables.choices import ChoiceValue, ChoiceVar, MultiChoiceVar, MultiObjectVar, ObjectVar
+from bot.domain.variables.data import NOT_A_DICT_MESSAGE, UNKNOWN_PROPERTY_MESSAGE, prepare_run_data, validate_data
+from bot.domain.variables.network import IPAddressVar, IPAddressWithMaskVar, IPNetworkVar
 from bot.domain.variables.scalars import BooleanVar, IntegerVar, StringVar, TextVar
 
 __all__ = [
@@ -24,12 +27,18 @@ __all__ = [
     "BooleanVar",
     "ChoiceValue",
     "ChoiceVar",
+    "IPAddressVar",
+    "IPAddressWithMaskVar",
+    "IPNetworkVar",
     "IntegerVar",
     "MultiChoiceVar",
+    "MultiObjectVar",
+    "ObjectVar",
     "StringVar",
     "TextVar",
     "Variable",
     "VariableKind",
+    "prepare_run_data",
     "pretty_name",
     "validate_data",
 ]

@@ -168,6 +168,14 @@ class Variable(ABC):
         """The cleaned value of an optional variable left empty."""
         return None
 
+    def to_python(self, value: object) -> object:
+        """What the job's ``run()`` receives for a cleaned (stored) value; most variables pass it on as it is.
+
+        Args:
+            value: the cleaned value, as ``clean`` returned it and the database kept it.
+        """
+        return value
+
     def describe(self) -> dict[str, object]:
         """Describe the variable for the REST API and the Slack modal.
 

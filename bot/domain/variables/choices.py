@@ -141,3 +141,104 @@ class MultiChoiceVar(ChoiceVar):
 
     def _empty(self) -> object:
         return []
+
+
+NO_MODELS_MESSAGE = (
+    "{variable}: jobgate has no Nautobot models, so model= and query_params= cannot be used; give "
+    "choices=<a function returning (value, label) pairs or values>"
+)
+
+
+class ObjectVar(ChoiceVar):
+    """One object out of a list the job computes: ``choices`` is a callable returning ``(value, label)`` pairs (or
+    plain values, or a value -> label mapping), asked again each time a form is drawn and each time a value is
+    checked, so both follow its current answer.
+
+    jobgate has no Nautobot models: where Nautobot's ``ObjectVar(model=Device)`` looks objects up in its database, a
+    job here supplies the list itself (from an inventory file, a CMDB or Nautobot's REST API). The job receives the
+    chosen value (the first of the pair).
+    """
+
+    def __init__(
+        self,
+        choices: object = None,
+        *,
+        label: str | None = None,
+        description: str = "",
+        default: object = None,
+        required: bool = True,
+        **nautobot_only: object,
+    ) -> None:
+        """Create an object variable.
+
+        Args:
+            choices: a callable taking no argument and returning the choices (see ``ChoiceVar``).
+            label: see ``Variable``.
+            description: see ``Variable``.
+            default: see ``Variable``; it must be among the choices when a value is checked.
+            required: see ``Variable``.
+            nautobot_only: Nautobot's ``model``, ``query_params``, ``display_field``... refused with a message
+                saying what to write instead.
+
+        Raises:
+            TypeError: choices is not callable, or a Nautobot-only argument was given.
+        """
+        owner = type(self).__name__
+        if nautobot_only:
+            raise TypeError(NO_MODELS_MESSAGE.format(variable=owner) + f" (got {', '.join(sorted(nautobot_only))})")
+        if not callable(choices):
+            raise TypeError(NO_MODELS_MESSAGE.format(variable=owner) + f" (got {choices!r})")
+        Variable.__init__(self, label=label, description=description, default=default, required=required)
+        self._source = choices
+        default, self._raw_default = self._raw_default, None
+        if not self._is_empty(default):
+            self.default = list(default) if isinstance(default, list | tuple) else default
+
+    def current_choices(self) -> list[tuple[ChoiceValue, str]]:
+        """The callable's current answer, normalised.
+
+        Raises:
+            ValueError: the callable failed or answered something that is not a list of choices (a message for the
+                user that names the exception's type only).
+        """
+        owner = type(self).__name__
+        try:
+            answer = self._source()
+            return _normalise_choices(owner, answer)
+        except Exception as exc:  # the job author's code: any failure is reported, never raised through
+            raise ValueError(f"The choices could not be loaded ({type(exc).__name__}).") from None
+
+    @property
+    def choices(self) -> list[tuple[ChoiceValue, str]]:
+        """The current choices (see ``current_choices``); empty when they cannot be loaded."""
+        try:
+            return self.current_choices()
+        except ValueError:
+            return []
+
+    @choices.setter
+    def choices(self, _value: object) -> None:  # ChoiceVar's constructor is not used; nothing to set
+        return
+
+    def clean(self, value: object) -> object:
+        """Clean a value against the current choices; a default is checked against them too."""
+        if self._is_empty(value) and self.default not in (None, []):
+            return self._convert(self.default)
+        return super().clean(value)
+
+    def _match(self, value: object) -> ChoiceValue:
+        self._by_text = {str(choice): choice for choice, _ in self.current_choices()}
+        return super()._match(value)
+
+    def describe(self) -> dict[str, object]:
+        """Describe the variable with the choices as they are now (``choices_error`` when they cannot be loaded)."""
+        described = Variable.describe(self)
+        try:
+            described["choices"] = [[value, text] for value, text in self.current_choices()]
+        except ValueError as exc:
+            described["choices"], described["choices_error"] = [], str(exc)
+        return described
+
+
+class MultiObjectVar(ObjectVar, MultiChoiceVar):
+    """Any number of objects out of the callable's current choices (see ``ObjectVar``); the job receives a list."""

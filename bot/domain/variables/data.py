@@ -1,4 +1,5 @@
-"""A job's data as a whole: ``validate_data`` cleans every submitted value against the job's variables.
+"""A job's data as a whole: ``validate_data`` cleans every submitted value against the job's variables, and
+``prepare_run_data`` turns the cleaned values into what ``run()`` receives.
 
 Pure: standard library only. Must not import Slack, SQLAlchemy, ``storage`` or ``handlers``.
 """
@@ -46,3 +47,18 @@ def validate_data(variables: Mapping[str, Variable], data: object) -> dict[str, 
     if errors:
         raise InvalidDataError(errors)
     return cleaned
+
+
+def prepare_run_data(variables: Mapping[str, Variable], data: Mapping[str, object]) -> dict[str, object]:
+    """The values a job's ``run()`` receives: each cleaned value through its variable's ``to_python`` (an address
+    becomes an ``ipaddress`` object, a file a file-like object); keys without a variable pass unchanged.
+
+    Args:
+        variables: the job's variables by name.
+        data: the cleaned data, as stored.
+    """
+    prepared: dict[str, object] = {}
+    for name, value in data.items():
+        variable = variables.get(name)
+        prepared[name] = variable.to_python(value) if variable is not None else value
+    return prepared
