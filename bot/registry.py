@@ -60,6 +60,8 @@ class DiscoveredJob:
         source: the file or package directory it came from, or ``entry point <name>``.
         version: the code version: sha256 (hex) of the module's source as imported (for a package, of every ``.py``
             file in it, by path); "" when there is no source file (an entry point without one).
+        grouping: the module-level ``name = "…"`` of the job's module, as in Nautobot (it groups jobs in lists);
+            "" when the module sets none.
     """
 
     slug: str
@@ -69,6 +71,7 @@ class DiscoveredJob:
     info: JobInfo
     source: str
     version: str = ""
+    grouping: str = ""
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,12 @@ def _is_abstract(cls: type[Job]) -> bool:
     return meta is not None and meta.__dict__.get("abstract", False) is True
 
 
+def module_grouping(module: ModuleType | None) -> str:
+    """A job module's module-level ``name`` (Nautobot's grouping), stripped; "" when it sets none or not a string."""
+    name = getattr(module, "name", None) if module is not None else None
+    return name.strip() if isinstance(name, str) else ""
+
+
 def _job_from_class(cls: type[Job], module_name: str, source: str, version: str = "") -> DiscoveredJob | LoadError:
     slug = f"{module_name}.{cls.__name__}"
     if not defines_run(cls):
@@ -266,7 +275,7 @@ def _job_from_class(cls: type[Job], module_name: str, source: str, version: str 
         return LoadError(module=slug, error=_one_line(exc))
     return DiscoveredJob(
         slug=slug, module_name=module_name, class_name=cls.__name__, job_class=cls, info=info, source=source,
-        version=version,
+        version=version, grouping=module_grouping(sys.modules.get(cls.__module__)),
     )
 
 

@@ -253,6 +253,16 @@ def run_job(id: str, caller: ApiCaller, body: RawBody) -> Response:
     return caller.render(result, status_code=201)
 
 
+def get_job_by_class_path(module: str, job_class: str, caller: ApiCaller) -> Response:
+    """One job, by Nautobot 1.x's class path ``local/<module>/<Class>`` (the same as its slug ``<module>.<Class>``)."""
+    return get_job(f"{module}.{job_class}", caller)
+
+
+def run_job_by_class_path(module: str, job_class: str, caller: ApiCaller, body: RawBody) -> Response:
+    """Run a job named by Nautobot 1.x's class path ``local/<module>/<Class>``, as ``…/jobs/{id}/run/``."""
+    return run_job(f"{module}.{job_class}", caller, body)
+
+
 def list_scheduled_jobs(caller: ApiCaller, job: JobFilter = None, job_model: JobFilter = None,
                         approval_state: ApprovalStateFilter = None, user: UserFilter = None,
                         interval: IntervalFilter = None, limit: Limit = None,
@@ -389,6 +399,9 @@ _ROUTES = (
     _Route("GET", "/extras/jobs/{id}/", get_job, JobOut, 200, (403, 404)),
     _Route("POST", "/extras/jobs/{id}/run/", run_job, RunResultOut, 201, (400, 403, 404, 405, 413, 429),
            RunRequestIn),
+    _Route("GET", "/extras/jobs/local/{module}/{job_class}/", get_job_by_class_path, JobOut, 200, (403, 404)),
+    _Route("POST", "/extras/jobs/local/{module}/{job_class}/run/", run_job_by_class_path, RunResultOut, 201,
+           (400, 403, 404, 405, 413, 429), RunRequestIn),
     _Route("GET", "/extras/scheduled-jobs/", list_scheduled_jobs, ScheduledJobListOut | BriefScheduledJobListOut,
            200, (400, 403, 404)),
     _Route("GET", "/extras/scheduled-jobs/{id}/", get_scheduled_job, ScheduledJobOut, 200, (403, 404)),

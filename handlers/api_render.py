@@ -81,7 +81,7 @@ def build_job(job: JobRecord, *, api_root: str) -> JobOut:
         slug=job.slug,
         name=job.name,
         description=job.description,
-        grouping=job.module_name,
+        grouping=job.group,
         module_name=job.module_name,
         job_class_name=job.class_name,
         enabled=job.enabled,

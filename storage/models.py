@@ -69,6 +69,8 @@ class JobRow(Base):
     variables: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     # The code version: sha256 (hex) of the job module's source, as last discovered.
     version: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The job module's module-level ``name`` (Nautobot's grouping); "" when it sets none.
+    grouping: Mapped[str] = mapped_column(String(255), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

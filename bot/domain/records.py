@@ -78,6 +78,12 @@ class JobRecord:
     time_limit: float | None
     variables: dict[str, Any]
     version: str = ""
+    grouping: str = ""
+
+    @property
+    def group(self) -> str:
+        """Where lists show the job: its module's ``name`` (Nautobot's grouping), else its module name."""
+        return self.grouping or self.module_name
 
     @property
     def ref(self) -> JobRef:

@@ -164,4 +164,5 @@ def job_definition(found: DiscoveredJob) -> JobDefinition:
         time_limit=info.time_limit,
         variables={name: var.describe() for name, var in info.variables.items()},
         version=found.version,
+        grouping=found.grouping,
     )

@@ -64,6 +64,7 @@ def job_record(row: JobRow) -> JobRecord:
         time_limit=row.time_limit,
         variables=dict(row.variables or {}),
         version=row.version or "",
+        grouping=row.grouping or "",
     )
 
 

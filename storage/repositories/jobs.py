@@ -35,6 +35,7 @@ class JobDefinition:
     time_limit: float | None
     variables: dict[str, Any]
     version: str = ""
+    grouping: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,4 +145,5 @@ def _definition_values(d: JobDefinition) -> dict[str, Any]:
         "time_limit": d.time_limit,
         "variables": d.variables,
         "version": d.version,
+        "grouping": d.grouping,
     }

@@ -1,0 +1,181 @@
+"""Nautobot job authors at home: a job ported from Nautobot runs with its import line changed, over the REST API.
+
+Nautobot's own ``TestIPAddresses`` job (IP variables, a return value), object variables whose choices the job
+computes, the module-level ``name`` grouping, the 1.x class-path URLs, and a failed run's ``error``. The runs execute
+in the real local executor's worker processes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import Core
+from bot.executor.local import LocalExecutor
+from tests.api.conftest import Api
+from tests.conftest import ADMIN, ALICE, NOW
+
+NET_JOBS = '''
+"""Jobs ported from Nautobot: only the import line changed."""
+
+import json
+from pathlib import Path
+
+from bot.jobs import IPAddressVar, IPAddressWithMaskVar, IPNetworkVar, Job, MultiObjectVar, ObjectVar
+
+name = "Network tools"
+
+INVENTORY = Path(__file__).with_name("inventory.json")
+
+
+def devices():
+    return [(device, device.upper()) for device in json.loads(INVENTORY.read_text())]
+
+
+class TestIPAddresses(Job):
+    class Meta:
+        description = "Validate IP Addresses"
+        has_sensitive_variables = False
+
+    ipv4_address = IPAddressVar(description="IPv4 Address")
+    ipv4_with_mask = IPAddressWithMaskVar(description="IPv4 with mask")
+    ipv4_network = IPNetworkVar(description="IPv4 network")
+    ipv6_address = IPAddressVar(description="IPv6 Address")
+
+    def run(self, data, commit):
+        for key, value in data.items():
+            self.log_info(message=f"{key}: {type(value).__name__} {value}")
+        self.log_info(message=f"{data['ipv4_address']} in {data['ipv4_network']}: "
+                              f"{data['ipv4_address'] in data['ipv4_network']}")
+        return "Nice IPs, bro."
+
+
+class PickDevices(Job):
+    class Meta:
+        has_sensitive_variables = False
+
+    device = ObjectVar(choices=devices)
+    peers = MultiObjectVar(choices=devices, required=False)
+
+    def run(self, data, commit):
+        return {"device": data["device"], "peers": data["peers"]}
+
+
+class Unreachable(Job):
+    class Meta:
+        has_sensitive_variables = False
+
+    def run(self, data, commit):
+        self.log_failure(obj="core1", message="NETCONF session refused")
+'''
+
+
+@pytest.fixture
+def jobs_dir(jobs_dir: Path) -> Path:
+    (jobs_dir / "netjobs.py").write_text(NET_JOBS)
+    (jobs_dir / "inventory.json").write_text(json.dumps(["core1", "core2"]))
+    return jobs_dir
+
+
+@pytest.fixture
+def executor(core: Core) -> Iterator[LocalExecutor]:
+    made = LocalExecutor(core.db, core.catalog, core.handover, workers=1, default_time_limit=timedelta(seconds=60),
+                         clock=core.services.clock)
+    made.start(claiming=False)
+    assert made.pool.wait_ready(30)
+    yield made
+    made.stop(timedelta(seconds=0))
+
+
+IP_DATA = {"ipv4_address": "192.0.2.10", "ipv4_with_mask": "192.0.2.10/24", "ipv4_network": "192.0.2.0/24",
+           "ipv6_address": "2001:DB8::1"}
+
+
+def test_nautobot_s_test_ip_addresses_job_runs_by_class_path_with_ipaddress_objects_and_keeps_its_output(
+    api: Api, executor: LocalExecutor
+) -> None:
+    answer = api.post("/api/extras/jobs/local/netjobs/TestIPAddresses/run/", ALICE, json={"data": IP_DATA})
+    assert answer.status_code == 201, answer.text
+    result_id = answer.json()["job_result"]["id"]
+    executor.run_pending(now=NOW)
+    result = api.get(f"/api/extras/job-results/{result_id}/", ALICE).json()
+    assert result["status"]["value"] == "completed" and result["error"] is None
+    assert result["output"] == "Nice IPs, bro."
+    assert [entry["message"] for entry in result["log"]] == [
+        "ipv4_address: IPv4Address 192.0.2.10",
+        "ipv4_with_mask: IPv4Interface 192.0.2.10/24",
+        "ipv4_network: IPv4Network 192.0.2.0/24",
+        "ipv6_address: IPv6Address 2001:db8::1",
+        "192.0.2.10 in 192.0.2.0/24: True",
+    ]
+
+
+def test_bad_addresses_are_refused_with_400_naming_each_field(api: Api) -> None:
+    answer = api.post("/api/extras/jobs/netjobs.TestIPAddresses/run/", ALICE, json={"data": {
+        **IP_DATA, "ipv4_address": "192.0.2.10/24", "ipv4_network": "192.0.2.10/24", "ipv6_address": "2001:db8::zz",
+    }})
+    assert answer.status_code == 400
+    assert answer.json() == {"errors": {
+        "ipv4_address": ["Enter an IP address without a mask (such as 10.0.0.1), not 192.0.2.10/24."],
+        "ipv4_network": ["192.0.2.10/24 has host bits set: enter the network address (192.0.2.0/24)."],
+        "ipv6_address": ["Enter a valid IPv4 or IPv6 address."],
+    }}
+
+
+def test_a_scheduled_request_keeps_the_addresses_as_text(api: Api) -> None:
+    schedule = {"name": "later", "interval": "future", "start_time": (NOW + timedelta(hours=1)).isoformat()}
+    answer = api.post("/api/extras/jobs/local/netjobs/TestIPAddresses/run/", ALICE,
+                      json={"data": IP_DATA, "schedule": schedule})
+    assert answer.status_code == 201, answer.text
+    stored = api.get(f"/api/extras/scheduled-jobs/{answer.json()['schedule']['id']}/", ALICE).json()["data"]
+    assert stored == {**IP_DATA, "ipv6_address": "2001:db8::1"}
+
+
+def test_the_class_path_url_answers_as_the_slug_and_the_module_name_is_the_grouping(api: Api) -> None:
+    by_path = api.get("/api/extras/jobs/local/netjobs/TestIPAddresses/", ALICE)
+    by_slug = api.get("/api/extras/jobs/netjobs.TestIPAddresses/", ALICE)
+    assert by_path.status_code == by_slug.status_code == 200
+    assert by_path.json() == by_slug.json()
+    assert by_path.json()["grouping"] == "Network tools"
+    assert by_path.json()["variables"]["ipv4_network"]["type"] == "IPNetworkVar"
+    assert api.get("/api/extras/jobs/testjobs.TestPass/", ALICE).json()["grouping"] == "testjobs"
+    missing = api.get("/api/extras/jobs/local/netjobs/NoSuchJob/", ALICE)
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": "Job 'netjobs.NoSuchJob' not found."}
+    assert api.post("/api/extras/jobs/local/netjobs/NoSuchJob/run/", ALICE, json={}).status_code == 404
+
+
+def test_object_variables_are_checked_against_the_job_s_current_choices(
+    api: Api, jobs_dir: Path, executor: LocalExecutor
+) -> None:
+    run = "/api/extras/jobs/local/netjobs/PickDevices/run/"
+    described = api.get("/api/extras/jobs/netjobs.PickDevices/", ALICE).json()["variables"]["device"]
+    assert described["choices"] == [["core1", "CORE1"], ["core2", "CORE2"]]
+    refused = api.post(run, ALICE, json={"data": {"device": "edge9"}})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "errors": {"device": ["Select a valid choice. edge9 is not one of the available choices."]}
+    }
+    (jobs_dir / "inventory.json").write_text(json.dumps(["core1", "edge9"]))  # the inventory changed
+    accepted = api.post(run, ALICE, json={"data": {"device": "edge9", "peers": ["core1"]}})
+    assert accepted.status_code == 201, accepted.text
+    assert api.post(run, ALICE, json={"data": {"device": "core2"}}).json() == {
+        "errors": {"device": ["Select a valid choice. core2 is not one of the available choices."]}
+    }
+    executor.run_pending(now=NOW)
+    result = api.get(f"/api/extras/job-results/{accepted.json()['job_result']['id']}/", ALICE).json()
+    assert result["output"] == "{'device': 'edge9', 'peers': ['core1']}"
+
+
+def test_a_failed_run_says_why_in_its_error_field(api: Api, executor: LocalExecutor) -> None:
+    answer = api.post("/api/extras/jobs/local/netjobs/Unreachable/run/", ADMIN, json={})
+    executor.run_pending(now=NOW)
+    result = api.get(f"/api/extras/job-results/{answer.json()['job_result']['id']}/", ADMIN).json()
+    assert result["status"]["value"] == "failed"
+    assert result["error"] == "NETCONF session refused"
+    listed = api.get("/api/extras/job-results/?job=netjobs.Unreachable", ADMIN).json()["results"]
+    assert [r["error"] for r in listed] == ["NETCONF session refused"]
