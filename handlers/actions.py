@@ -93,7 +93,7 @@ def _redraw_run_modal(body: dict[str, Any], context: BoltContext, client: WebCli
                       directory: Directory, *, interval: IntervalType) -> None:
     view = body["view"]
     user_id = context.user_id or ""
-    job = services.listings.get_job(str(parse_private_metadata(view).get("job", "")), directory.actor(user_id))
+    job = services.listings.get_run_form(str(parse_private_metadata(view).get("job", "")), directory.actor(user_id))
     crontab = view_state(view).get(ids.CRONTAB_BLOCK)
     update_view(client, view, blocks.build_run_modal(job, interval=interval, time_zone=directory.time_zone(user_id),
                                                      now=services.clock(),

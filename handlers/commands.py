@@ -41,7 +41,7 @@ def handle_job_command(ack: Ack, command: dict[str, Any], respond: Respond, clie
     user_id = str(command["user_id"])
     actor = directory.actor(user_id)
     if parsed.run is not None and parsed.run.opens_modal:
-        job = services.listings.get_job(parsed.run.job, actor)
+        job = services.listings.get_run_form(parsed.run.job, actor)
         client.views_open(trigger_id=command["trigger_id"], view=blocks.build_run_modal(
             job, time_zone=directory.time_zone(user_id), now=services.clock()))
         return

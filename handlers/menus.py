@@ -58,7 +58,7 @@ def handle_job_run_button(ack: Ack, body: dict[str, Any], context: BoltContext, 
     """Open the run modal of the job whose Run button was clicked."""
     ack()
     user_id = context.user_id or ""
-    job = services.listings.get_job(parse_picked_job(body), directory.actor(user_id))
+    job = services.listings.get_run_form(parse_picked_job(body), directory.actor(user_id))
     client.views_open(trigger_id=body["trigger_id"], view=blocks.build_run_modal(
         job, time_zone=directory.time_zone(user_id), now=services.clock()))
 
@@ -76,6 +76,6 @@ def handle_job_pick_select(ack: Ack, body: dict[str, Any], context: BoltContext,
     """Turn the job picker into the chosen job's run modal."""
     ack()
     user_id = context.user_id or ""
-    job = services.listings.get_job(parse_picked_job(body), directory.actor(user_id))
+    job = services.listings.get_run_form(parse_picked_job(body), directory.actor(user_id))
     update_view(client, body["view"], blocks.build_run_modal(job, time_zone=directory.time_zone(user_id),
                                                              now=services.clock()))

@@ -8,6 +8,7 @@ constraint. Must not import Slack or handlers.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from bot.domain import approvals, requests, short_ids
@@ -52,6 +53,15 @@ class Listings:
         if job is None or (actor is not None and not self._may_see_job(actor, job)):
             raise NotFoundError(f"Job {ident!r} not found.")
         return job
+
+    def get_run_form(self, ident: str, actor: Actor) -> JobRecord:
+        """A job as the run modal draws it: as ``get_job``, with its variables described by its code as loaded now,
+        so choices computed by the job (``ObjectVar``) are the current ones."""
+        job = self.get_job(ident, actor)
+        found = self._deps.catalog.get(job.slug)
+        if found is None:
+            return job
+        return replace(job, variables={name: var.describe() for name, var in found.info.variables.items()})
 
     def _may_see_job(self, actor: Actor, job: JobRecord) -> bool:
         return requests.may_view(job.ref, actor=actor, policy=self._deps.policy, perm=Perm.VIEW_JOB)

@@ -1,5 +1,6 @@
 """Listings a person acts on without typing an ID: ``/jobs scheduled`` with a menu (Pause / Resume / Cancel) on each
-scheduled job, ``/jobs list`` with a Run button on each job that can run, and the Home tab's job picker.
+scheduled job, ``/jobs list`` in sections by grouping with a Run button on each job that can run, and the Home tab's
+job picker.
 
 Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 """
@@ -90,10 +91,19 @@ def run_button(job: JobRecord) -> Block:
 
 
 def build_job_list(jobs: Sequence[JobRecord]) -> Message:
-    """The jobs the user may see: name, slug, enabled, approval required, and a Run button on each that can run."""
+    """The jobs the user may see, in sections by grouping (the job module's ``name``, else the module name): name,
+    slug, enabled, approval required, and a Run button on each that can run."""
     blocks: list[Block] = [section("*Jobs*")]
-    shown = list(jobs)[: MAX_MESSAGE_BLOCKS - 3]
-    for job in shown:
+    room = MAX_MESSAGE_BLOCKS - len(blocks) - 1  # the footer
+    shown = 0
+    group: str | None = None
+    for job in sorted(jobs, key=lambda j: (j.group.casefold(), j.group)):  # stable: the listing's order within
+        needed = 1 if job.group == group else 2  # a new group starts with its header
+        if needed > room:
+            break
+        if job.group != group:
+            group = job.group
+            blocks.append(section(f"*{escape(clip(group, 150))}*"))
         flags = ["enabled" if job.enabled else "disabled"]
         if job.approval_required:
             flags.append("needs approval")
@@ -101,9 +111,11 @@ def build_job_list(jobs: Sequence[JobRecord]) -> Message:
             flags.append("sensitive")
         blocks.append(section(f"{job_label(job)} — {', '.join(flags)}",
                               accessory=run_button(job) if runnable(job) else None))
+        room -= needed
+        shown += 1
     if not shown:
         blocks.append(section("No jobs you may see."))
-    more = f"Showing {len(shown)} of {len(jobs)}. " if len(jobs) > len(shown) else ""
+    more = f"Showing {shown} of {len(jobs)}. " if len(jobs) > shown else ""
     blocks.append(context(f"{more}*Run* opens a form; `/jobs run SLUG var=value …` runs directly."))
     return message(f"Jobs: {len(jobs)}" if jobs else "No jobs you may see.", blocks)
 

@@ -21,6 +21,7 @@ from handlers.blocks.base import (
     LOG_TEXT,
     MAX_MESSAGE_BLOCKS,
     STATUS_EMOJI,
+    Block,
     Message,
     chunks,
     clip,
@@ -135,6 +136,19 @@ def _result_summary(result: JobResultRecord) -> str:
             f"{' in ' + took if took else ''}.")
 
 
+OUTPUT_TEXT = 500
+"""Characters of what ``run()`` returned shown in a finished run's message (the API's ``output`` has all of it)."""
+
+
+def _output_section(result: JobResultRecord) -> list[Block]:
+    if not result.output:
+        return []
+    shown = clip(result.output, OUTPUT_TEXT)
+    more = ("" if shown == result.output
+            else f"\n… {len(result.output):,} characters in all: the REST API's `output` has them.")
+    return [section(f"Returned:\n```{escape(shown)}```{more}")]
+
+
 def _due_text(instant: datetime, time_zone: str) -> str:
     """A due time as plain text for a notification, in the schedule's zone: ``2030-01-16 09:00 CET``."""
     try:
@@ -158,8 +172,8 @@ def run_title(result: JobResultRecord, scheduled_job: ScheduledJobRecord | None 
 def build_run_finished(result: JobResultRecord, *, scheduled_job: ScheduledJobRecord | None = None,
                        in_thread: bool = False, starts_thread: bool = False) -> Message:
     """The direct message announcing a finished run, naming which run it was (its scheduled job's name, its key
-    variable, its due time); a run that did not complete leads with the line saying why. The log follows in its
-    thread.
+    variable, its due time), and what ``run()`` returned (its start when long); a run that did not complete leads
+    with the line saying why. The log follows in its thread.
 
     Args:
         result: the finished run.
@@ -193,7 +207,7 @@ def build_run_finished(result: JobResultRecord, *, scheduled_job: ScheduledJobRe
     if result.approved_by_id:
         facts.append(f"approved by {user(result.approved_by_id)}")
     facts.append("its log follows" if in_thread else "the log is in the thread")
-    blocks = [*lead, context(" · ".join(facts))]
+    blocks = [*lead, *_output_section(result), context(" · ".join(facts))]
     if starts_thread:
         blocks.append(context("The next runs of this schedule that complete are told in this thread; a run that "
                               "fails gets a message of its own."))
