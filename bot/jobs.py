@@ -32,6 +32,7 @@ from typing import ClassVar
 from bot.domain.variables import (
     BooleanVar,
     ChoiceVar,
+    FileVar,
     IntegerVar,
     IPAddressVar,
     IPAddressWithMaskVar,
@@ -41,12 +42,14 @@ from bot.domain.variables import (
     ObjectVar,
     StringVar,
     TextVar,
+    UploadedFile,
     Variable,
 )
 
 __all__ = [
     "BooleanVar",
     "ChoiceVar",
+    "FileVar",
     "IPAddressVar",
     "IPAddressWithMaskVar",
     "IPNetworkVar",
@@ -61,6 +64,7 @@ __all__ = [
     "SoftTimeLimitExceeded",
     "StringVar",
     "TextVar",
+    "UploadedFile",
     "Variable",
     "defines_run",
     "job_info",

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel
@@ -54,6 +54,7 @@ from handlers.api_models import (
     ScheduledJobListOut,
     ScheduledJobOut,
 )
+from handlers.api_multipart import body_from_multipart, is_multipart
 from handlers.api_parse import (
     MAX_BODY_BYTES,
     MAX_OFFSET,
@@ -184,6 +185,7 @@ async def read_body(request: Request) -> bytes:
 
 ApiCaller = Annotated[Caller, Depends(read_caller)]
 RawBody = Annotated[bytes, Depends(read_body)]
+ContentType = Annotated[str | None, Header(include_in_schema=False)]
 Limit = Annotated[int | None, Query(ge=0, description="Page size (default 50; 0 or more than 1000 means 1000).")]
 Offset = Annotated[int | None, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 JobFilter = Annotated[str | None, Query(description="Only for this job: its UUID, slug or name.")]
@@ -240,10 +242,14 @@ def get_job(id: str, caller: ApiCaller) -> Response:
     return caller.render(build_job(job, api_root=caller.api_root))
 
 
-def run_job(id: str, caller: ApiCaller, body: RawBody) -> Response:
-    """Run a job now, schedule it, or request approval for it; 201 with the schedule or the job result."""
+def run_job(id: str, caller: ApiCaller, body: RawBody, content_type: ContentType = None) -> Response:
+    """Run a job now, schedule it, or request approval for it; 201 with the schedule or the job result.
+
+    The body is JSON, or (for jobs with files) Nautobot's multipart form: a field per variable, a file part per file,
+    and `_commit`, `_schedule_name`, `_schedule_interval`, `_schedule_start_time`, `_schedule_crontab`."""
     actor = caller.authenticate()
-    request = parse_run_request(parse_json(body), default_time_zone=caller.default_time_zone)
+    decoded = body_from_multipart(body, content_type or "") if is_multipart(content_type) else parse_json(body)
+    request = parse_run_request(decoded, default_time_zone=caller.default_time_zone)
     outcome = caller.services.requests.request_job(
         actor=actor, job=parse_ident(id, not_found=f"Job {id!r} not found."), data=request.data,
         commit=request.commit, schedule=request.schedule,
@@ -258,9 +264,10 @@ def get_job_by_class_path(module: str, job_class: str, caller: ApiCaller) -> Res
     return get_job(f"{module}.{job_class}", caller)
 
 
-def run_job_by_class_path(module: str, job_class: str, caller: ApiCaller, body: RawBody) -> Response:
+def run_job_by_class_path(module: str, job_class: str, caller: ApiCaller, body: RawBody,
+                          content_type: ContentType = None) -> Response:
     """Run a job named by Nautobot 1.x's class path ``local/<module>/<Class>``, as ``…/jobs/{id}/run/``."""
-    return run_job(f"{module}.{job_class}", caller, body)
+    return run_job(f"{module}.{job_class}", caller, body, content_type)
 
 
 def list_scheduled_jobs(caller: ApiCaller, job: JobFilter = None, job_model: JobFilter = None,

@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from bot.domain.approvals import ApprovalState
 from bot.domain.records import JobRecord, JobResultRecord, LogRecord, Page, ScheduledJobRecord
 from bot.domain.schedules import describe
+from bot.domain.variables import summarise_data
 from handlers.api_models import (
     ApprovalOut,
     BriefJobResultListOut,
@@ -115,7 +116,7 @@ def build_scheduled_job(record: ScheduledJobRecord, *, api_root: str) -> Schedul
         start_time=record.start_time,
         crontab=record.crontab,
         time_zone=record.time_zone,
-        data=record.data,
+        data=summarise_data(record.data),
         commit=record.commit,
         approval_required=record.approval_required,
         approval_state=record.approval_state,

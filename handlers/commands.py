@@ -17,7 +17,10 @@ from slack_sdk import WebClient
 
 from bot.domain import schedules, times
 from bot.domain.approvals import ApprovalState
+from bot.domain.errors import InvalidDataError
 from bot.domain.permissions import Actor
+from bot.domain.records import JobRecord
+from bot.domain.variables import TypedText
 from bot.services import ScheduleInput, Services
 from handlers import Listeners, blocks, ids
 from handlers.actions import Directory
@@ -76,11 +79,25 @@ def _run(parsed: Command, actor: Actor, services: Services, zone: Callable[[], s
     assert parsed.run is not None
     run = parsed.run
     time_zone = zone()
-    outcome = services.requests.request_job(actor=actor, job=run.job, data=dict(run.data), commit=not run.dry_run,
-                                            schedule=schedule_input(run, time_zone,
-                                                                    services.clock()), time_zone=time_zone)
+    try:
+        outcome = services.requests.request_job(actor=actor, job=run.job,
+                                                data={name: TypedText(value) for name, value in run.data.items()},
+                                                commit=not run.dry_run,
+                                                schedule=schedule_input(run, time_zone, services.clock()),
+                                                time_zone=time_zone)
+    except InvalidDataError as error:
+        raise _files_need_the_form(error, services.listings.get_job(run.job, actor)) from None
     return blocks.build_run_outcome(scheduled_job=outcome.scheduled_job, job_result=outcome.job_result,
                                     now=services.clock())
+
+
+def _files_need_the_form(error: InvalidDataError, job: JobRecord) -> InvalidDataError:
+    """The refusal of a one-line run, where each file variable's message says to attach the file in the form."""
+    if not isinstance(error.errors, dict):
+        return error
+    files = {name for name, spec in job.variables.items() if spec.get("kind") == "file"}
+    hint = f"A file: attach it in the form that `/jobs run {job.slug}` opens (the one-line command takes no files)."
+    return InvalidDataError({name: [hint] if name in files else messages for name, messages in error.errors.items()})
 
 
 def _queue(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:

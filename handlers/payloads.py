@@ -21,6 +21,19 @@ from bot.domain.short_ids import InvalidIdError, parse_id_ref
 from handlers import ids
 
 
+@dataclass(frozen=True)
+class SlackFile:
+    """A file attached in a modal's ``file_input``, not downloaded yet.
+
+    Attributes:
+        id: Slack's file ID (``F…``).
+        name: its name as the submission gave it.
+    """
+
+    id: str
+    name: str
+
+
 class InputError(DomainError):
     """A Slack input that cannot be understood; ``block_id`` names the modal input it concerns, if any."""
 
@@ -190,6 +203,9 @@ def _element_value(element: dict[str, Any]) -> object:
         return any(o.get("value") == "true" for o in element.get("selected_options") or [])
     if kind == "multi_static_select":
         return [o.get("value") for o in element.get("selected_options") or []]
+    if kind == "file_input":  # files the requester attached: downloaded by the submission's handler
+        return [SlackFile(id=str(f.get("id") or ""), name=str(f.get("name") or "")) for f in element.get("files") or []
+                if isinstance(f, dict)]
     if kind == "datepicker":
         return element.get("selected_date")
     if kind == "timepicker":

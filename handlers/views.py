@@ -26,6 +26,7 @@ from handlers.payloads import (
     parse_run_submission,
 )
 from handlers.redraw import QUEUE, redraw_origin
+from handlers.slack_files import fetch_attached_files
 
 
 def register(app: Listeners) -> None:
@@ -46,14 +47,16 @@ def _schedule(submitted: RunModalInput, *, job_name: str, time_zone: str, now: d
                          time_zone=time_zone)
 
 
-def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltContext, services: Services,
-                                  directory: Directory) -> None:
-    """Request the run (or schedule) the modal describes; invalid input comes back on the right field."""
+def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient,
+                                  services: Services, directory: Directory) -> None:
+    """Request the run (or schedule) the modal describes, with the files attached to it; invalid input comes back
+    on the right field."""
     user_id = context.user_id or ""
     submitted = parse_run_submission(view)
+    data = fetch_attached_files(client, submitted.data)
     time_zone = directory.time_zone(user_id)
     job_name = str(parse_private_metadata(view).get("job_name") or "")
-    outcome = services.requests.request_job(actor=directory.actor(user_id), job=submitted.job_id, data=submitted.data,
+    outcome = services.requests.request_job(actor=directory.actor(user_id), job=submitted.job_id, data=data,
                                             schedule=_schedule(submitted, job_name=job_name, time_zone=time_zone,
                                                                now=services.clock()),
                                             time_zone=time_zone)

@@ -210,6 +210,8 @@ class SlackActions:
                 entry["selected_date"] = given
             elif kind == "timepicker":
                 entry["selected_time"] = given
+            elif kind == "file_input":  # the file objects Slack puts in the state (FakeSlack.attach_file)
+                entry["files"] = list(given or [])
             state[block_id] = {element["action_id"]: entry}
         return {"values": state}
 

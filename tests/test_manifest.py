@@ -68,6 +68,7 @@ SCOPES_OF_METHODS = {
     "users.info": "users:read", "usergroups.list": "usergroups:read", "usergroups.users.list": "usergroups:read",
     "conversations.open": "im:write",
     "files.getUploadURLExternal": "files:write", "files.completeUploadExternal": "files:write",
+    "files.info": "files:read",  # and the download of a file attached in the run modal
 }
 """The Web API methods jobgate calls with the bot token, and the scope Slack requires for each."""
 

@@ -3,7 +3,8 @@ the tests and the benchmarks.
 
 It answers the methods jobgate uses (``bot.playground.web_api``) whether the arguments come as a query string (GET), a
 form or JSON, keeps what they do in a workspace with a feed of events (``bot.playground.workspace``), records every
-call with its decoded parameters, serves ``response_url`` paths (``/response/<id>``) and upload URLs, keeps Slack's
+call with its decoded parameters, serves ``response_url`` paths (``/response/<id>``), upload URLs and the download
+URLs of attached files (``/download/<id>``, to the bot's token only), keeps Slack's
 limits (``invalid_blocks``, ``msg_too_long``), fails on demand (HTTP 500, 429 with ``Retry-After``, ``ok: false``
 errors, or slow answers: timeouts), fails every Web API call for a time window (``outage``: 500 and 429 with
 ``Retry-After`` in turn), and answers slowly but well on demand (``slow``). With ``pace()`` it enforces Slack's pace:
@@ -31,9 +32,11 @@ from bot.playground.workspace import Reply
 
 UPLOAD_METHOD = "file_upload"
 """The ``method`` recorded for a POST of a file's bytes to the URL ``files.getUploadURLExternal`` handed out."""
+DOWNLOAD_METHOD = "file_download"
+"""The ``method`` recorded for a GET of an attached file's ``url_private_download`` (``/download/<id>``)."""
 
-__all__ = ["RESPONSE_URL_METHOD", "UPLOAD_METHOD", "Call", "Failure", "SharedFile", "SlackSimulator", "blocks_of",
-           "text_of"]
+__all__ = ["DOWNLOAD_METHOD", "RESPONSE_URL_METHOD", "UPLOAD_METHOD", "Call", "Failure", "SharedFile",
+           "SlackSimulator", "blocks_of", "text_of"]
 
 
 @dataclass
@@ -273,6 +276,15 @@ def _handler_class(sim: SlackSimulator) -> type[BaseHTTPRequestHandler]:
                             status=status))
             self._send(status, answer, "text/plain", {})
 
+        def _download(self) -> None:
+            """Serve an attached file's bytes, as Slack does at ``url_private_download``: to the bot's token."""
+            file_id = urlsplit(self.path).path.removeprefix("/download/")
+            token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+            content = sim.download(file_id, token)
+            status = 200 if content is not None else 404
+            sim.record(Call(method=DOWNLOAD_METHOD, params={"file_id": file_id}, path=self.path, status=status))
+            self._send(status, content if content is not None else b"not found", "application/octet-stream", {})
+
         def _params(self) -> dict[str, Any]:
             split = urlsplit(self.path)
             params: dict[str, Any] = dict(parse_qsl(split.query, keep_blank_values=True))
@@ -295,6 +307,9 @@ def _handler_class(sim: SlackSimulator) -> type[BaseHTTPRequestHandler]:
             path = urlsplit(self.path).path
             if path.startswith("/upload/"):
                 self._upload()
+                return
+            if path.startswith("/download/"):
+                self._download()
                 return
             params = self._params()
             method = RESPONSE_URL_METHOD if path.startswith("/response/") else path.removeprefix("/api/")

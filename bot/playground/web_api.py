@@ -2,7 +2,9 @@
 
 ``auth.test``, ``chat.postMessage/update/postEphemeral``, ``views.open/update/push/publish``, ``users.info``,
 ``usergroups.list``, ``usergroups.users.list``, ``conversations.open``, ``apps.connections.open`` (Socket Mode), and
-``files.getUploadURLExternal`` / the upload URL / ``files.completeUploadExternal`` (``files_upload_v2``). Blocks and
+``files.getUploadURLExternal`` / the upload URL / ``files.completeUploadExternal`` (``files_upload_v2``), and
+``files.info`` for a file a person attached in a modal's ``file_input`` (``attach_file``), whose
+``url_private_download`` serves its bytes to the bot's token only (``download``). Blocks and
 views that break Slack's limits are answered ``invalid_blocks`` (``bot.playground.slack_limits``), a ``text`` over
 40,000 characters ``msg_too_long``. With ``strict`` (the playground), what Slack would refuse for lack of context is
 refused too: ``chat.update`` of an unknown message (``message_not_found``), ``views.open`` with a trigger_id it did
@@ -69,6 +71,8 @@ class WebApiMethods:
         usergroups: handle → (usergroup ID, member user IDs).
         socket_mode_url: the WebSocket URL ``apps.connections.open`` hands out; None answers it with an error.
         files: the files shared so far.
+        attached: file ID → (name, mimetype, content) of the files people attached in modals.
+        bot_token: the token an attached file's download is served to; None: any bot token (``xoxb-``).
         workspace: channels, messages, modals and the feed of events.
         strict: refuse what Slack refuses for lack of context (unknown messages, triggers and views).
     """
@@ -78,6 +82,8 @@ class WebApiMethods:
         self.usergroups: dict[str, tuple[str, list[str]]] = {}
         self.socket_mode_url: str | None = None
         self.files: list[SharedFile] = []
+        self.attached: dict[str, tuple[str, str, bytes]] = {}
+        self.bot_token: str | None = None
         self.workspace = Workspace()
         self.strict = strict
         self._uploads: dict[str, dict[str, Any]] = {}
@@ -218,7 +224,35 @@ class WebApiMethods:
 
     # ------------------------------------------------------------------------------------------------- files
 
+    def attach_file(self, name: str, content: bytes, mimetype: str = "text/plain") -> dict[str, Any]:
+        """A file a person attached in a modal's ``file_input``: kept here, and returned as the file object the view
+        submission's state carries (``files.info`` and its download answer for it)."""
+        file_id = f"F{next(self._ts):08d}"
+        with self._lock:
+            self.attached[file_id] = (name, mimetype, content)
+        return self._attached_file(file_id, name, mimetype, content)
+
+    def _attached_file(self, file_id: str, name: str, mimetype: str, content: bytes) -> dict[str, Any]:
+        url = f"{self._base()}/download/{file_id}"
+        return {"id": file_id, "name": name, "mimetype": mimetype, "size": len(content), "url_private": url,
+                "url_private_download": url}
+
+    def download(self, file_id: str, token: str) -> bytes | None:
+        """An attached file's bytes, as Slack serves them at ``url_private_download``: to the bot's token only
+        (None otherwise, or for a file nobody attached)."""
+        allowed = token == self.bot_token if self.bot_token is not None else token.startswith("xoxb-")
+        with self._lock:
+            attached = self.attached.get(file_id)
+        return attached[2] if attached is not None and allowed else None
+
     def _files(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "files.info":
+            file_id = str(params.get("file", ""))
+            with self._lock:
+                attached = self.attached.get(file_id)
+            if attached is None:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True, "file": self._attached_file(file_id, *attached)}
         if method == "files.getUploadURLExternal":
             length = str(params.get("length", ""))
             if not params.get("filename") or not length.isdigit():

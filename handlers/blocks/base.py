@@ -16,6 +16,7 @@ from bot.domain.permissions import OPERATOR_ID
 from bot.domain.records import JobRecord, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
+from bot.domain.variables.files import describe_file, is_stored_file
 
 Message = dict[str, Any]
 View = dict[str, Any]
@@ -148,7 +149,12 @@ def data_text(data: dict[str, Any] | None) -> str:
         return "_none_"
     lines = []
     for key, value in data.items():
-        shown = ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        if is_stored_file(value):  # a file is shown by its name and size, never its content
+            shown = describe_file(value)
+        elif isinstance(value, list):
+            shown = ", ".join(str(v) for v in value)
+        else:
+            shown = str(value)
         lines.append(f"`{escape(clip(str(key), 80))}`: {escape(clip(shown, 200))}")
     return clip("\n".join(lines), 1900)
 

@@ -59,6 +59,8 @@ def _variable_input(name: str, spec: dict[str, Any]) -> Block:
         for bound in ("min_value", "max_value"):
             if spec.get(bound) is not None:
                 element[bound] = str(spec[bound])
+    elif kind == "file":  # Slack allows file_input in modals only; the bot downloads the file on submission
+        element = {"type": "file_input", "action_id": ids.VARIABLE, "max_files": 1}
     elif kind == "boolean":
         element = {"type": "checkboxes", "action_id": ids.VARIABLE, "options": [_option("true", label)]}
         if default is True:

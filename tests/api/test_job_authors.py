@@ -7,6 +7,7 @@ in the real local executor's worker processes.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,8 +17,9 @@ import pytest
 
 from bot.app import Core
 from bot.executor.local import LocalExecutor
+from bot.scheduler import Dispatcher
 from tests.api.conftest import Api
-from tests.conftest import ADMIN, ALICE, NOW
+from tests.conftest import ADMIN, ALICE, APPROVER, NOW
 
 NET_JOBS = '''
 """Jobs ported from Nautobot: only the import line changed."""
@@ -25,7 +27,9 @@ NET_JOBS = '''
 import json
 from pathlib import Path
 
-from bot.jobs import IPAddressVar, IPAddressWithMaskVar, IPNetworkVar, Job, MultiObjectVar, ObjectVar
+from bot.jobs import (
+    FileVar, IPAddressVar, IPAddressWithMaskVar, IPNetworkVar, Job, MultiObjectVar, ObjectVar, StringVar,
+)
 
 name = "Network tools"
 
@@ -63,6 +67,30 @@ class PickDevices(Job):
 
     def run(self, data, commit):
         return {"device": data["device"], "peers": data["peers"]}
+
+
+class PushConfig(Job):
+    class Meta:
+        approval_required = True
+        has_sensitive_variables = False
+
+    device = StringVar()
+    config = FileVar(max_size=100)
+
+    def run(self, data, commit):
+        config = data["config"]
+        self.log_info(obj=data["device"], message=f"{type(config).__name__} {config.name}: {config.size} bytes")
+        return config.read().decode()
+
+
+class CheckConfig(Job):
+    class Meta:
+        has_sensitive_variables = False
+
+    config = FileVar()
+
+    def run(self, data, commit):
+        return f"{data['config'].name} {data['config'].content_type} {data['config'].read()!r}"
 
 
 class Unreachable(Job):
@@ -179,3 +207,51 @@ def test_a_failed_run_says_why_in_its_error_field(api: Api, executor: LocalExecu
     assert result["error"] == "NETCONF session refused"
     listed = api.get("/api/extras/job-results/?job=netjobs.Unreachable", ADMIN).json()["results"]
     assert [r["error"] for r in listed] == ["NETCONF session refused"]
+
+
+CONFIG = b"hostname core1\ninterface ge-0/0/0\n"
+
+
+def test_a_file_sent_as_base64_waits_for_approval_and_the_approved_run_still_has_it(
+    api: Api, core: Core, executor: LocalExecutor
+) -> None:
+    encoded = base64.b64encode(CONFIG).decode()
+    answer = api.post("/api/extras/jobs/local/netjobs/PushConfig/run/", ALICE,
+                      json={"data": {"device": "core1", "config": {"name": "core1.cfg", "content": encoded}}})
+    assert answer.status_code == 201, answer.text
+    scheduled = answer.json()["schedule"]
+    shown = api.get(f"/api/extras/scheduled-jobs/{scheduled['id']}/", APPROVER).json()["data"]
+    assert shown == {"device": "core1", "config": {"name": "core1.cfg", "size": len(CONFIG), "content_type": ""}}
+    assert encoded not in api.get("/api/extras/scheduled-jobs/", APPROVER).text  # shown by name, never by content
+    assert api.post(f"/api/extras/scheduled-jobs/{scheduled['id']}/approve/", APPROVER).status_code == 200
+    Dispatcher(core.db, grace=timedelta(hours=1), clock=core.services.clock).dispatch_all_due(now=NOW)
+    executor.run_pending(now=NOW)
+    results = api.get(f"/api/extras/job-results/?scheduled_job={scheduled['id']}", ALICE).json()["results"]
+    result = api.get(f"/api/extras/job-results/{results[0]['id']}/", ALICE).json()
+    assert result["status"]["value"] == "completed", result
+    assert result["output"] == CONFIG.decode()
+    assert result["log"][0]["message"] == f"UploadedFile core1.cfg: {len(CONFIG)} bytes"
+
+
+def test_a_file_uploaded_as_nautobot_s_multipart_form(api: Api, executor: LocalExecutor) -> None:
+    answer = api.post("/api/extras/jobs/netjobs.CheckConfig/run/", ALICE, data={"_commit": "false"},
+                      files={"config": ("edge.cfg", b"\x00binary", "application/octet-stream")})
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["job_result"]["dry_run"] is True
+    executor.run_pending(now=NOW)
+    result = api.get(f"/api/extras/job-results/{answer.json()['job_result']['id']}/", ALICE).json()
+    assert result["output"] == "edge.cfg application/octet-stream b'\\x00binary'"
+
+
+def test_file_refusals_name_the_field(api: Api) -> None:
+    too_big = api.post("/api/extras/jobs/netjobs.PushConfig/run/", ALICE,
+                       files={"config": ("huge.cfg", b"x" * 101, "text/plain")}, data={"device": "core1"})
+    assert too_big.status_code == 400
+    assert too_big.json() == {
+        "errors": {"config": ["The file is too large: 101 bytes; at most 100 bytes are accepted."]}
+    }
+    not_base64 = api.post("/api/extras/jobs/netjobs.CheckConfig/run/", ALICE, json={"data": {"config": "%%%"}})
+    assert not_base64.json() == {"errors": {"config": ["The file's content is not valid base64."]}}
+    broken = api.post("/api/extras/jobs/netjobs.CheckConfig/run/", ALICE, content=b"--x\r\nnonsense",
+                      headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert broken.status_code == 400 and "Multipart form parse error" in broken.text

@@ -1,7 +1,8 @@
-"""Nautobot's IP variables (on ``ipaddress``) and object variables (choices computed by the job)."""
+"""Nautobot's IP variables (on ``ipaddress``), object variables (choices computed by the job) and file variables."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 
@@ -9,13 +10,19 @@ import pytest
 
 from bot.domain.errors import InvalidDataError
 from bot.domain.variables import (
+    FileVar,
     IPAddressVar,
     IPAddressWithMaskVar,
     IPNetworkVar,
     MultiObjectVar,
     ObjectVar,
+    StringVar,
+    SubmittedFile,
+    TypedText,
+    UploadedFile,
     Variable,
     prepare_run_data,
+    summarise_data,
     validate_data,
 )
 
@@ -157,3 +164,49 @@ def test_nautobot_s_model_argument_is_refused_saying_what_to_write() -> None:
         ObjectVar(model=object, query_params={"site": "$site"})
     with pytest.raises(TypeError, match="no Nautobot models"):
         ObjectVar(choices=["a", "b"])
+
+
+# --- FileVar ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_file_is_stored_as_json_and_received_as_a_file_like_object() -> None:
+    variable = FileVar(max_size=64)
+    variable.__set_name__(object, "config")
+    stored = variable.clean(SubmittedFile(name="core1.cfg", content=b"hostname core1\n", content_type="text/plain"))
+    assert json.loads(json.dumps(stored)) == stored
+    assert summarise_data({"config": stored, "device": "core1"}) == {
+        "config": {"name": "core1.cfg", "size": 15, "content_type": "text/plain"}, "device": "core1"}
+    received = variable.to_python(stored)
+    assert isinstance(received, UploadedFile)
+    assert (received.name, received.size, received.content_type) == ("core1.cfg", 15, "text/plain")
+    assert received.read() == b"hostname core1\n" and b"".join(received.chunks(4)) == b"hostname core1\n"
+    assert variable.clean(stored) == stored  # a stored file cleans to itself (a scheduled run, a dry run)
+
+
+def test_a_file_from_the_api_is_base64_text_or_a_named_object() -> None:
+    variable = FileVar()
+    variable.__set_name__(object, "config")
+    content = base64.b64encode(b"\x00\x01binary").decode()
+    assert variable.clean(content)["name"] == "config"  # type: ignore[index]
+    named = variable.clean({"name": "a.bin", "content": content, "content_type": "application/octet-stream"})
+    assert variable.to_python(named).read() == b"\x00\x01binary"  # type: ignore[attr-defined]
+    assert message_of(variable, "not base64!") == "The file's content is not valid base64."
+    assert message_of(variable, 42).startswith("Attach a file: its content in base64")
+    assert message_of(variable, None) == "This field is required."
+
+
+def test_a_file_over_its_size_limit_is_refused_saying_both_sizes() -> None:
+    variable = FileVar(max_size=10)
+    assert message_of(variable, SubmittedFile(name="big", content=b"x" * 11)) == (
+        "The file is too large: 11 bytes; at most 10 bytes are accepted."
+    )
+    assert FileVar().describe()["max_size"] == 512 * 1024
+    with pytest.raises(TypeError, match="max_size must be a positive number of bytes"):
+        FileVar(max_size=0)
+
+
+def test_a_file_typed_on_the_one_line_command_is_refused_saying_where_to_attach_it() -> None:
+    assert message_of(FileVar(), TypedText("aGVsbG8=")) == (
+        "A file cannot be typed on the command line: attach it in the form `/jobs run JOB` opens."
+    )
+    assert StringVar().clean(TypedText(" core1 ")) == "core1"

@@ -129,6 +129,7 @@ def _make_stack(database: Database, settings: Settings, policy: Policy, fake: Fa
 @pytest.fixture
 def fake() -> Iterator[FakeSlack]:
     with FakeSlack() as server:
+        server.bot_token = "xoxb-test-token"  # an attached file is served to the app's bot token only
         server.users.update(USERS)
         server.usergroups["net-approvers"] = ("S0NETAPP", list(APPROVER_GROUP))
         yield server

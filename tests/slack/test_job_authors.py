@@ -1,17 +1,19 @@
 """Nautobot job authors at home, in Slack: IP and object variables in the modal and the one-line command, the
-approval card showing addresses as typed, jobs listed by their module's ``name``, and what ``run()`` returned shown
-when a run finishes."""
+approval card showing addresses as typed and files by name and size, files attached in the modal (fetched with the
+bot's token), jobs listed by their module's ``name``, and what ``run()`` returned shown when a run finishes."""
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.scheduler import Dispatcher
 from tests.conftest import ADMIN
 from tests.fake_slack import text_of
-from tests.slack.conftest import APPROVAL_CHANNEL, Stack, run_jobs
+from tests.slack.conftest import APPROVAL_CHANNEL, Stack, press, run_jobs
 
 NET_JOBS = '''
 """Jobs ported from Nautobot."""
@@ -19,7 +21,7 @@ NET_JOBS = '''
 import json
 from pathlib import Path
 
-from bot.jobs import IPAddressVar, IPAddressWithMaskVar, IPNetworkVar, Job, MultiObjectVar, ObjectVar
+from bot.jobs import FileVar, IPAddressVar, IPAddressWithMaskVar, IPNetworkVar, Job, MultiObjectVar, ObjectVar
 
 name = "Network tools"
 
@@ -40,6 +42,17 @@ class TestIPAddresses(Job):
     def run(self, data, commit):
         self.log_info(message=f"{type(data['ipv4_address']).__name__} in {type(data['ipv4_network']).__name__}")
         return f"{data['ipv4_address']} in {data['ipv4_network']}: {data['ipv4_address'] in data['ipv4_network']}"
+
+
+class PushConfig(Job):
+    class Meta:
+        approval_required = True
+        has_sensitive_variables = False
+
+    config = FileVar(max_size=100)
+
+    def run(self, data, commit):
+        return f"{data['config'].name}: {data['config'].read().decode()}"
 
 
 class AssignAddress(Job):
@@ -116,3 +129,55 @@ def test_the_modal_offers_the_job_s_current_objects_and_errors_come_back_inline(
     stack.deliver()
     card = stack.posted(APPROVAL_CHANNEL)[0]
     assert "`address`: 10.0.0.7/24" in text_of(card) and "`peers`: core1" in text_of(card)
+
+
+CONFIG = b"hostname core1\n"
+
+
+def test_a_file_attached_in_the_modal_is_fetched_with_the_bot_token_and_the_approved_run_has_it(
+    stack: Stack,
+) -> None:
+    stack.slack.command("run netjobs.PushConfig", user_id="UALICE")
+    stack.fake.wait_for("views.open")
+    modal = stack.opened_view()
+    element = next(b["element"] for b in modal["blocks"] if b.get("block_id") == "var:config")
+    assert element == {"type": "file_input", "action_id": element["action_id"], "max_files": 1}
+    attached = stack.fake.attach_file("core1.cfg", CONFIG)
+    ack = stack.slack.submit(modal, {"var:config": [attached]}, user_id="UALICE")
+    assert ack.json is not None and ack.json["response_action"] == "update", ack.json
+    assert [c.params["file"] for c in stack.fake.calls_to("files.info")] == [attached["id"]]
+    assert [c.status for c in stack.fake.calls_to("file_download")] == [200]  # the bot's token was sent
+    stack.deliver()
+    card = stack.posted(APPROVAL_CHANNEL)[0]
+    assert f"`config`: core1.cfg ({len(CONFIG)} bytes)" in text_of(card)
+    assert "hostname" not in text_of(card)
+
+    press(stack, card, "Approve", user_id="UAPPROVER")
+    stack.fake.wait_for("response_url")
+    Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
+    run_jobs(stack)
+    result = stack.services.listings.list_job_results(ADMIN).items[0]
+    assert (result.status.value, result.output) == ("completed", "core1.cfg: hostname core1\n")
+
+
+def test_file_problems_come_back_on_the_file_input(stack: Stack) -> None:
+    stack.slack.command("run netjobs.PushConfig", user_id="UALICE")
+    stack.fake.wait_for("views.open")
+    modal = stack.opened_view()
+    big = stack.fake.attach_file("big.cfg", b"x" * 101)
+    ack = stack.slack.submit(modal, {"var:config": [big]}, user_id="UALICE")
+    assert ack.json == {"response_action": "errors", "errors": {
+        "var:config": "The file is too large: 101 bytes; at most 100 bytes are accepted."}}
+    gone = {**big, "id": "F0DELETED"}
+    ack = stack.slack.submit(modal, {"var:config": [gone]}, user_id="UALICE")
+    assert ack.json == {"response_action": "errors", "errors": {
+        "var:config": "Slack did not give jobgate the file (file_not_found); attach it again."}}
+    ack = stack.slack.submit(modal, {"var:config": []}, user_id="UALICE")
+    assert ack.json == {"response_action": "errors", "errors": {"var:config": "This field is required."}}
+    assert stack.services.listings.list_approval_queue(ADMIN).items == []
+
+
+def test_the_one_line_command_says_a_file_needs_the_form(stack: Stack) -> None:
+    stack.slack.command("run netjobs.PushConfig config=aGVsbG8=", user_id="UALICE")
+    reply = text_of(stack.fake.wait_for("response_url")[0])
+    assert "attach it in the form that `/jobs run netjobs.PushConfig` opens" in reply

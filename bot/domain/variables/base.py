@@ -13,6 +13,11 @@ from typing import ClassVar
 REQUIRED_MESSAGE = "This field is required."
 
 
+class TypedText(str):
+    """A value typed as text on Slack's one-line ``/jobs run JOB var=value``: a variable that cannot be typed (a file)
+    refuses it and says where to give it instead."""
+
+
 
 class VariableKind(StrEnum):
     """What kind of input a variable is; edges pick a widget from it.
@@ -23,6 +28,7 @@ class VariableKind(StrEnum):
     BOOLEAN: a yes/no switch (never required; absent means False).
     CHOICE: one value out of a fixed list.
     MULTICHOICE: any number of values out of a fixed list.
+    FILE: a file the requester attaches.
     """
 
     STRING = "string"
@@ -31,6 +37,7 @@ class VariableKind(StrEnum):
     BOOLEAN = "boolean"
     CHOICE = "choice"
     MULTICHOICE = "multichoice"
+    FILE = "file"
 
 
 def pretty_name(name: str) -> str:
