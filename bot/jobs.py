@@ -213,7 +213,8 @@ class Job(ABC):
             commit: False for a dry run (change nothing).
 
         Returns:
-            Anything; it is ignored.
+            Anything: it is kept, as text, as the job result's ``output`` (shown in Slack and the REST API), as
+            Nautobot 1.x keeps it; None keeps nothing.
         """
 
     def _log(self, level: LogLevel, args: tuple[object, ...], message: object, obj: object) -> None:

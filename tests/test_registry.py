@@ -354,6 +354,8 @@ def test_example_jobs(tmp_path: Path) -> None:
     discovery = discover([EXAMPLES], entry_points=False)
     assert discovery.errors == []
     assert list(discovery.jobs) == [
+        "ipam.PostWebhook",
+        "ipam.ReserveAddresses",
         "maintenance.BackupConfigs",
         "maintenance.DrainInterfaces",
         "maintenance.RebootDevice",
@@ -363,6 +365,8 @@ def test_example_jobs(tmp_path: Path) -> None:
         slug: (job.info.approval_required, job.info.has_sensitive_variables) for slug, job in discovery.jobs.items()
     }
     assert flags == {
+        "ipam.PostWebhook": (False, False),
+        "ipam.ReserveAddresses": (True, False),
         "maintenance.BackupConfigs": (False, False),
         "maintenance.DrainInterfaces": (True, False),
         "maintenance.RebootDevice": (True, False),
@@ -376,6 +380,8 @@ def test_example_jobs(tmp_path: Path) -> None:
         "Would back up 2 devices of ams1",
     ]
     assert not backup.failed
+    assert discovery.jobs["ipam.ReserveAddresses"].grouping == "IPAM"
+    assert discovery.jobs["maintenance.RebootDevice"].grouping == ""
 
 
 # --- entry points: a real distribution on sys.path -------------------------------------------------------------------
