@@ -65,7 +65,7 @@ def _variable_input(name: str, spec: dict[str, Any]) -> Block:
         element = {"type": "checkboxes", "action_id": ids.VARIABLE, "options": [_option("true", label)]}
         if default is True:
             element["initial_options"] = [_option("true", label)]
-    elif kind in ("choice", "multichoice") and len(spec.get("choices") or []) <= 100:
+    elif kind in ("choice", "multichoice") and 1 <= len(spec.get("choices") or []) <= 100:
         options = [_option(value, text) for value, text in spec.get("choices") or []]
         multi = kind == "multichoice"
         element = {"type": "multi_static_select" if multi else "static_select", "action_id": ids.VARIABLE,
@@ -74,7 +74,7 @@ def _variable_input(name: str, spec: dict[str, Any]) -> Block:
         initial = [o for o in options if o["value"] in chosen]
         if initial:
             element["initial_options" if multi else "initial_option"] = initial if multi else initial[0]
-    else:  # string, text, and choices too many for a select (typed, comma-separated for several)
+    else:  # string, text, and choices too many (or none) for a select: typed, comma-separated for several
         element = {"type": "plain_text_input", "action_id": ids.VARIABLE, "multiline": kind == "text"}
         if default not in (None, "", []):
             element["initial_value"] = clip(", ".join(map(str, default)) if isinstance(default, list)
@@ -82,8 +82,20 @@ def _variable_input(name: str, spec: dict[str, Any]) -> Block:
         if spec.get("max_length") is not None and 0 < int(spec["max_length"]) <= 3000:
             element["max_length"] = int(spec["max_length"])
     optional = kind == "boolean" or not spec.get("required", True) or default is not None
-    return _input(f"{ids.VARIABLE_BLOCK_PREFIX}{name}", label, element, optional=optional,
-                  hint=clip(str(spec.get("description") or ""), 2000))
+    hint = str(spec.get("description") or "")
+    if element["type"] == "plain_text_input" and kind in ("choice", "multichoice"):
+        hint = " ".join(filter(None, [hint, _typed_choices_hint(spec)]))
+    return _input(f"{ids.VARIABLE_BLOCK_PREFIX}{name}", label, element, optional=optional, hint=clip(hint, 2000))
+
+
+def _typed_choices_hint(spec: dict[str, Any]) -> str:
+    """Why a choice is typed rather than picked: too many choices for a select (Slack's limit: 100), or none."""
+    if spec.get("choices_error"):
+        return f"{spec['choices_error']} Type the value."
+    count = len(spec.get("choices") or [])
+    if count == 0:
+        return "No choices are available now."
+    return f"{count} choices, more than a menu shows: type the value (several: comma-separated)."
 
 
 def allowed_schedule_types(job: JobRecord) -> list[IntervalType]:

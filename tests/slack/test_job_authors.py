@@ -55,6 +55,26 @@ class PushConfig(Job):
         return f"{data['config'].name}: {data['config'].read().decode()}"
 
 
+class ManyDevices(Job):
+    class Meta:
+        has_sensitive_variables = False
+
+    device = ObjectVar(choices=lambda: [f"dev-{n}" for n in range(150)], description="The device.")
+
+    def run(self, data, commit):
+        return data["device"]
+
+
+class BrokenInventory(Job):
+    class Meta:
+        has_sensitive_variables = False
+
+    device = ObjectVar(choices=lambda: json.loads(Path("/nonexistent/inventory.json").read_text()))
+
+    def run(self, data, commit):
+        return data["device"]
+
+
 class AssignAddress(Job):
     class Meta:
         approval_required = True
@@ -181,3 +201,30 @@ def test_the_one_line_command_says_a_file_needs_the_form(stack: Stack) -> None:
     stack.slack.command("run netjobs.PushConfig config=aGVsbG8=", user_id="UALICE")
     reply = text_of(stack.fake.wait_for("response_url")[0])
     assert "attach it in the form that `/jobs run netjobs.PushConfig` opens" in reply
+
+
+def test_more_choices_than_a_menu_shows_are_typed_and_still_checked(stack: Stack) -> None:
+    stack.slack.command("run netjobs.ManyDevices", user_id="UALICE")
+    stack.fake.wait_for("views.open")
+    modal = stack.opened_view()
+    block = next(b for b in modal["blocks"] if b.get("block_id") == "var:device")
+    assert block["element"]["type"] == "plain_text_input"
+    assert block["hint"]["text"] == (
+        "The device. 150 choices, more than a menu shows: type the value (several: comma-separated)."
+    )
+    ack = stack.slack.submit(modal, {"var:device": "dev-150"}, user_id="UALICE")
+    assert ack.json == {"response_action": "errors", "errors": {
+        "var:device": "Select a valid choice. dev-150 is not one of the available choices."}}
+    ack = stack.slack.submit(modal, {"var:device": "dev-149"}, user_id="UALICE")
+    assert ack.json is not None and ack.json["response_action"] == "update", ack.json
+
+
+def test_choices_that_cannot_be_loaded_still_open_the_modal_saying_so(stack: Stack) -> None:
+    stack.slack.command("run netjobs.BrokenInventory", user_id="UALICE")
+    stack.fake.wait_for("views.open")
+    block = next(b for b in stack.opened_view()["blocks"] if b.get("block_id") == "var:device")
+    assert block["element"]["type"] == "plain_text_input"
+    assert block["hint"]["text"] == "The choices could not be loaded (FileNotFoundError). Type the value."
+    ack = stack.slack.submit(stack.opened_view(), {"var:device": "core1"}, user_id="UALICE")
+    assert ack.json == {"response_action": "errors", "errors": {
+        "var:device": "The choices could not be loaded (FileNotFoundError)."}}
