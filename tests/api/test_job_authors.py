@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from bot.app import Core
 from bot.executor.local import LocalExecutor
@@ -91,6 +92,16 @@ class CheckConfig(Job):
 
     def run(self, data, commit):
         return f"{data['config'].name} {data['config'].content_type} {data['config'].read()!r}"
+
+
+class LoadSecrets(Job):
+    """Sensitive (the default): its file, like its other data, stays in memory."""
+
+    secrets = FileVar()
+
+    def run(self, data, commit):
+        self.log_info(message=f"loaded {data['secrets'].size} bytes")
+        return data["secrets"].read().decode()[:6]
 
 
 class Unreachable(Job):
@@ -255,3 +266,20 @@ def test_file_refusals_name_the_field(api: Api) -> None:
     broken = api.post("/api/extras/jobs/netjobs.CheckConfig/run/", ALICE, content=b"--x\r\nnonsense",
                       headers={"Content-Type": "multipart/form-data; boundary=x"})
     assert broken.status_code == 400 and "Multipart form parse error" in broken.text
+
+
+def test_a_sensitive_job_s_file_is_never_written_to_the_database(
+    api: Api, core: Core, executor: LocalExecutor
+) -> None:
+    secret = b"SECRET-bgp-password-0xC0FFEE"
+    answer = api.post("/api/extras/jobs/netjobs.LoadSecrets/run/", ALICE,
+                      files={"secrets": ("vault.txt", secret, "text/plain")})
+    assert answer.status_code == 201, answer.text
+    executor.run_pending(now=NOW)
+    result = api.get(f"/api/extras/job-results/{answer.json()['job_result']['id']}/", ALICE).json()
+    assert result["status"]["value"] == "completed" and result["output"] == "SECRET"
+    encoded = base64.b64encode(secret).decode()
+    with core.db.read() as session:
+        for table in ("job_results", "job_log_entries", "scheduled_jobs", "audit_events", "outbox"):
+            dump = repr(list(session.execute(text(f"SELECT * FROM {table}"))))
+            assert "bgp-password" not in dump and encoded not in dump, table
