@@ -210,3 +210,9 @@ def test_a_file_typed_on_the_one_line_command_is_refused_saying_where_to_attach_
         "A file cannot be typed on the command line: attach it in the form `/jobs run JOB` opens."
     )
     assert StringVar().clean(TypedText(" core1 ")) == "core1"
+
+
+def test_run_data_follows_the_declaration_order_whatever_order_it_was_stored_in() -> None:
+    variables = {"zone": IPNetworkVar(), "address": IPAddressVar(), "note": StringVar(required=False)}
+    stored = {"note": None, "extra": 1, "address": "10.0.0.1", "zone": "10.0.0.0/8"}  # as PostgreSQL's JSONB keeps it
+    assert list(prepare_run_data(variables, stored)) == ["zone", "address", "note", "extra"]

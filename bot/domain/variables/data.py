@@ -51,14 +51,18 @@ def validate_data(variables: Mapping[str, Variable], data: object) -> dict[str, 
 
 def prepare_run_data(variables: Mapping[str, Variable], data: Mapping[str, object]) -> dict[str, object]:
     """The values a job's ``run()`` receives: each cleaned value through its variable's ``to_python`` (an address
-    becomes an ``ipaddress`` object, a file a file-like object); keys without a variable pass unchanged.
+    becomes an ``ipaddress`` object, a file a file-like object), in the order the job declares its variables (a
+    database may have stored them in another); keys without a variable pass unchanged, last.
 
     Args:
-        variables: the job's variables by name.
+        variables: the job's variables by name, in declaration order.
         data: the cleaned data, as stored.
     """
     prepared: dict[str, object] = {}
+    for name, variable in variables.items():
+        if name in data:
+            prepared[name] = variable.to_python(data[name])
     for name, value in data.items():
-        variable = variables.get(name)
-        prepared[name] = variable.to_python(value) if variable is not None else value
+        if name not in prepared:
+            prepared[name] = value
     return prepared
