@@ -387,7 +387,14 @@ def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
     ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": False, "content": {"application/json": {"schema": ref}}}}
+    content: dict[str, Any] = {"application/json": {"schema": ref}}
+    if model is RunRequestIn:  # Nautobot's form variant, for jobs with files
+        content["multipart/form-data"] = {"schema": {
+            "type": "object", "additionalProperties": True,
+            "description": "A field per variable (a file part for a FileVar), and _commit, _schedule_name, "
+                           "_schedule_interval, _schedule_start_time, _schedule_crontab, _schedule_time_zone.",
+        }}
+    return {"requestBody": {"required": False, "content": content}}
 
 
 @dataclass(frozen=True)

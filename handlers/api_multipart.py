@@ -34,8 +34,10 @@ def is_multipart(content_type: str | None) -> bool:
 
 
 def _parts(raw: bytes, content_type: str) -> list[EmailMessage]:
+    if not content_type.isascii() or not content_type.isprintable():
+        raise FieldErrors({"non_field_errors": [MALFORMED_MESSAGE]})
     document = BytesParser(policy=policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + raw
+        b"Content-Type: " + content_type.encode("ascii") + b"\r\nMIME-Version: 1.0\r\n\r\n" + raw
     )
     if not isinstance(document, EmailMessage) or not document.is_multipart() or document.defects:
         raise FieldErrors({"non_field_errors": [MALFORMED_MESSAGE]})

@@ -14,11 +14,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import text
 
 from bot.app import Core
+from bot.domain.errors import FieldErrors
 from bot.executor.local import LocalExecutor
 from bot.scheduler import Dispatcher
+from handlers.api_multipart import body_from_multipart
 from tests.api.conftest import Api
 from tests.conftest import ADMIN, ALICE, APPROVER, NOW
 
@@ -283,3 +287,16 @@ def test_a_sensitive_job_s_file_is_never_written_to_the_database(
         for table in ("job_results", "job_log_entries", "scheduled_jobs", "audit_events", "outbox"):
             dump = repr(list(session.execute(text(f"SELECT * FROM {table}"))))
             assert "bgp-password" not in dump and encoded not in dump, table
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.binary(max_size=400), boundary=st.text(min_size=1, max_size=20))
+def test_any_multipart_body_is_read_or_refused_with_a_field_error(body: bytes, boundary: str) -> None:
+    form = b"--b\r\nContent-Disposition: form-data; name=\"x\"\r\n\r\n" + body + b"\r\n--b--\r\n"
+    for raw, content_type in ((body, f"multipart/form-data; boundary={boundary}"),
+                              (form, "multipart/form-data; boundary=b")):
+        try:
+            decoded = body_from_multipart(raw, content_type)
+        except FieldErrors:
+            continue
+        assert isinstance(decoded["data"], dict)
