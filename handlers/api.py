@@ -43,8 +43,6 @@ from handlers.api_models import (
     BriefJobResultListOut,
     BriefScheduledJobListOut,
     DenyRequestIn,
-    ErrorOut,
-    FieldErrorsOut,
     JobListOut,
     JobOut,
     JobResultListOut,
@@ -80,6 +78,7 @@ from handlers.api_render import (
     build_scheduled_job,
     build_scheduled_job_list,
 )
+from handlers.api_schema import document_bodies, error_responses, request_body
 
 __all__ = ["API_PREFIX", "install"]
 
@@ -372,31 +371,6 @@ def get_job_result(id: str, caller: ApiCaller) -> Response:
 # ------------------------------------------------------------------------------------------------------ wiring
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    described: dict[int, tuple[type[BaseModel], str]] = {
-        400: (FieldErrorsOut, "Invalid input: per-field lists, or `detail`."),
-        403: (ErrorOut, "Not authenticated, or not permitted."),
-        404: (ErrorOut, "Unknown, or not visible to the caller."),
-        405: (ErrorOut, "The job cannot run at this time."),
-        409: (ErrorOut, "Already decided, or no longer pending."),
-        413: (ErrorOut, "Request body too large."),
-        429: (ErrorOut, "Too many of your requests wait for approval (`Retry-After` says when to ask again)."),
-    }
-    return {code: {"model": described[code][0], "description": described[code][1]} for code in codes}
-
-
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
-    content: dict[str, Any] = {"application/json": {"schema": ref}}
-    if model is RunRequestIn:  # Nautobot's form variant, for jobs with files
-        content["multipart/form-data"] = {"schema": {
-            "type": "object", "additionalProperties": True,
-            "description": "A field per variable (a file part for a FileVar), and _commit, _schedule_name, "
-                           "_schedule_interval, _schedule_start_time, _schedule_crontab, _schedule_time_zone.",
-        }}
-    return {"requestBody": {"required": False, "content": content}}
-
-
 @dataclass(frozen=True)
 class _Route:
     method: str
@@ -449,36 +423,9 @@ def install(app: FastAPI, services: Services) -> None:
         for variant, documented in ((path, True), (path.rstrip("/"), False)):
             app.add_api_route(
                 variant, route.endpoint, methods=[route.method], status_code=route.status_code,
-                response_model=route.model, responses=_errors(*route.errors), include_in_schema=documented,
-                tags=["extras"], openapi_extra=_body(route.body) if route.body else None,
+                response_model=route.model, responses=error_responses(*route.errors), include_in_schema=documented,
+                tags=["extras"], openapi_extra=request_body(route.body) if route.body else None,
             )
     install_error_handling(app, prefix=API_PREFIX)
     install_docs(app)
-    _document_bodies(app, (RunRequestIn, DenyRequestIn, ApproveRequestIn))
-
-
-def _document_bodies(app: FastAPI, models: tuple[type[BaseModel], ...]) -> None:
-    """Add the request-body models to ``/api/schema/`` and drop FastAPI's 422 (the API answers 400 instead).
-
-    The routes read their bodies themselves, after authentication, so FastAPI does not know the models.
-    """
-    generate = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = generate()
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in models:
-            body = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            for name, definition in body.pop("$defs", {}).items():
-                components.setdefault(name, definition)
-            components[model.__name__] = body
-        for path, operations in schema.get("paths", {}).items():
-            if path.startswith(API_PREFIX + "/"):
-                for operation in operations.values():
-                    operation.get("responses", {}).pop("422", None)
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+    document_bodies(app, (RunRequestIn, DenyRequestIn, ApproveRequestIn), prefix=API_PREFIX)
