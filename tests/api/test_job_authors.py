@@ -300,3 +300,19 @@ def test_any_multipart_body_is_read_or_refused_with_a_field_error(body: bytes, b
         except FieldErrors:
             continue
         assert isinstance(decoded["data"], dict)
+
+
+def test_a_multipart_form_schedules_with_nautobot_s_flattened_fields(api: Api) -> None:
+    start = (NOW + timedelta(hours=2)).isoformat()
+    answer = api.post("/api/extras/jobs/local/netjobs/CheckConfig/run/", ALICE,
+                      data={"_schedule_name": "tonight", "_schedule_interval": "future",
+                            "_schedule_start_time": start},
+                      files={"config": ("edge.cfg", b"hostname edge\n", "text/plain")})
+    assert answer.status_code == 201, answer.text
+    schedule = answer.json()["schedule"]
+    assert (schedule["name"], schedule["interval"], schedule["start_time"]) == (
+        "tonight", "future", (NOW + timedelta(hours=2)).isoformat().replace("+00:00", "Z"))
+    assert schedule["data"] == {"config": {"name": "edge.cfg", "size": 14, "content_type": "text/plain"}}
+    bad = api.post("/api/extras/jobs/local/netjobs/CheckConfig/run/", ALICE, data={"_schedule_interval": "yearly"},
+                   files={"config": ("edge.cfg", b"x", "text/plain")})
+    assert bad.status_code == 400 and "yearly" in bad.text
