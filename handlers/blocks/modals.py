@@ -85,6 +85,8 @@ def _variable_input(name: str, spec: dict[str, Any]) -> Block:
     hint = str(spec.get("description") or "")
     if element["type"] == "plain_text_input" and kind in ("choice", "multichoice"):
         hint = " ".join(filter(None, [hint, _typed_choices_hint(spec)]))
+    elif kind == "file" and isinstance(spec.get("max_size"), int):
+        hint = " ".join(filter(None, [hint, f"One file, at most {spec['max_size']:,} bytes."]))
     return _input(f"{ids.VARIABLE_BLOCK_PREFIX}{name}", label, element, optional=optional, hint=clip(hint, 2000))
 
 

@@ -160,8 +160,9 @@ def test_a_file_attached_in_the_modal_is_fetched_with_the_bot_token_and_the_appr
     stack.slack.command("run netjobs.PushConfig", user_id="UALICE")
     stack.fake.wait_for("views.open")
     modal = stack.opened_view()
-    element = next(b["element"] for b in modal["blocks"] if b.get("block_id") == "var:config")
-    assert element == {"type": "file_input", "action_id": element["action_id"], "max_files": 1}
+    block = next(b for b in modal["blocks"] if b.get("block_id") == "var:config")
+    assert block["element"] == {"type": "file_input", "action_id": block["element"]["action_id"], "max_files": 1}
+    assert block["hint"]["text"] == "One file, at most 100 bytes."
     attached = stack.fake.attach_file("core1.cfg", CONFIG)
     ack = stack.slack.submit(modal, {"var:config": [attached]}, user_id="UALICE")
     assert ack.json is not None and ack.json["response_action"] == "update", ack.json
