@@ -109,3 +109,19 @@ def test_response_urls_answer_where_the_person_acted(sim: SlackSimulator) -> Non
     assert (events[0]["kind"], events[0]["only_for"], events[0]["text"]) == ("message", "UBOB", "just for Bob")
     assert (events[1]["kind"], events[1]["ts"], events[1]["text"]) == ("update", "1.000001", "the card, decided")
     assert len(events) == 2
+
+
+def test_a_file_attached_in_a_modal_is_described_by_files_info_and_downloaded_with_a_bot_token_only(
+        sim: SlackSimulator, client: WebClient) -> None:
+    attached = sim.attach_file("core1.cfg", b"hostname core1\n")
+    described = client.files_info(file=attached["id"])["file"]
+    assert (described["name"], described["size"], described["mimetype"]) == ("core1.cfg", 15, "text/plain")
+    url = described["url_private_download"]
+    assert httpx.get(url, headers={"Authorization": "Bearer xoxb-test"}).content == b"hostname core1\n"
+    assert httpx.get(url, headers={"Authorization": "Bearer xoxp-a-user"}).status_code == 404
+    assert httpx.get(url).status_code == 404
+    sim.bot_token = "xoxb-the-app"
+    assert httpx.get(url, headers={"Authorization": "Bearer xoxb-test"}).status_code == 404
+    assert httpx.get(url, headers={"Authorization": "Bearer xoxb-the-app"}).status_code == 200
+    assert error_of(lambda: client.files_info(file="F0DELETED")) == "file_not_found"
+    assert [c.status for c in sim.calls_to("file_download", ok_only=False)] == [200, 404, 404, 404, 200]
