@@ -58,6 +58,8 @@ EVERY_KIND: list[dict[str, Any]] = [
         {"type": "rich_text_list", "style": "bullet", "elements": [
             {"type": "rich_text_section", "elements": [{"type": "text", "text": "listed item"}]}]},
         {"type": "rich_text_preformatted", "elements": [{"type": "text", "text": "preformatted line"}]}]},
+    {"type": "input", "block_id": "i6", "label": plain("Config file"),
+     "element": {"type": "file_input", "action_id": "v", "max_files": 1}},
 ]
 
 
@@ -117,3 +119,9 @@ def test_inputs_carry_their_labels_errors_and_initial_values() -> None:
     assert 'class="bk-block bk-input-block bk-has-error"' in html
     assert '<div class="bk-error" role="alert">Device must match ^[a-z0-9]</div>' in html
     assert 'value="core1"' in html and "(optional)" in html and 'type="checkbox"' in html
+
+
+def test_a_file_input_shows_its_label_and_says_the_file_is_attached_in_slack() -> None:
+    html = render(EVERY_KIND[-1:])
+    assert "Config file" in html and 'type="file"' in html and " disabled>" in html
+    assert "Attach the file in Slack: the playground does not upload files." in html

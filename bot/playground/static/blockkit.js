@@ -289,6 +289,9 @@
         const type = el.type === "email_text_input" ? "email" : el.type === "url_text_input" ? "url" : "text";
         return `<input type="${type}" class="bk-input" ${common}${max} value="${esc(el.initial_value || "")}">`;
       }
+      case "file_input":  // a file is attached in Slack itself: the page has no upload of its own
+        return `<input type="file" class="bk-input" ${common} disabled>` +
+          `<span class="bk-hint">Attach the file in Slack: the playground does not upload files.</span>`;
       case "image":
         return `<span class="bk-image" role="img" aria-label="${esc(el.alt_text || "image")}">🖼</span>`;
       case "mrkdwn": case "plain_text": return `<span class="bk-text">${text(el, ctx)}</span>`;

@@ -222,6 +222,7 @@
       }
       case "datepicker": return [meta, { type: meta.type, selected_date: el.value || null }];
       case "timepicker": return [meta, { type: meta.type, selected_time: el.value || null }];
+      case "file_input": return [meta, { type: meta.type, files: [] }];
       default: return [meta, { type: meta.type, value: el.value === "" ? null : el.value }];
     }
   }
