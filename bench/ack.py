@@ -3,7 +3,7 @@
 Three requests, each sent by 20 concurrent clients (keep-alive HTTP, signed as Slack signs): ``/jobs list``,
 ``/jobs run JOB`` (opens the run modal) and a click on Approve (each on a different pending request). The database
 (SQLite by default, or ``--database-url``) holds 10,000 scheduled jobs and 1,000 pending approvals. The same requests
-go to a bare Bolt app whose listeners only ack, mounted the same way (FastAPI + ``bot.slack.slack_installer`` +
+go to a bare Bolt app whose listeners only ack, mounted the same way (FastAPI + ``bot.slack_gate.slack_installer`` +
 uvicorn). Each server runs in its own process, the fake Slack Web API in a third, the clients in this one. Prints
 p50/p99 per request and the ratio to the bare app (targets: p99 ≤ 1.25 × bare and ≤ 100 ms; Slack's limit is 3 s).
 
@@ -72,7 +72,8 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
     from bot.app import build_app, build_core
     from bot.config import Settings
     from bot.domain.policy_file import parse_policy
-    from bot.slack import build_bolt_app, build_client, slack_installer
+    from bot.slack import build_bolt_app, build_client
+    from bot.slack_gate import slack_installer
     from storage.db import Database
 
     logging.basicConfig(level=logging.WARNING)

@@ -51,7 +51,8 @@ def serve(settings: Settings, *, host: str, port: int, socket_mode: bool, schedu
     slack_mode = "socket" if socket_mode else ("http" if settings.slack_enabled else None)
     if slack_mode is not None:
         from bot.notifier import Notifier
-        from bot.slack import build_bolt_app, build_client, run_socket_mode, slack_installer
+        from bot.slack import build_bolt_app, build_client, run_socket_mode
+        from bot.slack_gate import slack_installer
         from bot.slack_status import SlackStatus
 
         bolt_app = build_bolt_app(settings, services, metrics=core.metrics)

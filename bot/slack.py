@@ -1,56 +1,46 @@
-"""Slack wiring: the Bolt app, its Web API client, the user directory, the HTTP mount and the Socket Mode runner.
+"""Slack wiring: the Bolt app, its Web API client, its one error path and the Socket Mode runner.
 
 ``build_bolt_app`` builds the synchronous Bolt app with jobgate's listeners (``handlers.register``), one global
 middleware that hands ``services`` and ``directory`` to every listener by name, and ``ListenerGuard``, the one error
 path every listener runs in: a ``DomainError`` becomes a reply to that user alone, before or after the ack; anything
-else is logged with its traceback, and the user only hears that something went wrong. ``slack_installer`` mounts
-``POST /slack/events`` on the FastAPI app and runs Bolt's dispatch in a worker thread, never on the event loop.
-``run_socket_mode`` connects the same app over Socket Mode instead (``bot.socket_mode``).
+else is logged with its traceback, and the user only hears that something went wrong. ``bot.slack_gate`` mounts
+``POST /slack/events`` on the FastAPI app (its body limit and signature check come first) and ``bot.slack_directory``
+is the user directory. ``run_socket_mode`` connects the same app over Socket Mode instead (``bot.socket_mode``).
 
 This is wiring: it may import anything. It never reads the environment; ``Settings`` come in.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import inspect
 import json
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryHandler, RetryState
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 
 import handlers
-from bot.app import Installer
 from bot.config import Settings
 from bot.domain.errors import DatabaseUnavailableError, DomainError
-from bot.domain.permissions import Actor
 from bot.metrics import Metrics
 from bot.services import Services
+from bot.slack_directory import SlackDirectory
 from bot.socket_mode import SocketModeRunner
 from handlers import blocks
-from handlers.api_parse import MAX_BODY_BYTES  # one limit for the REST API and Slack alike
 from handlers.blocks import Message
-from handlers.payloads import block_errors, request_shape_problem
+from handlers.payloads import block_errors
 from handlers.replies import reply_privately
 
 log = logging.getLogger(__name__)
@@ -64,10 +54,6 @@ WORK_SLOTS = 4
 the work queues (its thread blocked, holding no lock) while new requests are still acknowledged at once."""
 SOMETHING_WENT_WRONG = "⚠️ Something went wrong on jobgate's side; it has been logged."
 """All a Slack user is told of a failure that is not a refusal; its traceback goes to the log."""
-USERGROUPS_TTL = 60.0
-"""Seconds a snapshot of the workspace's user groups (and their members) is trusted."""
-TIME_ZONE_TTL = 3600.0
-"""Seconds a user's Slack time zone is trusted."""
 
 
 def build_client(settings: Settings, *, token: str | None = None, retries: bool = True,
@@ -118,91 +104,6 @@ def _short(code: object) -> str | None:
     return text[:64] if text and all(c.isalnum() or c == "_" for c in text) else None
 
 
-class SlackDirectory:
-    """Who a Slack user is to jobgate: their user groups (for permissions) and their time zone. Cached, thread-safe.
-
-    Group membership comes from ``usergroups.list(include_users=True)``, one call for the whole workspace, trusted
-    for ``USERGROUPS_TTL`` seconds; a user's zone from ``users.info``, trusted for ``TIME_ZONE_TTL``. When Slack
-    cannot answer, the last known answer is used (or none: no groups, the default zone), except where a caller asks to
-    be told (``strict``): the notifier must not take an outage for a group that does not exist.
-
-    Args:
-        client: the Web API client.
-        default_time_zone: the zone of a user whose Slack zone is unknown (``JOBGATE_TIME_ZONE``).
-        clock: a monotonic clock in seconds.
-    """
-
-    def __init__(self, client: WebClient, *, default_time_zone: str,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.client = client
-        self.default_time_zone = default_time_zone
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._groups: dict[str, tuple[str, tuple[str, ...]]] = {}  # handle -> (usergroup id, member user IDs)
-        self._groups_at: float | None = None
-        self._groups_ok = False  # whether the last usergroups.list succeeded
-        self._zones: dict[str, tuple[str, float]] = {}
-
-    def _usergroups(self, *, strict: bool = False) -> dict[str, tuple[str, tuple[str, ...]]]:
-        """The workspace's user groups by handle. When Slack cannot answer, the last known ones, or with ``strict``
-        the Slack error (raised also while a failed call is not yet retried: a failure is never taken for "none")."""
-        with self._lock:
-            fresh = self._groups_at is not None and self.clock() - self._groups_at < USERGROUPS_TTL
-            if fresh and (self._groups_ok or not strict):
-                return self._groups
-            try:
-                response = self.client.usergroups_list(include_users=True)
-            except (SlackApiError, SlackClientError, OSError) as exc:
-                log.warning("usergroups.list failed (%s); using the last known user groups", type(exc).__name__)
-                self._groups_at = self.clock() - USERGROUPS_TTL + 5.0  # try again in a few seconds
-                self._groups_ok = False
-                if strict:
-                    raise
-                return self._groups
-            self._groups = {
-                str(group.get("handle")): (str(group.get("id")), tuple(group.get("users") or ()))
-                for group in response.get("usergroups") or []
-                if group.get("handle") and not group.get("date_delete")
-            }
-            self._groups_at = self.clock()
-            self._groups_ok = True
-            return self._groups
-
-    def actor(self, user_id: str) -> Actor:
-        """The actor for a Slack user: their ID, and the handles (lower-cased) and IDs of the user groups they belong
-        to (a pinned permissions entry matches the ID only)."""
-        groups = self._usergroups()
-        mine = [(handle, group_id) for handle, (group_id, users) in groups.items() if user_id in users]
-        return Actor(user_id=user_id, usergroups=frozenset({h.lower() for h, _ in mine} | {g for _, g in mine}))
-
-    def usergroup_id(self, handle: str, *, strict: bool = False) -> str | None:
-        """The ID (``S…``) of the user group with this handle (with or without ``@``), if it exists.
-
-        Args:
-            handle: the group's handle.
-            strict: raise Slack's error (``SlackApiError``, ``SlackClientError``, ``OSError``) when the groups cannot
-                be listed, instead of answering from the last known ones (the notifier then retries later).
-        """
-        found = self._usergroups(strict=strict).get(handle.removeprefix("@"))
-        return found[0] if found else None
-
-    def time_zone(self, user_id: str) -> str:
-        """The user's IANA time zone from their Slack profile, else the default zone."""
-        with self._lock:
-            cached = self._zones.get(user_id)
-            if cached and self.clock() - cached[1] < TIME_ZONE_TTL:
-                return cached[0]
-        try:
-            response = self.client.users_info(user=user_id)
-            zone = str((response.get("user") or {}).get("tz") or self.default_time_zone)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log.warning("users.info failed (%s); using %s", type(exc).__name__, self.default_time_zone)
-            return cached[0] if cached else self.default_time_zone
-        with self._lock:
-            self._zones[user_id] = (zone, self.clock())
-        return zone
-
-
 def build_bolt_app(settings: Settings, services: Services, *, client: WebClient | None = None,
                    metrics: Metrics | None = None) -> App:
     """Build jobgate's synchronous Bolt app.
@@ -223,7 +124,7 @@ def build_bolt_app(settings: Settings, services: Services, *, client: WebClient 
         signing_secret=settings.slack_signing_secret or "",
         client=client,
         token_verification_enabled=False,
-        request_verification_enabled=False,  # done before Bolt, quietly: slack_installer's SlackEdge
+        request_verification_enabled=False,  # done before Bolt, quietly: bot.slack_gate.SlackEdge
         listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
         logger=logging.getLogger("jobgate.slack"),
     )
@@ -435,113 +336,6 @@ class _SlottedAck:
         if self._holding:
             self._holding = False
             self._slots.release()
-
-
-def slack_installer(bolt_app: App, *, signing_secret: str, clock: Callable[[], float] = time.time) -> Installer:
-    """An installer for ``bot.app.build_app`` that mounts ``POST /slack/events`` (commands, interactivity, events).
-
-    ``POST /slack/events`` is public by necessity, so every request passes ``SlackEdge`` first: a body over
-    ``MAX_BODY_BYTES`` is refused with 413 before it is read (by its ``Content-Length``, or as soon as a chunked body
-    passes the limit), and a request without a valid signature is refused with 401 and one log line (why, and from
-    where: never the body, nor its headers). Only then does Bolt see it: its dispatch (ack, listeners) runs in a
-    worker thread through ``run_in_threadpool``.
-
-    Args:
-        bolt_app: the Bolt app (built with ``build_bolt_app``, which leaves the signature check to this edge).
-        signing_secret: the app's signing secret (``SLACK_SIGNING_SECRET``).
-        clock: the wall clock in seconds, for the age of a request's timestamp.
-    """
-    edge = SlackEdge(signing_secret, clock=clock)
-
-    def install(app: FastAPI, _services: Services) -> None:
-        async def slack_events(request: Request) -> Response:
-            remote = request.client.host if request.client else "unknown"
-            body = await read_limited_body(request)
-            if body is None:
-                log.info("refused a Slack request from %s: its body is over %d bytes", remote, MAX_BODY_BYTES)
-                return _refused(413, f"Request body too large: at most {MAX_BODY_BYTES} bytes are accepted.")
-            reason = edge.refusal(request.headers, body)
-            if reason is not None:
-                log.info("refused a Slack request from %s: %s", remote, reason)
-                return _refused(401, "The request is not signed by Slack.")
-            try:
-                text = body.decode("utf-8")
-                bolt_request = BoltRequest(body=text, query=request.url.query, headers=dict(request.headers))
-                problem = request_shape_problem(bolt_request.body)
-            except (UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
-                problem = f"its body cannot be read ({type(exc).__name__})"
-            if problem is not None:
-                log.info("refused a signed Slack request from %s: %s", remote, problem)
-                return _refused(400, "The request body is not a Slack request.")
-            try:
-                bolt_response: BoltResponse = await run_in_threadpool(bolt_app.dispatch, bolt_request)
-            except Exception as exc:  # Bolt could not dispatch what it was given: the sender's fault, not jobgate's
-                log.warning("refused a signed Slack request from %s: it cannot be dispatched (%s)", remote,
-                            type(exc).__name__)
-                return _refused(400, "The request body is not a Slack request.")
-            return Response(status_code=bolt_response.status, content=bolt_response.body,
-                            headers=bolt_response.first_headers_without_set_cookie())
-
-        app.add_api_route("/slack/events", slack_events, methods=["POST"], include_in_schema=False)
-
-    return install
-
-
-MAX_REQUEST_AGE = 5 * 60
-"""Seconds a signed request's timestamp may be away from now (Slack's rule against replays)."""
-
-
-async def read_limited_body(request: Request) -> bytes | None:
-    """The request body, or None when it is over ``MAX_BODY_BYTES``: by its ``Content-Length`` before anything is
-    read, else as soon as the chunks read so far pass the limit (nothing more is read)."""
-    declared = request.headers.getlist("content-length")
-    if any(not value.strip().isdigit() or int(value) > MAX_BODY_BYTES for value in declared):
-        return None
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw.extend(chunk)
-        if len(raw) > MAX_BODY_BYTES:
-            return None
-    return bytes(raw)
-
-
-class SlackEdge:
-    """Slack's request signature check (``v0=`` HMAC-SHA256 of ``v0:{timestamp}:{body}``), done before Bolt sees a
-    request, so that a refusal is answered quietly: a reason for one log line, nothing of the request itself.
-
-    Args:
-        signing_secret: the app's signing secret.
-        clock: the wall clock in seconds.
-    """
-
-    def __init__(self, signing_secret: str, *, clock: Callable[[], float] = time.time) -> None:
-        self._secret = signing_secret.encode()
-        self._clock = clock
-
-    def refusal(self, headers: Headers, body: bytes) -> str | None:
-        """Why this request is refused, or None when Slack signed it within ``MAX_REQUEST_AGE`` seconds of now."""
-        timestamps = headers.getlist("x-slack-request-timestamp")
-        signatures = headers.getlist("x-slack-signature")
-        if not timestamps or not signatures:
-            return "no signature or timestamp"
-        if len(timestamps) > 1 or len(signatures) > 1:
-            return "more than one signature or timestamp"
-        timestamp = timestamps[0].strip()
-        if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
-            return "the timestamp is not a number of seconds"
-        age = self._clock() - int(timestamp)
-        if abs(age) > MAX_REQUEST_AGE:
-            return f"the timestamp is {abs(int(age))} seconds {'old' if age > 0 else 'ahead'}"
-        if not self._secret:
-            return "no signing secret is configured"
-        expected = "v0=" + hmac.new(self._secret, b"v0:" + timestamp.encode() + b":" + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected.encode(), signatures[0].strip().encode("utf-8", errors="replace")):
-            return "the signature does not match"
-        return None
-
-
-def _refused(status: int, detail: str) -> Response:
-    return JSONResponse({"detail": detail}, status_code=status)
 
 
 def run_socket_mode(bolt_app: App, app_token: str) -> SocketModeRunner:

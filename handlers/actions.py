@@ -24,7 +24,7 @@ from handlers.redraw import QUEUE, answer_click, click_origin, update_view
 
 
 class Directory(Protocol):
-    """The Slack user directory the middleware provides (``bot.slack.SlackDirectory``)."""
+    """The Slack user directory the middleware provides (``bot.slack_directory.SlackDirectory``)."""
 
     def actor(self, user_id: str) -> Any: ...
 

@@ -31,7 +31,8 @@ from bot.domain.short_ids import short
 from bot.executor.local import LocalExecutor
 from bot.notifier import Notifier
 from bot.services import utcnow
-from bot.slack import build_bolt_app, build_client, slack_installer
+from bot.slack import build_bolt_app, build_client
+from bot.slack_gate import slack_installer
 from handlers.api import install as install_api
 from storage.db import Database
 from storage.repositories import Repositories

@@ -34,7 +34,8 @@ from bot.notifier.digests import folded_backlog
 from bot.notifier.messages import Messages
 from bot.notifier.slack_api import Done, Permanent, RateLimited, SlackApi, Transient
 from bot.services import utcnow
-from bot.slack import SlackDirectory, build_client
+from bot.slack import build_client
+from bot.slack_directory import SlackDirectory
 from handlers import blocks
 from storage.db import Database
 from storage.repositories import Repositories

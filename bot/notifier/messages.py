@@ -36,7 +36,7 @@ from bot.domain.outbox import OutboxEntry, OutboxKind, OutboxStatus
 from bot.domain.permissions import group_approvers
 from bot.domain.records import JobResultRecord, ObjectType, ScheduledJobRecord
 from bot.notifier.slack_api import Done, Permanent, SlackApi, is_group
-from bot.slack import SlackDirectory
+from bot.slack_directory import SlackDirectory
 from handlers import blocks
 from storage.db import Database
 from storage.repositories import Repositories

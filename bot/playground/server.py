@@ -160,7 +160,8 @@ def run_playground(base: Settings, *, port: int, open_browser: bool) -> int:
     """
     from bot.notifier import Notifier
     from bot.serve import _after_graceful_shutdown, _api_installers, _bind
-    from bot.slack import build_bolt_app, slack_installer
+    from bot.slack import build_bolt_app
+    from bot.slack_gate import slack_installer
 
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)

@@ -26,7 +26,8 @@ from bot.executor.local import LocalExecutor
 from bot.notifier import Notifier
 from bot.scheduler import Dispatcher
 from bot.services import Services
-from bot.slack import build_bolt_app, build_client, slack_installer
+from bot.slack import build_bolt_app, build_client
+from bot.slack_gate import slack_installer
 from storage.db import Database
 from tests.conftest import ADMIN, NOW, POLICY_YAML, build_test_core
 from tests.fake_slack import Call, FakeSlack, text_of
