@@ -4,8 +4,14 @@ Three requests, each sent by 20 concurrent clients (keep-alive HTTP, signed as S
 ``/jobs run JOB`` (opens the run modal) and a click on Approve (each on a different pending request). The database
 (SQLite by default, or ``--database-url``) holds 10,000 scheduled jobs and 1,000 pending approvals. The same requests
 go to a bare Bolt app whose listeners only ack, mounted the same way (FastAPI + ``bot.slack_gate.slack_installer`` +
-uvicorn). Each server runs in its own process, the fake Slack Web API in a third, the clients in this one. Prints
-p50/p99 per request and the ratio to the bare app (targets: p99 ≤ 1.25 × bare and ≤ 100 ms; Slack's limit is 3 s).
+uvicorn) and built with the same Bolt settings as jobgate's (the signature is checked once, by the gate). Each server
+runs in its own process, the fake Slack Web API in a third, the clients in this one. Prints p50/p99 per request and
+the ratio to the bare app (targets: p99 ≤ 1.25 × bare and ≤ 100 ms; Slack's limit is 3 s).
+
+First, end to end: ``--e2e`` clicks on Approve (one every 1.2 s, so that Slack's pace of about one message per second
+per channel is not what is measured) while the other clients keep sending ``/jobs list``; each is timed from the
+click to the ``chat.update`` of its approval message that the fake Slack records (jobgate's notifier runs in its
+server process, as under ``jobgate serve``).
 
 Usage: ``.venv/bin/python bench/ack.py [--requests 600] [--clients 20] [--database-url URL]``.
 """
@@ -48,16 +54,20 @@ permissions:
 # --------------------------------------------------------------------------------------------------- processes
 
 
-def run_fake(queue: Any) -> None:
+def run_fake(queue: Any, updates: Any) -> None:
+    """The fake Slack Web API; every ``chat.update`` goes to ``updates`` as (channel, ts, monotonic time)."""
     from tests.fake_slack import FakeSlack
 
     fake = FakeSlack().start()
     fake.users.update({u: {"tz": "UTC"} for u in ("UALICE", "UBOB", "UAPPROVER", "UADMIN")})
     queue.put(fake.url)
     while True:
-        time.sleep(1)
+        time.sleep(0.01)
         with fake._lock:
-            fake.calls.clear()  # keep memory flat
+            calls, fake.calls[:] = list(fake.calls), []  # keep memory flat
+        for call in calls:
+            if call.method == "chat.update" and call.ok:
+                updates.put((call.params.get("channel"), call.params.get("ts"), call.at))
 
 
 def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_interval: float | None) -> None:
@@ -72,6 +82,7 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
     from bot.app import build_app, build_core
     from bot.config import Settings
     from bot.domain.policy_file import parse_policy
+    from bot.notifier import Notifier
     from bot.slack import build_bolt_app, build_client
     from bot.slack_gate import slack_installer
     from storage.db import Database
@@ -84,8 +95,13 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
     services.management.sync_jobs()
     if kind == "jobgate":
         bolt = build_bolt_app(settings, services)
+        notifier = Notifier.from_settings(settings, core.db)  # as under jobgate serve: woken by every commit
+        core.wakeups.add(notifier.wake)
+        notifier.start()
     else:
-        bolt = App(signing_secret=SECRET, client=build_client(settings), token_verification_enabled=False)
+        # jobgate's Bolt settings: the gate (bot.slack_gate) has checked the signature already
+        bolt = App(signing_secret=SECRET, client=build_client(settings), token_verification_enabled=False,
+                   request_verification_enabled=False)
 
         def only_ack(ack: Ack) -> None:
             ack()
@@ -107,20 +123,30 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
 # ------------------------------------------------------------------------------------------------------ seeding
 
 
-def seed(database_url: str) -> list[str]:
-    """Migrate, discover the test jobs, and insert 10,000 scheduled jobs and 1,000 pending approvals."""
+def seed(database_url: str, fake_url: str, e2e: int) -> tuple[list[str], dict[str, str]]:
+    """Migrate, discover the test jobs, and insert 10,000 scheduled jobs and 1,000 pending approvals; then request
+    ``e2e`` more approvals through the services, their approval messages posted to the fake Slack.
+
+    Returns:
+        The IDs of the 1,000 pending approvals, and the approval message ts of each end-to-end request by its ID.
+    """
     from bot.app import build_core
     from bot.config import Settings
     from bot.domain.approvals import ApprovalState
+    from bot.domain.permissions import Actor
     from bot.domain.policy_file import parse_policy
-    from bot.domain.records import NewScheduledJob
+    from bot.domain.records import NewScheduledJob, ObjectType
     from bot.domain.schedules import IntervalType, Schedule
+    from bot.notifier import Notifier
+    from bot.services import ScheduleInput
     from storage.db import Database
     from storage.repositories import Repositories
 
     db = Database.from_url(database_url)
-    services = build_core(Settings(database_url=database_url, jobs_paths=(JOBS,)), db=db,
-                          policy=parse_policy(POLICY)).services
+    settings = Settings(database_url=database_url, jobs_paths=(JOBS,), slack_bot_token="xoxb-bench",
+                        slack_signing_secret=SECRET, slack_api_url=fake_url, approval_channel="C0APPROVALS",
+                        max_pending_per_user=e2e)
+    services = build_core(settings, db=db, policy=parse_policy(POLICY)).services
     services.management.sync_jobs()
     for job in services.listings.list_jobs():
         services.management.set_job_enabled(job.slug, True)
@@ -143,8 +169,25 @@ def seed(database_url: str) -> list[str]:
         ids: list[str] = []
         for chunk in range(0, len(new), 1000):
             ids.extend(Repositories(session).scheduled_jobs.add_many(new[chunk:chunk + 1000]))
+    clicked: list[str] = []
+    for i in range(e2e):
+        schedule = ScheduleInput(interval="future", name=f"e2e {i}", start_time=now + timedelta(days=2, minutes=i),
+                                 time_zone="UTC")
+        outcome = services.requests.request_job(actor=Actor(user_id="UBOB"), job="testjobs.ApprovalJob",
+                                                data={"device": f"edge-{i}"}, schedule=schedule, time_zone="UTC")
+        assert outcome.scheduled_job is not None
+        clicked.append(outcome.scheduled_job.id)
+    notifier = Notifier.from_settings(settings, db)
+    moment = now
+    while notifier.pending():
+        notifier.deliver_due(moment)
+        moment += timedelta(seconds=1.1)  # Slack's pace, on a clock of its own
+    with db.read() as session:
+        entries = Repositories(session).outbox
+        messages = {i: next(e.message_ts for e in entries.list_for(ObjectType.SCHEDULED_JOB, i) if e.message_ts)
+                    for i in clicked}
     db.dispose()
-    return ids[:1_000]  # the pending approvals come first
+    return ids[:1_000], messages  # the pending approvals come first
 
 
 # ------------------------------------------------------------------------------------------------------- clients
@@ -214,6 +257,58 @@ def measure(port: int, bodies: list[str], clients: int) -> list[float]:
     return latencies
 
 
+def end_to_end(port: int, clicks: dict[str, str], load: Callable[[int], str], clients: int, rate: float,
+               fake_url: str, updates: Any) -> tuple[list[float], list[float], int]:
+    """Click Approve on each request of ``clicks`` (ID → approval message ts), 1.2 s apart, while ``clients - 1``
+    clients send ``load`` at ``rate`` requests per second in all; returns each click's ack latency and its click →
+    ``chat.update`` time (s), and how many clicks saw no update within 30 s."""
+    import queue as queues
+
+    while True:  # updates left over from earlier phases
+        try:
+            updates.get_nowait()
+        except queues.Empty:
+            break
+    done = threading.Event()
+    sent: dict[str, float] = {}
+    acks: list[float] = []
+
+    def background() -> None:
+        n = 2_000_000
+        while not done.is_set():  # one request per client every (clients - 1) / rate seconds
+            started = time.monotonic()
+            measure(port, [load(n + i) for i in range(clients - 1)], clients - 1)
+            n += clients
+            done.wait(max(0.0, (clients - 1) / rate - (time.monotonic() - started)))
+
+    measure(port, [load(1_500_000 + n) for n in range(40)], clients)  # warm-up
+    loader = threading.Thread(target=background)
+    loader.start()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    for n, (scheduled_job_id, ts) in enumerate(clicks.items()):
+        body = click_body(scheduled_job_id, fake_url, 3_000_000 + n)
+        headers = signed(body, "application/x-www-form-urlencoded")
+        sent[ts] = time.monotonic()
+        started = time.perf_counter()
+        connection.request("POST", "/slack/events", body=body.encode(), headers=headers)
+        connection.getresponse().read()
+        acks.append(time.perf_counter() - started)
+        time.sleep(1.2)
+    connection.close()
+    latencies: list[float] = []
+    deadline = time.monotonic() + 30
+    while sent and time.monotonic() < deadline:
+        try:
+            _channel, ts, at = updates.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queues.Empty:
+            break
+        if ts in sent:
+            latencies.append(at - sent.pop(ts))
+    done.set()
+    loader.join()
+    return acks, latencies, len(sent)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -224,6 +319,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=600, help="requests per scenario (≤ 1000)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--e2e", type=int, default=30, help="Approve clicks timed end to end (1.2 s apart)")
+    parser.add_argument("--e2e-rate", type=float, default=100.0,
+                        help="requests per second of the /jobs list load beside the end-to-end clicks")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for both servers (CPython's default is 0.005 s)")
     args = parser.parse_args()
@@ -235,14 +333,15 @@ def main() -> int:
             from tests.conftest import reset_postgres
 
             reset_postgres(database_url)
-        started = time.perf_counter()
-        pending = seed(database_url)
-        print(f"seeded 10,000 scheduled jobs and {len(pending):,} pending approvals in "
-              f"{time.perf_counter() - started:.1f} s ({database_url.split(':')[0]})")
         queue = ctx.Queue()
-        fake = ctx.Process(target=run_fake, args=(queue,), daemon=True)
+        updates = ctx.Queue()
+        fake = ctx.Process(target=run_fake, args=(queue, updates), daemon=True)
         fake.start()
         fake_url = queue.get(timeout=30)
+        started = time.perf_counter()
+        pending, clicks = seed(database_url, fake_url, args.e2e)
+        print(f"seeded 10,000 scheduled jobs and {len(pending):,} pending approvals, and {len(clicks)} with approval "
+              f"messages, in {time.perf_counter() - started:.1f} s ({database_url.split(':')[0]})")
         servers = {}
         for kind in ("bare", "jobgate"):
             process = ctx.Process(target=run_server, args=(kind, database_url, fake_url, queue, args.switch_interval),
@@ -254,6 +353,15 @@ def main() -> int:
             "/jobs run JOB (modal)": lambda n: command_body("run testjobs.APITestJob", fake_url, n),
             "Approve click": lambda n: click_body(pending[n % len(pending)], fake_url, n),
         }
+        if clicks:  # first, before the scenarios below leave work queued behind their acks
+            acks, e2e, missing = end_to_end(servers["jobgate"][1], clicks, scenarios["/jobs list"], args.clients,
+                                            args.e2e_rate, fake_url, updates)
+            print(f"end to end, {len(clicks)} Approve clicks 1.2 s apart beside {args.clients - 1} clients sending "
+                  f"/jobs list ({args.e2e_rate:g}/s): click ack p50 {statistics.median(acks) * 1000:.1f} ms, p99 "
+                  f"{percentile(acks, 0.99) * 1000:.1f} ms; click -> chat.update p50 "
+                  f"{statistics.median(e2e) * 1000 if e2e else float('nan'):.1f} ms, p99 "
+                  f"{percentile(e2e, 0.99) * 1000 if e2e else float('nan'):.1f} ms"
+                  + (f"; {missing} without an update within 30 s" if missing else ""))
         print(f"{requests} requests per scenario, {args.clients} concurrent clients; latency of the ack (ms)")
         print(f"{'request':<24}{'bare p50':>10}{'bare p99':>10}{'jobgate p50':>13}{'jobgate p99':>13}"
               f"{'p99 ratio':>11}")
