@@ -309,6 +309,14 @@ def end_to_end(port: int, clicks: dict[str, str], load: Callable[[int], str], cl
     return acks, latencies, len(sent)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far; robust to other load on a shared machine (Linux)."""
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -353,6 +361,11 @@ def main() -> int:
             "/jobs run JOB (modal)": lambda n: command_body("run testjobs.APITestJob", fake_url, n),
             "Approve click": lambda n: click_body(pending[n % len(pending)], fake_url, n),
         }
+        idle = {}  # CPU seconds per second of each server at rest (its background loops)
+        for kind, (process, _port) in servers.items():
+            used = cpu_seconds(process.pid)
+            time.sleep(2.0)
+            idle[kind] = (cpu_seconds(process.pid) - used) / 2.0
         if clicks:  # first, before the scenarios below leave work queued behind their acks
             acks, e2e, missing = end_to_end(servers["jobgate"][1], clicks, scenarios["/jobs list"], args.clients,
                                             args.e2e_rate, fake_url, updates)
@@ -364,21 +377,26 @@ def main() -> int:
                   + (f"; {missing} without an update within 30 s" if missing else ""))
         print(f"{requests} requests per scenario, {args.clients} concurrent clients; latency of the ack (ms)")
         print(f"{'request':<24}{'bare p50':>10}{'bare p99':>10}{'jobgate p50':>13}{'jobgate p99':>13}"
-              f"{'p99 ratio':>11}")
+              f"{'p99 ratio':>11}   CPU ms per request, bare / jobgate (its work after the ack included)")
         verdicts = []
         for name, make in scenarios.items():
             figures = {}
+            cpu = {}
             for kind in ("bare", "jobgate"):
-                port = servers[kind][1]
+                process, port = servers[kind]
                 measure(port, [make(1_000_000 + n) for n in range(40)], args.clients)  # warm-up
+                time.sleep(1.0)  # let the jobgate listeners finish their work after the acks
+                used = cpu_seconds(process.pid)
                 latencies = measure(port, [make(n) for n in range(requests)], args.clients)
                 figures[kind] = (statistics.median(latencies) * 1000, percentile(latencies, 0.99) * 1000)
                 time.sleep(1.0)  # let the jobgate listeners finish their work after the acks
+                cpu[kind] = (cpu_seconds(process.pid) - used - 1.0 * idle[kind]) * 1000 / requests
             ratio = figures["jobgate"][1] / figures["bare"][1]
             ok = ratio <= 1.25 and figures["jobgate"][1] <= 100
             verdicts.append(ok)
             print(f"{name:<24}{figures['bare'][0]:>10.1f}{figures['bare'][1]:>10.1f}{figures['jobgate'][0]:>13.1f}"
-                  f"{figures['jobgate'][1]:>13.1f}{ratio:>10.2f}x  {'ok' if ok else 'MISSED'}")
+                  f"{figures['jobgate'][1]:>13.1f}{ratio:>10.2f}x  {'ok' if ok else 'MISSED':<8}"
+                  f"{cpu['bare']:.2f} / {cpu['jobgate']:.2f}")
         for process, _ in servers.values():
             process.terminate()
         fake.terminate()
