@@ -71,6 +71,7 @@ def run_fake(queue: Any, updates: Any) -> None:
 
 
 def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_interval: float | None) -> None:
+    import gc
     import logging
 
     if switch_interval:
@@ -110,6 +111,8 @@ def run_server(kind: str, database_url: str, fake_url: str, queue: Any, switch_i
         bolt.action("approval_approve")(only_ack)
     app = build_app(settings=settings, services=services, db=core.db,
                     installers=(slack_installer(bolt, signing_secret=SECRET),))
+    gc.collect()  # as jobgate serve does: what is loaded lives as long as the process
+    gc.freeze()
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
