@@ -17,7 +17,6 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
@@ -37,6 +36,7 @@ from bot.domain.errors import DatabaseUnavailableError, DomainError
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.slack_directory import SlackDirectory
+from bot.slack_dispatch import ON_ACK
 from bot.socket_mode import SocketModeRunner
 from handlers import blocks
 from handlers.blocks import Message
@@ -46,9 +46,9 @@ from handlers.replies import reply_privately
 log = logging.getLogger(__name__)
 
 LISTENER_THREADS = 512
-"""Bolt's listener pool. Its default is 5: a few slow listeners would then delay every other ack. Listeners wait for
-one of a few work slots after their ack (``WORK_SLOTS``), so this pool mostly holds idle threads waiting their turn;
-it bounds how many requests may be in flight at once."""
+"""The threads Slack requests are dispatched on (``bot.slack_gate``; Socket Mode has its own). Each runs one listener
+from its ack through its work; listeners wait for one of a few work slots after their ack (``WORK_SLOTS``), so this
+pool mostly holds idle threads waiting their turn; it bounds how many requests may be in flight at once."""
 WORK_SLOTS = 4
 """How many listeners may work after their ack at once (``ListenerGuard``). Acks never wait for a slot: under a burst,
 the work queues (its thread blocked, holding no lock) while new requests are still acknowledged at once."""
@@ -125,7 +125,8 @@ def build_bolt_app(settings: Settings, services: Services, *, client: WebClient 
         client=client,
         token_verification_enabled=False,
         request_verification_enabled=False,  # done before Bolt, quietly: bot.slack_gate.SlackEdge
-        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener"),
+        # Listeners run on the dispatching thread; bot.slack_dispatch sends the answer the moment they ack.
+        process_before_response=True,
         logger=logging.getLogger("jobgate.slack"),
     )
 
@@ -163,8 +164,9 @@ class ListenerGuard:
     message, in a small modal or by direct message (``handlers.replies.reply_privately``). Anything else is logged
     with its traceback, and the user is told only ``SOMETHING_WENT_WRONG``.
 
-    Why it is shaped this way (slack_bolt 1.30, ``listener/thread_runner.py``): a listener runs on Bolt's listener
-    executor while the dispatching thread polls ``ack.response`` every 10 ms. Bolt catches what the listener raises.
+    Why it is shaped this way (slack_bolt 1.30, ``listener/thread_runner.py``): by default a listener runs on Bolt's
+    listener executor while the dispatching thread polls ``ack.response`` every 10 ms (jobgate's app instead runs it
+    on the dispatching thread and answers at the ack: ``bot.slack_dispatch``). Bolt catches what the listener raises.
     Before the ack that path is sound: the app's error handler gets the response to fill, which is sent as the ack.
     After the ack it is not: Bolt calls the error handler with ``response=None``, then sets ``ack.response`` back to
     None (the dispatcher, not having seen the ack yet, answers Slack 404 after 3 s) or sets the status of the response
@@ -181,8 +183,11 @@ class ListenerGuard:
       ``handle_error`` with ``response=None``.
     * ``handle_error`` is also the app's error handler for failures in global middleware.
 
-    Work slots: after its ack (for an event, from the start: Bolt acknowledges events itself), a listener waits for one
-    of ``work_slots`` before going on, and gives it back when it returns. Acks never wait; a burst of clicks queues its
+    The answer goes out at the ack: the guard hands it to the request's ``bot.slack_dispatch.ON_ACK`` hook. An event
+    is acknowledged before its listener runs.
+
+    Work slots: after its ack (for an event, from the start), a listener waits for one of ``work_slots`` before going
+    on, and gives it back when it returns. Acks never wait; a burst of clicks queues its
     work (the threads blocked, holding no lock) instead of starving the next requests' acks of the interpreter.
 
     Args:
@@ -210,29 +215,31 @@ class ListenerGuard:
 
     def event(self, event: str, /) -> Callable[[handlers.Listener], object]:
         """Bind an Events API event, guarded."""
-        return self._guarded(self._app.event(event))
+        return self._guarded(self._app.event(event), acks_first=True)
 
-    def _guarded(self, register: Callable[..., object]) -> Callable[[handlers.Listener], object]:
+    def _guarded(self, register: Callable[..., object], *,
+                 acks_first: bool = False) -> Callable[[handlers.Listener], object]:
         def bind(listener: handlers.Listener) -> handlers.Listener:
-            register(self._wrap(listener))
+            register(self._wrap(listener, acks_first=acks_first))
             return listener
 
         return bind
 
     # ------------------------------------------------------------------------------------------------ running
 
-    def _wrap(self, listener: handlers.Listener) -> Callable[..., None]:
-        """The listener as Bolt runs it: its arguments injected by name, work slots taken, failures answered."""
+    def _wrap(self, listener: handlers.Listener, *, acks_first: bool) -> Callable[..., None]:
+        """The listener as Bolt runs it: its arguments injected by name, answered at its ack (before it runs, with
+        ``acks_first``), work slots taken, failures answered."""
         names = inspect.getfullargspec(inspect.unwrap(listener)).args
         keeps_request = "request" in names
 
         def guarded(**kwargs: Any) -> None:
             request: BoltRequest = kwargs["request"] if keeps_request else kwargs.pop("request")
-            ack = _SlottedAck(request.context.ack, self._slots)
+            ack = _SlottedAck(request.context.ack, self._slots, on_ack=request.context.get(ON_ACK))
             if "ack" in kwargs:
                 kwargs["ack"] = ack
-            if ack.sent:  # Bolt acknowledged it before the listener ran (events)
-                ack.take_slot()
+            if acks_first:
+                ack()
             try:
                 listener(**kwargs)
             except Exception as error:
@@ -305,11 +312,14 @@ def _answer_in_ack(error: Exception, body: dict[str, Any], message: Message) -> 
 
 
 class _SlottedAck:
-    """The ``ack`` a guarded listener gets: Bolt's ack, then a wait for a work slot (the answer is already out)."""
+    """The ``ack`` a guarded listener gets: Bolt's ack, sent at once through ``on_ack`` (when the request has the
+    hook), then a wait for a work slot."""
 
-    def __init__(self, ack: Ack, slots: threading.BoundedSemaphore) -> None:
+    def __init__(self, ack: Ack, slots: threading.BoundedSemaphore,
+                 on_ack: Callable[[BoltResponse], None] | None) -> None:
         self._ack = ack
         self._slots = slots
+        self._on_ack = on_ack
         self._holding = False
 
     @property
@@ -324,6 +334,8 @@ class _SlottedAck:
 
     def __call__(self, *args: Any, **kwargs: Any) -> BoltResponse:
         answer = self._ack(*args, **kwargs)
+        if self._on_ack is not None:
+            self._on_ack(answer)
         self.take_slot()
         return answer
 
@@ -346,6 +358,6 @@ def run_socket_mode(bolt_app: App, app_token: str) -> SocketModeRunner:
     """
     web_client = WebClient(token=app_token, base_url=bolt_app.client.base_url,
                            retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler()])
-    runner = SocketModeRunner(bolt_app, web_client, workers=32)
+    runner = SocketModeRunner(bolt_app, web_client, workers=LISTENER_THREADS)
     runner.start()
     return runner

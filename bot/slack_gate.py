@@ -1,27 +1,31 @@
 """The HTTP gate of ``POST /slack/events``: the body limit and Slack's signature check, before Bolt sees a request.
 
 ``slack_installer`` mounts the path on the FastAPI app; ``read_limited_body`` and ``SlackEdge`` are the gate a request
-passes first, and only then is Bolt's dispatch run, in a worker thread, never on the event loop.
+passes first, and only then is Bolt's dispatch run, on a thread of its own, never on the event loop; the answer
+goes out at the ack.
 
 This is wiring: it may import anything. It never reads the environment.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt import App, BoltRequest, BoltResponse
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from bot.app import Installer
 from bot.services import Services
+from bot.slack import LISTENER_THREADS
+from bot.slack_dispatch import dispatch_at_ack
 from handlers.api_parse import MAX_BODY_BYTES  # one limit for the REST API and Slack alike
 from handlers.payloads import request_shape_problem
 
@@ -34,8 +38,9 @@ def slack_installer(bolt_app: App, *, signing_secret: str, clock: Callable[[], f
     ``POST /slack/events`` is public by necessity, so every request passes ``SlackEdge`` first: a body over
     ``MAX_BODY_BYTES`` is refused with 413 before it is read (by its ``Content-Length``, or as soon as a chunked body
     passes the limit), and a request without a valid signature is refused with 401 and one log line (why, and from
-    where: never the body, nor its headers). Only then does Bolt see it: its dispatch (ack, listeners) runs in a
-    worker thread through ``run_in_threadpool``.
+    where: never the body, nor its headers). Only then does Bolt see it: its dispatch (ack, listeners) runs on a
+    thread of a pool of ``LISTENER_THREADS``, and the answer goes out as soon as the listener acks
+    (``bot.slack_dispatch``).
 
     Args:
         bolt_app: the Bolt app (built with ``build_bolt_app``, which leaves the signature check to this edge).
@@ -43,6 +48,7 @@ def slack_installer(bolt_app: App, *, signing_secret: str, clock: Callable[[], f
         clock: the wall clock in seconds, for the age of a request's timestamp.
     """
     edge = SlackEdge(signing_secret, clock=clock)
+    pool = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="slack-listener")
 
     def install(app: FastAPI, _services: Services) -> None:
         async def slack_events(request: Request) -> Response:
@@ -65,7 +71,7 @@ def slack_installer(bolt_app: App, *, signing_secret: str, clock: Callable[[], f
                 log.info("refused a signed Slack request from %s: %s", remote, problem)
                 return _refused(400, "The request body is not a Slack request.")
             try:
-                bolt_response: BoltResponse = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+                bolt_response = await _answer(bolt_app, bolt_request, pool)
             except Exception as exc:  # Bolt could not dispatch what it was given: the sender's fault, not jobgate's
                 log.warning("refused a signed Slack request from %s: it cannot be dispatched (%s)", remote,
                             type(exc).__name__)
@@ -77,6 +83,33 @@ def slack_installer(bolt_app: App, *, signing_secret: str, clock: Callable[[], f
 
     return install
 
+
+
+async def _answer(bolt_app: App, request: BoltRequest, pool: ThreadPoolExecutor) -> BoltResponse:
+    """Bolt's answer to a request: dispatched on ``pool``, and back as soon as the listener acknowledges (its work
+    after the ack goes on in that thread)."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[BoltResponse] = loop.create_future()
+
+    def settle(outcome: BoltResponse | Exception) -> None:
+        if answer.done():
+            return
+        if isinstance(outcome, Exception):
+            answer.set_exception(outcome)
+        else:
+            answer.set_result(outcome)
+
+    def answered(response: BoltResponse) -> None:
+        loop.call_soon_threadsafe(settle, response)
+
+    def dispatch() -> None:
+        try:
+            dispatch_at_ack(bolt_app, request, answered)
+        except Exception as exc:
+            loop.call_soon_threadsafe(settle, exc)
+
+    pool.submit(dispatch)
+    return await answer
 
 
 MAX_REQUEST_AGE = 5 * 60

@@ -6,8 +6,8 @@ before it closes the connection) and may still deliver envelopes on the old conn
 overlaps its connections, as Slack intends: on ``disconnect`` it opens a new connection while it keeps reading the
 old one, and leaves the old one open until Slack closes it (or ``OVERLAP_LIMIT`` seconds later). Every connection
 has its own reader thread, and envelopes are dispatched on a thread pool at once, so no envelope waits for a
-reconnection. A connection that drops without warning is replaced at once, then with a growing back-off while Slack
-cannot be reached.
+reconnection; an envelope's ack is sent as soon as its listener acks (``bot.slack_dispatch``). A connection that
+drops without warning is replaced at once, then with a growing back-off while Slack cannot be reached.
 
 This is wiring: it may import anything.
 """
@@ -26,6 +26,8 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.sync.client import ClientConnection, connect
+
+from bot.slack_dispatch import dispatch_at_ack
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ class SocketModeRunner:
     Args:
         bolt_app: the Bolt app whose listeners answer the envelopes.
         web_client: a Web API client with the app-level token (``apps.connections.open``).
-        workers: how many envelopes may be dispatched at once.
+        workers: how many envelopes may be dispatched at once (a listener keeps its thread through its work after
+            its ack).
     """
 
     def __init__(self, bolt_app: App, web_client: WebClient, *, workers: int = 32) -> None:
@@ -172,13 +175,16 @@ class SocketModeRunner:
         if envelope.get("retry_reason") is not None:
             headers["x-slack-retry-reason"] = str(envelope["retry_reason"])
         payload = envelope.get("payload")
+
+        def answer(response: BoltResponse) -> None:  # at the listener's ack; its work after the ack goes on here
+            self._send(link, json.dumps(_ack(envelope_id, response)))
+
         try:
-            response: BoltResponse = self._app.dispatch(
-                BoltRequest(mode="socket_mode", body=payload if isinstance(payload, dict) else {}, headers=headers))
+            body = payload if isinstance(payload, dict) else {}
+            dispatch_at_ack(self._app, BoltRequest(mode="socket_mode", body=body, headers=headers), answer)
         except Exception as exc:  # a payload Bolt cannot read: acknowledge it so Slack does not send it again
             log.warning("Socket Mode: envelope %s could not be dispatched (%s)", envelope_id, type(exc).__name__)
-            response = BoltResponse(status=400, body="")
-        self._send(link, json.dumps(_ack(envelope_id, response)))
+            answer(BoltResponse(status=400, body=""))
 
     def _send(self, link: _Link, text: str) -> None:
         """Send on ``link``, or on the newest open connection once ``link`` is closed."""
