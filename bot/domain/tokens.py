@@ -14,10 +14,12 @@ __all__ = [
     "MAX_EXPIRES_DAYS",
     "PREFIX_LENGTH",
     "TOUCH_EVERY",
+    "VERIFIED_FOR",
     "ApiTokenRecord",
     "check_usable",
     "expiry",
     "needs_touch",
+    "still_verified",
 ]
 
 PREFIX_LENGTH = 8
@@ -25,6 +27,10 @@ PREFIX_LENGTH = 8
 TOUCH_EVERY = timedelta(minutes=1)
 """A token's last use is recorded at most this often (not one write per request)."""
 MAX_EXPIRES_DAYS = 3650
+VERIFIED_FOR = timedelta(seconds=5)
+"""How long a server relies on a token it found in the database without reading it again. Its expiry is checked on
+every request all the same; a revocation made through another process (``jobgate token revoke``, another replica)
+takes effect within this time, one made through this process at once."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +76,11 @@ def check_usable(token: ApiTokenRecord, *, now: datetime) -> None:
 def needs_touch(token: ApiTokenRecord, *, now: datetime) -> bool:
     """Whether using the token ``now`` should record it as its last use (at most once per ``TOUCH_EVERY``)."""
     return token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY
+
+
+def still_verified(verified_at: datetime, *, now: datetime) -> bool:
+    """Whether a token read from the database at ``verified_at`` may be used ``now`` without reading it again."""
+    return verified_at <= now < verified_at + VERIFIED_FOR
 
 
 def _day(when: datetime) -> str:

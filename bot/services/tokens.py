@@ -1,5 +1,6 @@
 """REST API tokens: create one for a Slack user, list and revoke them, and find whose a token is (recording its last
-use at most once a minute). Only a hash is stored.
+use at most once a minute). Only a hash is stored. A token found in the database is relied on for
+``bot.domain.tokens.VERIFIED_FOR`` without reading it again (its expiry is still checked on every use).
 
 Must not import Slack or handlers.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import replace
 from datetime import datetime
 
 from bot.domain import tokens as rules
@@ -42,6 +44,9 @@ class Tokens:
 
     def __init__(self, deps: ServiceDeps) -> None:
         self._deps = deps
+        # Tokens found in the database, by hash: the record and when it was read. Only usable tokens are kept, so it
+        # holds at most the tokens that exist; a revocation through this process removes them at once.
+        self._verified: dict[str, tuple[ApiTokenRecord, datetime]] = {}
 
     def create_api_token(self, *, user_id: str, description: str = "", expires_days: int | None = None,
                          now: datetime | None = None) -> str:
@@ -104,6 +109,7 @@ class Tokens:
                 repos.audit.add(AuditEvent(actor_id=None, action=AuditAction.API_TOKEN_REVOKE,
                                            object_type=ObjectType.API_TOKEN, object_id=token.id,
                                            detail={"user_id": token.user_id, "prefix": token.prefix}), now=now)
+        self._forget(token.id)  # once committed: a request from now on reads it revoked
         return token
 
     def authenticate(self, token: str, *, now: datetime | None = None) -> Actor:
@@ -113,15 +119,34 @@ class Tokens:
             PermissionDeniedError: the token is unknown (``Invalid token.``), revoked or expired (saying which).
         """
         now = now or self._deps.clock()
-        with self._deps.db.read() as session:
-            record = Repositories(session).tokens.by_hash(hash_token(token))
-        if record is None:
-            raise PermissionDeniedError(INVALID_TOKEN)
-        rules.check_usable(record, now=now)
+        key_hash = hash_token(token)
+        cached = self._verified.get(key_hash)
+        if cached is not None and rules.still_verified(cached[1], now=now):
+            record, verified_at = cached
+        else:
+            with self._deps.db.read() as session:
+                found = Repositories(session).tokens.by_hash(key_hash)
+            if found is None:
+                self._verified.pop(key_hash, None)
+                raise PermissionDeniedError(INVALID_TOKEN)
+            record, verified_at = found, now
+        try:
+            rules.check_usable(record, now=now)
+        except PermissionDeniedError:
+            self._verified.pop(key_hash, None)
+            raise
         if rules.needs_touch(record, now=now):
             with self._deps.db.write() as session:
                 Repositories(session).tokens.touch(record.id, now=now, not_since=now - rules.TOUCH_EVERY)
+            record = replace(record, last_used_at=now)
+        self._verified[key_hash] = (record, verified_at)
         return Actor(user_id=record.user_id)
+
+    def _forget(self, token_id: str) -> None:
+        """Stop relying on what was read of a token (it is being revoked)."""
+        for key_hash, (record, _) in list(self._verified.items()):
+            if record.id == token_id:
+                self._verified.pop(key_hash, None)
 
     def authenticate_token(self, token: str, *, now: datetime | None = None) -> Actor | None:
         """The actor a REST API token belongs to, or None when it is unknown, expired or revoked."""

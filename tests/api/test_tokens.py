@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.app import Core
 from bot.services import Services
 from tests.api.conftest import Api, Clock
 from tests.conftest import NOW
@@ -37,6 +38,17 @@ def test_a_revoked_token_is_refused_at_its_next_request(api: Api, services: Serv
     assert _get(api, token) == (403, {"detail": "Token revoked on 2030-01-15 12:05 UTC."})
     assert _get(api, other)[0] == 200  # only that token ends
     assert _get(api, "f" * 40) == (403, {"detail": "Invalid token."})
+
+
+def test_a_token_revoked_through_another_process_is_refused_within_seconds(
+    api: Api, core: Core, clock: Clock
+) -> None:
+    token = core.services.tokens.create_api_token(user_id="UALICE", description="leaked")
+    assert _get(api, token)[0] == 200
+    elsewhere = Services.over(core.deps)  # what `jobgate token revoke` (its own process) or another replica does
+    elsewhere.tokens.revoke_token(token[:8])
+    clock.advance(timedelta(seconds=5))  # README: "within 5 seconds"
+    assert _get(api, token) == (403, {"detail": "Token revoked on 2030-01-15 12:00 UTC."})
 
 
 def test_the_last_use_is_recorded_at_most_once_a_minute(api: Api, services: Services, clock: Clock) -> None:
