@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+PING_AFTER_IDLE_S = 1.0
+"""A pooled PostgreSQL connection unused for longer than this is checked (one round trip) before it is handed out;
+one in steady use is not, so a busy server pays no ping per transaction."""
 
 
 _SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open database file",
@@ -72,14 +76,17 @@ def unavailable_as_error() -> Iterator[None]:
         raise DatabaseUnavailableError(f"{type(orig).__name__}: {lines[0] if lines else ''}") from exc
 
 
-def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS,
+                ping_after_idle_s: float = PING_AFTER_IDLE_S, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with jobgate's connection settings.
 
     Args:
         url: a SQLAlchemy URL (``sqlite:///path`` or ``postgresql+psycopg://...``).
         sqlite_busy_timeout_ms: how long a SQLite statement waits for another process's lock before the database
             counts as unavailable.
-        **kwargs: passed to ``create_engine`` (tests and benchmarks size the pool).
+        ping_after_idle_s: check a pooled PostgreSQL connection before use once it has been idle this long.
+        **kwargs: passed to ``create_engine`` (tests and benchmarks size the pool). ``pool_pre_ping=False`` turns
+            that check off.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -92,10 +99,35 @@ def make_engine(url: str, *, sqlite_busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_M
         engine = create_engine(url, **kwargs)
         _configure_sqlite(engine, sqlite_busy_timeout_ms)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    ping = kwargs.pop("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if ping:
+        _ping_when_idle(engine, ping_after_idle_s)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Check a pooled connection before use only when it has been idle for ``idle_s``: one that died meanwhile (a
+    database restart, a dropped TCP connection) is replaced by a fresh one, as SQLAlchemy's ``pool_pre_ping`` would,
+    without its round trip on every checkout. A connection that fails while in steady use invalidates the pool (the
+    request gets the usual "cannot reach its database" answer), so its siblings are not reused either."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get("checked_in_at")
+        if checked_in is None or time.monotonic() - checked_in < idle_s:
+            return  # new, or in steady use
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any failure: the pool replaces the connection (and reports if it cannot)
+            raise DisconnectionError(f"a pooled connection no longer answers: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
