@@ -61,8 +61,8 @@ def announce_decision(
     repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor, now: datetime
 ) -> None:
     """Update every approval message of the request, and tell the requester (unless they acted themselves)."""
-    refresh_approval_messages(repos, record.id, actor_id=actor.user_id, now=now)
-    tell_requester(repos, record, kind=kind, actor=actor, now=now)
+    repos.outbox.add_many([*_approval_updates(repos, record.id, actor_id=actor.user_id),
+                           *_requester_notice(record, kind=kind, actor=actor)], now=now)
 
 
 def announce_progress(repos: Repositories, record: ScheduledJobRecord, *, actor: Actor, now: datetime) -> None:
@@ -73,21 +73,30 @@ def announce_progress(repos: Repositories, record: ScheduledJobRecord, *, actor:
 def refresh_approval_messages(repos: Repositories, scheduled_job_id: str, *, actor_id: str | None,
                               now: datetime) -> None:
     """Update every approval message of a request in place (after a decision, or a dry run that finished)."""
+    repos.outbox.add_many(_approval_updates(repos, scheduled_job_id, actor_id=actor_id), now=now)
+
+
+def _approval_updates(repos: Repositories, scheduled_job_id: str, *, actor_id: str | None) -> list[OutboxMessage]:
+    """One update for each channel the request's approval messages went to, in the channels' order."""
     payload = {"scheduled_job_id": scheduled_job_id, "actor_id": actor_id}
-    channels = {entry.channel for entry in repos.outbox.list_for(ObjectType.SCHEDULED_JOB, scheduled_job_id)
-                if entry.kind is OutboxKind.APPROVAL_REQUEST}
-    for channel in sorted(channels):
-        repos.outbox.add(OutboxMessage(channel=channel, kind=OutboxKind.APPROVAL_UPDATE, payload=payload,
-                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=scheduled_job_id), now=now)
+    channels = repos.outbox.channels_of(ObjectType.SCHEDULED_JOB, scheduled_job_id, kind=OutboxKind.APPROVAL_REQUEST)
+    return [OutboxMessage(channel=channel, kind=OutboxKind.APPROVAL_UPDATE, payload=payload,
+                          ref_type=ObjectType.SCHEDULED_JOB, ref_id=scheduled_job_id)
+            for channel in sorted(channels)]
 
 
 def tell_requester(repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor,
                    now: datetime) -> None:
     """Tell the requester what someone else did to their scheduled job."""
+    repos.outbox.add_many(_requester_notice(record, kind=kind, actor=actor), now=now)
+
+
+def _requester_notice(record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor) -> list[OutboxMessage]:
     if record.user_id and record.user_id != actor.user_id:
-        repos.outbox.add(OutboxMessage(channel=record.user_id, kind=kind,
-                                       payload={"scheduled_job_id": record.id, "actor_id": actor.user_id},
-                                       ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id), now=now)
+        return [OutboxMessage(channel=record.user_id, kind=kind,
+                              payload={"scheduled_job_id": record.id, "actor_id": actor.user_id},
+                              ref_type=ObjectType.SCHEDULED_JOB, ref_id=record.id)]
+    return []
 
 
 def announce_expiry(repos: Repositories, record: ScheduledJobRecord, *, now: datetime) -> None:

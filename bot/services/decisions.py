@@ -7,6 +7,7 @@ import Slack or handlers.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import NoReturn
 
@@ -62,8 +63,9 @@ class Decisions:
             )
             version = approvals.version_to_approve(request_version=record.job_version,
                                                    job_version=record.job.version if record.job else "")
-            if not repos.scheduled_jobs.add_approval(record.id, user_id=actor.user_id, at=now, comment=comment,
-                                                     job_version=version):
+            vote = repos.scheduled_jobs.add_approval(record.id, user_id=actor.user_id, at=now, comment=comment,
+                                                     job_version=version)
+            if vote is None:
                 raise InvalidStateError(approvals.REPEAT_APPROVAL_MESSAGE)
             if decision.approval_state is ApprovalState.PENDING:  # more approvals needed
                 repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
@@ -71,7 +73,8 @@ class Decisions:
                                            detail={"force": force, "approvals": len(decision.approvers),
                                                    "min_approvers": record.min_approvers}), now=now)
                 announce_progress(repos, record, actor=actor, now=now)
-                approved = get_scheduled_job(repos, record.id)  # still pending, with this approval listed
+                # Still pending, with this approval listed (the row is held: nothing else changed it).
+                approved = replace(record, approvals=tuple(sorted((*record.approvals, vote), key=lambda v: v.at)))
             else:
                 approved = self._approve(repos, record, decision=decision, actor=actor, force=force, version=version,
                                          now=now)

@@ -69,7 +69,7 @@ def job_record(row: JobRow) -> JobRecord:
 
 
 def scheduled_job_record(
-    row: ScheduledJobRow | Returned, job: JobRow | None, approvals: Iterable[ApprovalRow] = ()
+    row: ScheduledJobRow | Returned, job: JobRow | None, approvals: Iterable[ApprovalRow | Returned] = ()
 ) -> ScheduledJobRecord:
     """The record of a scheduled job row (an ORM row, or the columns an ``UPDATE ... RETURNING`` gave back), with its
     approvals in the order they were made."""

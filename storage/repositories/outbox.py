@@ -43,11 +43,13 @@ class OutboxRepository:
         ))
 
     def add_many(self, messages: Sequence[OutboxMessage], *, now: datetime) -> None:
-        """Write many notifications in one statement (a group commit's), to be delivered from ``now`` on."""
+        """Write many notifications in one statement (a group commit's, a decision's), to be delivered from ``now``
+        on, after those added before them in this transaction."""
         if not messages:
             return
         table = OutboxRow.__table__
         assert isinstance(table, Table)
+        self.session.flush()  # entries added one by one before these get the lower ids: delivery keeps their order
         self.session.execute(insert(table), [  # Core: one executemany, no per-row ORM bookkeeping
             {"created_at": now, "channel": m.channel, "kind": m.kind.value, "payload": m.payload,
              "ref_type": m.ref_type.value if m.ref_type is not None else None, "ref_id": m.ref_id,
@@ -61,6 +63,13 @@ class OutboxRepository:
             select(OutboxRow).where(OutboxRow.ref_type == ref_type.value, OutboxRow.ref_id == ref_id)
             .order_by(OutboxRow.id)
         )]
+
+    def channels_of(self, ref_type: ObjectType, ref_id: str, *, kind: OutboxKind) -> set[str]:
+        """The channels that notifications of ``kind`` about one object went (or go) to."""
+        return set(self.session.scalars(
+            select(OutboxRow.channel).distinct()
+            .where(OutboxRow.ref_type == ref_type.value, OutboxRow.ref_id == ref_id, OutboxRow.kind == kind.value)
+        ))
 
     def list_recent(self, *, limit: int) -> list[OutboxEntry]:
         """The latest ``limit`` notifications about anything, oldest of them first."""

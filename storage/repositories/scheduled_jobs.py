@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from bot.domain.approval_rules import Vote
 from bot.domain.approvals import ApprovalState
 from bot.domain.records import EndReason, NewScheduledJob, Page, ScheduledJobRecord
 from storage.models import ApprovalRow, JobRow, ScheduledJobRow
@@ -42,8 +43,8 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         # The session's identity map holds rows weakly: the job rows read in this transaction are kept here, so a
         # write's RETURNING row finds its job in the session (no second SELECT; approving stays one read, one write).
         self._jobs_read: dict[str, JobRow] = {}
-        # Likewise the approvals of the scheduled jobs read (and approved) in this transaction.
-        self._approvals_read: dict[str, list[ApprovalRow]] = {}
+        # Likewise the approvals of the scheduled jobs read in this transaction (with those added since).
+        self._approvals_read: dict[str, list[ApprovalRow | Returned]] = {}
 
     def _table(self) -> Table:
         table = ScheduledJobRow.__table__
@@ -58,9 +59,9 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
             approvals = self._approvals([row.id]).get(row.id, [])
         return scheduled_job_record(row, job, approvals)
 
-    def _approvals(self, scheduled_job_ids: Sequence[str]) -> dict[str, list[ApprovalRow]]:
+    def _approvals(self, scheduled_job_ids: Sequence[str]) -> dict[str, list[ApprovalRow | Returned]]:
         """The approvals of these scheduled jobs, by scheduled job id (one query)."""
-        found: dict[str, list[ApprovalRow]] = {}
+        found: dict[str, list[ApprovalRow | Returned]] = {}
         if not scheduled_job_ids:
             return found
         for approval in self.session.scalars(
@@ -206,7 +207,7 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         ).all()
         if not found:
             return None
-        approvals = [r[2] for r in found if r[2] is not None]
+        approvals: list[ApprovalRow | Returned] = [r[2] for r in found if r[2] is not None]
         self._approvals_read[scheduled_job_id] = approvals
         return scheduled_job_record(found[0][0], self._keep(found[0][1]), approvals)
 
@@ -221,18 +222,28 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
 
     def add_approval(
         self, scheduled_job_id: str, *, user_id: str, at: datetime, comment: str | None, job_version: str | None = None
-    ) -> bool:
-        """Record one approval of a request; False when that user had already approved it (nothing changes)."""
+    ) -> Vote | None:
+        """Record one approval of a request; returns it, or None when that user had already approved it (nothing
+        changes).
+
+        The request's row is held (:meth:`lock_for_decision`), so the approvals read with it in this transaction stay
+        its approvals: this one is added to them, not read again.
+        """
         table = ApprovalRow.__table__
         assert isinstance(table, Table)
         values = {"scheduled_job_id": scheduled_job_id, "user_id": user_id, "approved_at": at, "comment": comment,
                   "job_version": job_version}
         dialect = self.session.get_bind().dialect.name
         stmt = (postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)).values(**values)
-        result = self.session.execute(stmt.on_conflict_do_nothing(index_elements=["scheduled_job_id", "user_id"]))
-        added = bool(result.rowcount)  # type: ignore[attr-defined]
-        self._approvals_read.pop(scheduled_job_id, None)  # read again with this one
-        return added
+        row = self.session.execute(
+            stmt.on_conflict_do_nothing(index_elements=["scheduled_job_id", "user_id"]).returning(table)
+        ).first()
+        if row is None:
+            return None
+        known = self._approvals_read.get(scheduled_job_id)
+        if known is not None:
+            known.append(row)
+        return Vote(row.user_id, row.approved_at, row.comment, row.job_version)
 
     def find_by_id_prefix(self, prefix: str, *, limit: int) -> list[ScheduledJobRecord]:
         """Scheduled jobs (also ended ones) whose ID starts with ``prefix`` (lowercase hex digits and hyphens).
