@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,7 +34,18 @@ from bot.services import ScheduleInput, Services, hash_token
 from bot.transient import HandoverFullError, SensitiveHandover
 from storage.db import Database, read_tables
 from storage.repositories import Repositories
-from tests.conftest import ADMIN, ALICE, APPROVER, APPROVER2, BOB, NOBODY, NOW, VIEWER, build_test_core
+from tests.conftest import (
+    ADMIN,
+    ALICE,
+    APPROVER,
+    APPROVER2,
+    BOB,
+    NOBODY,
+    NOW,
+    POSTGRES_URL,
+    VIEWER,
+    build_test_core,
+)
 
 GOOD_DATA = {"var1": "x", "var2": 1, "var3": False, "var4": "role-a"}
 
@@ -351,6 +363,49 @@ def test_dry_run_runs_as_the_approver_and_leaves_the_request_pending(services: S
     assert services.listings.get_scheduled_job(ALICE, sj_id).approval_state is ApprovalState.PENDING
     with pytest.raises(PermissionDeniedError):
         services.decisions.dry_run_scheduled_job(actor=VIEWER, scheduled_job_id=sj_id, now=NOW)
+
+
+if POSTGRES_URL:  # two write transactions at once: SQLite runs one at a time
+
+    @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+    def test_a_double_click_on_a_request_one_approval_decides_is_refused_as_already_approved(
+        database: Database, services: Services
+    ) -> None:
+        """The second click's approval waits on the first's (same approver, same request), which then commits the
+        decision: the second is told who approved it, as any late click is."""
+        sj_id = request_approval(services)
+        refused: list[Exception] = []
+
+        def second_click() -> None:
+            try:
+                services.decisions.approve_scheduled_job(actor=APPROVER, scheduled_job_id=sj_id, now=NOW)
+            except Exception as exc:  # what the second click is answered
+                refused.append(exc)
+
+        with database.write() as session:  # the first click's transaction, until it commits
+            repos = Repositories(session)
+            assert repos.scheduled_jobs.add_approval(sj_id, user_id=APPROVER.user_id, at=NOW, comment=None)
+            assert repos.scheduled_jobs.decide(sj_id, approval_state=ApprovalState.APPROVED,
+                                               decided_by_id=APPROVER.user_id, decided_at=NOW, reason=None,
+                                               next_run_at=NOW, end=False)
+            second = threading.Thread(target=second_click)
+            second.start()
+            _wait_until_a_statement_waits_for_a_lock(database)
+        second.join(timeout=30)
+        assert len(refused) == 1 and isinstance(refused[0], AlreadyDecidedError), refused
+        assert "already approved by" in str(refused[0])
+        assert len(services.listings.get_scheduled_job(ADMIN, sj_id).approvals) == 1
+
+
+    def _wait_until_a_statement_waits_for_a_lock(database: Database) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with database.engine.connect() as connection:
+                if connection.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                           "AND wait_event_type = 'Lock'")).scalar():
+                    return
+            time.sleep(0.02)
+        raise AssertionError("the second approval never waited for the first")
 
 
 def test_unknown_ids_are_not_found(services: Services) -> None:

@@ -56,8 +56,12 @@ class Decisions:
         comment = _text("comment", comment)
         with deps.db.write() as session:
             repos = Repositories(session)
-            repos.scheduled_jobs.lock_for_decision(scheduled_job_id)  # approvals of one request: one after another
             record = get_scheduled_job(repos, scheduled_job_id)
+            # Approvals towards a quorum are counted one after another: hold the row, and read it as it stands then.
+            # A request one approval decides needs no hold: of two approvers at once, the compare-and-set of the
+            # decision lets exactly one win.
+            if record.min_approvers > 1 and repos.scheduled_jobs.lock_for_decision(record.id):
+                record = get_scheduled_job(repos, record.id)
             decision = approvals.decide(
                 request_facts(deps, record), Action.APPROVE, actor=actor, policy=deps.policy, now=now, force=force
             )
@@ -66,7 +70,7 @@ class Decisions:
             vote = repos.scheduled_jobs.add_approval(record.id, user_id=actor.user_id, at=now, comment=comment,
                                                      job_version=version)
             if vote is None:
-                raise InvalidStateError(approvals.REPEAT_APPROVAL_MESSAGE)
+                self._refuse_repeat(repos, record.id)
             if decision.approval_state is ApprovalState.PENDING:  # more approvals needed
                 repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
                                            object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
@@ -90,7 +94,7 @@ class Decisions:
         approved = repos.scheduled_jobs.decide(
             record.id, approval_state=ApprovalState.APPROVED, decided_by_id=actor.user_id, decided_at=now,
             reason=None, next_run_at=next_run, end=False,
-            approved_job_version=version,
+            approved_job_version=version, wake=True,
         )
         if approved is None:
             self._refuse_lost_race(repos, record.id)
@@ -99,7 +103,6 @@ class Decisions:
                                    detail={"force": force, "approvals": len(decision.approvers),
                                            "min_approvers": record.min_approvers}), now=now)
         announce_decision(repos, record, kind=OutboxKind.REQUEST_APPROVED, actor=actor, now=now)
-        repos.scheduled_jobs.notify_wakeup()
         return approved
 
     def deny_scheduled_job(
@@ -142,6 +145,14 @@ class Decisions:
 
     def _refuse_lost_race(self, repos: Repositories, scheduled_job_id: str) -> NoReturn:
         refuse_lost_race(self._deps, repos, scheduled_job_id)
+
+    def _refuse_repeat(self, repos: Repositories, scheduled_job_id: str) -> NoReturn:
+        """This approver's approval is already recorded: said as "already approved by …" when that approval (made at
+        the same moment, a double click) decided the request, else as a repeated approval."""
+        current = request_facts(self._deps, get_scheduled_job(repos, scheduled_job_id))
+        if current.approval_state is not ApprovalState.PENDING:
+            raise approvals.already_decided(current)
+        raise InvalidStateError(approvals.REPEAT_APPROVAL_MESSAGE)
 
 
 def record_denial(deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, actor: Actor,

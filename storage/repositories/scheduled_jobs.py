@@ -95,12 +95,18 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         return [v["id"] for v in values]
 
     def _change(
-        self, *where: ColumnElement[bool] | InstrumentedAttribute[bool], **values: Any
+        self, *where: ColumnElement[bool] | InstrumentedAttribute[bool], wake: bool = False, **values: Any
     ) -> ScheduledJobRecord | None:
-        """One conditional update of one scheduled job; the row as written, or None when ``where`` did not hold."""
+        """One conditional update of one scheduled job; the row as written, or None when ``where`` did not hold.
+
+        ``wake``: also wake the dispatchers when it changed (see :meth:`notify_wakeup`), in the same statement.
+        """
         table = self._table()
+        returned: list[Any] = [table]
+        if wake and self.session.get_bind().dialect.name == "postgresql":
+            returned.append(func.pg_notify(WAKEUP_CHANNEL, ""))  # evaluated for the row updated, sent at commit
         row = self.session.execute(
-            update(table).where(*where).values(**values).returning(table)
+            update(table).where(*where).values(**values).returning(*returned)
         ).first()
         return self._record(row) if row is not None else None
 
@@ -115,12 +121,14 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         next_run_at: datetime | None,
         end: bool,
         approved_job_version: str | None = None,
+        wake: bool = False,
     ) -> ScheduledJobRecord | None:
         """Record a decision if the request is still pending and active (compare-and-set).
 
         Args:
             end: end the scheduled job with it (a denial).
             approved_job_version: for an approval, the job's code version it is pinned to.
+            wake: wake the dispatchers if it is recorded (an approval may make a run due).
 
         Returns:
             The scheduled job as decided, or None when someone else decided (or cancelled) first.
@@ -145,6 +153,7 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
             ScheduledJobRow.id == scheduled_job_id,
             ScheduledJobRow.approval_state == ApprovalState.PENDING.value,
             ScheduledJobRow.enabled,
+            wake=wake,
             **values,
         )
 
@@ -211,14 +220,16 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         self._approvals_read[scheduled_job_id] = approvals
         return scheduled_job_record(found[0][0], self._keep(found[0][1]), approvals)
 
-    def lock_for_decision(self, scheduled_job_id: str) -> None:
+    def lock_for_decision(self, scheduled_job_id: str) -> bool:
         """Hold the scheduled job's row until this transaction ends, so that approvals of one request are counted one
         after another (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite's write transaction already keeps other writers
-        out)."""
+        out). Returns whether it took a lock (then what was read of the row before may be out of date)."""
         if is_uuid(scheduled_job_id) and self.session.get_bind().dialect.name == "postgresql":
             self.session.execute(
                 select(ScheduledJobRow.id).where(ScheduledJobRow.id == scheduled_job_id).with_for_update()
             )
+            return True
+        return False
 
     def add_approval(
         self, scheduled_job_id: str, *, user_id: str, at: datetime, comment: str | None, job_version: str | None = None
@@ -226,8 +237,9 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         """Record one approval of a request; returns it, or None when that user had already approved it (nothing
         changes).
 
-        The request's row is held (:meth:`lock_for_decision`), so the approvals read with it in this transaction stay
-        its approvals: this one is added to them, not read again.
+        It is added to the approvals read with the request in this transaction, not read again: where approvals count
+        towards a quorum the row is held (:meth:`lock_for_decision`), so nobody else adds one meanwhile; where one
+        approval decides, a concurrent approver loses the compare-and-set of the decision and adds nothing.
         """
         table = ApprovalRow.__table__
         assert isinstance(table, Table)
