@@ -22,6 +22,7 @@ from bot.domain.dispatch import MisfirePolicy
 from bot.domain.records import EndReason, ScheduledJobRecord
 from bot.domain.schedules import IntervalType
 from storage.models import ApprovalRow, JobRow, ScheduledJobRow
+from storage.repositories._records import Returned
 from storage.types import UTCDateTime
 
 WAKEUP_CHANNEL = "jobgate_wakeup"
@@ -82,7 +83,7 @@ class ScheduledJobDispatch:
     """The due-time queries and moves of scheduled jobs (mixed into ``ScheduledJobRepository``)."""
 
     session: Session
-    _approvals_read: dict[str, list[ApprovalRow]]
+    _approvals_read: dict[str, list[ApprovalRow | Returned]]
     _change: Callable[..., ScheduledJobRecord | None]
     """One conditional update of one scheduled job: the record as written, or None (``ScheduledJobRepository``)."""
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, func, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.outbox import UNDELIVERED, OutboxEntry, OutboxKind, OutboxMessage, OutboxStatus
@@ -26,6 +26,13 @@ MAX_ERROR = 2000
 
 _UNDELIVERED = sorted(status.value for status in UNDELIVERED)
 _KINDS = frozenset(kind.value for kind in OutboxKind)
+_TABLE = OutboxRow.__table__
+assert isinstance(_TABLE, Table)
+# Built once: on SQLite building a statement costs more than running it.
+_INSERT = insert(_TABLE)
+_CHANNELS_OF = (select(_TABLE.c.channel).distinct()
+                .where(_TABLE.c.ref_type == bindparam("b_ref_type"), _TABLE.c.ref_id == bindparam("b_ref_id"),
+                       _TABLE.c.kind == bindparam("b_kind")))
 
 
 class OutboxRepository:
@@ -47,10 +54,8 @@ class OutboxRepository:
         on, after those added before them in this transaction."""
         if not messages:
             return
-        table = OutboxRow.__table__
-        assert isinstance(table, Table)
         self.session.flush()  # entries added one by one before these get the lower ids: delivery keeps their order
-        self.session.execute(insert(table), [  # Core: one executemany, no per-row ORM bookkeeping
+        self.session.execute(_INSERT, [  # Core: one executemany, no per-row ORM bookkeeping
             {"created_at": now, "channel": m.channel, "kind": m.kind.value, "payload": m.payload,
              "ref_type": m.ref_type.value if m.ref_type is not None else None, "ref_id": m.ref_id,
              "status": OutboxStatus.PENDING.value, "attempts": 0, "next_attempt_at": now}
@@ -67,8 +72,7 @@ class OutboxRepository:
     def channels_of(self, ref_type: ObjectType, ref_id: str, *, kind: OutboxKind) -> set[str]:
         """The channels that notifications of ``kind`` about one object went (or go) to."""
         return set(self.session.scalars(
-            select(OutboxRow.channel).distinct()
-            .where(OutboxRow.ref_type == ref_type.value, OutboxRow.ref_id == ref_id, OutboxRow.kind == kind.value)
+            _CHANNELS_OF, {"b_ref_type": ref_type.value, "b_ref_id": ref_id, "b_kind": kind.value}
         ))
 
     def list_recent(self, *, limit: int) -> list[OutboxEntry]:

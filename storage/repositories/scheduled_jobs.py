@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Table,
+    bindparam,
     func,
     insert,
     or_,
@@ -32,7 +33,31 @@ from bot.domain.records import EndReason, NewScheduledJob, Page, ScheduledJobRec
 from storage.models import ApprovalRow, JobRow, ScheduledJobRow
 from storage.repositories._records import Returned, is_uuid, new_id, scheduled_job_record, scheduled_job_values
 from storage.repositories.approval_deadlines import ApprovalDeadlines
-from storage.repositories.dispatch import ScheduledJobDispatch
+from storage.repositories.dispatch import WAKEUP_CHANNEL, ScheduledJobDispatch
+
+# The statements of approving, built once: on SQLite building a statement costs more than running it.
+_BY_ID = (
+    select(ScheduledJobRow, JobRow, ApprovalRow)
+    .outerjoin(JobRow, ScheduledJobRow.job_id == JobRow.id)
+    .outerjoin(ApprovalRow, ApprovalRow.scheduled_job_id == ScheduledJobRow.id)
+    .where(ScheduledJobRow.id == bindparam("b_id"))
+    # Conditional updates bypass the session, so always take the row as the database has it now.
+    .execution_options(populate_existing=True)
+)
+_APPROVALS = ApprovalRow.__table__
+assert isinstance(_APPROVALS, Table)
+_ADD_APPROVAL = {
+    dialect: insert_into(_APPROVALS)  # values: the execution's parameters
+    .on_conflict_do_nothing(index_elements=["scheduled_job_id", "user_id"]).returning(_APPROVALS)
+    for dialect, insert_into in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+_TABLE = ScheduledJobRow.__table__
+assert isinstance(_TABLE, Table)
+_PENDING_AND_ACTIVE = (_TABLE.c.id == bindparam("b_id"),
+                       _TABLE.c.approval_state == ApprovalState.PENDING.value, _TABLE.c.enabled)
+_DECIDE = update(_TABLE).where(*_PENDING_AND_ACTIVE).returning(_TABLE)  # SET: the execution's parameters
+_DECIDE_AND_WAKE = (update(_TABLE).where(*_PENDING_AND_ACTIVE)
+                    .returning(_TABLE, func.pg_notify(WAKEUP_CHANNEL, "")))  # evaluated for the row, sent at commit
 
 
 class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
@@ -95,18 +120,12 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         return [v["id"] for v in values]
 
     def _change(
-        self, *where: ColumnElement[bool] | InstrumentedAttribute[bool], wake: bool = False, **values: Any
+        self, *where: ColumnElement[bool] | InstrumentedAttribute[bool], **values: Any
     ) -> ScheduledJobRecord | None:
-        """One conditional update of one scheduled job; the row as written, or None when ``where`` did not hold.
-
-        ``wake``: also wake the dispatchers when it changed (see :meth:`notify_wakeup`), in the same statement.
-        """
+        """One conditional update of one scheduled job; the row as written, or None when ``where`` did not hold."""
         table = self._table()
-        returned: list[Any] = [table]
-        if wake and self.session.get_bind().dialect.name == "postgresql":
-            returned.append(func.pg_notify(WAKEUP_CHANNEL, ""))  # evaluated for the row updated, sent at commit
         row = self.session.execute(
-            update(table).where(*where).values(**values).returning(*returned)
+            update(table).where(*where).values(**values).returning(table)
         ).first()
         return self._record(row) if row is not None else None
 
@@ -128,7 +147,8 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         Args:
             end: end the scheduled job with it (a denial).
             approved_job_version: for an approval, the job's code version it is pinned to.
-            wake: wake the dispatchers if it is recorded (an approval may make a run due).
+            wake: wake the dispatchers if it is recorded (an approval may make a run due), in the same statement
+                (see :meth:`notify_wakeup`).
 
         Returns:
             The scheduled job as decided, or None when someone else decided (or cancelled) first.
@@ -149,13 +169,9 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         if end:
             values.update(enabled=False, end_reason=EndReason.DENIED.value, ended_at=decided_at,
                           ended_by_id=decided_by_id)
-        return self._change(
-            ScheduledJobRow.id == scheduled_job_id,
-            ScheduledJobRow.approval_state == ApprovalState.PENDING.value,
-            ScheduledJobRow.enabled,
-            wake=wake,
-            **values,
-        )
+        wake = wake and self.session.get_bind().dialect.name == "postgresql"
+        row = self.session.execute(_DECIDE_AND_WAKE if wake else _DECIDE, {"b_id": scheduled_job_id, **values}).first()
+        return self._record(row) if row is not None else None
 
     def end(
         self, scheduled_job_id: str, *, reason: EndReason, ended_by_id: str | None, now: datetime
@@ -206,14 +222,7 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         """One scheduled job, also an ended one, with its approvals (one query); None when there is no such id."""
         if not is_uuid(scheduled_job_id):
             return None
-        found = self.session.execute(
-            select(ScheduledJobRow, JobRow, ApprovalRow)
-            .outerjoin(JobRow, ScheduledJobRow.job_id == JobRow.id)
-            .outerjoin(ApprovalRow, ApprovalRow.scheduled_job_id == ScheduledJobRow.id)
-            .where(ScheduledJobRow.id == scheduled_job_id)
-            # Conditional updates bypass the session, so always take the row as the database has it now.
-            .execution_options(populate_existing=True)
-        ).all()
+        found = self.session.execute(_BY_ID, {"b_id": scheduled_job_id}).all()
         if not found:
             return None
         approvals: list[ApprovalRow | Returned] = [r[2] for r in found if r[2] is not None]
@@ -241,15 +250,9 @@ class ScheduledJobRepository(ScheduledJobDispatch, ApprovalDeadlines):
         towards a quorum the row is held (:meth:`lock_for_decision`), so nobody else adds one meanwhile; where one
         approval decides, a concurrent approver loses the compare-and-set of the decision and adds nothing.
         """
-        table = ApprovalRow.__table__
-        assert isinstance(table, Table)
         values = {"scheduled_job_id": scheduled_job_id, "user_id": user_id, "approved_at": at, "comment": comment,
                   "job_version": job_version}
-        dialect = self.session.get_bind().dialect.name
-        stmt = (postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)).values(**values)
-        row = self.session.execute(
-            stmt.on_conflict_do_nothing(index_elements=["scheduled_job_id", "user_id"]).returning(table)
-        ).first()
+        row = self.session.execute(_ADD_APPROVAL[self.session.get_bind().dialect.name], values).first()
         if row is None:
             return None
         known = self._approvals_read.get(scheduled_job_id)
