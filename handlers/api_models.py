@@ -153,6 +153,7 @@ class ScheduledJobOut(_Out):
     decided_by_user: UserOut | None = Field(description="Who approved or denied it (null while pending).")
     decided_at: datetime | None
     decision_reason: str | None
+    reason: str | None = Field(description="Why the requester asked for it (null: no reason given).")
     job_version: str | None = Field(
         description="The job's code version (sha256 of its module's source, hex) this request awaits or awaited "
                     "approval for.")
@@ -292,6 +293,9 @@ class ScheduleIn(BaseModel):
     )
     crontab: str | None = Field(None, max_length=255, description="5-field crontab, for custom only.")
     time_zone: str | None = Field(None, max_length=64, description="IANA time zone, e.g. Europe/Berlin.")
+    reason: str | None = Field(None, max_length=500,
+                               description="Why the run is asked for (optional): shown to the approvers and kept on "
+                               "the scheduled job.")
 
 
 class RunRequestIn(BaseModel):

@@ -26,6 +26,7 @@ from bot.domain.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from bot.domain.requests import MAX_REQUEST_REASON
 from bot.domain.times import parse_time
 from bot.services import ScheduleInput
 
@@ -77,7 +78,7 @@ _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
 _BOOLEAN_TRUE = frozenset({"t", "y", "yes", "true", "on", "1"})
 _BOOLEAN_FALSE = frozenset({"f", "n", "no", "false", "off", "0"})
-_MAX_LENGTHS = {"name": 255, "crontab": 255, "time_zone": 64}
+_MAX_LENGTHS = {"name": 255, "crontab": 255, "time_zone": 64, "reason": MAX_REQUEST_REASON}
 _DATETIME_FORMAT_MESSAGE = (
     "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]."
 )
@@ -285,6 +286,7 @@ def _parse_schedule(value: object, *, default_time_zone: str) -> ScheduleInput |
     name = _schedule_text(value, "name", errors)
     crontab = _schedule_text(value, "crontab", errors)
     time_zone = _schedule_text(value, "time_zone", errors)
+    reason = _schedule_text(value, "reason", errors)
     start_time: datetime | None = None
     raw_start = value.get("start_time")
     if raw_start is not None and not isinstance(raw_start, str):
@@ -298,7 +300,8 @@ def _parse_schedule(value: object, *, default_time_zone: str) -> ScheduleInput |
                 errors.setdefault(field, []).extend(messages)
     if errors:
         raise InvalidScheduleError(errors)
-    return ScheduleInput(interval=interval, name=name, start_time=start_time, crontab=crontab, time_zone=time_zone)
+    return ScheduleInput(interval=interval, name=name, start_time=start_time, crontab=crontab, time_zone=time_zone,
+                         reason=reason)
 
 
 def parse_run_request(body: object, *, default_time_zone: str) -> RunRequest:

@@ -130,6 +130,7 @@ def build_scheduled_job(record: ScheduledJobRecord, *, api_root: str) -> Schedul
         decided_by_user=_user(record.decided_by_id),
         decided_at=record.decided_at,
         decision_reason=record.decision_reason,
+        reason=record.reason,
         job_version=record.job_version,
         approved_job_version=record.approved_job_version,
         enabled=record.enabled,

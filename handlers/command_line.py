@@ -21,7 +21,7 @@ MAX_COMMAND_TEXT = 3000
 USAGE = (
     "`/jobs list` · `/jobs run JOB` (opens a form) · "
     '`/jobs run JOB var=value … [--now | --at TIME | --every hourly|daily|weekly --start TIME | --cron "EXPR"] '
-    "[--name NAME] [--dry-run]` · `/jobs queue` · `/jobs scheduled` · `/jobs results [JOB]` · "
+    "[--name NAME] [--reason \"WHY\"] [--dry-run]` · `/jobs queue` · `/jobs scheduled` · `/jobs results [JOB]` · "
     "`/jobs approve ID [--force] [comment]` · `/jobs deny ID [reason]` · `/jobs dry-run ID` · "
     "`/jobs cancel ID` · `/jobs pause ID` · `/jobs resume ID`"
 )
@@ -29,7 +29,7 @@ USAGE = (
 _SMART_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 _VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCHEDULE_FLAGS = ("--now", "--at", "--every", "--cron")
-_VALUE_FLAGS = frozenset({"--at", "--every", "--cron", "--start", "--name"})
+_VALUE_FLAGS = frozenset({"--at", "--every", "--cron", "--start", "--name", "--reason"})
 _SWITCHES = frozenset({"--now", "--dry-run", "--force"})
 _EVERY = {"hourly": IntervalType.HOURLY, "daily": IntervalType.DAILY, "weekly": IntervalType.WEEKLY}
 
@@ -48,6 +48,7 @@ class RunArgs:
         at: the ``--at`` / ``--start`` time as typed (read in the user's zone when it has no offset).
         crontab: the ``--cron`` expression.
         name: the schedule's name (``--name``), or None to let jobgate name it.
+        reason: why the run is asked for (``--reason``), shown to the approvers, or None.
         dry_run: ``--dry-run``.
         opens_modal: nothing but the job was given: open the run modal.
     """
@@ -58,6 +59,7 @@ class RunArgs:
     at: str | None = None
     crontab: str | None = None
     name: str | None = None
+    reason: str | None = None
     dry_run: bool = False
     opens_modal: bool = False
 
@@ -232,4 +234,5 @@ def _run_args(job: str, data: dict[str, str], flags: dict[str, str | None]) -> R
     name = flags.get("--name")
     if name is not None and len(name) > 255:
         raise InputError(f"`--name` is {len(name)} characters long; the most is 255.")
-    return RunArgs(job=job, data=data, interval=interval, at=at, crontab=crontab, name=name, dry_run=dry_run)
+    return RunArgs(job=job, data=data, interval=interval, at=at, crontab=crontab, name=name,
+                   reason=flags.get("--reason"), dry_run=dry_run)

@@ -60,19 +60,20 @@ def _list(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[]
 
 
 def schedule_input(run: RunArgs, time_zone: str, now: datetime) -> ScheduleInput | None:
-    """The schedule of a one-line ``/jobs run``, its time read in the user's zone; None for "now".
+    """The schedule of a one-line ``/jobs run``, its time read in the user's zone; None for "now" without a reason.
 
     ``--every`` without ``--start`` starts at the next whole minute (at least 15 s ahead).
     """
     if run.interval is None:
-        return None
+        immediately = schedules.IntervalType.IMMEDIATELY.value
+        return ScheduleInput(interval=immediately, reason=run.reason) if run.reason else None
     if run.interval is schedules.IntervalType.IMMEDIATELY:  # `--now --cron`: the schedule rules refuse the crontab
-        return ScheduleInput(interval=run.interval.value, crontab=run.crontab, time_zone=time_zone)
+        return ScheduleInput(interval=run.interval.value, crontab=run.crontab, time_zone=time_zone, reason=run.reason)
     start = times.parse_time(run.at, time_zone) if run.at else schedules.default_start(run.interval, now)
     name = run.name or schedules.default_schedule_name(run.job, start=start, crontab=run.crontab,
                                                        time_zone=time_zone, now=now)
     return ScheduleInput(interval=run.interval.value, name=name, start_time=start, crontab=run.crontab,
-                         time_zone=time_zone)
+                         time_zone=time_zone, reason=run.reason)
 
 
 def _run(parsed: Command, actor: Actor, services: Services, zone: Callable[[], str]) -> Message:

@@ -160,6 +160,7 @@ class RunModalInput:
         start_date: ``YYYY-MM-DD`` wall-clock date, if picked.
         start_time: ``HH:MM`` wall-clock time, if picked.
         crontab: the crontab, if typed.
+        reason: why the run is asked for ("Why?"), if typed.
     """
 
     job_id: str
@@ -169,6 +170,7 @@ class RunModalInput:
     start_date: str | None = None
     start_time: str | None = None
     crontab: str | None = None
+    reason: str | None = None
 
     def start(self) -> datetime | None:
         """The picked start as a naive wall-clock time (read in the user's zone by the service), or None.
@@ -240,6 +242,7 @@ def parse_run_submission(view: dict[str, Any]) -> RunModalInput:
         start_date=_text(state.get(ids.START_DATE_BLOCK)),
         start_time=_text(state.get(ids.START_TIME_BLOCK)),
         crontab=_text(state.get(ids.CRONTAB_BLOCK)),
+        reason=_text(state.get(ids.REQUEST_REASON_BLOCK)),
     )
 
 
@@ -274,7 +277,26 @@ _FIELD_BLOCKS = {
     "start_time": ids.START_DATE_BLOCK,
     "crontab": ids.CRONTAB_BLOCK,
     "time_zone": ids.START_TIME_BLOCK,
+    "reason": ids.REQUEST_REASON_BLOCK,
 }
+
+
+FIELD_WORDS = {
+    "interval": "When",
+    "name": "Schedule name",
+    "start_time": "Start time",
+    "crontab": "Crontab",
+    "time_zone": "Time zone",
+    "reason": "Why",
+    "non_field_errors": "",
+}
+"""How Slack names the fields of a refused request (the REST API's field names are kept out of Slack's replies);
+a variable keeps its own name, as typed in ``var=value``."""
+
+
+def field_word(key: str) -> str:
+    """The name Slack shows for a refused field (:data:`FIELD_WORDS`, else the key itself)."""
+    return FIELD_WORDS.get(key, key)
 
 
 def block_errors(error: DomainError, present: set[str]) -> dict[str, str]:
@@ -296,7 +318,7 @@ def block_errors(error: DomainError, present: set[str]) -> dict[str, str]:
             block = _FIELD_BLOCKS.get(key, f"{ids.VARIABLE_BLOCK_PREFIX}{key}")
             if block not in present:
                 block = fallback
-                messages = [f"{key}: {m}" for m in messages]
+                messages = [f"{field_word(key)}: {m}" if field_word(key) else m for m in messages]
             found.setdefault(block, []).extend(messages)
     else:
         found[fallback] = [error.message]

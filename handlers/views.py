@@ -38,13 +38,15 @@ def register(app: Listeners) -> None:
 
 def _schedule(submitted: RunModalInput, *, job_name: str, time_zone: str, now: datetime) -> ScheduleInput | None:
     if submitted.interval.value == "immediately":  # a crontab still in the form goes on, to be refused
-        return None if submitted.crontab is None else ScheduleInput(interval="immediately", crontab=submitted.crontab,
-                                                                    time_zone=time_zone)
+        if submitted.crontab is None and submitted.reason is None:
+            return None
+        return ScheduleInput(interval="immediately", crontab=submitted.crontab,
+                             time_zone=time_zone if submitted.crontab is not None else None, reason=submitted.reason)
     start = submitted.start()
     name = submitted.name or default_schedule_name(job_name, start=start, crontab=submitted.crontab,
                                                    time_zone=time_zone, now=now)
     return ScheduleInput(interval=submitted.interval.value, name=name, start_time=start, crontab=submitted.crontab,
-                         time_zone=time_zone)
+                         time_zone=time_zone, reason=submitted.reason)
 
 
 def handle_run_request_submission(ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient,

@@ -95,6 +95,8 @@ class ScheduledJobRow(Base):
     decided_by_id: Mapped[str | None] = mapped_column(USER_ID)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    # Why the requester asked for it (optional), shown to the approvers.
+    reason: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     end_reason: Mapped[str | None] = mapped_column(String(16))

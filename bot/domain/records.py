@@ -139,6 +139,8 @@ class ScheduledJobRecord:
     job_version: str | None = None
     approved_job_version: str | None = None
     approval_asked_at: datetime | None = None
+    reason: str | None = None
+    """Why the requester asked for it (optional, as they typed it), shown to the approvers."""
 
     @property
     def asked_at(self) -> datetime:
@@ -195,6 +197,7 @@ class NewScheduledJob:
         next_run_at: its first due time, or None while it waits for approval.
         created_at: when it was requested.
         approval_times: for a pending request, its quorum and the due times of its expiry, reminders and escalation.
+        reason: why the requester asked for it, or None.
     """
 
     name: str
@@ -210,6 +213,7 @@ class NewScheduledJob:
     created_at: datetime
     approval_times: ApprovalTimes = field(default_factory=ApprovalTimes)
     job_version: str | None = None
+    reason: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

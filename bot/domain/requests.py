@@ -35,6 +35,7 @@ __all__ = [
     "DRY_RUN_SCHEDULED_MESSAGE",
     "ENDED_MESSAGE",
     "JOB_GONE_MESSAGE",
+    "MAX_REQUEST_REASON",
     "NOT_INSTALLED_MESSAGE",
     "NO_RUN_PERMISSION_MESSAGE",
     "SENSITIVE_AND_APPROVAL_MESSAGE",
@@ -48,6 +49,7 @@ __all__ = [
     "check_resume",
     "check_run_request",
     "check_view",
+    "clean_reason",
     "may_view",
     "not_runnable_reason",
     "run_refusal_reason",
@@ -375,3 +377,20 @@ def _check_manage(request: RequestFacts, *, actor: Actor, policy: Policy, perm: 
 def _check_not_ended(request: RequestFacts) -> None:
     if not request.enabled or request.approval_state == ApprovalState.DENIED:
         raise InvalidStateError(ENDED_MESSAGE)
+
+
+MAX_REQUEST_REASON = 500
+"""The most characters a run request's reason (why it is asked for) may have: a sentence or two for the approvers."""
+
+
+def clean_reason(reason: str | None) -> str | None:
+    """Why a run is asked for, as stored: stripped, None when blank.
+
+    Raises:
+        InvalidScheduleError: under ``reason``, longer than :data:`MAX_REQUEST_REASON` characters.
+    """
+    text = (reason or "").strip() or None
+    if text is not None and len(text) > MAX_REQUEST_REASON:
+        raise InvalidScheduleError({"reason": [
+            f"Ensure the reason has at most {MAX_REQUEST_REASON} characters (it has {len(text)})."]})
+    return text

@@ -37,6 +37,8 @@ class ScheduleInput:
     start_time: datetime | None = None
     crontab: str | None = None
     time_zone: str | None = None
+    reason: str | None = None
+    """Why the run is asked for (optional): kept on a scheduled job and shown to its approvers."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +129,7 @@ class Requests:
             job_facts(deps, record), actor=actor, policy=deps.policy, interval=interval, dry_run=not commit
         )
         zone = (schedule.time_zone if schedule else None) or time_zone or deps.time_zone
+        reason = requests.clean_reason(schedule.reason if schedule else None)
         validated: Schedule | None = None
         if plan.creates_scheduled_job:
             given = schedule or ScheduleInput(interval=IntervalType.IMMEDIATELY.value)
@@ -148,7 +151,7 @@ class Requests:
         if validated is not None:
             return self._create_scheduled_job(
                 repos, actor=actor, job=record, schedule=validated, data=stored_data, commit=commit,
-                needs_approval=plan.needs_approval, now=now,
+                needs_approval=plan.needs_approval, reason=reason, now=now,
             )
         return self._create_job_result(repos, actor=actor, job=record, data=cleaned, commit=commit, now=now)
 
@@ -182,6 +185,7 @@ class Requests:
         data: dict[str, Any] | None,
         commit: bool,
         needs_approval: bool,
+        reason: str | None,
         now: datetime,
     ) -> RequestOutcome:
         name = schedule.name or schedules.default_schedule_name(
@@ -191,7 +195,7 @@ class Requests:
             name=name, job_id=job.id, user_id=actor.user_id, schedule=schedule, data=data, commit=commit,
             approval_required=needs_approval,
             approval_state=ApprovalState.PENDING if needs_approval else ApprovalState.NOT_REQUIRED,
-            next_run_at=next_run, created_at=now, job_version=job.version or None,
+            next_run_at=next_run, created_at=now, job_version=job.version or None, reason=reason,
             approval_times=(ApprovalTimes.for_request(self._deps.policy.approval_rule(job.ref), now) if needs_approval
                             else ApprovalTimes()),
         ))

@@ -25,6 +25,7 @@ from handlers.blocks.base import (
     user,
 )
 from handlers.command_line import USAGE
+from handlers.payloads import field_word
 
 
 def build_help() -> Message:
@@ -38,8 +39,9 @@ def build_refusal(error: DomainError) -> Message:
     """A refusal or input error, for the user alone, worded for Slack (:func:`refusal_text`)."""
     fallback = escape(error.message)
     if isinstance(error, FieldErrors) and isinstance(error.errors, dict):
-        lines = [f"• *{escape(clip(k, 80))}*: {escape(clip(' '.join(v), 500))}" for k, v in error.errors.items()]
-        text = "\n".join(lines)
+        named = [(escape(clip(field_word(k), 80)), escape(clip(" ".join(v), 500))) for k, v in error.errors.items()]
+        text = "\n".join(f"• *{word}*: {said}" if word else f"• {said}" for word, said in named)
+        fallback = "; ".join(f"{word}: {said}" if word else said for word, said in named)
     elif isinstance(error, FieldErrors):
         text = escape(" ".join(error.errors))
     elif isinstance(error, AlreadyDecidedError | PastDueError):  # worded by Slack, nothing typed in them

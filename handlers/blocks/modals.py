@@ -210,6 +210,11 @@ def build_run_modal(job: JobRecord, *, interval: IntervalType = IntervalType.IMM
         blocks.append(context("🔐 This job needs approval: your request goes to the approvers first."))
     for name, spec in list(job.variables.items())[:80]:
         blocks.append(_variable_input(name, spec))
+    if job.approval_required or interval is not IntervalType.IMMEDIATELY:
+        blocks.append(_input(ids.REQUEST_REASON_BLOCK, "Why?",
+                             {"type": "plain_text_input", "action_id": ids.REQUEST_REASON, "multiline": True,
+                              "max_length": requests.MAX_REQUEST_REASON},
+                             optional=True, hint="Optional: what this run is for. The approvers see it first."))
     blocks.extend(_when_blocks(job, interval=interval, allowed=allowed, time_zone=time_zone, now=now,
                                crontab=crontab))
     submit = "Run" if interval is IntervalType.IMMEDIATELY else "Schedule"

@@ -30,7 +30,7 @@ SCHEDULED_JOB_FIELDS = {
     "time_zone", "data", "commit", "approval_required", "approval_state", "approved_by_user", "approved_at",
     "decided_by_user", "decided_at", "decision_reason", "enabled", "paused", "end_reason", "ended_at", "next_run_at",
     "last_run_at", "total_run_count", "created", "min_approvers", "approvals", "expires_at", "job_version",
-    "approved_job_version",
+    "approved_job_version", "reason",
 }
 JOB_RESULT_FIELDS = {
     "id", "url", "display", "name", "job_model", "user", "approved_by_user", "status", "dry_run", "created",
@@ -141,6 +141,30 @@ def test_run_answers_201_with_exactly_one_of_schedule_and_job_result(api: Api, s
         assert set(body) == {"schedule", "job_result"}
         assert (body["schedule"] is None) != (body["job_result"] is None)
     assert set(later["schedule"]) == SCHEDULED_JOB_FIELDS and set(now["job_result"]) == JOB_RESULT_FIELDS
+
+
+def test_a_run_request_says_why_and_the_scheduled_job_shows_it(api: Api, services: Services) -> None:
+    url = f"/api/extras/jobs/{job_id(services, 'testjobs.ApprovalJob')}/run/"
+    response = api.post(url, ALICE, json={"schedule": {"interval": "immediately",
+                                                        "reason": "  Firmware fix <for> INC-42 & friends  "}})
+    assert response.status_code == 201, response.text
+    created = response.json()["schedule"]
+    assert created["reason"] == "Firmware fix <for> INC-42 & friends"
+    shown = api.get(f"/api/extras/scheduled-jobs/{created['id']}/", APPROVER).json()
+    assert shown["reason"] == "Firmware fix <for> INC-42 & friends"
+    without = api.post(url, ALICE, json={"schedule": {"interval": "immediately", "reason": "   "}}).json()
+    assert without["schedule"]["reason"] is None
+
+
+def test_a_reason_over_500_characters_is_refused_under_schedule(api: Api, services: Services) -> None:
+    url = f"/api/extras/jobs/{job_id(services, 'testjobs.ApprovalJob')}/run/"
+    response = api.post(url, ALICE, json={"schedule": {"interval": "immediately", "reason": "x" * 501}})
+    assert response.status_code == 400
+    assert response.json() == {"schedule": {"reason": ["Ensure this field has no more than 500 characters."]}}
+    assert api.get("/api/extras/scheduled-jobs/", APPROVER).json()["count"] == 0
+    wrong_type = api.post(url, ALICE, json={"schedule": {"interval": "immediately", "reason": ["a"]}})
+    assert wrong_type.status_code == 400
+    assert wrong_type.json() == {"schedule": {"reason": ["Not a valid string."]}}
 
 
 def test_a_start_time_without_offset_is_read_in_the_schedule_zone_or_the_default(api: Api, services: Services) -> None:
@@ -343,7 +367,8 @@ def test_the_openapi_document_describes_every_endpoint_and_its_bodies(api: Api) 
     assert "201" in run["responses"]
     components = schema["components"]["schemas"]
     assert set(components["RunRequestIn"]["properties"]) == {"data", "commit", "schedule"}
-    assert set(components["ScheduleIn"]["properties"]) == {"name", "interval", "start_time", "crontab", "time_zone"}
+    assert set(components["ScheduleIn"]["properties"]) == {"name", "interval", "start_time", "crontab", "time_zone",
+                                                           "reason"}
     assert set(components["ScheduledJobOut"]["properties"]) == SCHEDULED_JOB_FIELDS
     assert set(components["JobResultOut"]["properties"]) == JOB_RESULT_FIELDS
     assert not [path for path in paths if path.startswith("/api/") and not path.endswith("/")]
