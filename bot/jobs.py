@@ -79,6 +79,7 @@ _META_DEFAULTS: dict[str, object] = {
     "hidden": False,
     "soft_time_limit": None,
     "time_limit": None,
+    "key_variable": None,
 }
 
 
@@ -136,6 +137,8 @@ class JobInfo:
         soft_time_limit: seconds after which the job is asked to stop, or None.
         time_limit: seconds after which the job is stopped, or None.
         variables: the variables by name in declaration order, inherited ones first.
+        key_variable: ``Meta.key_variable``, the variable whose value names a run ("Reboot device · core-sw-17"),
+            or None to let jobgate pick (the first required text variable).
         is_runnable_definition: False when the job is both sensitive and approval-required: such a job can never run.
     """
 
@@ -148,6 +151,7 @@ class JobInfo:
     time_limit: float | None
     variables: dict[str, Variable]
     is_runnable_definition: bool
+    key_variable: str | None = None
 
 
 class Job(ABC):
@@ -322,6 +326,10 @@ def job_info(cls: type[Job]) -> JobInfo:
                 variables[attr_name] = attr
             elif attr_name in variables:  # a subclass replaced an inherited variable with something else
                 del variables[attr_name]
+    key = _meta_value(cls, "key_variable")
+    if key is not None and (not isinstance(key, str) or key not in variables):
+        raise ValueError(f"{cls.__name__}.Meta.key_variable must name one of its variables "
+                         f"({', '.join(variables) or 'it has none'}), not {key!r}")
     return JobInfo(
         name=name.strip(),
         description=description,
@@ -332,6 +340,7 @@ def job_info(cls: type[Job]) -> JobInfo:
         time_limit=hard,
         variables=variables,
         is_runnable_definition=not (flags["approval_required"] and flags["has_sensitive_variables"]),
+        key_variable=key,
     )
 
 

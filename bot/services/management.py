@@ -15,6 +15,7 @@ from bot.domain.errors import NotFoundError
 from bot.domain.outbox import OutboxKind
 from bot.domain.permissions import Actor
 from bot.domain.records import EndReason, JobRecord, ObjectType, ScheduledJobRecord
+from bot.domain.variables.keys import KEY_MARK
 from bot.registry import DiscoveredJob, LoadError
 from bot.services import activity
 from bot.services.announcements import announce_decision, tell_requester
@@ -162,7 +163,8 @@ def job_definition(found: DiscoveredJob) -> JobDefinition:
         hidden=info.hidden,
         soft_time_limit=info.soft_time_limit,
         time_limit=info.time_limit,
-        variables={name: var.describe() for name, var in info.variables.items()},
+        variables={name: {**var.describe(), **({KEY_MARK: True} if name == info.key_variable else {})}
+                   for name, var in info.variables.items()},
         version=found.version,
         grouping=found.grouping,
     )
