@@ -32,7 +32,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 import handlers
 from bot.config import Settings
-from bot.domain.errors import DatabaseUnavailableError, DomainError
+from bot.domain.errors import AlreadyDecidedError, DatabaseUnavailableError, DomainError, InvalidStateError
 from bot.metrics import Metrics
 from bot.services import Services
 from bot.slack_directory import SlackDirectory
@@ -305,6 +305,9 @@ def _answer_in_ack(error: Exception, body: dict[str, Any], message: Message) -> 
     if body.get("type") != "view_submission":
         return None
     inputs = blocks.input_block_ids(body.get("view") or {})
+    if isinstance(error, AlreadyDecidedError | InvalidStateError):  # decided (or ended) while the modal was open
+        return {"response_action": "update", "view": blocks.build_notice_modal("Already decided", message["blocks"][0]
+                                                                                ["text"]["text"])}
     if isinstance(error, DomainError) and inputs:
         return {"response_action": "errors", "errors": block_errors(error, inputs)}
     text = message["blocks"][0]["text"]["text"]

@@ -19,7 +19,13 @@ from bot.domain.short_ids import short
 from bot.services import Services
 from handlers import Listeners, blocks, ids
 from handlers.home import publish_home
-from handlers.payloads import parse_action_value, parse_private_metadata, parse_selected_interval, view_state
+from handlers.payloads import (
+    is_shared_message_click,
+    parse_action_value,
+    parse_private_metadata,
+    parse_selected_interval,
+    view_state,
+)
 from handlers.redraw import QUEUE, answer_click, click_origin, update_view
 
 
@@ -54,8 +60,9 @@ def handle_approve_button(ack: Ack, body: dict[str, Any], context: BoltContext, 
         client.views_open(trigger_id=body["trigger_id"],
                           view=blocks.build_past_due_modal(scheduled_job_id, origin=click_origin(body)))
         return
-    answer_click(body=body, client=client, respond=respond, services=services, actor=actor, kind=QUEUE,
-                 message=blocks.build_decision_notice(record, verb="approved"))
+    if not is_shared_message_click(body):  # an approval message says it itself, updated in place
+        answer_click(body=body, client=client, respond=respond, services=services, actor=actor, kind=QUEUE,
+                     message=blocks.build_decision_notice(record, verb="approved"))
 
 
 def handle_approve_confirmed_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient,
@@ -65,8 +72,9 @@ def handle_approve_confirmed_button(ack: Ack, body: dict[str, Any], context: Bol
     actor = directory.actor(context.user_id or "")
     record = services.decisions.approve_scheduled_job(actor=actor, scheduled_job_id=parse_action_value(body),
                                                       force=True)
-    answer_click(body=body, client=client, respond=respond, services=services, actor=actor, kind=QUEUE,
-                 message=blocks.build_decision_notice(record, verb="approved"))
+    if not is_shared_message_click(body):  # an approval message says it itself, updated in place
+        answer_click(body=body, client=client, respond=respond, services=services, actor=actor, kind=QUEUE,
+                     message=blocks.build_decision_notice(record, verb="approved"))
 
 
 def handle_deny_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, services: Services,

@@ -119,6 +119,13 @@ def parse_picked_job(body: dict[str, Any]) -> str:
     return str(value)
 
 
+def is_shared_message_click(body: dict[str, Any]) -> bool:
+    """Whether a click came from a message others see too (an approval message jobgate posted, and updates in place
+    once decided), rather than from an answer only the clicker sees (the queue) or the Home tab."""
+    container = body.get("container") or {}
+    return container.get("type") == "message" and not container.get("is_ephemeral")
+
+
 def parse_selected_interval(body: dict[str, Any]) -> IntervalType:
     """The schedule type chosen in the run modal's select.
 

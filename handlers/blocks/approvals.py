@@ -10,8 +10,10 @@ from datetime import datetime, timedelta
 from bot.domain import approvals
 from bot.domain.approvals import ApprovalState
 from bot.domain.records import JobResultRecord, Page, ScheduledJobRecord
+from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
 from handlers import ids
+from handlers.blocks import card
 from handlers.blocks.base import (
     MAX_MESSAGE_BLOCKS,
     STATUS_EMOJI,
@@ -19,16 +21,13 @@ from handlers.blocks.base import (
     Message,
     clip,
     context,
-    data_text,
     date_token,
     divider,
     escape,
     job_label,
     list_message,
     message,
-    next_runs,
     plain,
-    schedule_words,
     section,
     user,
 )
@@ -36,14 +35,16 @@ from handlers.blocks.base import (
 
 def _approval_buttons(record: ScheduledJobRecord, *, now: datetime) -> Block:
     past_due = approvals.is_past_due(record.facts(), now)
+    named = f"{record.job.name if record.job is not None else 'request'} {short(record.id)}"
     approve: Block = {"type": "button", "text": plain("Approve"), "style": "primary", "value": record.id,
-                      "action_id": ids.APPROVE_CONFIRMED if past_due else ids.APPROVE}
+                      "action_id": ids.APPROVE_CONFIRMED if past_due else ids.APPROVE,
+                      "accessibility_label": clip(f"Approve {named}", 75)}
     if past_due:
+        due = record.start_time.strftime("%Y-%m-%d %H:%M UTC")
         approve["confirm"] = {
             "title": plain("Approve a past-due job?", 100),
-            "text": {"type": "mrkdwn", "text": clip(
-                f"*{escape(record.name)}* was due {date_token(record.start_time)}; that time has passed. "
-                "Approving runs it at once.", 300)},
+            "text": plain(f"{clip(card.title(record), 150)} was due {due}; that time has passed. "
+                          "Approving runs it at once.", 300),
             "confirm": plain("Approve and run now", 30),
             "deny": plain("Cancel", 30),
             "style": "primary",
@@ -53,15 +54,12 @@ def _approval_buttons(record: ScheduledJobRecord, *, now: datetime) -> Block:
         "block_id": f"{ids.APPROVAL_ACTIONS_BLOCK}:{record.id}",
         "elements": [
             approve,
-            {"type": "button", "text": plain("Deny"), "style": "danger", "value": record.id, "action_id": ids.DENY},
-            {"type": "button", "text": plain("Dry run"), "value": record.id, "action_id": ids.DRY_RUN},
+            {"type": "button", "text": plain("Deny"), "style": "danger", "value": record.id, "action_id": ids.DENY,
+             "accessibility_label": clip(f"Deny {named}", 75)},
+            {"type": "button", "text": plain("Dry run"), "value": record.id, "action_id": ids.DRY_RUN,
+             "accessibility_label": clip(f"Dry run {named}", 75)},
         ],
     }
-
-
-def _approvers(record: ScheduledJobRecord) -> str:
-    """Who approved so far, with their comments: "<@a>, <@b>"."""
-    return ", ".join(user(vote.user_id) for vote in record.approvals)
 
 
 def _comments(record: ScheduledJobRecord) -> str:
@@ -69,34 +67,25 @@ def _comments(record: ScheduledJobRecord) -> str:
                    if vote.comment)
 
 
-def _progress_text(record: ScheduledJobRecord) -> str | None:
-    """While more approvals are needed: "Approved by <@a> — 1 of 2 needed"."""
-    if not record.approvals:
-        return None
-    return clip(f"👍 Approved by {_approvers(record)} — {len(record.approvals)} of {record.min_approvers} needed"
-                + _comments(record), 3000)
-
-
-def _decision_text(record: ScheduledJobRecord) -> str | None:
-    when = f" on {date_token(record.decided_at)}" if record.decided_at else ""
-    if record.approval_state is ApprovalState.APPROVED:
-        if record.min_approvers > 1 or len(record.approvals) > 1:
-            return clip(f"✅ *Approved* by {_approvers(record)} ({len(record.approvals)} of {record.min_approvers} "
-                        f"needed){when}." + _comments(record), 3000)
-        return clip(f"✅ *Approved* by {user(record.decided_by_id)}{when}." + _comments(record), 3000)
-    if record.approval_state is ApprovalState.EXPIRED:
-        expired = f" on {date_token(record.expires_at)}" if record.expires_at else ""
-        return f"⌛ *Expired*{expired}: nobody decided on it in time, so it will not run."
+def _details_text(record: ScheduledJobRecord) -> str | None:
+    """What the status line leaves out: who approved so far and their comments, a denial's reason, a code change."""
     if record.approval_state is ApprovalState.DENIED:
-        withdrawn = record.decided_by_id is not None and record.decided_by_id == record.user_id
-        text = f"{'↩️ *Withdrawn*' if withdrawn else '⛔ *Denied*'} by {user(record.decided_by_id)}{when}."
-        if record.decision_reason:
-            text += f"\n>{escape(clip(record.decision_reason, 2000))}"
-        return text
-    if not record.enabled:
-        ended = f" on {date_token(record.ended_at)}" if record.ended_at else ""
-        return f"🚫 *Cancelled* by {user(record.ended_by_id)}{ended}; nothing left to decide."
-    return None
+        return f">{escape(clip(record.decision_reason, 2000))}" if record.decision_reason else None
+    if record.approval_state is ApprovalState.APPROVED:
+        comments = _comments(record)
+        return clip(comments.lstrip("\n"), 3000) if comments else None
+    if card.is_decided(record):
+        return None
+    lines: list[str] = []
+    if approvals.approval_lapsed(approval_state=ApprovalState.APPROVED, approved_version=record.approved_job_version,
+                                 current_version=record.job_version):
+        lines.append("🔁 " + approvals.code_changed_note(approved_version=record.approved_job_version,
+                                                        current_version=record.job_version))
+    if record.approvals:
+        who = ", ".join(user(vote.user_id) for vote in record.approvals)
+        lines.append(f"👍 Approved so far by {who} — {len(record.approvals)} of {record.min_approvers} needed"
+                     + _comments(record))
+    return clip("\n".join(lines), 3000) if lines else None
 
 
 def _reviewed_version(record: ScheduledJobRecord) -> str | None:
@@ -138,63 +127,77 @@ def dry_run_text(result: JobResultRecord) -> str:
 
 
 def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: bool = True,
-                    dry_run: JobResultRecord | None = None) -> list[Block]:
-    """The blocks describing one request; with its buttons while it is pending and active, and the latest finished
-    dry run when there is one."""
-    blocks: list[Block] = [
-        section(f"{user(record.user_id)} asks to run {job_label(record.job)}: *{escape(clip(record.name, 255))}*"),
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": clip(f"*Schedule*\n{schedule_words(record)}", 2000)},
-            {"type": "mrkdwn", "text": clip(f"*Next runs*\n{next_runs(record, now)}", 2000)},
-            {"type": "mrkdwn", "text": clip(f"*Data*\n{data_text(record.data)}", 2000)},
-            {"type": "mrkdwn", "text": f"*ID*\n`{short(record.id)}`"},
-            {"type": "mrkdwn", "text": f"*Code version*\n`{approvals.short_version(_reviewed_version(record))}`"},
-        ]},
-    ]
+                    dry_run: JobResultRecord | None = None, approvers: card.Approvers | None = None,
+                    last_run: JobResultRecord | None = None) -> list[Block]:
+    """The blocks describing one request: its status line first (and, once decided, what will happen), then who asks
+    to run what, when and why; its buttons while it is pending and active, and the latest finished dry run.
+
+    Args:
+        approvers: who may approve it, mentioned while it is pending (a card in the approval channel).
+        last_run: its latest run (not a dry run), shown once it ran.
+    """
+    status = card.status_line(record, now=now)
+    if card.is_decided(record):
+        status += "\n" + card.outcome(record, now=now, last_run=last_run)
+    elif approvers is not None and (mentioned := approvers.mentions()):
+        status += f" from {mentioned}"
+    description = escape(clip(record.job.description, 1000)) if record.job is not None else ""
+    fields = [{"type": "mrkdwn", "text": f"*Requested by*\n{user(record.user_id)}"},
+              {"type": "mrkdwn", "text": clip(f"*When*\n{card.when_text(record, now=now)}", 2000)}]
+    if record.reason:
+        fields.append({"type": "mrkdwn", "text": f"*Why*\n{card.reason_text(record)}"})
+    variables = card.variables_text(record)
+    if variables:
+        fields.append({"type": "mrkdwn", "text": f"*Variables*\n{variables}"})
+    facts = [f"ID `{short(record.id)}`", f"code `{approvals.short_version(_reviewed_version(record))}`",
+             f"`{escape(clip(record.job.slug, 150))}`" if record.job is not None else "deleted job"]
+    if record.interval is not IntervalType.IMMEDIATELY:
+        facts.insert(0, f"Schedule “{escape(clip(record.name, 200))}”")
     if not record.commit:
-        blocks.append(context("This request runs with commit off (dry run)."))
+        facts.append("runs with commit off (dry run)")
+    if record.expires_at is not None and not card.is_decided(record):
+        facts.append(f"expires {card.at(record.expires_at)} if still pending")
+    blocks: list[Block] = [
+        section(status),
+        section(f"*{escape(card.title(record))}*" + (f"\n{description}" if description else "")),
+        {"type": "section", "fields": fields},
+        context(" · ".join(facts)),
+    ]
     if dry_run is not None:
         blocks.append(section(dry_run_text(dry_run)))
-    decided = _decision_text(record)
-    if decided is not None:
-        blocks.append(section(decided))
+    details = _details_text(record)
+    if details is not None:
+        blocks.append(section(details))
+    if card.is_decided(record):
         return blocks
-    if record.enabled and approvals.approval_lapsed(
-            approval_state=ApprovalState.APPROVED, approved_version=record.approved_job_version,
-            current_version=record.job_version):
-        blocks.append(section("🔁 " + approvals.code_changed_note(approved_version=record.approved_job_version,
-                                                                  current_version=record.job_version)))
-    progress = _progress_text(record)
-    if progress is not None:
-        blocks.append(section(progress))
-    elif record.min_approvers > 1:
-        blocks.append(context(f"Needs {record.min_approvers} approvals from different approvers."))
-    if record.expires_at is not None:
-        blocks.append(context(f"⌛ Expires {date_token(record.expires_at)} if it is still pending then."))
     if approvals.is_past_due(record.facts(), now):
-        blocks.append(context(f"⚠️ The start time {date_token(record.start_time)} has passed: approving runs it at "
-                               "once, after a confirmation."))
+        blocks.append(context(f"⚠️ It was due {card.at(record.start_time)}: approving runs it at once, after a "
+                               "confirmation."))
     if with_buttons:
         blocks.append(_approval_buttons(record, now=now))
     return blocks
 
 
-def build_approval_message(record: ScheduledJobRecord, *, now: datetime,
-                           dry_run: JobResultRecord | None = None) -> Message:
-    """The approval request message: job, requester, data, schedule in words, next runs, and the three buttons.
+def build_approval_message(record: ScheduledJobRecord, *, now: datetime, dry_run: JobResultRecord | None = None,
+                           approvers: card.Approvers | None = None,
+                           last_run: JobResultRecord | None = None) -> Message:
+    """The approval card: status first, then who asks to run what, when and why, and the three buttons.
 
-    Once decided (or cancelled) it says who did what and when, and has no buttons. When the request is already past
-    due as it is drawn, Approve carries Slack's ``confirm`` dialog.
+    Once decided (or cancelled, or expired) it says who did what, when and what will happen, and has no buttons.
+    When the request is already past due as it is drawn, Approve carries Slack's ``confirm`` dialog. Its ``text``
+    (what a phone notification shows) tells the same in plain words.
+
+    Args:
+        approvers: who may approve it, mentioned while it is pending (a card in the approval channel).
+        last_run: its latest run (not a dry run), once it ran.
     """
-    decided = _decision_text(record)
-    state = "decided" if decided else "awaiting approval"
-    text = f"Approval request ({state}): {escape(clip(record.name, 200))} by {user(record.user_id)}"
-    return message(text, approval_blocks(record, now=now, dry_run=dry_run))
+    text = card.fallback_text(record, now=now, approvers=approvers, last_run=last_run)
+    return message(text, approval_blocks(record, now=now, dry_run=dry_run, approvers=approvers, last_run=last_run))
 
 
 def build_queue(page: Page[ScheduledJobRecord], *, now: datetime) -> Message:
     """The approval queue, each request with its buttons (as many as fit in one message)."""
-    per_item = 8  # at most: request, fields, commit off, approvals so far, expiry, past due, buttons, divider
+    per_item = 8  # at most: status, title, fields, facts, approvals so far, past due, buttons, divider
     shown = list(page.items)[: (MAX_MESSAGE_BLOCKS - 2) // per_item]
     blocks: list[Block] = [section(f"*Approval queue*: {page.count} request{'s' if page.count != 1 else ''} "
                                     "awaiting approval")]

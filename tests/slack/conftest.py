@@ -194,12 +194,26 @@ def button(call: Call, label: str) -> dict[str, Any]:
 
 
 def press(stack: Stack, call: Call, label: str, *, user_id: str) -> Any:
-    """Click the button labelled ``label`` on a posted message, as ``user_id``."""
+    """Click the button labelled ``label`` on a posted message, as ``user_id``.
+
+    An approval answers nobody privately when it succeeds (the message itself is updated), so for **Approve** this
+    waits until the click had its effect: an answer to the clicker, a modal, or notifications written.
+    """
+    from tests.fake_slack import wait_until
+
+    def effects() -> tuple[int, int, int]:
+        return (len(stack.fake.calls_to("response_url")), len(stack.fake.calls_to("views.open")),
+                stack.notifier.pending())
+
+    before = effects()
     element = button(call, label)
-    return stack.slack.click(element["action_id"], element["value"], user_id=user_id,
-                             message={"text": call.params.get("text"), "blocks": call.params.get("blocks")},
-                             channel_id=str(call.response.get("channel") or call.params.get("channel")),
-                             message_ts=str(call.response.get("ts")))
+    ack = stack.slack.click(element["action_id"], element["value"], user_id=user_id,
+                            message={"text": call.params.get("text"), "blocks": call.params.get("blocks")},
+                            channel_id=str(call.response.get("channel") or call.params.get("channel")),
+                            message_ts=str(call.response.get("ts")))
+    if label == "Approve" and ack.status == 200:
+        wait_until(lambda: effects() != before)
+    return ack
 
 
 def request_now(stack: Stack) -> str:

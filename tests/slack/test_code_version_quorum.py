@@ -48,7 +48,7 @@ def test_a_lapsed_approval_clears_the_approvals_and_starts_expiry_reminders_and_
     stack.deliver()
     (message,) = stack.posted(APPROVAL_CHANNEL)
     updated = [c for c in stack.fake.calls_to("chat.update") if c.params["ts"] == message.response["ts"]]
-    assert "Approved by <@UAPPROVER> — 1 of 2 needed" in text_of(updated[-1])
+    assert "Approved so far by <@UAPPROVER> — 1 of 2 needed" in text_of(updated[-1])
     assert "<@UAPPROVER>: checked the diff" in text_of(updated[-1])
     # App Home: waits for the second approver, no longer for the one who approved.
     assert "Waiting for your approval (0)" in waiting_for(stack, "UAPPROVER")
@@ -83,7 +83,8 @@ def test_a_lapsed_approval_clears_the_approvals_and_starts_expiry_reminders_and_
     stack.deliver()
     (asked,) = stack.posted(APPROVAL_CHANNEL)[asked_before:]
     assert [b["text"]["text"] for b in buttons(asked)] == ["Approve", "Deny", "Dry run"]
-    assert "Approved by" not in text_of(asked) and "Needs 2 approvals" in text_of(asked)
+    assert "Approved so far by" not in text_of(asked) and "Approved by" not in text_of(asked)
+    assert asked.params["blocks"][0]["text"]["text"].startswith("⏳ *Approval needed* · 0 of 2 approvals")
     redrawn = [c for c in stack.fake.calls_to("chat.update") if c.params["ts"] == message.response["ts"]][-1]
     assert "<@UAPPROVER>" not in text_of(redrawn) and f"{old[:10]} → {new[:10]}" in text_of(redrawn)
     assert "Waiting for your approval (1)" in waiting_for(stack, "UAPPROVER")

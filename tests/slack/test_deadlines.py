@@ -39,7 +39,6 @@ def request_approved_once(stack: Stack) -> tuple[str, Call]:
     stack.deliver()
     (message,) = stack.posted(APPROVAL_CHANNEL)
     press(stack, message, "Approve", user_id="UAPPROVER")
-    stack.fake.wait_for("response_url", 2)
     stack.deliver()
     return scheduled_job_id, message
 
@@ -103,7 +102,6 @@ def test_approvers_who_have_not_acted_are_reminded_in_the_thread_then_on_call_is
     press(stack, asked, "Deny", user_id=ONCALL)  # on-call holds no permission of its own, yet may decide
     assert "Deny" in json.dumps(stack.fake.wait_for("views.open")[-1].params["view"])
     press(stack, asked, "Approve", user_id=ONCALL)
-    stack.fake.wait_for("response_url", 3)
     record = stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id)
     assert record.approval_state is ApprovalState.APPROVED
     assert [v.user_id for v in record.approvals] == ["UAPPROVER", ONCALL]
@@ -118,7 +116,6 @@ def test_without_an_approval_channel_each_approver_who_has_not_acted_gets_a_dire
     stack.deliver()
     (first,) = stack.posted("UAPPROVER")
     press(stack, first, "Approve", user_id="UAPPROVER")
-    stack.fake.wait_for("response_url", 2)
     stack.deliver()
     before = {c.params["channel"]: len(stack.posted(c.params["channel"])) for c in stack.posted()}
     stack.clock.advance(hours=4)

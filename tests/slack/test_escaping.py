@@ -57,7 +57,8 @@ def test_typed_names_values_and_ids_show_literally_on_every_surface(stack: Stack
     stack.deliver()
     request = stack.posted(APPROVAL_CHANNEL)[0]
     notification = request.params["text"]
-    assert "&lt;!channel&gt; urgent &lt;https://evil.example/sso|Approve in jobgate&gt; &amp; more" in notification
+    assert "Approval job · &lt;!here&gt; core &lt;@UADMIN&gt;" in notification  # the key variable's value, in the title
+    assert "&lt;!channel&gt; urgent &lt;https://evil.example/sso|Approve in jobgate&gt; &amp; more" in text_of(request)
     assert "&lt;!here&gt; core &lt;@UADMIN&gt;" in text_of(request)
 
     press(stack, request, "Dry run", user_id="UAPPROVER")  # its log goes into the request's thread

@@ -128,7 +128,7 @@ def test_app_home_shows_how_long_each_request_waiting_for_you_has_waited(stack: 
         if text.startswith("⏳ Waiting for"):
             waiting = text
         for scheduled_job_id in (older, newer):
-            if f"`{scheduled_job_id[:8]}`" in text and "*ID*" in text:
+            if f"ID `{scheduled_job_id[:8]}`" in text:
                 waits[scheduled_job_id] = waiting
     assert "Waiting for 1 d 3 h" in waits[older] and "Waiting for 1 d 1 h" in waits[newer]
     # Once approved it no longer waits for you; a request you made yourself never does.

@@ -37,7 +37,6 @@ def test_without_an_approval_channel_each_approver_gets_a_dm_and_every_dm_is_upd
 
     mine = next(c for c in dms if c.params["channel"] == "UGRP05")
     press(stack, mine, "Approve", user_id="UGRP05")
-    stack.fake.wait_for("response_url", 2)
     stack.deliver()
     updates = stack.fake.calls_to("chat.update")
     assert sorted((u.params["channel"], u.params["ts"]) for u in updates) == sorted(
