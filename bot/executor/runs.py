@@ -128,8 +128,11 @@ def record_outcomes(
 
 
 def show_dry_runs(repos: Repositories, job_result_ids: Collection[str], *, now: datetime) -> None:
-    """Among runs that just ended, the dry runs of requests awaiting approval: their approval messages show them."""
-    for scheduled_job_id in sorted(set(repos.job_results.requests_dry_run(sorted(job_result_ids)).values())):
+    """Among runs that just ended, the dry runs of requests awaiting approval, and the runs of approved one-off
+    requests: their approval messages show them."""
+    shown = set(repos.job_results.requests_dry_run(sorted(job_result_ids)).values())
+    shown.update(repos.job_results.approved_one_offs_run(sorted(job_result_ids)))
+    for scheduled_job_id in sorted(shown):
         refresh_approval_messages(repos, scheduled_job_id, actor_id=None, now=now)
 
 

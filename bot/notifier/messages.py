@@ -27,6 +27,7 @@ This is wiring: it may import anything.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ from bot.domain.records import JobResultRecord, ObjectType, ScheduledJobRecord
 from bot.notifier.slack_api import Done, Permanent, SlackApi, is_group
 from bot.slack_directory import SlackDirectory
 from handlers import blocks
+from handlers.blocks.card import Approvers
 from storage.db import Database
 from storage.repositories import Repositories
 
@@ -87,7 +89,24 @@ class Messages:
             children = tuple((member, payload) for member in self._group_approvers(entry.channel, record))
             return Done(OutboxStatus.EXPANDED, children=children)
         return self.slack.post(entry.channel, blocks.build_approval_message(record, now=now,
-                                                                            dry_run=self._latest_dry_run(record.id)))
+                                                                            dry_run=self._latest_dry_run(record.id),
+                                                                            approvers=self._approvers(payload)))
+
+    def _approvers(self, payload: dict[str, Any]) -> Approvers | None:
+        """Who an approval message in a channel mentions: user-group handles become mentions when Slack knows them
+        (from the groups last listed), else they are named."""
+        found = Approvers.from_payload(payload.get("approvers"))
+        if found is None or not found.handles:
+            return found
+        group_ids = {h: self.directory.usergroup_id(h) for h in found.handles}
+        return replace(found, group_ids=found.group_ids + tuple(g for g in group_ids.values() if g),
+                       handles=tuple(h for h, g in group_ids.items() if not g))
+
+    def _latest_run(self, record: ScheduledJobRecord) -> JobResultRecord | None:
+        if record.approval_state is not ApprovalState.APPROVED or not record.total_run_count:
+            return None
+        with self.db.read() as session:
+            return Repositories(session).job_results.latest_run(record.id)
 
     def _latest_dry_run(self, scheduled_job_id: str) -> JobResultRecord | None:
         with self.db.read() as session:
@@ -131,7 +150,10 @@ class Messages:
 
     def _approval_update(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> Done:
         record = self._scheduled_job(payload)
-        message = blocks.build_approval_message(record, now=now, dry_run=self._latest_dry_run(record.id))
+        requests = [e.payload for e in self._approval_requests(record.id) if e.channel == entry.channel]
+        message = blocks.build_approval_message(record, now=now, dry_run=self._latest_dry_run(record.id),
+                                                approvers=self._approvers(requests[0]) if requests else None,
+                                                last_run=self._latest_run(record))
         group = is_group(entry.channel)
         covered: set[str] = set()
         if group:  # members' messages not covered by an update of their own
@@ -144,12 +166,16 @@ class Messages:
                 self.slack.update(message_channel, message_ts, message)
         return Done(OutboxStatus.SENT)
 
+    def _approval_requests(self, scheduled_job_id: str) -> list[OutboxEntry]:
+        """The delivered approval requests of a request (one per message posted)."""
+        with self.db.read() as session:
+            return list(Repositories(session).outbox.delivered(ObjectType.SCHEDULED_JOB, scheduled_job_id,
+                                                               kind=OutboxKind.APPROVAL_REQUEST))
+
     def _approval_messages(self, scheduled_job_id: str) -> list[tuple[str, str, str]]:
         """``(outbox channel, message channel, message ts)`` of every approval message posted for a request."""
-        with self.db.read() as session:
-            delivered = Repositories(session).outbox.delivered(ObjectType.SCHEDULED_JOB, scheduled_job_id,
-                                                               kind=OutboxKind.APPROVAL_REQUEST)
-        return [(e.channel, str(e.message_channel), str(e.message_ts)) for e in delivered]
+        return [(e.channel, str(e.message_channel), str(e.message_ts))
+                for e in self._approval_requests(scheduled_job_id)]
 
     def _run_finished(self, entry: OutboxEntry, payload: dict[str, Any], now: datetime) -> Done:
         with self.db.read() as session:

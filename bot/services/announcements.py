@@ -24,17 +24,23 @@ def announce_approval_request(
     deps: ServiceDeps, repos: Repositories, record: ScheduledJobRecord, *, now: datetime,
     targets: Iterable[str] | None = None,
 ) -> None:
-    """Ask for a decision: in the approval channel, else by DM to each approver (never the requester); a user group
-    is one entry, ``@handle`` or its ID (``S…``) when pinned, that the notifier expands into its members.
+    """Ask for a decision: in the approval channel (mentioning who may approve: their user groups and people, never
+    the requester), else by DM to each approver (never the requester); a user group is one entry, ``@handle`` or its
+    ID (``S…``) when pinned, that the notifier expands into its members.
 
     Args:
         targets: ask these outbox channels instead (an escalation: users by ID, groups by :func:`group_target`).
     """
-    payload = {"scheduled_job_id": record.id}
+    payload: dict[str, object] = {"scheduled_job_id": record.id}
     if targets is not None:
         targets = list(targets)
     elif deps.approval_channel:
         targets = [deps.approval_channel]
+        if record.job is not None:  # the message in the channel mentions them, so they are notified
+            users, groups = deps.policy.approver_targets(record.job.ref, requester_id=record.user_id)
+            payload["approvers"] = {"users": sorted(users),
+                                    "group_ids": sorted(g for g in groups if is_usergroup_id(g)),
+                                    "handles": sorted(g for g in groups if not is_usergroup_id(g))}
     else:
         assert record.job is not None
         users, groups = deps.policy.approver_targets(record.job.ref, requester_id=record.user_id)

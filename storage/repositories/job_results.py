@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from bot.domain.records import JobResultRecord, LogRecord, NewJobResult, Page
 from bot.domain.results import UNFINISHED_STATUSES, JobResultStatus, can_transition
-from storage.models import JobLogEntryRow, JobResultRow, JobRow
+from bot.domain.schedules import IntervalType
+from storage.models import JobLogEntryRow, JobResultRow, JobRow, ScheduledJobRow
 from storage.repositories._records import is_uuid, job_result_record, job_result_values, new_id
 from storage.repositories.job_claims import JobResultClaims, may_become
 
@@ -116,6 +117,27 @@ class JobResultRepository(JobResultClaims):
                    JobResultRow.scheduled_job_id.is_not(None), JobResultRow.scheduled_for.is_(None))
         ).all()
         return {row[0]: str(row[1]) for row in rows}
+
+    def approved_one_offs_run(self, job_result_ids: Sequence[str]) -> list[str]:
+        """Of these job results, the runs (not dry runs) of one-off scheduled jobs that needed approval: the ids of
+        those scheduled jobs, whose approval messages then say how the run went."""
+        if not job_result_ids:
+            return []
+        rows = self.session.scalars(
+            select(JobResultRow.scheduled_job_id).join(ScheduledJobRow,
+                                                       ScheduledJobRow.id == JobResultRow.scheduled_job_id)
+            .where(JobResultRow.id.in_(list(job_result_ids)), JobResultRow.dry_run.is_(False),
+                   ScheduledJobRow.approval_required,
+                   ScheduledJobRow.interval.in_([IntervalType.IMMEDIATELY.value, IntervalType.FUTURE.value]))
+        ).all()
+        return sorted({str(row) for row in rows})
+
+    def latest_run(self, scheduled_job_id: str) -> JobResultRecord | None:
+        """The latest run (not a dry run) of a scheduled job, without its log lines; None when it has none."""
+        if not is_uuid(scheduled_job_id):
+            return None
+        page = self.list_page(limit=1, offset=0, scheduled_job_id=scheduled_job_id, dry_run=False)
+        return page.items[0] if page.items else None
 
     def _log(self, job_result_id: str) -> Sequence[JobLogEntryRow]:
         return self.session.scalars(
