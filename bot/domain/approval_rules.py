@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 
 __all__ = [
     "DEFAULT_RULE",
+    "PAST_DUE_REDRAW",
     "ApprovalRule",
     "ApprovalTimes",
     "Vote",
@@ -29,6 +30,7 @@ __all__ = [
     "is_expired",
     "next_reminder_at",
     "parse_duration",
+    "past_due_redraw_at",
     "rule_for",
     "to_remind",
 ]
@@ -173,25 +175,51 @@ def counting_approvers(votes: Iterable[Vote], *, requester_id: str | None, expir
 @dataclass(frozen=True, kw_only=True)
 class ApprovalTimes:
     """What a new pending request records from its rule: its quorum, and when it expires, is first reminded about,
-    and escalates (None: never).
+    and escalates (None: never); and, for a one-off in the future, when its messages are drawn again as past due.
 
-    ``due_at`` is the earliest of the three: when the approval loop next has something to do for it.
+    ``due_at`` is the earliest of them: when the approval loop next has something to do for it.
     """
 
     min_approvers: int = 1
     expires_at: datetime | None = None
     remind_at: datetime | None = None
     escalate_at: datetime | None = None
+    redraw_at: datetime | None = None
 
     @property
     def due_at(self) -> datetime | None:
-        return approval_due_at(self.expires_at, self.remind_at, self.escalate_at)
+        return approval_due_at(self.expires_at, self.remind_at, self.escalate_at, self.redraw_at)
 
     @classmethod
-    def for_request(cls, rule: ApprovalRule, created_at: datetime) -> ApprovalTimes:
-        """The times of a request made at ``created_at`` under ``rule``."""
+    def for_request(cls, rule: ApprovalRule, created_at: datetime, *,
+                    redraw_at: datetime | None = None) -> ApprovalTimes:
+        """The times of a request made at ``created_at`` under ``rule``.
+
+        Args:
+            redraw_at: when its messages must be drawn again (:func:`past_due_redraw_at`), or None.
+        """
         return cls(min_approvers=rule.min_approvers, expires_at=expires_at(rule, created_at),
-                   remind_at=next_reminder_at(rule, created_at, created_at), escalate_at=escalates_at(rule, created_at))
+                   remind_at=next_reminder_at(rule, created_at, created_at), escalate_at=escalates_at(rule, created_at),
+                   redraw_at=redraw_at)
+
+
+PAST_DUE_REDRAW = timedelta(seconds=1)
+"""How long after a pending one-off's start time its messages are drawn again: then it is past due for certain."""
+
+
+def past_due_redraw_at(*, is_one_off_later: bool, start_time: datetime, now: datetime) -> datetime | None:
+    """When a pending request's messages are drawn again because its start time passed (so that they warn it is past
+    due, and Approve asks for confirmation, before anyone clicks); None when that never happens: it is not a one-off
+    in the future (``future``), or its start time has passed already.
+
+    Args:
+        is_one_off_later: the request is a ``future`` one-off.
+        start_time: its start time.
+        now: the current instant.
+    """
+    if not is_one_off_later or start_time + PAST_DUE_REDRAW <= now:
+        return None
+    return start_time + PAST_DUE_REDRAW
 
 
 def approval_due_at(*instants: datetime | None) -> datetime | None:

@@ -1,4 +1,5 @@
-"""What happens to requests nobody decides: expiry, reminders and escalation, by their approval rule.
+"""What happens to requests nobody decides: expiry, reminders and escalation, by their approval rule; and the redraw
+of a one-off's approval messages once its start time has passed (past due).
 
 Driven by the database, not by timers in memory: each pending request keeps the due time of its next expiry,
 reminder or escalation (``approval_due_at``); :meth:`Deadlines.handle_due` finds the due ones and moves each by
@@ -10,10 +11,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.domain.approval_rules import DEFAULT_RULE, is_escalated, is_expired, next_reminder_at, to_remind
+from bot.domain.approval_rules import (
+    DEFAULT_RULE,
+    PAST_DUE_REDRAW,
+    is_escalated,
+    is_expired,
+    next_reminder_at,
+    past_due_redraw_at,
+    to_remind,
+)
 from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.records import ObjectType
-from bot.services.announcements import announce_approval_request, announce_expiry, announce_reminder, group_target
+from bot.domain.schedules import IntervalType
+from bot.services.announcements import (
+    announce_approval_request,
+    announce_expiry,
+    announce_reminder,
+    group_target,
+    refresh_approval_messages,
+)
 from bot.services.deps import ServiceDeps
 from storage.repositories import Repositories
 from storage.repositories.approval_deadlines import ApprovalDue
@@ -69,9 +85,14 @@ class Deadlines:
                 escalate = due.escalate_at is not None and due.escalate_at <= now
                 remind_at = next_reminder_at(rule, record.asked_at, now) if remind else due.remind_at
                 escalate_at = None if escalate else due.escalate_at
+                one_off_later = record.interval is IntervalType.FUTURE
+                redraw = one_off_later and due.due_at == record.start_time + PAST_DUE_REDRAW
+                redraw_at = past_due_redraw_at(is_one_off_later=one_off_later, start_time=record.start_time, now=now)
                 if not repos.scheduled_jobs.advance_approval_due(due, remind_at=remind_at, escalate_at=escalate_at,
-                                                                 now=now):
+                                                                 redraw_at=redraw_at, now=now):
                     return False
+                if redraw:  # its start time passed: its messages now warn, and Approve asks for confirmation
+                    refresh_approval_messages(repos, record.id, actor_id=None, now=now)
                 if escalate and rule.escalates:
                     targets = [u for u in sorted(rule.escalate_user_ids) if u != record.user_id]
                     targets += sorted(group_target(g) for g in rule.escalate_usergroups)

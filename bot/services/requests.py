@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain import requests, schedules
-from bot.domain.approval_rules import ApprovalTimes
+from bot.domain.approval_rules import ApprovalTimes, past_due_redraw_at
 from bot.domain.approvals import ApprovalState
 from bot.domain.audit import AuditAction, AuditEvent
 from bot.domain.errors import NotFoundError, PermissionDeniedError
@@ -196,8 +196,11 @@ class Requests:
             approval_required=needs_approval,
             approval_state=ApprovalState.PENDING if needs_approval else ApprovalState.NOT_REQUIRED,
             next_run_at=next_run, created_at=now, job_version=job.version or None, reason=reason,
-            approval_times=(ApprovalTimes.for_request(self._deps.policy.approval_rule(job.ref), now) if needs_approval
-                            else ApprovalTimes()),
+            approval_times=(ApprovalTimes.for_request(
+                self._deps.policy.approval_rule(job.ref), now,
+                redraw_at=past_due_redraw_at(is_one_off_later=schedule.interval is IntervalType.FUTURE,
+                                             start_time=schedule.start_time, now=now))
+                            if needs_approval else ApprovalTimes()),
         ))
         repos.audit.add(AuditEvent(
             actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_REQUEST, object_type=ObjectType.SCHEDULED_JOB,

@@ -71,16 +71,22 @@ class ApprovalDeadlines:
         )
 
     def advance_approval_due(
-        self, due: ApprovalDue, *, remind_at: datetime | None, escalate_at: datetime | None, now: datetime
+        self, due: ApprovalDue, *, remind_at: datetime | None, escalate_at: datetime | None, now: datetime,
+        redraw_at: datetime | None = None,
     ) -> bool:
-        """Move a pending request past the reminder or escalation just handled (compare-and-set on the due time
-        read): True for exactly one caller, whatever the number of replicas."""
+        """Move a pending request past the reminder, escalation or past-due redraw just handled (compare-and-set on
+        the due time read): True for exactly one caller, whatever the number of replicas.
+
+        Args:
+            redraw_at: when its messages are still to be drawn again as past due, or None.
+        """
         row = self.session.execute(
             update(ScheduledJobRow)
             .where(ScheduledJobRow.id == due.id, ScheduledJobRow.approval_due_at == due.due_at,
                    ScheduledJobRow.approval_state == ApprovalState.PENDING.value, ScheduledJobRow.enabled)
             .values(remind_at=remind_at, escalate_at=escalate_at,
-                    approval_due_at=approval_due_at(due.expires_at, remind_at, escalate_at), updated_at=now)
+                    approval_due_at=approval_due_at(due.expires_at, remind_at, escalate_at, redraw_at),
+                    updated_at=now)
             .returning(ScheduledJobRow.id)
             .execution_options(synchronize_session=False)
         ).first()
