@@ -14,8 +14,10 @@ from bot.domain import approvals, run_notices
 from bot.domain.errors import InvalidScheduleError
 from bot.domain.outbox import OutboxKind
 from bot.domain.records import JobResultRecord, ScheduledJobRecord
+from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
 from bot.domain.times import zone_of
+from handlers.blocks import card
 from handlers.blocks.approvals import duration
 from handlers.blocks.base import (
     LOG_TEXT,
@@ -30,41 +32,48 @@ from handlers.blocks.base import (
     escape,
     job_label,
     message,
-    next_runs,
     section,
     user,
 )
 
 
+def _named(record: ScheduledJobRecord) -> str:
+    """How a requester knows their request, escaped, no mrkdwn: "Reboot device · core-sw-17", with its schedule's
+    name when it has one ("… (“Nightly reboot”)")."""
+    what = escape(card.title(record))
+    if record.interval is not IntervalType.IMMEDIATELY:
+        what += f" (“{escape(clip(record.name, 200))}”)"
+    return what
+
+
 def build_request_decided(
     record: ScheduledJobRecord, *, kind: OutboxKind, actor_id: str | None, now: datetime
 ) -> Message:
-    """The direct message telling a requester their request was approved, denied or cancelled."""
-    name = f"*{escape(clip(record.name, 255))}* ({job_label(record.job)})"
+    """The direct message telling a requester what became of their request: approved (and what will happen now),
+    denied (and why), expired, needing approval again, or cancelled. Its ``text`` reads alone in a notification."""
+    what = _named(record)
+    comments = "".join(f"\n>{user(vote.user_id)}: {escape(clip(vote.comment, 300))}" for vote in record.approvals
+                       if vote.comment)
     if kind is OutboxKind.REQUEST_APPROVED:
-        text = f"✅ Your request {name} was approved by {user(actor_id)}. Next runs: {next_runs(record, now)}."
-        text += "".join(f"\n>{user(vote.user_id)}: {escape(clip(vote.comment, 300))}" for vote in record.approvals
-                        if vote.comment)
+        said = f"✅ Your request to run {what} was approved by {user(actor_id)}. {card.outcome(record, now=now)}"
+        shown = said + comments
     elif kind is OutboxKind.REQUEST_DENIED:
-        text = f"⛔ Your request {name} was denied by {user(actor_id)}."
-        if record.decision_reason:
-            text += f"\n>{escape(clip(record.decision_reason, 2000))}"
+        said = f"⛔ Your request to run {what} was denied by {user(actor_id)}. It won't run."
+        reason = f" Reason: {escape(clip(record.decision_reason, 300))}" if record.decision_reason else ""
+        shown = said + (f"\n>{escape(clip(record.decision_reason, 2000))}" if record.decision_reason else "")
+        said += reason
     elif kind is OutboxKind.REQUEST_EXPIRED:
         got = f" ({len(record.approvals)} of {record.min_approvers} approvals)" if record.approvals else ""
-        text = f"⌛ Your request {name} expired: nobody decided on it in time{got}, so it will not run."
+        said = shown = (f"⏱️ Your request to run {what} expired: nobody decided on it in time{got}, so it won't run. "
+                        "Ask again if it is still needed.")
     elif kind is OutboxKind.APPROVAL_LAPSED:
         note = approvals.code_changed_note(approved_version=record.approved_job_version,
                                            current_version=record.job_version)
-        text = f"🔁 Your request {name} did not run. {note} The approvers were asked again."
+        said = shown = (f"🔁 Your request to run {what} did not run and needs approval again: {note} "
+                        "The approvers were asked again.")
     else:
-        text = f"🚫 Your scheduled job {name} was cancelled by {user(actor_id)}."
-    fallback = {OutboxKind.REQUEST_APPROVED: "Your request was approved",
-                OutboxKind.REQUEST_DENIED: "Your request was denied",
-                OutboxKind.REQUEST_EXPIRED: "Your request expired",
-                OutboxKind.APPROVAL_LAPSED: "Your request needs approval again"}.get(
-                    kind, "Your scheduled job was cancelled")
-    return message(f"{fallback}: {escape(clip(record.name, 200))}",
-                   [section(text), context(f"ID `{short(record.id)}`")])
+        said = shown = f"🚫 Your scheduled job {what} was cancelled by {user(actor_id)}. It won't run again."
+    return message(said, [section(shown), context(f"ID `{short(record.id)}`")])
 
 
 def build_approval_reminder(record: ScheduledJobRecord, *, users: Sequence[str], groups: Sequence[str]) -> Message:
@@ -75,10 +84,13 @@ def build_approval_reminder(record: ScheduledJobRecord, *, users: Sequence[str],
     who = " ".join(mentions[:50]) + (" …" if len(mentions) > 50 else "")
     so_far = f" {len(record.approvals)} of {record.min_approvers} approvals so far." if record.min_approvers > 1 else ""
     expires = f" It expires {date_token(record.expires_at)}." if record.expires_at else ""
-    text = (f"⏰ {who + ': ' if who else ''}*{escape(clip(record.name, 255))}* ({job_label(record.job)}) from "
-            f"{user(record.user_id)} still waits for approval.{so_far}{expires}")
-    return message(f"Reminder: {escape(clip(record.name, 200))} still waits for approval",
-                   [section(text), context(f"ID `{record.id}`")])
+    why = f" Why: {card.reason_text(record, 300)}." if record.reason else ""
+    text = (f"⏰ {who + ': ' if who else ''}{user(record.user_id)}'s request to run *{escape(card.title(record))}* "
+            f"still waits for approval.{so_far}{expires}")
+    fallback = (f"⏰ Reminder: {user(record.user_id)}'s request to run {escape(card.title(record))} still waits for "
+                f"approval.{so_far}{expires}{why}")
+    return message(fallback, [section(text), context(f"ID `{short(record.id)}` · `{escape(record.job.slug)}`"
+                                                     if record.job is not None else f"ID `{short(record.id)}`")])
 
 
 LOG_LINE = 500

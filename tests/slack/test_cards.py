@@ -12,6 +12,7 @@ import pytest
 
 from bot.domain.approval_rules import Vote
 from bot.domain.approvals import ApprovalState
+from bot.domain.outbox import OutboxKind
 from bot.domain.records import EndReason, JobRecord, JobResultRecord, Page, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
@@ -267,3 +268,39 @@ def test_every_card_stays_within_slacks_limits_in_the_queue_and_the_home_tab(rec
     home = blocks.build_home(my_requests=Page(count=0, items=[]), to_approve=many, upcoming=Page(count=0, items=[]),
                              results=Page(count=0, items=[]), now=NOW)
     assert check_view(home, "home") == []
+
+
+NAMED = "Reboot device · core-sw-17 (“Reboot device – 2030-01-15 14:00”)"
+
+
+@pytest.mark.parametrize(("kind", "record", "expected"), [
+    (OutboxKind.REQUEST_APPROVED, approved(),
+     f"✅ Your request to run {NAMED} was approved by <@UBOB>. Runs {token(DUE)}."),
+    (OutboxKind.REQUEST_APPROVED, approved(interval=IntervalType.IMMEDIATELY, start_time=NOW, next_run_at=NOW),
+     "✅ Your request to run Reboot device · core-sw-17 was approved by <@UBOB>. Runs now."),
+    (OutboxKind.REQUEST_DENIED, pending(approval_state=ApprovalState.DENIED, decided_by_id="UBOB", decided_at=NOW,
+                                        decision_reason="freeze", enabled=False, end_reason=EndReason.DENIED),
+     f"⛔ Your request to run {NAMED} was denied by <@UBOB>. It won't run. Reason: freeze"),
+    (OutboxKind.REQUEST_EXPIRED, pending(approval_state=ApprovalState.EXPIRED, enabled=False, min_approvers=2,
+                                         approvals=(Vote("UBOB", NOW),)),
+     f"⏱️ Your request to run {NAMED} expired: nobody decided on it in time (1 of 2 approvals), so it won't run. "
+     "Ask again if it is still needed."),
+    (OutboxKind.REQUEST_CANCELLED, approved(enabled=False, end_reason=EndReason.CANCELLED, ended_by_id="UBOB"),
+     f"🚫 Your scheduled job {NAMED} was cancelled by <@UBOB>. It won't run again."),
+])
+def test_the_requesters_direct_messages_read_alone(kind: OutboxKind, record: ScheduledJobRecord,
+                                                   expected: str) -> None:
+    message = blocks.build_request_decided(record, kind=kind, actor_id="UBOB", now=NOW)
+    assert message["text"] == expected
+    assert plain_words(message["text"]) and check_message(message, "decided") == []
+    assert "None left" not in str(message) and "Once, at once" not in str(message)
+
+
+def test_a_reminder_says_whose_request_for_what_and_why() -> None:
+    record = pending(min_approvers=2, approvals=(Vote("UBOB", NOW),), expires_at=NOW + timedelta(days=1))
+    message = blocks.build_approval_reminder(record, users=["UCAROL"], groups=["S0NETAPP"])
+    assert message["text"] == (f"⏰ Reminder: <@UALICE>'s request to run Reboot device · core-sw-17 still waits for "
+                               f"approval. 1 of 2 approvals so far. It expires {token(NOW + timedelta(days=1))}. "
+                               "Why: Firmware fix for INC-42.")
+    assert message["blocks"][0]["text"]["text"].startswith("⏰ <@UCAROL> <!subteam^S0NETAPP>: <@UALICE>'s request")
+    assert plain_words(message["text"])

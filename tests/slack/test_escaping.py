@@ -12,9 +12,10 @@ from tests.fake_slack import text_of
 from tests.slack.conftest import APPROVAL_CHANNEL, Stack, press, run_jobs
 
 EVIL_NAME = "<!channel> urgent <https://evil.example/sso|Approve in jobgate> & more"
-EVIL_DEVICE = "<!here> core <@UADMIN>"
-FORMED = ("<!channel", "<!here", "<https://evil", "<@UADMIN>")
-"""What would notify everybody, mention someone or draw a link, if it reached Slack unescaped."""
+EVIL_DEVICE = "<!here> core <@UNOBODY>"
+FORMED = ("<!channel", "<!here", "<https://evil", "<@UNOBODY>")
+"""What would notify everybody, mention someone or draw a link, if it reached Slack unescaped (UNOBODY may approve
+nothing, so jobgate itself never mentions them)."""
 
 
 def as_slack_sends(text: str) -> str:
@@ -57,9 +58,9 @@ def test_typed_names_values_and_ids_show_literally_on_every_surface(stack: Stack
     stack.deliver()
     request = stack.posted(APPROVAL_CHANNEL)[0]
     notification = request.params["text"]
-    assert "Approval job · &lt;!here&gt; core &lt;@UADMIN&gt;" in notification  # the key variable's value, in the title
+    assert "Approval job · &lt;!here&gt; core &lt;@UNOBODY&gt;" in notification  # the key value, in the title
     assert "&lt;!channel&gt; urgent &lt;https://evil.example/sso|Approve in jobgate&gt; &amp; more" in text_of(request)
-    assert "&lt;!here&gt; core &lt;@UADMIN&gt;" in text_of(request)
+    assert "&lt;!here&gt; core &lt;@UNOBODY&gt;" in text_of(request)
 
     press(stack, request, "Dry run", user_id="UAPPROVER")  # its log goes into the request's thread
     run_jobs(stack)
