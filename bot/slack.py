@@ -309,6 +309,8 @@ def _answer_in_ack(error: Exception, body: dict[str, Any], message: Message) -> 
         return {"response_action": "update", "view": blocks.build_notice_modal("Already decided", message["blocks"][0]
                                                                                 ["text"]["text"])}
     if isinstance(error, DomainError) and inputs:
+        if error.message in blocks.SLACK_WORDS:  # shown as Slack words it (plain text: no mention in it)
+            error = DomainError(blocks.SLACK_WORDS[error.message])
         return {"response_action": "errors", "errors": block_errors(error, inputs)}
     text = message["blocks"][0]["text"]["text"]
     return {"response_action": "update", "view": blocks.build_notice_modal("Not done", text)}

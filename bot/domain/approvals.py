@@ -21,6 +21,7 @@ from bot.domain.errors import (
     DomainError,
     InvalidStateError,
     NotRunnableError,
+    OwnRequestError,
     PastDueError,
     PermissionDeniedError,
 )
@@ -263,7 +264,8 @@ def _approve(request: RequestFacts, *, actor: Actor, policy: Policy, now: dateti
     if is_expired(request.expires_at, now):
         raise InvalidStateError(EXPIRED_MESSAGE)
     if request.requester_id is not None and request.requester_id == actor.user_id:
-        raise PermissionDeniedError(SELF_APPROVAL_MESSAGE)
+        users, groups = policy.approver_targets(request.job, requester_id=request.requester_id)
+        raise OwnRequestError(SELF_APPROVAL_MESSAGE, approver_ids=sorted(users), approver_groups=sorted(groups))
     if any(vote.user_id == actor.user_id for vote in request.approvals):
         raise InvalidStateError(REPEAT_APPROVAL_MESSAGE)
     past_due = is_past_due(request, now)

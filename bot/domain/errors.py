@@ -109,6 +109,20 @@ class PermissionDeniedError(DomainError):
     kind = ErrorKind.FORBIDDEN
 
 
+class OwnRequestError(PermissionDeniedError):
+    """The actor asked for this run themselves, and nobody approves their own request: someone else must.
+
+    Attributes:
+        approver_ids: Slack user IDs of who may approve it (never the requester).
+        approver_groups: user groups whose members may approve it: handles (without ``@``) or pinned IDs (``S…``).
+    """
+
+    def __init__(self, message: str, *, approver_ids: Sequence[str] = (), approver_groups: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.approver_ids = tuple(approver_ids)
+        self.approver_groups = tuple(approver_groups)
+
+
 class NotFoundError(DomainError):
     """The object does not exist, or the actor may not see it."""
 

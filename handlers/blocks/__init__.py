@@ -11,6 +11,7 @@ are never stored, so they can never reach a builder. Must not import SQLAlchemy 
 from __future__ import annotations
 
 from handlers.blocks.answers import (
+    SLACK_WORDS,
     build_decision_notice,
     build_help,
     build_notice,
@@ -90,6 +91,7 @@ __all__ = [
     "MAX_VIEW_BLOCKS",
     "SCHEDULE_TYPE_LABELS",
     "SECTION_TEXT",
+    "SLACK_WORDS",
     "STATE_WORDS",
     "STATUS_EMOJI",
     "Block",

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.domain import approvals
 from bot.domain.approvals import ApprovalState
-from bot.domain.errors import AlreadyDecidedError, DomainError, FieldErrors, PastDueError
+from bot.domain.errors import AlreadyDecidedError, DomainError, FieldErrors, OwnRequestError, PastDueError
+from bot.domain.permissions import is_usergroup_id
 from bot.domain.records import JobResultRecord, ScheduledJobRecord
 from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
@@ -24,6 +26,7 @@ from handlers.blocks.base import (
     section,
     user,
 )
+from handlers.blocks.card import Approvers
 from handlers.command_line import USAGE
 from handlers.payloads import field_word
 
@@ -44,11 +47,23 @@ def build_refusal(error: DomainError) -> Message:
         fallback = "; ".join(f"{word}: {said}" if word else said for word, said in named)
     elif isinstance(error, FieldErrors):
         text = escape(" ".join(error.errors))
-    elif isinstance(error, AlreadyDecidedError | PastDueError):  # worded by Slack, nothing typed in them
+    else:  # worded for Slack (what was typed in them escaped), in the notification too
         text = fallback = refusal_text(error)
-    else:
-        text = refusal_text(error)
     return message(f"⚠️ {clip(fallback, 2900)}", [section(f"⚠️ {text}")])
+
+
+SLACK_WORDS = {
+    approvals.APPROVE_DENIED_MESSAGE: "You can't approve this request: approving it needs the approve permission on "
+                                      "its job. One of its approvers can decide, or an admin can grant you it.",
+    approvals.DENY_DENIED_MESSAGE: "You can't deny this request: denying it needs the approve permission on its job. "
+                                   "One of its approvers can decide; its requester can withdraw it.",
+    approvals.REPEAT_APPROVAL_MESSAGE: "You have already approved this request; it needs another approver too, "
+                                       "and they have been asked.",
+    approvals.EXPIRED_MESSAGE: "This request has expired: nobody decided on it in time, so it won't run. Its requester "
+                               "can ask again if it is still needed.",
+    approvals.DRY_RUN_DENIED_MESSAGE: "You can't dry-run this request: that needs the run permission on its job.",
+}
+"""The domain's refusals as Slack words them: to you, without blame, with what you can do next."""
 
 
 def refusal_text(error: DomainError) -> str:
@@ -59,6 +74,15 @@ def refusal_text(error: DomainError) -> str:
     """
     if isinstance(error, AlreadyDecidedError):
         return error.describe(user=lambda user_id: user(escape(user_id)))
+    if isinstance(error, OwnRequestError):
+        approvers = Approvers(user_ids=error.approver_ids,
+                              group_ids=tuple(g for g in error.approver_groups if is_usergroup_id(g)),
+                              handles=tuple(g for g in error.approver_groups if not is_usergroup_id(g))).mentions()
+        named = f": approvers are {approvers}" if approvers else ""
+        return (f"You asked for this run, so someone else needs to approve it{named}. You can still withdraw it with "
+                "Deny.")
+    if error.message in SLACK_WORDS:
+        return SLACK_WORDS[error.message]
     if isinstance(error, PastDueError):
         target = escape(short(error.scheduled_job_id))
         return (f"The start time of `{target}` has passed. To approve it and run it at once, use "

@@ -83,10 +83,12 @@ def test_approve_updates_the_message_in_place_and_tells_the_requester(stack: Sta
 
 
 @pytest.mark.parametrize(("requester", "user_id", "expected"), [
-    ("UAPPROVER", "UAPPROVER", "You cannot approve your own job request!"),
-    ("UALICE", "UALICE", "You do not have permission to approve this request."),
-    ("UALICE", "UNOBODY", "You do not have permission to approve this request."),
-    ("UALICE", "UVIEWER", "You do not have permission to approve this request."),
+    ("UAPPROVER", "UAPPROVER", "You asked for this run, so someone else needs to approve it: approvers are "
+                               "@net-approvers, <@UADMIN>, <@UAPPROVER2>. You can still withdraw it with Deny."),
+    ("UALICE", "UALICE", "You can't approve this request: approving it needs the approve permission on its job. "
+                         "One of its approvers can decide, or an admin can grant you it."),
+    ("UALICE", "UNOBODY", "You can't approve this request: approving it needs the approve permission on its job."),
+    ("UALICE", "UVIEWER", "You can't approve this request: approving it needs the approve permission on its job."),
 ])
 def test_refusals_go_to_the_clicking_user_alone(stack: Stack, requester: str, user_id: str, expected: str) -> None:
     scheduled_job_id = request_approval(stack, user_id=requester)
@@ -127,7 +129,9 @@ def test_deny_modal_shows_a_refusal_on_its_field(stack: Stack) -> None:
     stack.fake.wait_for("views.open")
     ack = stack.slack.submit(stack.opened_view(), {ids.DENY_REASON_BLOCK: "no"}, user_id="UVIEWER")
     assert ack.json == {"response_action": "errors",
-                        "errors": {ids.DENY_REASON_BLOCK: "You do not have permission to deny this request."}}
+                        "errors": {ids.DENY_REASON_BLOCK: "You can't deny this request: denying it needs the approve "
+                                                             "permission on its job. One of its approvers can "
+                                                             "decide; its requester can withdraw it."}}
 
 
 def test_dry_run_posts_its_result_and_log_in_the_message_thread(stack: Stack) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from bot.domain.approval_rules import Vote
-from bot.domain.approvals import ApprovalState
+from bot.domain.approvals import SELF_APPROVAL_MESSAGE, ApprovalState
+from bot.domain.errors import OwnRequestError
 from bot.domain.outbox import OutboxKind
 from bot.domain.records import EndReason, JobRecord, JobResultRecord, Page, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
@@ -304,3 +305,14 @@ def test_a_reminder_says_whose_request_for_what_and_why() -> None:
                                "Why: Firmware fix for INC-42.")
     assert message["blocks"][0]["text"]["text"].startswith("⏰ <@UCAROL> <!subteam^S0NETAPP>: <@UALICE>'s request")
     assert plain_words(message["text"])
+
+
+def test_refusing_your_own_approval_names_who_can_approve_instead() -> None:
+    error = OwnRequestError(SELF_APPROVAL_MESSAGE, approver_ids=[f"UAPP{i:02d}" for i in range(11)],
+                            approver_groups=["S0NETAPP", "oncall"])
+    message = blocks.build_refusal(error)
+    assert message["text"] == message["blocks"][0]["text"]["text"]
+    assert message["text"].startswith("⚠️ You asked for this run, so someone else needs to approve it: approvers are "
+                                      "<!subteam^S0NETAPP>, @oncall, <@UAPP00>, ")
+    assert message["text"].endswith("<@UAPP09> and 1 more. You can still withdraw it with Deny.")
+    assert SELF_APPROVAL_MESSAGE not in message["text"]  # the API keeps Nautobot's words; Slack speaks to you

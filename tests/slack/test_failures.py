@@ -88,7 +88,8 @@ def test_a_refusal_in_a_modal_without_inputs_replaces_it_with_a_notice(stack: St
     with caplog.at_level(logging.ERROR, logger="bot.slack"):
         ack = stack.slack.submit(modal, user_id="UVIEWER")
     assert ack.json is not None and ack.json["response_action"] == "update"
-    assert "You do not have permission to approve this request." in str(ack.json["view"]["blocks"])
+    assert "You can't approve this request: approving it needs the approve permission" in str(
+        ack.json["view"]["blocks"])
     assert stack.services.listings.get_scheduled_job(ADMIN, scheduled_job_id).approval_state is ApprovalState.PENDING
     assert failures(caplog) == []  # a refusal is an answer, not a failure
 

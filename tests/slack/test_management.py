@@ -75,7 +75,7 @@ def test_approve_by_command_takes_a_comment_and_the_same_refusals_as_the_button(
     [message] = stack.posted(APPROVAL_CHANNEL)
     ack = stack.slack.command(f"approve {first} --forse", user_id="UAPPROVER")  # a typo is no comment
     assert ack.json is not None and ack.json["response_type"] == "ephemeral" and "not `--forse`" in ack.json["text"]
-    assert "permission to approve" in reply(stack, f"approve {first} fine by me", user_id="UBOB")
+    assert "You can't approve this request" in reply(stack, f"approve {first} fine by me", user_id="UBOB")
     assert ApprovalState.PENDING is stack.services.listings.get_scheduled_job(ADMIN, first).approval_state
     long_comment = "x" * 2001
     assert "at most 2000 characters" in reply(stack, f"approve {first} {long_comment}", user_id="UAPPROVER")

@@ -63,7 +63,7 @@ def test_the_first_of_two_approvals_shows_who_approved_and_keeps_approve_for_the
 
     press(stack, message, "Approve", user_id="UAPPROVER")  # the same person again
     again = stack.fake.wait_for("response_url", 2)[-1]
-    assert "You have already approved this request" in text_of(again)
+    assert "You have already approved this request; it needs another approver too" in text_of(again)
 
     press(stack, message, "Approve", user_id="UAPPROVER2")
     stack.deliver()
