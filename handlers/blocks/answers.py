@@ -14,6 +14,7 @@ from bot.domain.permissions import is_usergroup_id
 from bot.domain.records import JobResultRecord, ScheduledJobRecord
 from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
+from handlers.blocks import card
 from handlers.blocks.base import (
     Message,
     clip,
@@ -110,11 +111,19 @@ def build_run_outcome(*, scheduled_job: ScheduledJobRecord | None, job_result: J
     record = scheduled_job
     name = escape(clip(record.name, 200))
     if record.approval_state is ApprovalState.PENDING:
-        return message(f"📨 Sent to approvers ({short(record.id)}): {name}, {schedule_words(record)}. You'll get a "
-                       "DM when they decide.",
-                       [section(f"📨 Sent to approvers (`{short(record.id)}`): *{name}* ({job_label(record.job)}), "
-                                f"{schedule_words(record)}; it waits for approval. You'll get a DM when they "
-                                "decide.")])
+        why = f" Why: {card.reason_text(record, 300)}." if record.reason else ""
+        slug = f" (`{escape(clip(record.job.slug, 150))}`)" if record.job is not None else ""
+        if record.interval is IntervalType.IMMEDIATELY:
+            when = "as soon as it is approved"
+        elif record.interval is IntervalType.FUTURE:
+            when = card.at(record.start_time)
+        else:
+            when = schedule_words(record)
+        what = escape(card.title(record))
+        return message(f"📨 Sent to approvers ({short(record.id)}): {what}, to run {when}.{why} You'll get a DM "
+                       "when they decide.",
+                       [section(f"📨 Sent to approvers (`{short(record.id)}`): *{what}*{slug}, to run {when}; it "
+                                f"waits for approval.{why} You'll get a DM when they decide.")])
     after = "it runs" if record.interval in (IntervalType.IMMEDIATELY, IntervalType.FUTURE) else "each run"
     return message(f"🗓️ Scheduled ({short(record.id)}): {name}, {schedule_words(record)}. You'll get a DM after "
                    f"{after}.",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from handlers import ids
 from tests.conftest import ADMIN
 from tests.fake_slack import text_of
-from tests.slack.conftest import Stack
+from tests.slack.conftest import APPROVAL_CHANNEL, Stack
 
 
 def answer(stack: Stack, count: int = 1) -> str:
@@ -18,9 +18,17 @@ def answer(stack: Stack, count: int = 1) -> str:
 def test_reason_on_the_command_line_is_kept_on_the_request(stack: Stack) -> None:
     stack.slack.command('run testjobs.ApprovalJob device=core-sw-17 --reason "Firmware fix for INC-42 <now>"',
                         user_id="UALICE")
-    assert "waits for approval" in answer(stack)
+    said = answer(stack)
+    assert ("📨 Requested *Approval job · core-sw-17* (`testjobs.ApprovalJob`), to run as soon as it is approved."
+            in said)
+    assert "Why: Firmware fix for INC-42 &lt;now&gt;." in said
     record = stack.services.listings.list_approval_queue(ADMIN).items[0]
     assert record.reason == "Firmware fix for INC-42 <now>" and record.data == {"device": "core-sw-17"}
+    stack.deliver()  # the approvers read it first thing
+    (card,) = stack.posted(APPROVAL_CHANNEL)
+    why = {"type": "mrkdwn", "text": "*Why*\nFirmware fix for INC-42 &lt;now&gt;"}
+    assert why in card.params["blocks"][2]["fields"]
+    assert "Why: Firmware fix for INC-42 &lt;now&gt;." in card.params["text"]
 
 
 def test_reason_with_a_schedule_is_kept_and_a_blank_one_is_none(stack: Stack) -> None:
