@@ -119,7 +119,7 @@ def build_run_outcome(*, scheduled_job: ScheduledJobRecord | None, job_result: J
             when = card.at(record.start_time)
         else:
             when = schedule_words(record)
-        what = escape(card.title(record))
+        what = card.named(record)
         return message(f"📨 Sent to approvers ({short(record.id)}): {what}, to run {when}.{why} You'll get a DM "
                        "when they decide.",
                        [section(f"📨 Sent to approvers (`{short(record.id)}`): *{what}*{slug}, to run {when}; it "

@@ -81,6 +81,15 @@ def title(record: ScheduledJobRecord) -> str:
     return clip(f"{record.job.name} · {key}" if key else record.job.name, TITLE)
 
 
+def named(record: ScheduledJobRecord) -> str:
+    """How a requester knows their request, escaped, no mrkdwn: "Reboot device · core-sw-17", with its schedule's
+    name when it has one ("… (“Nightly reboot”)")."""
+    what = escape(title(record))
+    if record.interval is not IntervalType.IMMEDIATELY:
+        what += f" (“{escape(clip(record.name, 200))}”)"
+    return what
+
+
 def is_withdrawn(record: ScheduledJobRecord) -> bool:
     return (record.approval_state is ApprovalState.DENIED and record.decided_by_id is not None
             and record.decided_by_id == record.user_id)

@@ -14,7 +14,6 @@ from bot.domain import approvals, run_notices
 from bot.domain.errors import InvalidScheduleError
 from bot.domain.outbox import OutboxKind
 from bot.domain.records import JobResultRecord, ScheduledJobRecord
-from bot.domain.schedules import IntervalType
 from bot.domain.short_ids import short
 from bot.domain.times import zone_of
 from handlers.blocks import card
@@ -37,21 +36,12 @@ from handlers.blocks.base import (
 )
 
 
-def _named(record: ScheduledJobRecord) -> str:
-    """How a requester knows their request, escaped, no mrkdwn: "Reboot device · core-sw-17", with its schedule's
-    name when it has one ("… (“Nightly reboot”)")."""
-    what = escape(card.title(record))
-    if record.interval is not IntervalType.IMMEDIATELY:
-        what += f" (“{escape(clip(record.name, 200))}”)"
-    return what
-
-
 def build_request_decided(
     record: ScheduledJobRecord, *, kind: OutboxKind, actor_id: str | None, now: datetime
 ) -> Message:
     """The direct message telling a requester what became of their request: approved (and what will happen now),
     denied (and why), expired, needing approval again, or cancelled. Its ``text`` reads alone in a notification."""
-    what = _named(record)
+    what = card.named(record)
     comments = "".join(f"\n>{user(vote.user_id)}: {escape(clip(vote.comment, 300))}" for vote in record.approvals
                        if vote.comment)
     if kind is OutboxKind.REQUEST_APPROVED:
