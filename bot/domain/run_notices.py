@@ -13,9 +13,7 @@ from typing import Any
 
 from bot.domain.records import JobRecord, LogRecord
 from bot.domain.results import JobResultStatus
-
-KEY_MARK = "key"
-"""The flag on the stored description of the variable a job's ``Meta.key_variable`` names."""
+from bot.domain.variables import keys
 
 NEEDS_ATTENTION = frozenset({JobResultStatus.FAILED, JobResultStatus.ERRORED, JobResultStatus.MISSED})
 """Outcomes told as a message of their own, never only inside a thread: somebody should look at them."""
@@ -27,32 +25,24 @@ KEY_VALUE_LENGTH = 60
 def key_variable(job: JobRecord | None, data: Mapping[str, Any] | None) -> tuple[str, str] | None:
     """The key variable of a job and its value in a request's data: ``(label, value)``, or None.
 
-    The key variable is the one a job's ``Meta.key_variable`` names, else its first required one-line text
-    variable. A job with sensitive variables never has one shown (its data is never stored anyway), nor does a value
-    that is empty, a list or a yes/no.
+    The key variable is the one rule of ``bot.domain.variables.keys`` (``Meta.key_variable``, else the first text
+    variable that always has a value). A job with sensitive variables never has one shown (its data is never stored
+    anyway), nor does a value that is empty, a list or a yes/no; a long value is shortened.
 
     Args:
         job: the job (None when it was deleted).
         data: the values the request or run carries.
     """
-    if job is None or job.has_sensitive_variables or not data:
+    if job is None or job.has_sensitive_variables:
         return None
-    specs: Mapping[str, Mapping[str, Any]] = job.variables
-    name = next((n for n, spec in specs.items() if spec.get(KEY_MARK) is True), None)
-    if name is None:
-        name = next((n for n, spec in specs.items()
-                     if spec.get("kind", "string") == "string" and spec.get("required", True)), None)
-    if name is None:
+    name = keys.key_variable(job.variables)
+    value = keys.key_value(job.variables, data)
+    if name is None or value is None:
         return None
-    value = data.get(name)
-    if value is None or isinstance(value, bool | dict | list):
-        return None
-    text = " ".join(str(value).split())
-    if not text:
-        return None
+    text = " ".join(value.split())
     if len(text) > KEY_VALUE_LENGTH:
         text = text[: KEY_VALUE_LENGTH - 1] + "…"
-    return str(specs[name].get("label") or name), text
+    return str(job.variables[name].get("label") or name), text
 
 
 def last_error_line(*, error: str | None, log: Sequence[LogRecord]) -> str | None:
