@@ -16,6 +16,7 @@ from bot.domain.approvals import ApprovalState
 from bot.domain.records import EndReason, JobResultRecord, ScheduledJobRecord
 from bot.domain.schedules import IntervalType
 from bot.domain.variables import pretty_name
+from bot.domain.variables.files import describe_file, is_stored_file
 from bot.domain.variables.keys import key_value
 from handlers.blocks.base import STATUS_EMOJI, clip, date_token, escape, user
 
@@ -180,6 +181,8 @@ def when_text(record: ScheduledJobRecord, *, now: datetime) -> str:
 def _value_text(spec: Mapping[str, Any], value: object) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if is_stored_file(value):  # a file is shown by its name and size, never its content
+        return describe_file(value)
     labels = {str(v): str(label) for v, label in spec.get("choices") or [] if v is not None}
     if isinstance(value, list):
         return ", ".join(labels.get(str(v), str(v)) for v in value) or "—"

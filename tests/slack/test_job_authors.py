@@ -148,7 +148,7 @@ def test_the_modal_offers_the_job_s_current_objects_and_errors_come_back_inline(
     assert ack.json is not None and ack.json["response_action"] == "update", ack.json
     stack.deliver()
     card = stack.posted(APPROVAL_CHANNEL)[0]
-    assert "`address`: 10.0.0.7/24" in text_of(card) and "`peers`: core1" in text_of(card)
+    assert "Address: 10.0.0.7/24" in text_of(card) and "Peers: CORE1" in text_of(card)  # as the modal labels them
 
 
 CONFIG = b"hostname core1\n"
@@ -170,11 +170,10 @@ def test_a_file_attached_in_the_modal_is_fetched_with_the_bot_token_and_the_appr
     assert [c.status for c in stack.fake.calls_to("file_download")] == [200]  # the bot's token was sent
     stack.deliver()
     card = stack.posted(APPROVAL_CHANNEL)[0]
-    assert f"`config`: core1.cfg ({len(CONFIG)} bytes)" in text_of(card)
+    assert f"Config: core1.cfg ({len(CONFIG)} bytes)" in text_of(card)  # its name and size, as the modal labels it
     assert "hostname" not in text_of(card)
 
-    press(stack, card, "Approve", user_id="UAPPROVER")
-    stack.fake.wait_for("response_url")
+    press(stack, card, "Approve", user_id="UAPPROVER")  # the message itself says so, updated in place
     Dispatcher(stack.core.db, grace=timedelta(hours=1), clock=stack.clock).dispatch_all_due(now=stack.clock.now)
     run_jobs(stack)
     result = stack.services.listings.list_job_results(ADMIN).items[0]
