@@ -37,7 +37,8 @@ EVERY_KIND: list[dict[str, Any]] = [
         {"type": "button", "text": plain("Approve"), "style": "primary", "action_id": "ok", "value": "1",
          "confirm": {"title": plain("Really approve?"), "text": md("It runs *now*."), "confirm": plain("Run now"),
                      "deny": plain("Keep waiting")}},
-        {"type": "button", "text": plain("Deny"), "style": "danger", "action_id": "no", "value": "1"},
+        {"type": "button", "text": plain("Deny"), "style": "danger", "action_id": "no", "value": "1",
+         "accessibility_label": "Deny Reboot <core-sw-17>"},
         {"type": "button", "text": plain("Dry run"), "action_id": "dry", "value": "1"},
         {"type": "datepicker", "action_id": "day"}, {"type": "timepicker", "action_id": "when"},
         {"type": "radio_buttons", "action_id": "radio", "options": [option("r1", "Radio one")]},
@@ -85,9 +86,14 @@ def test_button_styles_and_confirm_dialogs() -> None:
     assert 'class="bk-button bk-primary"' in html and 'class="bk-button bk-danger"' in html
     assert 'class="bk-button" data-kind' in html  # Dry run: the default style
     assert 'data-confirm="0"' in html
+    assert 'aria-label="Deny Reboot &lt;core-sw-17&gt;">Deny</button>' in html  # read out by a screen reader
     confirm = run_js(f"BK.renderConfirm({json.dumps(EVERY_KIND[5]['elements'][0]['confirm'])}, {{}})")
     assert confirm == {"title": "Really approve?", "html": "It runs <b>now</b>.", "confirm": "Run now",
                        "deny": "Keep waiting", "style": "primary"}
+    plain_confirm = {"title": plain("Approve past due?"), "text": plain("It was due at 09:00 & runs now."),
+                     "confirm": plain("Approve"), "deny": plain("Cancel")}
+    shown = run_js(f"BK.renderConfirm({json.dumps(plain_confirm)}, {{}})")
+    assert shown["html"] == "It was due at 09:00 &amp; runs now."  # plain text: shown as typed, never as mrkdwn
 
 
 def test_mrkdwn_mentions_links_and_escapes() -> None:

@@ -197,8 +197,9 @@
     }
     const style = el.style === "primary" || el.style === "danger" ? ` bk-${el.style}` : "";
     const link = el.url ? ` data-url="${esc(el.url)}"` : "";
+    const label = el.accessibility_label ? ` aria-label="${esc(el.accessibility_label)}"` : "";
     return `<button type="button" class="bk-button${style}" data-kind="action" data-action="${attr(action)}"` +
-      `${confirm}${link}>${text(el.text, ctx)}</button>`;
+      `${confirm}${link}${label}>${text(el.text, ctx)}</button>`;
   }
 
   function option(opt, ctx) {
