@@ -19,8 +19,8 @@ def test_reason_on_the_command_line_is_kept_on_the_request(stack: Stack) -> None
     stack.slack.command('run testjobs.ApprovalJob device=core-sw-17 --reason "Firmware fix for INC-42 <now>"',
                         user_id="UALICE")
     said = answer(stack)
-    assert ("📨 Requested *Approval job · core-sw-17* (`testjobs.ApprovalJob`), to run as soon as it is approved."
-            in said)
+    assert "📨 Sent to approvers (`" in said
+    assert "*Approval job · core-sw-17* (`testjobs.ApprovalJob`), to run as soon as it is approved; it waits" in said
     assert "Why: Firmware fix for INC-42 &lt;now&gt;." in said
     record = stack.services.listings.list_approval_queue(ADMIN).items[0]
     assert record.reason == "Firmware fix for INC-42 <now>" and record.data == {"device": "core-sw-17"}

@@ -57,7 +57,8 @@ def texts(view: dict[str, Any]) -> list[str]:
 def test_each_schedule_type_shows_variables_first_then_when_and_only_its_fields(
         interval: IntervalType, fields: list[str]) -> None:
     view = modal(interval)
-    assert list(inputs(view)) == ["var:device", ids.SCHEDULE_TYPE_BLOCK, *fields]
+    why = [ids.REQUEST_REASON_BLOCK] if interval is not IntervalType.IMMEDIATELY else []  # a schedule may say why
+    assert list(inputs(view)) == ["var:device", *why, ids.SCHEDULE_TYPE_BLOCK, *fields]
     when = inputs(view)[ids.SCHEDULE_TYPE_BLOCK]
     assert when["label"]["text"] == "When" and when["dispatch_action"] is True
     assert view["submit"]["text"] == ("Run" if interval is IntervalType.IMMEDIATELY else "Schedule")
@@ -180,7 +181,8 @@ def test_the_result_of_a_request_is_one_line_with_the_next_step_also_in_its_text
                                  "a DM after each run.")
     pending = replace(daily, approval_state=ApprovalState.PENDING, approval_required=True)
     sent = blocks.build_run_outcome(scheduled_job=pending, job_result=None, now=NOW)
-    assert sent["text"] == ("📨 Sent to approvers (9b1d0000): Nightly backup, Daily at 09:00 (Europe/Berlin). You'll "
-                            "get a DM when they decide.")
+    assert sent["text"] == ("📨 Sent to approvers (9b1d0000): Back up configs · ams1 (“Nightly backup”), to run Daily "
+                            "at 09:00 (Europe/Berlin). You'll get a DM when they decide.")
     assert "*" not in sent["text"] and "`" not in sent["text"]
-    assert sent["blocks"][0]["text"]["text"].startswith("📨 Sent to approvers (`9b1d0000`): *Nightly backup*")
+    assert sent["blocks"][0]["text"]["text"].startswith(
+        "📨 Sent to approvers (`9b1d0000`): *Back up configs · ams1 (“Nightly backup”)* (`maintenance.BackupConfigs`)")
