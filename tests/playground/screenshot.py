@@ -6,6 +6,7 @@ Run it from the repository root: ``.venv/bin/python -m tests.playground.screensh
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def main() -> None:
             open_conversation(page, "approvals")
             card = message_with(page, "Drain interfaces")
             expect(card).to_have_count(1, timeout=WAIT)
-            card.get_by_role("button", name="Dry run", exact=True).click()
+            card.get_by_role("button", name=re.compile(r"^Dry run ")).click()
             expect(card.locator("details.thread")).to_be_visible(timeout=WAIT)
             card.locator("details.thread > summary").click()
             expect(card.locator("details.thread article")).to_have_count(1, timeout=WAIT)
