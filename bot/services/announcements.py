@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from bot.domain.audit import AuditEvent
 from bot.domain.outbox import OutboxKind, OutboxMessage
 from bot.domain.permissions import Actor, is_usergroup_id
 from bot.domain.records import ObjectType, ScheduledJobRecord
@@ -64,31 +65,33 @@ def announce_approval_lapsed(
 
 
 def announce_decision(
-    repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor, now: datetime
+    repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor, now: datetime,
+    audit: AuditEvent | None = None,
 ) -> None:
-    """Update every approval message of the request, and tell the requester (unless they acted themselves)."""
-    repos.outbox.add_many([*_approval_updates(repos, record.id, actor_id=actor.user_id),
-                           *_requester_notice(record, kind=kind, actor=actor)], now=now)
+    """Update every approval message of the request, and tell the requester (unless they acted themselves); with
+    ``audit``, record that event too (in the same statement where the database allows)."""
+    repos.outbox.add_updates(ObjectType.SCHEDULED_JOB, record.id, of_kind=OutboxKind.APPROVAL_REQUEST,
+                             kind=OutboxKind.APPROVAL_UPDATE, payload=_update_payload(record.id, actor.user_id),
+                             then=_requester_notice(record, kind=kind, actor=actor), audit=audit, now=now)
 
 
-def announce_progress(repos: Repositories, record: ScheduledJobRecord, *, actor: Actor, now: datetime) -> None:
-    """Redraw every approval message of a request that got an approval but needs more (it keeps its buttons)."""
-    refresh_approval_messages(repos, record.id, actor_id=actor.user_id, now=now)
+def announce_progress(repos: Repositories, record: ScheduledJobRecord, *, actor: Actor, now: datetime,
+                      audit: AuditEvent | None = None) -> None:
+    """Redraw every approval message of a request that got an approval but needs more (it keeps its buttons); with
+    ``audit``, record that event too (in the same statement where the database allows)."""
+    refresh_approval_messages(repos, record.id, actor_id=actor.user_id, now=now, audit=audit)
 
 
 def refresh_approval_messages(repos: Repositories, scheduled_job_id: str, *, actor_id: str | None,
-                              now: datetime) -> None:
+                              now: datetime, audit: AuditEvent | None = None) -> None:
     """Update every approval message of a request in place (after a decision, or a dry run that finished)."""
-    repos.outbox.add_many(_approval_updates(repos, scheduled_job_id, actor_id=actor_id), now=now)
+    repos.outbox.add_updates(ObjectType.SCHEDULED_JOB, scheduled_job_id, of_kind=OutboxKind.APPROVAL_REQUEST,
+                             kind=OutboxKind.APPROVAL_UPDATE, payload=_update_payload(scheduled_job_id, actor_id),
+                             then=(), audit=audit, now=now)
 
 
-def _approval_updates(repos: Repositories, scheduled_job_id: str, *, actor_id: str | None) -> list[OutboxMessage]:
-    """One update for each channel the request's approval messages went to, in the channels' order."""
-    payload = {"scheduled_job_id": scheduled_job_id, "actor_id": actor_id}
-    channels = repos.outbox.channels_of(ObjectType.SCHEDULED_JOB, scheduled_job_id, kind=OutboxKind.APPROVAL_REQUEST)
-    return [OutboxMessage(channel=channel, kind=OutboxKind.APPROVAL_UPDATE, payload=payload,
-                          ref_type=ObjectType.SCHEDULED_JOB, ref_id=scheduled_job_id)
-            for channel in sorted(channels)]
+def _update_payload(scheduled_job_id: str, actor_id: str | None) -> dict[str, str | None]:
+    return {"scheduled_job_id": scheduled_job_id, "actor_id": actor_id}
 
 
 def tell_requester(repos: Repositories, record: ScheduledJobRecord, *, kind: OutboxKind, actor: Actor,

@@ -72,11 +72,11 @@ class Decisions:
             if vote is None:
                 self._refuse_repeat(repos, record.id)
             if decision.approval_state is ApprovalState.PENDING:  # more approvals needed
-                repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
-                                           object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
-                                           detail={"force": force, "approvals": len(decision.approvers),
-                                                   "min_approvers": record.min_approvers}), now=now)
-                announce_progress(repos, record, actor=actor, now=now)
+                announce_progress(repos, record, actor=actor, now=now, audit=AuditEvent(
+                    actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
+                    object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
+                    detail={"force": force, "approvals": len(decision.approvers),
+                            "min_approvers": record.min_approvers}))
                 # Still pending, with this approval listed (the row is held: nothing else changed it).
                 approved = replace(record, approvals=tuple(sorted((*record.approvals, vote), key=lambda v: v.at)))
             else:
@@ -98,11 +98,10 @@ class Decisions:
         )
         if approved is None:
             self._refuse_lost_race(repos, record.id)
-        repos.audit.add(AuditEvent(actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE,
-                                   object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
-                                   detail={"force": force, "approvals": len(decision.approvers),
-                                           "min_approvers": record.min_approvers}), now=now)
-        announce_decision(repos, record, kind=OutboxKind.REQUEST_APPROVED, actor=actor, now=now)
+        announce_decision(repos, record, kind=OutboxKind.REQUEST_APPROVED, actor=actor, now=now, audit=AuditEvent(
+            actor_id=actor.user_id, action=AuditAction.SCHEDULED_JOB_APPROVE, object_type=ObjectType.SCHEDULED_JOB,
+            object_id=record.id, detail={"force": force, "approvals": len(decision.approvers),
+                                         "min_approvers": record.min_approvers}))
         return approved
 
     def deny_scheduled_job(
@@ -169,9 +168,9 @@ def record_denial(deps: ServiceDeps, repos: Repositories, record: ScheduledJobRe
         refuse_lost_race(deps, repos, record.id)
     withdrawn = actor.user_id == record.user_id
     action = AuditAction.SCHEDULED_JOB_WITHDRAW if withdrawn else AuditAction.SCHEDULED_JOB_DENY
-    repos.audit.add(AuditEvent(actor_id=actor.user_id, action=action, object_type=ObjectType.SCHEDULED_JOB,
-                               object_id=record.id, detail={"reason": reason}), now=now)
-    announce_decision(repos, record, kind=OutboxKind.REQUEST_DENIED, actor=actor, now=now)
+    announce_decision(repos, record, kind=OutboxKind.REQUEST_DENIED, actor=actor, now=now, audit=AuditEvent(
+        actor_id=actor.user_id, action=action, object_type=ObjectType.SCHEDULED_JOB, object_id=record.id,
+        detail={"reason": reason}))
     return denied
 
 

@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Insert, Table, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.orm import Session
 
+from bot.domain.audit import AuditEvent
 from bot.domain.outbox import UNDELIVERED, OutboxEntry, OutboxKind, OutboxMessage, OutboxStatus
 from bot.domain.records import ObjectType
-from storage.models import OutboxRow
+from storage.models import AuditEventRow, OutboxRow
 from storage.repositories._records import outbox_entry
+from storage.repositories.audit import AuditRepository
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,43 @@ _INSERT = insert(_TABLE)
 _CHANNELS_OF = (select(_TABLE.c.channel).distinct()
                 .where(_TABLE.c.ref_type == bindparam("b_ref_type"), _TABLE.c.ref_id == bindparam("b_ref_id"),
                        _TABLE.c.kind == bindparam("b_kind")))
+_AUDIT_TABLE = AuditEventRow.__table__
+assert isinstance(_AUDIT_TABLE, Table)
+_COLUMNS = ("created_at", "channel", "kind", "payload", "ref_type", "ref_id", "status", "attempts", "next_attempt_at")
+
+
+@lru_cache(maxsize=16)
+def _updates_then(others: int, *, audit: bool, postgresql: bool) -> Insert:
+    """``INSERT ... SELECT``: one notification for each channel the notifications of a kind about an object went to
+    (in the channels' order), then ``others`` given ones; with ``audit``, an audit event is written by the same
+    statement (a data-modifying ``WITH``, PostgreSQL only). Built once per shape."""
+    c = _TABLE.c
+    now = bindparam("now", type_=c.created_at.type)
+    status = bindparam("status", type_=c.status.type)
+    channels = _CHANNELS_OF.subquery("channels")
+    rows = [select(channels.c.channel.label("channel"), bindparam("u_kind", type_=c.kind.type).label("kind"),
+                   bindparam("u_payload", type_=c.payload.type).label("payload"),
+                   bindparam("b_ref_type", type_=c.ref_type.type).label("ref_type"),
+                   bindparam("b_ref_id", type_=c.ref_id.type).label("ref_id"), literal(0).label("seq"))]
+    rows += [select(*(bindparam(f"o{n}_{name}", type_=c[name].type).label(name)
+                      for name in ("channel", "kind", "payload", "ref_type", "ref_id")), literal(n + 1).label("seq"))
+             for n in range(others)]
+    messages = union_all(*rows).subquery("messages") if others else rows[0].subquery("messages")
+    source = (select(now, messages.c.channel, messages.c.kind, messages.c.payload, messages.c.ref_type,
+                     messages.c.ref_id, status, literal(0), now)
+              .order_by(messages.c.seq, messages.c.channel.collate("C") if postgresql else messages.c.channel))
+    assert isinstance(_TABLE, Table) and isinstance(_AUDIT_TABLE, Table)  # Core tables: not the ORM's bulk insert
+    statement = insert(_TABLE).from_select(list(_COLUMNS), source)
+    if audit:
+        a = _AUDIT_TABLE.c
+        statement = statement.add_cte(insert(_AUDIT_TABLE).values(
+            created_at=now, actor_id=bindparam("a_actor_id", type_=a.actor_id.type),
+            action=bindparam("a_action", type_=a.action.type),
+            object_type=bindparam("a_object_type", type_=a.object_type.type),
+            object_id=bindparam("a_object_id", type_=a.object_id.type),
+            detail=bindparam("a_detail", type_=a.detail.type),
+        ).cte("audit_event"))
+    return statement
 
 
 class OutboxRepository:
@@ -62,18 +102,37 @@ class OutboxRepository:
             for m in messages
         ])
 
+    def add_updates(self, ref_type: ObjectType, ref_id: str, *, of_kind: OutboxKind, kind: OutboxKind,
+                    payload: dict[str, Any], then: Sequence[OutboxMessage], now: datetime,
+                    audit: AuditEvent | None = None) -> None:
+        """Write a notification of ``kind`` with ``payload`` to every channel that notifications of ``of_kind`` about
+        an object went (or go) to, in the channels' order, then the ``then`` ones, and the ``audit`` event if any:
+        one statement on PostgreSQL, to be delivered from ``now`` on, after those added before them."""
+        on_postgresql = self.session.get_bind().dialect.name == "postgresql"
+        if audit is not None and not on_postgresql:
+            AuditRepository(self.session).add(audit, now=now)
+        self.session.flush()  # entries added one by one before these get the lower ids: delivery keeps their order
+        values: dict[str, Any] = {
+            "now": now, "status": OutboxStatus.PENDING.value, "u_kind": kind.value, "u_payload": payload,
+            "b_ref_type": ref_type.value, "b_ref_id": ref_id, "b_kind": of_kind.value,
+        }
+        for n, message in enumerate(then):
+            values.update({f"o{n}_channel": message.channel, f"o{n}_kind": message.kind.value,
+                           f"o{n}_payload": message.payload, f"o{n}_ref_id": message.ref_id,
+                           f"o{n}_ref_type": message.ref_type.value if message.ref_type is not None else None})
+        with_audit = audit is not None and on_postgresql
+        if audit is not None and with_audit:
+            values.update({"a_actor_id": audit.actor_id, "a_action": audit.action.value,
+                           "a_object_type": audit.object_type.value, "a_object_id": audit.object_id,
+                           "a_detail": dict(audit.detail)})
+        self.session.execute(_updates_then(len(then), audit=with_audit, postgresql=on_postgresql), values)
+
     def list_for(self, ref_type: ObjectType, ref_id: str) -> list[OutboxEntry]:
         """Every notification about one object, oldest first."""
         return [outbox_entry(row) for row in self.session.scalars(
             select(OutboxRow).where(OutboxRow.ref_type == ref_type.value, OutboxRow.ref_id == ref_id)
             .order_by(OutboxRow.id)
         )]
-
-    def channels_of(self, ref_type: ObjectType, ref_id: str, *, kind: OutboxKind) -> set[str]:
-        """The channels that notifications of ``kind`` about one object went (or go) to."""
-        return set(self.session.scalars(
-            _CHANNELS_OF, {"b_ref_type": ref_type.value, "b_ref_id": ref_id, "b_kind": kind.value}
-        ))
 
     def list_recent(self, *, limit: int) -> list[OutboxEntry]:
         """The latest ``limit`` notifications about anything, oldest of them first."""
