@@ -107,7 +107,7 @@ def dry_run_text(result: JobResultRecord) -> str:
     """The latest finished dry run of a request: status, who ran it and when, and its first log lines (bounded)."""
     when = result.completed_at or result.created_at
     text = (f"🧪 *Latest dry run*: {STATUS_EMOJI[result.status]} {result.status.label} — by {user(result.user_id)} "
-            f"{date_token(when)} — `{result.id}`")
+            f"{date_token(when)} — `{short(result.id)}`")
     lines: list[str] = []
     used = 0
     for entry in result.log[:DRY_RUN_LOG_LINES]:

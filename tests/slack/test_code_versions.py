@@ -207,6 +207,8 @@ def test_a_finished_dry_run_shows_in_the_approval_message_with_its_first_log_lin
     [update] = [c for c in stack.fake.calls_to("chat.update") if c.params["ts"] == message.response["ts"]]
     text = text_of(update)
     assert "Latest dry run" in text and "Failed" in text and "<@UAPPROVER>" in text
+    dry_run_id = outcome.job_result_id
+    assert f"`{dry_run_id[:8]}`" in text and dry_run_id not in text  # the dry run's short ID, as people type it
     assert "line 0 &lt;&amp;&gt; xxx" in text and "line 4 " in text and "line 5 " not in text  # the first lines
     assert [b["text"]["text"] for b in buttons(update)] == ["Approve", "Deny", "Dry run"]  # still pending
     # Block Kit's limits (a section's 3,000 characters…) are checked on every recorded call by tests/slack/limits.py.
