@@ -1,4 +1,4 @@
-"""The Slack user directory: who a Slack user is to jobgate (their user groups, their time zone), read from Slack's
+"""The Slack user directory: who a Slack user is to jobgate (their user groups, time zone and name), read from Slack's
 Web API and cached.
 
 This is wiring: it may import anything. It never reads the environment.
@@ -21,16 +21,16 @@ log = logging.getLogger("bot.slack")  # the Slack edge logs under one name
 USERGROUPS_TTL = 60.0
 """Seconds a snapshot of the workspace's user groups (and their members) is trusted."""
 TIME_ZONE_TTL = 3600.0
-"""Seconds a user's Slack time zone is trusted."""
+"""Seconds a user's Slack time zone and name are trusted."""
 
 
 class SlackDirectory:
-    """Who a Slack user is to jobgate: their user groups (for permissions) and their time zone. Cached, thread-safe.
+    """Who a Slack user is to jobgate: their user groups (for permissions), time zone and name. Cached, thread-safe.
 
     Group membership comes from ``usergroups.list(include_users=True)``, one call for the whole workspace, trusted
-    for ``USERGROUPS_TTL`` seconds; a user's zone from ``users.info``, trusted for ``TIME_ZONE_TTL``. When Slack
-    cannot answer, the last known answer is used (or none: no groups, the default zone), except where a caller asks to
-    be told (``strict``): the notifier must not take an outage for a group that does not exist.
+    for ``USERGROUPS_TTL`` seconds; a user's zone and name from ``users.info``, trusted for ``TIME_ZONE_TTL``. When
+    Slack cannot answer, the last known answer is used (or none: no groups, the default zone, no name), except where a
+    caller asks to be told (``strict``): the notifier must not take an outage for a group that does not exist.
 
     Args:
         client: the Web API client.
@@ -47,7 +47,7 @@ class SlackDirectory:
         self._groups: dict[str, tuple[str, tuple[str, ...]]] = {}  # handle -> (usergroup id, member user IDs)
         self._groups_at: float | None = None
         self._groups_ok = False  # whether the last usergroups.list succeeded
-        self._zones: dict[str, tuple[str, float]] = {}
+        self._profiles: dict[str, tuple[str, str | None, float]] = {}  # user ID -> (zone, name, when read)
 
     def _usergroups(self, *, strict: bool = False) -> dict[str, tuple[str, tuple[str, ...]]]:
         """The workspace's user groups by handle. When Slack cannot answer, the last known ones, or with ``strict``
@@ -94,17 +94,29 @@ class SlackDirectory:
 
     def time_zone(self, user_id: str) -> str:
         """The user's IANA time zone from their Slack profile, else the default zone."""
+        return self._profile(user_id)[0]
+
+    def display_name(self, user_id: str) -> str | None:
+        """The name Slack shows for the user (their display name, else their full name, else their username), as
+        plain text; None when Slack does not know it."""
+        return self._profile(user_id)[1]
+
+    def _profile(self, user_id: str) -> tuple[str, str | None]:
+        """The user's (time zone, display name) from ``users.info``, cached for ``TIME_ZONE_TTL`` seconds."""
         with self._lock:
-            cached = self._zones.get(user_id)
-            if cached and self.clock() - cached[1] < TIME_ZONE_TTL:
-                return cached[0]
+            cached = self._profiles.get(user_id)
+            if cached and self.clock() - cached[2] < TIME_ZONE_TTL:
+                return cached[0], cached[1]
         try:
             response = self.client.users_info(user=user_id)
-            zone = str((response.get("user") or {}).get("tz") or self.default_time_zone)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log.warning("users.info failed (%s); using %s", type(exc).__name__, self.default_time_zone)
-            return cached[0] if cached else self.default_time_zone
+            return (cached[0], cached[1]) if cached else (self.default_time_zone, None)
+        found = response.get("user") or {}
+        profile = found.get("profile") or {}
+        zone = str(found.get("tz") or self.default_time_zone)
+        names = (profile.get("display_name"), found.get("real_name"), profile.get("real_name"), found.get("name"))
+        name = next((str(n).strip() for n in names if n and str(n).strip()), None)
         with self._lock:
-            self._zones[user_id] = (zone, self.clock())
-        return zone
-
+            self._profiles[user_id] = (zone, name, self.clock())
+        return zone, name

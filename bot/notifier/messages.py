@@ -39,7 +39,7 @@ from bot.domain.records import JobResultRecord, ObjectType, ScheduledJobRecord
 from bot.notifier.slack_api import Done, Permanent, SlackApi, is_group
 from bot.slack_directory import SlackDirectory
 from handlers import blocks
-from handlers.blocks.card import Approvers
+from handlers.blocks.card import Approvers, is_decided
 from storage.db import Database
 from storage.repositories import Repositories
 
@@ -90,7 +90,14 @@ class Messages:
             return Done(OutboxStatus.EXPANDED, children=children)
         return self.slack.post(entry.channel, blocks.build_approval_message(record, now=now,
                                                                             dry_run=self._latest_dry_run(record.id),
-                                                                            approvers=self._approvers(payload)))
+                                                                            approvers=self._approvers(payload),
+                                                                            requester_name=self._name(record)))
+
+    def _name(self, record: ScheduledJobRecord) -> str | None:
+        """The requester's Slack name, while the request may still be decided (its buttons' labels name them)."""
+        if record.user_id is None or is_decided(record):
+            return None
+        return self.directory.display_name(record.user_id)
 
     def _approvers(self, payload: dict[str, Any]) -> Approvers | None:
         """Who an approval message in a channel mentions: user-group handles become mentions when Slack knows them
@@ -153,7 +160,8 @@ class Messages:
         requests = [e.payload for e in self._approval_requests(record.id) if e.channel == entry.channel]
         message = blocks.build_approval_message(record, now=now, dry_run=self._latest_dry_run(record.id),
                                                 approvers=self._approvers(requests[0]) if requests else None,
-                                                last_run=self._latest_run(record))
+                                                last_run=self._latest_run(record),
+                                                requester_name=self._name(record))
         group = is_group(entry.channel)
         covered: set[str] = set()
         if group:  # members' messages not covered by an update of their own

@@ -33,12 +33,17 @@ from handlers.blocks.base import (
 )
 
 
-def _approval_buttons(record: ScheduledJobRecord, *, now: datetime) -> Block:
+def _approval_buttons(record: ScheduledJobRecord, *, now: datetime, requester_name: str | None) -> Block:
     past_due = approvals.is_past_due(record.facts(), now)
-    named = f"{record.job.name if record.job is not None else 'request'} {short(record.id)}"
+    job_name = record.job.name if record.job is not None else "request"
+    # Accessibility labels are plain text: the requester by name ("for @alice"), else the request's short ID.
+    whose = f" for @{clip(requester_name, 30)}" if requester_name else f" {short(record.id)}"
+
+    def label(verb: str) -> str:
+        return clip(f"{verb} {job_name}", 75 - len(whose)) + whose
     approve: Block = {"type": "button", "text": plain("Approve"), "style": "primary", "value": record.id,
                       "action_id": ids.APPROVE_CONFIRMED if past_due else ids.APPROVE,
-                      "accessibility_label": clip(f"Approve {named}", 75)}
+                      "accessibility_label": label("Approve")}
     if past_due:
         due = record.start_time.strftime("%Y-%m-%d %H:%M UTC")
         approve["confirm"] = {
@@ -55,9 +60,9 @@ def _approval_buttons(record: ScheduledJobRecord, *, now: datetime) -> Block:
         "elements": [
             approve,
             {"type": "button", "text": plain("Deny"), "style": "danger", "value": record.id, "action_id": ids.DENY,
-             "accessibility_label": clip(f"Deny {named}", 75)},
+             "accessibility_label": label("Deny")},
             {"type": "button", "text": plain("Dry run"), "value": record.id, "action_id": ids.DRY_RUN,
-             "accessibility_label": clip(f"Dry run {named}", 75)},
+             "accessibility_label": label("Dry run")},
         ],
     }
 
@@ -128,13 +133,14 @@ def dry_run_text(result: JobResultRecord) -> str:
 
 def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: bool = True,
                     dry_run: JobResultRecord | None = None, approvers: card.Approvers | None = None,
-                    last_run: JobResultRecord | None = None) -> list[Block]:
+                    last_run: JobResultRecord | None = None, requester_name: str | None = None) -> list[Block]:
     """The blocks describing one request: its status line first (and, once decided, what will happen), then who asks
     to run what, when and why; its buttons while it is pending and active, and the latest finished dry run.
 
     Args:
         approvers: who may approve it, mentioned while it is pending (a card in the approval channel).
         last_run: its latest run (not a dry run), shown once it ran.
+        requester_name: the requester's Slack name, for the buttons' accessibility labels (else the short ID).
     """
     status = card.status_line(record, now=now)
     if card.is_decided(record):
@@ -174,13 +180,13 @@ def approval_blocks(record: ScheduledJobRecord, *, now: datetime, with_buttons: 
         blocks.append(context(f"⚠️ It was due {card.at(record.start_time)}: approving runs it at once, after a "
                                "confirmation."))
     if with_buttons:
-        blocks.append(_approval_buttons(record, now=now))
+        blocks.append(_approval_buttons(record, now=now, requester_name=requester_name))
     return blocks
 
 
 def build_approval_message(record: ScheduledJobRecord, *, now: datetime, dry_run: JobResultRecord | None = None,
                            approvers: card.Approvers | None = None,
-                           last_run: JobResultRecord | None = None) -> Message:
+                           last_run: JobResultRecord | None = None, requester_name: str | None = None) -> Message:
     """The approval card: status first, then who asks to run what, when and why, and the three buttons.
 
     Once decided (or cancelled, or expired) it says who did what, when and what will happen, and has no buttons.
@@ -190,9 +196,11 @@ def build_approval_message(record: ScheduledJobRecord, *, now: datetime, dry_run
     Args:
         approvers: who may approve it, mentioned while it is pending (a card in the approval channel).
         last_run: its latest run (not a dry run), once it ran.
+        requester_name: the requester's Slack name, for the buttons' accessibility labels (else the short ID).
     """
     text = card.fallback_text(record, now=now, approvers=approvers, last_run=last_run)
-    return message(text, approval_blocks(record, now=now, dry_run=dry_run, approvers=approvers, last_run=last_run))
+    return message(text, approval_blocks(record, now=now, dry_run=dry_run, approvers=approvers, last_run=last_run,
+                                         requester_name=requester_name))
 
 
 def build_queue(page: Page[ScheduledJobRecord], *, now: datetime) -> Message:

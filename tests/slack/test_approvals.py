@@ -61,6 +61,23 @@ def test_request_posts_an_approval_message_with_the_three_buttons(stack: Stack) 
     assert scheduled_job_id not in text
 
 
+def test_the_buttons_labels_for_screen_readers_name_the_job_and_the_requester(stack: Stack) -> None:
+    stack.fake.users["UALICE"] = {"tz": "Europe/Berlin", "real_name": "Alice Example",
+                                  "profile": {"display_name": "alice"}}
+    request_approval(stack)
+    labels = [b["accessibility_label"] for b in buttons(approval_message(stack))]
+    assert labels == ["Approve Approval job for @alice", "Deny Approval job for @alice",
+                      "Dry run Approval job for @alice"]
+
+
+def test_the_buttons_labels_keep_the_short_id_when_slack_does_not_know_the_requesters_name(stack: Stack) -> None:
+    scheduled_job_id = request_approval(stack)  # the test workspace's profiles have time zones only
+    labels = [b["accessibility_label"] for b in buttons(approval_message(stack))]
+    short_id = scheduled_job_id[:8]
+    assert labels == [f"Approve Approval job {short_id}", f"Deny Approval job {short_id}",
+                      f"Dry run Approval job {short_id}"]
+
+
 def test_approve_updates_the_message_in_place_and_tells_the_requester(stack: Stack) -> None:
     scheduled_job_id = request_approval(stack)
     message = approval_message(stack)

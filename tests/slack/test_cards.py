@@ -237,6 +237,14 @@ def test_past_due_card_warns_and_approve_asks_for_confirmation_in_plain_text() -
 def test_buttons_carry_labels_for_screen_readers() -> None:
     labels = [b["accessibility_label"] for b in buttons_of(blocks.build_approval_message(pending(), now=NOW))]
     assert labels == ["Approve Reboot device 0a0a0a0a", "Deny Reboot device 0a0a0a0a", "Dry run Reboot device 0a0a0a0a"]
+    named = blocks.build_approval_message(pending(), now=NOW, requester_name="Alice Example")
+    assert [b["accessibility_label"] for b in buttons_of(named)] == [
+        "Approve Reboot device for @Alice Example", "Deny Reboot device for @Alice Example",
+        "Dry run Reboot device for @Alice Example"]
+    long = pending(job=replace(JOB, name="Reboot " + "device " * 20))
+    labels = [b["accessibility_label"] for b in buttons_of(blocks.build_approval_message(long, now=NOW,
+                                                                                         requester_name="alice"))]
+    assert all(len(label) <= 75 and label.endswith("… for @alice") for label in labels)  # the name is never cut off
 
 
 def test_approvers_are_mentioned_while_pending_and_never_more_than_ten_people() -> None:
