@@ -106,7 +106,9 @@ def _queue(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[
 
 
 def _scheduled(_parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:
-    return blocks.build_scheduled_list(services.listings.list_scheduled_jobs(actor, limit=30), now=services.clock())
+    page = services.listings.list_scheduled_jobs(actor, limit=30)
+    return blocks.build_scheduled_list(page, now=services.clock(),
+                                       menus=services.listings.menu_actions(actor, page.items))
 
 
 def _results(parsed: Command, actor: Actor, services: Services, _zone: Callable[[], str]) -> Message:

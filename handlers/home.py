@@ -21,8 +21,9 @@ def publish_home(client: WebClient, services: Services, actor: Actor, *, notice:
     recent results; ``notice`` (mrkdwn, escaped) says what their last click did."""
     listings = services.listings
     now = services.clock()
+    my_requests = listings.list_my_requests(actor, limit=HOME_LIMIT)
     client.views_publish(user_id=actor.user_id, view=blocks.build_home(
-        my_requests=listings.list_my_requests(actor, limit=HOME_LIMIT),
+        my_requests=my_requests, menus=listings.menu_actions(actor, my_requests.items),
         to_approve=listings.list_to_approve(actor, limit=HOME_LIMIT, now=now),
         upcoming=listings.list_scheduled_jobs(actor, limit=HOME_LIMIT),
         results=listings.list_job_results(actor, limit=HOME_LIMIT),

@@ -56,7 +56,8 @@ def listing(services: Services, actor: Actor, kind: str, *, notice: str) -> Mess
         drawn["blocks"] = drawn["blocks"][: blocks.MAX_MESSAGE_BLOCKS]
         drawn["text"] = blocks.clip(notice_text(notice) + drawn["text"], 3000)
         return drawn
-    return blocks.build_scheduled_list(services.listings.list_scheduled_jobs(actor, limit=30), now=now,
+    page = services.listings.list_scheduled_jobs(actor, limit=30)
+    return blocks.build_scheduled_list(page, now=now, menus=services.listings.menu_actions(actor, page.items),
                                        notice=notice)
 
 

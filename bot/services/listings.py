@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from bot.domain import approvals, requests, short_ids
+from bot.domain import approvals, management, requests, short_ids
 from bot.domain.approvals import Action, ApprovalState
 from bot.domain.errors import FieldErrors, NotFoundError
 from bot.domain.permissions import Actor, Perm
@@ -97,6 +97,13 @@ class Listings:
         limit, offset = page_bounds(limit, offset)
         with self._deps.db.read() as session:
             return Repositories(session).scheduled_jobs.list_active(limit=limit, offset=offset, user_id=actor.user_id)
+
+    def menu_actions(self, actor: Actor,
+                     records: Sequence[ScheduledJobRecord]) -> dict[str, tuple[management.ManageAction, ...]]:
+        """By scheduled job ID, what its menu offers the actor: Pause / Resume / Cancel as its state and the
+        actor's permissions allow (the checks a click goes through)."""
+        return {record.id: management.permitted_actions(record.facts(), actor=actor, policy=self._deps.policy,
+                                                        paused=record.paused) for record in records}
 
     def list_scheduled_jobs(
         self,

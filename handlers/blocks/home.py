@@ -5,9 +5,10 @@ Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from bot.domain.management import ManageAction
 from bot.domain.records import JobResultRecord, Page, ScheduledJobRecord
 from bot.domain.short_ids import short
 from handlers import ids
@@ -49,10 +50,11 @@ def _lines_or(lines: Sequence[str], empty: str) -> list[Block]:
 
 def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[ScheduledJobRecord],
                upcoming: Page[ScheduledJobRecord], results: Page[JobResultRecord], now: datetime,
-               notice: str | None = None) -> View:
+               menus: Mapping[str, Sequence[ManageAction]], notice: str | None = None) -> View:
     """The Home tab: a Run a job button, approvals waiting for me (with how long each has waited, and buttons), my
-    requests with their state and a menu each (Pause / Resume / Cancel), upcoming runs, results. ``notice``
-    (mrkdwn, escaped) says what the last click did when the tab is redrawn after it."""
+    requests with their state and a menu each of what I may do (Pause / Resume / Cancel, by scheduled job ID in
+    ``menus``), upcoming runs, results. ``notice`` (mrkdwn, escaped) says what the last click did when the tab is
+    redrawn after it."""
     blocks: list[Block] = [
         header("jobgate"),
         section("Run jobs now, later or on a schedule, behind an approval gate. Type `/jobs help` anywhere."),
@@ -78,7 +80,7 @@ def build_home(*, my_requests: Page[ScheduledJobRecord], to_approve: Sequence[Sc
     blocks.append(header(f"Your requests ({my_requests.count})"))
     for r in my_requests.items:
         blocks.append(section(f"*{escape(clip(r.name, 120))}* — {job_label(r.job)} — {STATE_WORDS[r.approval_state]}"
-                              f"{' · paused' if r.paused else ''} — `{short(r.id)}`", accessory=manage_menu(r)))
+                              f"{' · paused' if r.paused else ''} — `{short(r.id)}`", accessory=manage_menu(r, menus)))
     if not my_requests.items:
         blocks.append(section("You have no pending or active requests."))
     elif my_requests.count > len(my_requests.items):

@@ -8,11 +8,11 @@ Pure: no client, no clock, no SQL. Must not import SQLAlchemy or storage.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from bot.domain import requests
-from bot.domain.management import ManageAction, offered_actions
+from bot.domain.management import ManageAction
 from bot.domain.records import JobRecord, Page, ScheduledJobRecord
 from bot.domain.short_ids import short
 from handlers import ids
@@ -37,9 +37,10 @@ from handlers.blocks.base import (
 MENU_LABELS = {ManageAction.PAUSE: "⏸️ Pause", ManageAction.RESUME: "▶️ Resume", ManageAction.CANCEL: "🚫 Cancel"}
 
 
-def manage_menu(record: ScheduledJobRecord) -> Block | None:
-    """The overflow menu of a scheduled job: the actions its state allows, each carrying ``<action>:<id>``."""
-    actions = offered_actions(interval=record.interval, paused=record.paused, enabled=record.enabled)
+def manage_menu(record: ScheduledJobRecord, menus: Mapping[str, Sequence[ManageAction]]) -> Block | None:
+    """The overflow menu of a scheduled job: the actions ``menus`` permits the viewer (by scheduled job ID), each
+    carrying ``<action>:<id>``; none when it permits none."""
+    actions = menus.get(record.id, ())
     if not actions:
         return None
     return {"type": "overflow", "action_id": ids.SCHEDULED_MENU,
@@ -56,16 +57,17 @@ def scheduled_line(record: ScheduledJobRecord) -> str:
             f"{STATE_WORDS[record.approval_state]}{paused} — `{short(record.id)}`")
 
 
-def build_scheduled_list(page: Page[ScheduledJobRecord], *, now: datetime, notice: str | None = None) -> Message:
-    """Scheduled jobs, each with its menu (Pause / Resume / Cancel); ``notice`` (mrkdwn, escaped) says what the last
-    click did when the list is redrawn after it."""
+def build_scheduled_list(page: Page[ScheduledJobRecord], *, now: datetime,
+                         menus: Mapping[str, Sequence[ManageAction]], notice: str | None = None) -> Message:
+    """Scheduled jobs, each with its menu of what the viewer may do (Pause / Resume / Cancel, by scheduled job ID in
+    ``menus``); ``notice`` (mrkdwn, escaped) says what the last click did when the list is redrawn after it."""
     blocks: list[Block] = [section("*Scheduled jobs*")]
     if notice:
         blocks.append(context(notice))
     room = MAX_MESSAGE_BLOCKS - len(blocks) - 1
     shown = list(page.items)[:room]
     for record in shown:
-        menu = manage_menu(record)
+        menu = manage_menu(record, menus)
         blocks.append(section(scheduled_line(record), accessory=menu))
     if not shown:
         blocks.append(section("No scheduled jobs."))

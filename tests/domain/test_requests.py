@@ -20,6 +20,7 @@ from bot.domain.errors import (
     NotRunnableError,
     PermissionDeniedError,
 )
+from bot.domain.management import ManageAction, permitted_actions
 from bot.domain.permissions import Actor, JobRef, Perm, Policy
 from bot.domain.requests import (
     CANCELLED_BEFORE_RUN_MESSAGE,
@@ -400,6 +401,29 @@ class TestManagePermissions:
     def test_ended(self, check: Check, perm: Perm, verb: str, overrides: dict[str, object]) -> None:
         with pytest.raises(InvalidStateError, match=r"^This scheduled job has already ended\.$"):
             check(make_request(**overrides), REQUESTER, Policy.empty())
+
+
+@pytest.mark.parametrize(
+    ("actor", "policy", "paused", "expected"),
+    [
+        (REQUESTER, Policy.empty(), False, (ManageAction.PAUSE, ManageAction.CANCEL)),
+        (REQUESTER, Policy.empty(), True, (ManageAction.RESUME, ManageAction.CANCEL)),
+        (CALLER, policy_with(Perm.VIEW_SCHEDULEDJOB), False, ()),
+        (CALLER, policy_with(Perm.VIEW_SCHEDULEDJOB, Perm.CHANGE_SCHEDULEDJOB), True, (ManageAction.RESUME,)),
+        (CALLER, policy_with(Perm.VIEW_SCHEDULEDJOB, Perm.DELETE_SCHEDULEDJOB), False, (ManageAction.CANCEL,)),
+        (CALLER, policy_with((Perm.CHANGE_SCHEDULEDJOB, ("other",))), False, ()),
+    ],
+    ids=["requester", "requester-paused", "viewer", "may-change", "may-delete", "other-job-only"],
+)
+def test_a_menu_offers_what_the_checks_permit(actor: Actor, policy: Policy, paused: bool,
+                                              expected: tuple[ManageAction, ...]) -> None:
+    assert permitted_actions(make_request(), actor=actor, policy=policy, paused=paused) == expected
+
+
+def test_a_menu_offers_nothing_on_an_ended_job_nor_to_cancel_a_pending_request_without_approve() -> None:
+    assert permitted_actions(make_request(enabled=False), actor=REQUESTER, policy=Policy.empty(), paused=False) == ()
+    pending = make_request(approval_state=ApprovalState.PENDING, interval=IntervalType.FUTURE)
+    assert permitted_actions(pending, actor=CALLER, policy=policy_with(Perm.DELETE_SCHEDULEDJOB), paused=False) == ()
 
 
 @pytest.mark.parametrize("state", [ApprovalState.PENDING, ApprovalState.APPROVED, ApprovalState.NOT_REQUIRED])

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import AlreadyDecidedError, PastDueError
+from bot.domain.management import ManageAction
 from bot.domain.records import JobResultRecord, LogRecord, Page, ScheduledJobRecord
 from bot.domain.results import JobResultStatus
 from bot.domain.schedules import IntervalType
@@ -57,7 +58,8 @@ def test_long_user_text_stays_within_slacks_limits_and_cannot_mention() -> None:
     queue = blocks.build_queue(Page(count=60, items=many), now=NOW)
     assert check_message(queue, "queue") == [] and len(queue["blocks"]) <= 50
     home = blocks.build_home(my_requests=Page(count=60, items=many), to_approve=many,
-                             upcoming=Page(count=0, items=[]), results=Page(count=1, items=[result(3)]), now=NOW)
+                             upcoming=Page(count=0, items=[]), results=Page(count=1, items=[result(3)]), now=NOW,
+                             menus={r.id: (ManageAction.PAUSE, ManageAction.CANCEL) for r in many})
     assert check_view(home, "home") == []
 
 

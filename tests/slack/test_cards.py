@@ -275,7 +275,7 @@ def test_every_card_stays_within_slacks_limits_in_the_queue_and_the_home_tab(rec
     queue = blocks.build_queue(Page(count=60, items=many), now=NOW)
     assert check_message(queue, "queue") == [] and len(queue["blocks"]) <= 50
     home = blocks.build_home(my_requests=Page(count=0, items=[]), to_approve=many, upcoming=Page(count=0, items=[]),
-                             results=Page(count=0, items=[]), now=NOW)
+                             results=Page(count=0, items=[]), now=NOW, menus={})
     assert check_view(home, "home") == []
 
 

@@ -69,12 +69,26 @@ def test_a_one_off_offers_only_cancel(stack: Stack) -> None:
     assert menu_options(command(stack, "scheduled", user_id="UALICE"), "Once") == [f"cancel:{record.id}"]
 
 
+def test_the_menu_offers_only_what_the_viewer_may_do_and_none_to_who_may_only_look(stack: Stack) -> None:
+    command(stack, f"run {DAILY}", user_id="UALICE")
+    [record] = stack.services.listings.list_scheduled_jobs(ADMIN).items
+    for onlooker in ("UVIEWER", "UBOB"):  # may see ALICE's schedule, may not change or cancel it
+        listing = command(stack, "scheduled", user_id=onlooker)
+        assert "Nightly" in text_of(listing)
+        assert [b for b in blocks_of(listing) if b.get("accessory", {}).get("type") == "overflow"] == []
+    approver = command(stack, "scheduled", user_id="UAPPROVER")  # change_ and delete_scheduledjob
+    assert menu_options(approver, "Nightly") == [f"pause:{record.id}", f"cancel:{record.id}"]
+
+
 def test_a_menu_click_is_checked_against_the_user_who_clicked(stack: Stack) -> None:
     command(stack, f"run {DAILY}", user_id="UALICE")
     [record] = stack.services.listings.list_scheduled_jobs(ADMIN).items
     refused = choose(stack, f"pause:{record.id}", user_id="UVIEWER")  # may see it, may not change it
     assert refused.params["replace_original"] is False and "permission" in text_of(refused).lower()
     assert not stack.services.listings.get_scheduled_job(ADMIN, record.id).paused
+    forged = choose(stack, f"cancel:{record.id}", user_id="UBOB")  # a click on an option never offered to him
+    assert forged.params["replace_original"] is False and "permission" in text_of(forged).lower()
+    assert stack.services.listings.get_scheduled_job(ADMIN, record.id).enabled
     stale = choose(stack, "explode:" + record.id, user_id="UALICE")
     assert "out of date" in text_of(stale)
 
@@ -174,13 +188,16 @@ def test_a_denial_submitted_from_the_home_tab_redraws_it(stack: Stack) -> None:
 def test_long_listings_keep_slacks_limits_and_say_how_many_are_shown() -> None:
     from dataclasses import replace
 
+    from bot.domain.management import ManageAction
     from bot.domain.records import Page
     from handlers import blocks
     from tests.slack.limits import check_message
     from tests.slack.test_run_blocks import DUE, job, schedule
 
     many = [replace(schedule(f"Backup {i}"), id=f"9b1d0000-0000-0000-0000-{i:012d}") for i in range(60)]
-    listing = blocks.build_scheduled_list(Page(count=60, items=many), now=DUE, notice="Done: you paused *x*.")
+    menus = {r.id: (ManageAction.PAUSE, ManageAction.CANCEL) for r in many}
+    listing = blocks.build_scheduled_list(Page(count=60, items=many), now=DUE, menus=menus,
+                                          notice="Done: you paused *x*.")
     assert check_message(listing, "scheduled") == [] and len(listing["blocks"]) == 50
     assert listing["text"] == "Done: you paused x. Scheduled jobs: 60"
     assert listing["blocks"][-1]["elements"][0]["text"] == "Showing 47 of 60."
@@ -188,4 +205,4 @@ def test_long_listings_keep_slacks_limits_and_say_how_many_are_shown() -> None:
     listed = blocks.build_job_list(jobs)
     assert check_message(listed, "jobs") == [] and len(listed["blocks"]) <= 50
     assert listed["blocks"][-1]["elements"][0]["text"].startswith("Showing 47 of 60.")
-    assert blocks.build_scheduled_list(Page(count=0, items=[]), now=DUE)["text"] == "No scheduled jobs."
+    assert blocks.build_scheduled_list(Page(count=0, items=[]), now=DUE, menus={})["text"] == "No scheduled jobs."
