@@ -434,7 +434,7 @@ def test_a_request_nobody_decides_expires_by_itself_in_a_running_server(workdir:
         try:
             assert slack.command("run testjobs.ApprovalJob --now", user_id="UALICE").status == 200
             (posted,) = fake.wait_for("chat.postMessage", count=1, timeout=20)
-            assert posted.params["channel"] == "C0APPROVALS" and "Expires" in text_of(posted)
+            assert posted.params["channel"] == "C0APPROVALS" and "expires <!date^" in text_of(posted)
 
             def expired_and_told() -> bool:
                 updated = [c for c in fake.calls_to("chat.update") if "*Expired*" in text_of(c)]

@@ -103,8 +103,9 @@ def test_alice_requests_bob_dry_runs_and_approves_alice_hears(page: Page) -> Non
 
 
 def request_button(where: Locator, verb: str) -> Locator:
-    """A request's button by the name a screen reader reads out: its verb, the job and the request's short ID."""
-    return where.get_by_role("button", name=re.compile(rf"^{verb} Reboot device [0-9a-f]{{8}}$"))
+    """A request's button by the name a screen reader reads out: its verb, the job, and who asked (on the approval
+    message) or the request's short ID (in listings)."""
+    return where.get_by_role("button", name=re.compile(rf"^{verb} Reboot device (for @Alice|[0-9a-f]{{8}})$"))
 
 
 def test_a_past_due_request_asks_for_confirmation(page: Page) -> None:
