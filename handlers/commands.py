@@ -15,7 +15,7 @@ from slack_bolt import Ack
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
-from bot.domain import schedules, times
+from bot.domain import schedule_names, schedules, times
 from bot.domain.approvals import ApprovalState
 from bot.domain.errors import InvalidDataError
 from bot.domain.permissions import Actor
@@ -70,7 +70,7 @@ def schedule_input(run: RunArgs, time_zone: str, now: datetime) -> ScheduleInput
     if run.interval is schedules.IntervalType.IMMEDIATELY:  # `--now --cron`: the schedule rules refuse the crontab
         return ScheduleInput(interval=run.interval.value, crontab=run.crontab, time_zone=time_zone, reason=run.reason)
     start = times.parse_time(run.at, time_zone) if run.at else schedules.default_start(run.interval, now)
-    name = run.name or schedules.default_schedule_name(run.job, start=start, crontab=run.crontab,
+    name = run.name or schedule_names.default_schedule_name(run.job, start=start, crontab=run.crontab,
                                                        time_zone=time_zone, now=now)
     return ScheduleInput(interval=run.interval.value, name=name, start_time=start, crontab=run.crontab,
                          time_zone=time_zone, reason=run.reason)

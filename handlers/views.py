@@ -14,7 +14,7 @@ from typing import Any
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.domain.schedules import default_schedule_name
+from bot.domain.schedule_names import default_schedule_name
 from bot.services import ScheduleInput, Services
 from handlers import Listeners, blocks, ids
 from handlers.actions import Directory

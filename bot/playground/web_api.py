@@ -16,6 +16,7 @@ Pure: stdlib only.
 
 from __future__ import annotations
 
+import abc
 import itertools
 import json
 import threading
@@ -63,7 +64,7 @@ def _view(value: Any) -> dict[str, Any]:
     return dict(value) if isinstance(value, dict) else {}
 
 
-class WebApiMethods:
+class WebApiMethods(abc.ABC):
     """The state the Web API methods read and write, and their answers.
 
     Attributes:
@@ -91,8 +92,9 @@ class WebApiMethods:
         self._last_ts = 0
         self._lock = threading.Condition()
 
-    def _base(self) -> str:  # the simulator's own URL, for the upload URLs it hands out
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _base(self) -> str:
+        """The simulator's own URL, for the upload and download URLs it hands out (the server knows it)."""
 
     def _next_ts(self) -> str:
         """A message timestamp as Slack makes them: the time it was posted, unique in the workspace."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain import requests, schedules
+from bot.domain import requests, schedule_names, schedules
 from bot.domain.approval_rules import ApprovalTimes, past_due_redraw_at
 from bot.domain.approvals import ApprovalState
 from bot.domain.audit import AuditAction, AuditEvent
@@ -188,7 +188,7 @@ class Requests:
         reason: str | None,
         now: datetime,
     ) -> RequestOutcome:
-        name = schedule.name or schedules.default_schedule_name(
+        name = schedule.name or schedule_names.default_schedule_name(
             job.name, start=schedule.start_time, time_zone=schedule.time_zone, now=now)
         next_run = None if needs_approval else schedules.first_run_at(schedule)
         record = repos.scheduled_jobs.add(NewScheduledJob(

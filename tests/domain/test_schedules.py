@@ -18,13 +18,12 @@ from hypothesis import strategies as st
 from bot.domain.crontabs import NEEDS_CRONTAB_MESSAGE as NEEDS_CRONTAB
 from bot.domain.crontabs import validate_crontab
 from bot.domain.errors import InvalidScheduleError
+from bot.domain.schedule_names import MAX_NAME_LENGTH, default_schedule_name
 from bot.domain.schedules import (
-    MAX_NAME_LENGTH,
     MIN_LEAD,
     IntervalType,
     Schedule,
     check_crontab_applies,
-    default_schedule_name,
     default_start,
     describe,
     first_run_at,
