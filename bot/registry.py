@@ -20,7 +20,6 @@ How job modules on a path are imported:
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -33,8 +32,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import CodeType, ModuleType
+from types import ModuleType
 
+from bot.code_versions import SourceLoader, file_version, module_version
 from bot.jobs import Job, JobInfo, defines_run, job_info
 
 ENTRY_POINT_GROUP = "jobgate.jobs"
@@ -115,59 +115,11 @@ class Discovery:
         return named[0] if len(named) == 1 else None
 
 
-class _SourceLoader(importlib.machinery.SourceFileLoader):
-    """Compiles the source every time: no bytecode cache is read or written, so an edited file is always seen."""
-
-    digest: str = ""
-
-    def get_code(self, fullname: str) -> CodeType:
-        path = self.get_filename(fullname)
-        data = self.get_data(path)
-        self.digest = hashlib.sha256(data).hexdigest()  # the version of exactly the bytes compiled
-        return self.source_to_code(data, path)
-
-
-def package_version(package_dir: Path) -> str:
-    """The code version of a job package: sha256 over every ``.py`` file in it (relative path, then bytes)."""
-    digest = hashlib.sha256()
-    for path in sorted(package_dir.rglob("*.py")):
-        if "__pycache__" in path.parts:
-            continue
-        digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def _module_version(module: ModuleType, package_dir: Path | None) -> str:
-    """The code version of a module just imported from a path (see ``DiscoveredJob.version``)."""
-    if package_dir is not None:
-        try:
-            return package_version(package_dir)
-        except OSError:
-            return ""
-    loader = getattr(module.__spec__, "loader", None)
-    return loader.digest if isinstance(loader, _SourceLoader) else ""
-
-
-def _file_version(module_name: str) -> str:
-    """The code version of an installed module (an entry point's): sha256 of its source file, or ""."""
-    module = sys.modules.get(module_name)
-    filename = getattr(module, "__file__", None)
-    if not filename:
-        return ""
-    try:
-        if os.path.basename(filename) == "__init__.py":
-            return package_version(Path(filename).parent)
-        return hashlib.sha256(Path(filename).read_bytes()).hexdigest()
-    except OSError:
-        return ""
-
-
 def _spec(fullname: str, location: str, package_dir: str | None = None) -> importlib.machinery.ModuleSpec:
     spec = importlib.util.spec_from_file_location(
         fullname,
         location,
-        loader=_SourceLoader(fullname, location),
+        loader=SourceLoader(fullname, location),
         submodule_search_locations=[package_dir] if package_dir is not None else None,
     )
     if spec is None:  # pragma: no cover - spec_from_file_location only fails without a loader
@@ -320,7 +272,7 @@ def _discover_path(directory: Path) -> Iterator[DiscoveredJob | LoadError]:
         except (Exception, SystemExit) as exc:
             yield LoadError(module=public, error=_one_line(exc, private=private, public=public))
             continue
-        yield from _jobs_in_module(module, public, source, _module_version(module, package_dir))
+        yield from _jobs_in_module(module, public, source, module_version(module, package_dir))
 
 
 def _discover_entry_points() -> Iterator[DiscoveredJob | LoadError]:
@@ -332,9 +284,9 @@ def _discover_entry_points() -> Iterator[DiscoveredJob | LoadError]:
             yield LoadError(module=label, error=_one_line(exc))
             continue
         if isinstance(target, ModuleType):
-            yield from _jobs_in_module(target, target.__name__, label, _file_version(target.__name__))
+            yield from _jobs_in_module(target, target.__name__, label, file_version(target.__name__))
         elif isinstance(target, type) and issubclass(target, Job) and target is not Job:
-            yield _job_from_class(target, target.__module__, label, _file_version(target.__module__))
+            yield _job_from_class(target, target.__module__, label, file_version(target.__module__))
         else:
             yield LoadError(module=label, error=f"{entry_point.value} is neither a Job subclass nor a module")
 
